@@ -1,0 +1,516 @@
+"""Late fusion of per-class scores from several subsystems.
+
+Each subsystem (e.g. DenseSIFT-PLS, CNN-PLS, audio-SVM) gives a score matrix of shape
+``(n_clips, n_classes)`` with its columns in the order of ``classes_``. Fusion input is these
+matrices stacked as ``S`` of shape ``(n_clips, n_subsystems, n_classes)`` (or a list or a dict of
+the 2-D matrices). A subsystem that abstains for a clip (no face found, no audio track) has a row
+of NaN there and drops out of that clip's fusion.
+
+:class:`WeightedScoreFusion` computes ``F[i, c] = sum_m w[m, c] * Z[i, m, c]`` over the subsystems
+``m`` available for clip ``i`` (divided by the sum of their weights, so a clip with a missing
+subsystem keeps the same scale), where ``Z`` are the scores after per-subsystem normalisation.
+The weights are chosen on the data given to ``fit`` — out-of-fold scores of the training clips,
+never the test clips (see :func:`out_of_fold_scores`). :class:`StackingFusion` trains a classifier
+on the concatenated normalised scores instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = [
+    "WeightedScoreFusion",
+    "StackingFusion",
+    "normalize_scores",
+    "stack_scores",
+    "out_of_fold_scores",
+]
+
+logger = logging.getLogger(__name__)
+
+_NORMALIZERS = ("zscore", "minmax", "softmax", None)
+_SCHEMES = ("global", "per_class")
+
+
+def stack_scores(scores):
+    """Turn subsystem scores into one array ``(n_clips, n_subsystems, n_classes)``.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n, m, c), sequence of (n, c) arrays, or mapping name -> (n, c)
+
+    Returns
+    -------
+    S : ndarray of float64, shape (n_clips, n_subsystems, n_classes)
+    names : list of str
+        Subsystem names (the mapping's keys, else ``"s0", "s1", ...``).
+
+    Raises
+    ------
+    ValueError
+        If the matrices disagree in shape, are not 2-D, or hold infinite values.
+    TypeError
+        If ``scores`` is none of the accepted containers.
+    """
+    if isinstance(scores, Mapping):
+        names = [str(k) for k in scores]
+        mats = list(scores.values())
+    elif isinstance(scores, np.ndarray) and scores.ndim == 3:
+        names = [f"s{m}" for m in range(scores.shape[1])]
+        mats = [scores[:, m, :] for m in range(scores.shape[1])]
+    elif isinstance(scores, (list, tuple)):
+        names = [f"s{m}" for m in range(len(scores))]
+        mats = list(scores)
+    else:
+        raise TypeError(
+            "Scores must be an array (n_clips, n_subsystems, n_classes), a list of "
+            f"(n_clips, n_classes) arrays, or a dict of them; got {type(scores).__name__}."
+        )
+    if not mats:
+        raise ValueError("Fusion needs at least one subsystem; got none.")
+    arrays = []
+    for name, mat in zip(names, mats):
+        mat = np.asarray(mat, dtype=np.float64)
+        if mat.ndim != 2:
+            raise ValueError(
+                f"Subsystem {name!r}: scores must be 2-D (n_clips, n_classes); "
+                f"got shape {mat.shape}."
+            )
+        if np.isinf(mat).any():
+            raise ValueError(f"Subsystem {name!r}: scores hold infinite values.")
+        if arrays and mat.shape != arrays[0].shape:
+            raise ValueError(
+                f"Subsystem {name!r}: scores have shape {mat.shape}; subsystem "
+                f"{names[0]!r} has {arrays[0].shape}."
+            )
+        arrays.append(mat)
+    return np.stack(arrays, axis=1), names
+
+
+def normalize_scores(S, method="zscore", *, stats=None):
+    """Normalise each subsystem's scores so that they are comparable.
+
+    Parameters
+    ----------
+    S : ndarray of shape (n_clips, n_subsystems, n_classes)
+        NaN rows (abstentions) are ignored in the statistics and stay NaN.
+    method : {"zscore", "minmax", "softmax", None}
+        ``"zscore"``: subtract the subsystem's mean score and divide by its standard deviation
+        (over all clips and classes of the data the statistics come from); ``"minmax"``: map the
+        subsystem's score range to [0, 1]; ``"softmax"``: per clip, turn the subsystem's row into
+        probabilities (no statistics needed); ``None``: unchanged.
+    stats : tuple of ndarray or None
+        Statistics from an earlier call (e.g. on training scores) to apply to new scores.
+
+    Returns
+    -------
+    Z : ndarray, same shape as S
+    stats : tuple of ndarray
+        ``(location, scale)`` per subsystem, to pass back in for new data.
+    """
+    if method not in _NORMALIZERS:
+        raise ValueError(f"normalize must be one of {_NORMALIZERS}; got {method!r}.")
+    n_sub = S.shape[1]
+    if method is None:
+        return S.copy(), (np.zeros(n_sub), np.ones(n_sub))
+    if method == "softmax":
+        shifted = S - np.nanmax(S, axis=2, keepdims=True)
+        e = np.exp(shifted)
+        return e / e.sum(axis=2, keepdims=True), (np.zeros(n_sub), np.ones(n_sub))
+    if stats is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN subsystem
+            flat = S.transpose(1, 0, 2).reshape(n_sub, -1)
+            if method == "zscore":
+                loc, scale = np.nanmean(flat, axis=1), np.nanstd(flat, axis=1)
+            else:
+                loc = np.nanmin(flat, axis=1)
+                scale = np.nanmax(flat, axis=1) - loc
+        loc = np.where(np.isfinite(loc), loc, 0.0)
+        scale = np.where(np.isfinite(scale) & (scale > 1e-12), scale, 1.0)
+        stats = (loc, scale)
+    loc, scale = stats
+    return (S - loc[None, :, None]) / scale[None, :, None], stats
+
+
+def _fuse(Z, weights):
+    """Weighted mean over the subsystems available for each clip."""
+    avail = ~np.isnan(Z).any(axis=2)  # (n, m)
+    Zf = np.where(avail[:, :, None], Z, 0.0)
+    W = weights[None, :, :] * avail[:, :, None]  # (n, m, c)
+    num = (W * Zf).sum(axis=1)
+    den = W.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fused = num / den
+    # a clip whose available subsystems all have weight 0 for a class: plain mean for that class
+    fallback = Zf.sum(axis=1) / np.maximum(avail.sum(axis=1), 1)[:, None]
+    fused = np.where(den > 0, fused, fallback)
+    fused[~avail.any(axis=1)] = np.nan
+    return fused
+
+
+def _simplex_grid(n_sub, step):
+    """All weight vectors on the simplex with the given step (e.g. 0, 0.1, ..., 1)."""
+    k = int(round(1.0 / step))
+    points = [c for c in itertools.product(range(k + 1), repeat=n_sub) if sum(c) == k]
+    return np.array(points, dtype=np.float64) / k
+
+
+def _objective(fused, y_idx, n_classes):
+    """Accuracy, then unweighted average recall as a tie breaker."""
+    ok = ~np.isnan(fused).any(axis=1)
+    if not ok.any():
+        return (0.0, 0.0)
+    pred = np.argmax(fused[ok], axis=1)
+    yy = y_idx[ok]
+    acc = float(np.mean(pred == yy))
+    recalls = [np.mean(pred[yy == c] == c) for c in range(n_classes) if np.any(yy == c)]
+    return (acc, float(np.mean(recalls)))
+
+
+def _check_scores_and_target(est, S, y=None, *, fitting):
+    S, names = stack_scores(S)
+    if fitting:
+        est.n_subsystems_, est.subsystem_names_ = S.shape[1], names
+    else:
+        if S.shape[1] != est.n_subsystems_ or S.shape[2] != len(est.classes_):
+            raise ValueError(
+                f"Scores have {S.shape[1]} subsystems x {S.shape[2]} classes; the fusion was "
+                f"fitted on {est.n_subsystems_} x {len(est.classes_)}."
+            )
+    if y is None:
+        return S, None
+    y = np.asarray(y)
+    if len(y) != len(S):
+        raise ValueError(f"Scores cover {len(S)} clips but y has {len(y)} labels.")
+    check_classification_targets(y)
+    return S, y
+
+
+class _BaseFusion(ClassifierMixin, BaseEstimator):
+    def _setup_classes(self, S, y):
+        classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
+        if len(classes) != S.shape[2]:
+            raise ValueError(
+                f"Scores have {S.shape[2]} class columns but there are {len(classes)} classes "
+                f"({list(classes)}); pass classes=... in the subsystems' column order."
+            )
+        unknown = set(np.unique(y).tolist()) - set(classes.tolist())
+        if unknown:
+            raise ValueError(f"Labels {sorted(unknown)} are not among classes {classes.tolist()}.")
+        self.classes_ = classes
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        return np.array([index[v] for v in y.tolist()])
+
+    def predict(self, S):
+        """Predict the class of each clip; a clip no subsystem scored gets the prior's class.
+
+        Parameters
+        ----------
+        S : array-like of shape (n_clips, n_subsystems, n_classes), list or dict
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_clips,)
+        """
+        check_is_fitted(self)
+        fused = self.decision_function(S)
+        missing = np.isnan(fused).any(axis=1)
+        pred = np.empty(len(fused), dtype=self.classes_.dtype)
+        pred[~missing] = self.classes_[np.argmax(fused[~missing], axis=1)]
+        if missing.any():
+            warnings.warn(
+                f"{int(missing.sum())} clip(s) have no score from any subsystem; they get the "
+                f"most frequent training class {self.classes_[self.prior_class_]!r}.",
+                UserWarning,
+                stacklevel=2,
+            )
+            pred[missing] = self.classes_[self.prior_class_]
+        return pred
+
+
+class WeightedScoreFusion(_BaseFusion):
+    """Per-class weighted late fusion of subsystem scores (Ding et al., 2016).
+
+    Parameters
+    ----------
+    scheme : {"global", "per_class"}, default="per_class"
+        ``"global"``: one weight per subsystem, the same for every class (the weights sum to 1 and
+        are searched on a grid over the simplex). ``"per_class"``: a weight per subsystem and
+        class, ``w[m, c]``; starting from the best global weights, each class's column is
+        searched on the grid in turn (coordinate ascent, ``n_rounds`` sweeps) — with two
+        subsystems this is "one weight per class", with more it is the per-class weighting over
+        several subsystems.
+    normalize : {"zscore", "minmax", "softmax", None}, default="zscore"
+        Per-subsystem score normalisation, its statistics taken from the data given to ``fit``.
+    step : float, default=0.1
+        Grid step of the weights.
+    n_rounds : int, default=2
+        Coordinate-ascent sweeps over the classes (``scheme="per_class"``).
+    weights : array-like or None, default=None
+        Fixed weights, shape ``(n_subsystems,)`` or ``(n_subsystems, n_classes)``: no search.
+    classes : array-like or None, default=None
+        The class of each score column; default: the sorted labels seen in ``fit`` (the order
+        scikit-learn classifiers use for ``decision_function``).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_subsystems, n_classes)
+    classes_ : ndarray of shape (n_classes,)
+    n_subsystems_ : int
+    subsystem_names_ : list of str
+    norm_stats_ : tuple of ndarray
+    train_score_ : float
+        Accuracy of the fused scores on the data used to choose the weights (optimistic).
+    prior_class_ : int
+        Index of the most frequent training class (for clips that no subsystem scored).
+
+    Notes
+    -----
+    The objective is accuracy on the fitting data, ties broken by unweighted average recall and
+    then by the grid order (which puts the first subsystem's larger weights first). Fit it on
+    out-of-fold scores of the training clips (:func:`out_of_fold_scores`), never on test clips.
+
+    References
+    ----------
+    .. [1] W. Ding, M. Xu, D. Huang, W. Lin, M. Dong, X. Yu, H. Li, "Audio and face video emotion
+       recognition in the wild using deep neural networks and small datasets", ICMI 2016.
+    .. [2] M. Liu, R. Wang, S. Li, S. Shan, Z. Huang, X. Chen, "Combining multiple kernel methods
+       on Riemannian manifold for emotion recognition in the wild", ICMI 2014.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, 60)
+    >>> video = np.eye(3)[y] + rng.normal(0, 0.8, (60, 3))
+    >>> audio = np.eye(3)[y] + rng.normal(0, 1.5, (60, 3))
+    >>> fusion = WeightedScoreFusion(scheme="global").fit({"video": video, "audio": audio}, y)
+    >>> fusion.weights_.shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        scheme="per_class",
+        *,
+        normalize="zscore",
+        step=0.1,
+        n_rounds=2,
+        weights=None,
+        classes=None,
+    ):
+        self.scheme = scheme
+        self.normalize = normalize
+        self.step = step
+        self.n_rounds = n_rounds
+        self.weights = weights
+        self.classes = classes
+
+    def _validate_params(self):
+        if self.scheme not in _SCHEMES:
+            raise ValueError(f"scheme must be one of {_SCHEMES}; got {self.scheme!r}.")
+        if self.normalize not in _NORMALIZERS:
+            raise ValueError(f"normalize must be one of {_NORMALIZERS}; got {self.normalize!r}.")
+        if not (0 < float(self.step) <= 1) or abs(1 / self.step - round(1 / self.step)) > 1e-9:
+            raise ValueError(f"step must divide 1 (e.g. 0.1, 0.05, 0.25); got {self.step!r}.")
+        if int(self.n_rounds) != self.n_rounds or self.n_rounds < 1:
+            raise ValueError(f"n_rounds must be a positive integer; got {self.n_rounds!r}.")
+
+    def fit(self, S, y):
+        """Choose the weights on (out-of-fold) scores of training clips.
+
+        Parameters
+        ----------
+        S : array-like of shape (n_clips, n_subsystems, n_classes), list or dict of 2-D arrays
+        y : array-like of shape (n_clips,)
+
+        Returns
+        -------
+        self : WeightedScoreFusion
+        """
+        self._validate_params()
+        S, y = _check_scores_and_target(self, S, y, fitting=True)
+        y_idx = self._setup_classes(S, y)
+        n_sub, n_cls = S.shape[1], S.shape[2]
+        self.prior_class_ = int(np.bincount(y_idx, minlength=n_cls).argmax())
+        Z, self.norm_stats_ = normalize_scores(S, self.normalize)
+        if self.weights is not None:
+            w = np.asarray(self.weights, dtype=np.float64)
+            if w.shape == (n_sub,):
+                w = np.repeat(w[:, None], n_cls, axis=1)
+            if w.shape != (n_sub, n_cls) or (w < 0).any():
+                raise ValueError(
+                    f"weights must be non-negative with shape ({n_sub},) or "
+                    f"({n_sub}, {n_cls}); got shape {np.shape(self.weights)}."
+                )
+            self.weights_ = w
+        else:
+            self.weights_ = self._search(Z, y_idx, n_sub, n_cls)
+        self.train_score_ = _objective(_fuse(Z, self.weights_), y_idx, n_cls)[0]
+        logger.info("Fusion weights (%s):\n%s", self.scheme, np.round(self.weights_, 3))
+        return self
+
+    def _search(self, Z, y_idx, n_sub, n_cls):
+        grid = _simplex_grid(n_sub, self.step)
+        best, best_w = None, None
+        for g in grid:
+            w = np.repeat(g[:, None], n_cls, axis=1)
+            score = _objective(_fuse(Z, w), y_idx, n_cls)
+            if best is None or score > best:
+                best, best_w = score, w
+        if self.scheme == "global" or n_sub == 1:
+            return best_w
+        w = best_w.copy()
+        for _ in range(int(self.n_rounds)):
+            changed = False
+            for c in range(n_cls):
+                for g in grid:
+                    trial = w.copy()
+                    trial[:, c] = g
+                    score = _objective(_fuse(Z, trial), y_idx, n_cls)
+                    if score > best:
+                        best, w, changed = score, trial, True
+            if not changed:
+                break
+        return w
+
+    def decision_function(self, S):
+        """Fused per-class scores.
+
+        Parameters
+        ----------
+        S : array-like of shape (n_clips, n_subsystems, n_classes), list or dict
+
+        Returns
+        -------
+        fused : ndarray of shape (n_clips, n_classes)
+            NaN rows for clips that no subsystem scored.
+        """
+        check_is_fitted(self)
+        S, _ = _check_scores_and_target(self, S, fitting=False)
+        Z, _ = normalize_scores(S, self.normalize, stats=self.norm_stats_)
+        return _fuse(Z, self.weights_)
+
+
+class StackingFusion(_BaseFusion):
+    """A classifier trained on the concatenated, normalised subsystem scores.
+
+    Parameters
+    ----------
+    estimator : classifier or None, default=None
+        Any scikit-learn classifier; ``None`` is a multinomial ``LogisticRegression(C=1.0)``.
+    normalize : {"zscore", "minmax", "softmax", None}, default="zscore"
+    classes : array-like or None, default=None
+        As in :class:`WeightedScoreFusion`.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+    classes_, n_subsystems_, subsystem_names_, norm_stats_, prior_class_
+
+    Notes
+    -----
+    An abstaining subsystem's normalised scores are replaced by 0 (its mean after z-scoring)
+    and an indicator feature per subsystem tells the classifier that it abstained.
+    """
+
+    def __init__(self, estimator=None, *, normalize="zscore", classes=None):
+        self.estimator = estimator
+        self.normalize = normalize
+        self.classes = classes
+
+    def _features(self, Z):
+        missing = np.isnan(Z).any(axis=2)
+        flat = np.where(np.isnan(Z), 0.0, Z).reshape(len(Z), -1)
+        return np.hstack([flat, missing.astype(np.float64)])
+
+    def fit(self, S, y):
+        """Fit the stacking classifier on (out-of-fold) scores of training clips.
+
+        Returns
+        -------
+        self : StackingFusion
+        """
+        if self.normalize not in _NORMALIZERS:
+            raise ValueError(f"normalize must be one of {_NORMALIZERS}; got {self.normalize!r}.")
+        S, y = _check_scores_and_target(self, S, y, fitting=True)
+        y_idx = self._setup_classes(S, y)
+        self.prior_class_ = int(np.bincount(y_idx, minlength=S.shape[2]).argmax())
+        Z, self.norm_stats_ = normalize_scores(S, self.normalize)
+        est = LogisticRegression(C=1.0, max_iter=2000) if self.estimator is None else self.estimator
+        self.estimator_ = clone(est).fit(self._features(Z), self.classes_[y_idx])
+        return self
+
+    def decision_function(self, S):
+        """Per-class scores of the stacking classifier (log-probabilities when available).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips, n_classes)
+            NaN rows for clips that no subsystem scored.
+        """
+        check_is_fitted(self)
+        S, _ = _check_scores_and_target(self, S, fitting=False)
+        Z, _ = normalize_scores(S, self.normalize, stats=self.norm_stats_)
+        X = self._features(Z)
+        if hasattr(self.estimator_, "predict_proba"):
+            with np.errstate(divide="ignore"):
+                scores = np.log(self.estimator_.predict_proba(X))
+        else:
+            scores = self.estimator_.decision_function(X)
+        order = [
+            list(self.estimator_.classes_).index(c)
+            for c in self.classes_
+            if c in self.estimator_.classes_
+        ]
+        out = np.full((len(X), len(self.classes_)), -np.inf)
+        present = [i for i, c in enumerate(self.classes_) if c in self.estimator_.classes_]
+        out[:, present] = scores[:, order]
+        out[np.isnan(Z).any(axis=2).all(axis=1)] = np.nan
+        return out
+
+
+def out_of_fold_scores(estimator, X, y, *, groups=None, cv=5, n_jobs=None, method=None):
+    """Scores of each training clip from a model that never saw that clip's speaker.
+
+    A thin wrapper of :func:`sklearn.model_selection.cross_val_predict` that picks
+    ``decision_function`` (else ``predict_proba``) and keeps NaN rows of abstaining clips.
+    Fusion weights fitted on these scores are never tuned on the clips they are applied to.
+
+    Parameters
+    ----------
+    estimator : classifier
+    X : array-like or list of image sets
+    y : array-like of shape (n_clips,)
+    groups : array-like of shape (n_clips,) or None
+        Speakers; with ``cv`` an int, a ``GroupKFold`` is used when groups are given.
+    cv : int or cross-validation splitter, default=5
+    n_jobs : int or None
+    method : str or None
+        ``"decision_function"`` or ``"predict_proba"``; default: the first the estimator has.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_clips, n_classes)
+    """
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    if method is None:
+        method = "decision_function" if hasattr(estimator, "decision_function") else "predict_proba"
+    if isinstance(cv, int) and groups is not None:
+        cv = GroupKFold(n_splits=cv)
+    scores = cross_val_predict(estimator, X, y, groups=groups, cv=cv, n_jobs=n_jobs, method=method)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:  # binary decision_function
+        scores = np.column_stack([-scores, scores])
+    return scores

@@ -1,0 +1,164 @@
+"""Late fusion on generated subsystem scores."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+
+from emoset.fusion import (
+    StackingFusion,
+    WeightedScoreFusion,
+    normalize_scores,
+    out_of_fold_scores,
+    stack_scores,
+)
+
+
+def _complementary(n=300, seed=0):
+    """Two subsystems: 'video' is reliable for classes 0 and 1, 'audio' for class 2."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    onehot = np.eye(3)[y]
+    video = onehot * np.array([2.0, 2.0, 0.2]) + rng.normal(0, 0.7, (n, 3))
+    audio = 10 * (onehot * np.array([0.2, 0.2, 2.0]) + rng.normal(0, 0.7, (n, 3))) + 5
+    return {"video": video, "audio": audio}, y
+
+
+def _acc(pred, y):
+    return float(np.mean(pred == y))
+
+
+def test_fixed_weights_reduce_to_one_subsystem():
+    scores, y = _complementary()
+    only_video = WeightedScoreFusion(weights=[1.0, 0.0]).fit(scores, y)
+    assert np.array_equal(only_video.predict(scores), np.argmax(scores["video"], axis=1))
+    z, _ = normalize_scores(stack_scores(scores)[0], "zscore")
+    assert np.allclose(only_video.decision_function(scores), z[:, 0, :])
+
+
+def test_per_class_beats_global_beats_single_on_held_out():
+    train, y_train = _complementary(seed=0)
+    test, y_test = _complementary(seed=1)
+    singles = {k: _acc(np.argmax(v, axis=1), y_test) for k, v in test.items()}
+    glob = WeightedScoreFusion(scheme="global").fit(train, y_train)
+    per = WeightedScoreFusion(scheme="per_class").fit(train, y_train)
+    acc_glob, acc_per = _acc(glob.predict(test), y_test), _acc(per.predict(test), y_test)
+    assert acc_glob > max(singles.values())
+    assert acc_per > acc_glob
+    # per-class weights lean on audio for class 2 and on video for classes 0 and 1
+    w = per.weights_
+    assert w[1, 2] > w[0, 2] and w[0, 0] >= w[1, 0]
+    assert np.allclose(glob.weights_, glob.weights_[:, :1])  # same weight for every class
+    assert np.allclose(w.sum(axis=0), 1.0)
+
+
+def test_three_subsystems_per_class():
+    scores, y = _complementary()
+    rng = np.random.default_rng(5)
+    scores["noise"] = rng.normal(size=(len(y), 3))
+    fusion = WeightedScoreFusion(scheme="per_class").fit(scores, y)
+    assert fusion.weights_.shape == (3, 3)
+    assert fusion.weights_[2].mean() < fusion.weights_[:2].mean(axis=1).min()
+    assert fusion.subsystem_names_ == ["video", "audio", "noise"]
+
+
+def test_abstaining_subsystem_drops_out():
+    scores, y = _complementary()
+    fusion = WeightedScoreFusion(scheme="global").fit(scores, y)
+    test = {k: v[:10].copy() for k, v in scores.items()}
+    test["audio"][:5] = np.nan  # no audio track for the first 5 clips
+    fused = fusion.decision_function(test)
+    z_video = (test["video"][:5] - fusion.norm_stats_[0][0]) / fusion.norm_stats_[1][0]
+    assert np.allclose(fused[:5], z_video)
+    assert np.array_equal(fusion.predict(test)[:5], np.argmax(test["video"][:5], axis=1))
+    assert not np.isnan(fused).any()
+
+
+def test_clip_without_any_score_gets_prior_with_warning():
+    scores, y = _complementary()
+    fusion = WeightedScoreFusion().fit(scores, y)
+    test = {k: np.full((2, 3), np.nan) for k in scores}
+    with pytest.warns(UserWarning, match=r"2 clip\(s\) have no score from any subsystem"):
+        pred = fusion.predict(test)
+    assert list(pred) == [np.bincount(y).argmax()] * 2
+
+
+def test_string_labels_and_explicit_classes():
+    scores, y = _complementary()
+    names = np.array(["anger", "happy", "sad"])
+    fusion = WeightedScoreFusion().fit(scores, names[y])
+    assert list(fusion.classes_) == ["anger", "happy", "sad"]
+    assert set(fusion.predict(scores)) <= set(names)
+    with pytest.raises(ValueError, match=r"Labels \['zzz'\] are not among classes"):
+        WeightedScoreFusion(classes=["anger", "happy", "sad"]).fit(
+            scores, np.array(["zzz"] * len(y))
+        )
+
+
+def test_stacking_beats_single():
+    train, y_train = _complementary(seed=0)
+    test, y_test = _complementary(seed=1)
+    stack = StackingFusion().fit(train, y_train)
+    acc = _acc(stack.predict(test), y_test)
+    assert acc > max(_acc(np.argmax(v, axis=1), y_test) for v in test.values())
+    test["audio"][:3] = np.nan
+    assert not np.isnan(stack.decision_function(test)).any()
+
+
+@pytest.mark.parametrize(
+    "est", [WeightedScoreFusion(), StackingFusion()], ids=["weighted", "stack"]
+)
+def test_clone_pickle_and_params_unchanged(est):
+    scores, y = _complementary()
+    params = est.get_params()
+    fitted = clone(est).fit(scores, y)
+    assert est.get_params() == params and fitted.get_params() == params
+    again = pickle.loads(pickle.dumps(fitted))
+    assert np.allclose(again.decision_function(scores), fitted.decision_function(scores))
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted"):
+        clone(est).predict(scores)
+
+
+@pytest.mark.parametrize(
+    ("params", "scores", "match"),
+    [
+        ({"scheme": "max"}, None, "scheme must be one of"),
+        ({"step": 0.3}, None, "step must divide 1"),
+        ({"normalize": "l2"}, None, "normalize must be one of"),
+        ({"weights": [1.0, 2.0, 3.0]}, None, r"weights must be non-negative with shape \(2,\)"),
+        ({}, [np.zeros((5, 3)), np.zeros((5, 4))], r"Subsystem 's1': scores have shape \(5, 4\)"),
+        ({}, [np.zeros(5)], r"scores must be 2-D"),
+        ({}, [], "at least one subsystem"),
+        ({}, [np.full((5, 3), np.inf)], "infinite"),
+    ],
+    ids=["scheme", "step", "normalize", "weights", "shape", "ndim", "empty", "inf"],
+)
+def test_bad_input(params, scores, match):
+    good, y = _complementary(n=5)
+    with pytest.raises(ValueError, match=match):
+        WeightedScoreFusion(**params).fit(good if scores is None else scores, y)
+
+
+def test_wrong_container_and_wrong_shape_at_predict():
+    scores, y = _complementary()
+    with pytest.raises(TypeError, match="Scores must be an array"):
+        WeightedScoreFusion().fit("scores", y)
+    fusion = WeightedScoreFusion().fit(scores, y)
+    with pytest.raises(ValueError, match=r"the fusion was fitted on 2 x 3"):
+        fusion.decision_function([scores["video"]])
+    with pytest.raises(ValueError, match=r"Scores cover 300 clips but y has 3 labels"):
+        WeightedScoreFusion().fit(scores, y[:3])
+
+
+def test_out_of_fold_scores_never_see_the_speaker():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    groups = np.repeat(np.arange(12), 10)
+    scores = out_of_fold_scores(LogisticRegression(), X, y, groups=groups, cv=4)
+    assert scores.shape == (120, 3)
+    assert np.mean(np.argmax(scores, axis=1) == y) > 0.6
