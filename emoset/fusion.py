@@ -78,7 +78,7 @@ def stack_scores(scores):
     if not mats:
         raise ValueError("Fusion needs at least one subsystem; got none.")
     arrays = []
-    for name, mat in zip(names, mats):
+    for name, mat in zip(names, mats, strict=True):
         mat = np.asarray(mat, dtype=np.float64)
         if mat.ndim != 2:
             raise ValueError(
