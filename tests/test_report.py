@@ -1,0 +1,68 @@
+"""Metrics, chance levels, human references and figures."""
+
+import numpy as np
+import pytest
+
+from emoset.datasets import load_cremad
+from emoset.report import (
+    chance_levels,
+    classification_metrics,
+    human_accuracy,
+    markdown_table,
+    plot_confusion_matrix,
+    plot_emotion_map,
+)
+
+
+def test_metrics_by_hand():
+    y = np.array(["a", "a", "a", "b", "c", "c"])
+    p = np.array(["a", "b", "a", "b", "a", "c"])
+    m = classification_metrics(y, p)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["recall"] == {"a": pytest.approx(2 / 3), "b": 1.0, "c": 0.5}
+    assert m["uar"] == pytest.approx((2 / 3 + 1 + 0.5) / 3)
+    assert m["confusion"] == [[2, 1, 0], [0, 1, 0], [1, 0, 1]]
+
+
+def test_absent_class_recall_is_nan_and_skipped_in_uar():
+    m = classification_metrics(["a", "a"], ["a", "b"], labels=["a", "b"])
+    assert np.isnan(m["recall"]["b"]) and m["uar"] == 0.5
+
+
+def test_chance_levels():
+    assert chance_levels(["a", "a", "a", "b"]) == {"majority": 0.75, "uniform": 0.5}
+
+
+def test_human_accuracy_on_real_votes(data_root):
+    clips = load_cremad(data_root, subsets=["facecrop128"])
+    assert human_accuracy(clips, "voice")["accuracy"] == pytest.approx(0.375)
+    assert human_accuracy(clips, "face")["accuracy"] == pytest.approx(0.5875)
+    assert human_accuracy(clips, "av")["accuracy"] == pytest.approx(0.675)
+    assert human_accuracy(clips, "av")["n"] == 80
+    with pytest.raises(ValueError, match="modality must be one of"):
+        human_accuracy(clips, "smell")
+
+
+def test_human_accuracy_none_without_votes(data_root):
+    clips = load_cremad(data_root, with_human_votes=False)
+    assert human_accuracy(clips, "av") is None
+
+
+def test_markdown_table():
+    table = markdown_table(
+        [{"a": "x", "b": 0.12345}, {"a": "y", "b": float("nan")}], headers={"b": "acc"}
+    )
+    assert table.splitlines() == ["| a | acc |", "|---|---|", "| x | 0.123 |", "| y | – |"]
+    assert markdown_table([]) == ""
+
+
+def test_figures_are_written(tmp_path):
+    cm = [[3, 1], [0, 4]]
+    path = plot_confusion_matrix(cm, ["anger", "sad"], tmp_path / "cm.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    rng = np.random.default_rng(0)
+    path = plot_emotion_map(rng.normal(size=(20, 2)), ["a", "b"] * 10, tmp_path / "map.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match=r"points must have shape \(n_clips, 2\)"):
+        plot_emotion_map(np.zeros((4, 3)), ["a"] * 4, tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()
