@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export MPLBACKEND ?= Agg
 PYTEST_ARGS ?=
+DATA_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-fast lint bench reproduce-emotiw2016 data splits clean
@@ -40,6 +41,9 @@ lint: $(STAMP) ## ruff check and format check
 
 bench: $(STAMP) ## Speed benchmarks (BLAS threads pinned to 1); tables on stdout
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks
+
+data: $(STAMP) ## Download CREMA-D (12 actors, 442 MB) + RAVDESS speech audio (~208 MB); DATA_ARGS="--actors all" for all
+	$(PY) -m pipelines.fetch_data $(DATA_ARGS)
 
 splits: $(STAMP) ## Rewrite the fixed speaker-independent split files in data/splits/
 	$(PY) -m pipelines.make_splits

@@ -211,6 +211,7 @@ def test_no_default_root(tmp_path, monkeypatch):
     import emoset.datasets as ds
 
     monkeypatch.setenv("EMOSET_DATA", str(tmp_path / "absent"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(ds, "__file__", str(tmp_path / "pkg" / "emoset" / "datasets.py"))
     with pytest.raises(
