@@ -218,6 +218,8 @@ def test_no_default_root(tmp_path, monkeypatch):
         FileNotFoundError, match=r"No emotion corpus found; looked at \$EMOSET_DATA"
     ):
         find_data_root()
+    _touch(tmp_path / "home" / "emoset_data" / "cremad" / "AudioWAV" / "1001_DFA_ANG_XX.wav")
+    assert find_data_root() == tmp_path / "home" / "emoset_data"  # where the fetchers put data
 
 
 def test_env_root_wins(tmp_path, monkeypatch):
