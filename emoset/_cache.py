@@ -1,0 +1,302 @@
+"""Private helpers for cached, resumable, parallel per-item work.
+
+Three small pieces that feature extractors (audio, video) share:
+
+* content keys -- :func:`file_sha256` hashes a file's bytes, :func:`make_key`
+  hashes any JSON-serialisable description (parameters, versions, hashes) into
+  a stable hex key;
+* an on-disk store -- :class:`DiskCache` maps a key to a pickled value, one
+  file per key, each written atomically (temporary file in the same folder,
+  then :func:`os.replace`), so a killed process leaves either the old state or
+  the complete new file, never a torn one;
+* :func:`parallel_map` -- applies a function to items with joblib, looks each
+  item up in the cache first, and stores every result *as soon as it arrives*
+  (unordered), so an interrupted or failing batch keeps everything finished.
+  Failures are captured per item as :class:`Failure` records unless the
+  caller asks to raise.
+
+Nothing here prints; progress is a tqdm bar shown only when ``verbose`` is
+true, and messages go to ``logging.getLogger(__name__)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joblib import Parallel, delayed
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DiskCache",
+    "Failure",
+    "atomic_write_bytes",
+    "file_sha256",
+    "make_key",
+    "parallel_map",
+]
+
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Return the SHA-256 hex digest of a file's bytes.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to hash. Zero-byte files hash fine (to the empty digest).
+
+    Returns
+    -------
+    digest : str
+        64 lowercase hex characters.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist (the message names it).
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def make_key(*parts: Any) -> str:
+    """Hash a description of a computation into a stable hex key.
+
+    Parameters
+    ----------
+    *parts : JSON-serialisable
+        Everything the result depends on, e.g. a namespace string, a content
+        hash, a parameter dict and package versions. Dicts are serialised with
+        sorted keys; tuples and lists serialise alike; other objects fall back
+        to ``repr``.
+
+    Returns
+    -------
+    key : str
+        SHA-256 hex digest of the canonical JSON of ``parts``.
+    """
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically.
+
+    The bytes go to a temporary file in the destination folder, are flushed
+    and fsynced, then moved over ``path`` with :func:`os.replace` (atomic on
+    POSIX and Windows within one file system). Readers see the old file or the
+    complete new one. Parent folders are created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class _Missing:
+    def __repr__(self) -> str:  # pragma: no cover - cosmetic
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+class DiskCache:
+    """A folder of pickled values, one file per key, written atomically.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Root folder; created on first write. Values live at
+        ``directory/<key[:2]>/<key>.pkl``.
+
+    Notes
+    -----
+    Unreadable entries (for example a file truncated by a full disk) are
+    treated as missing and logged, so a damaged cache costs a recomputation,
+    never a crash. Only trusted folders should be used: values are pickles.
+    """
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+
+    def path(self, key: str) -> Path:
+        """Return the file that holds ``key``."""
+        return self.directory / key[:2] / f"{key}.pkl"
+
+    def __contains__(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def get(self, key: str, default: Any = MISSING) -> Any:
+        """Return the value stored under ``key``, or ``default``."""
+        p = self.path(key)
+        try:
+            with open(p, "rb") as fh:
+                return pickle.load(fh)
+        except FileNotFoundError:
+            return default
+        except Exception as exc:  # damaged entry: recompute
+            logger.warning("Ignoring unreadable cache entry %s (%s)", p, exc)
+            return default
+
+    def put(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` (atomic)."""
+        atomic_write_bytes(self.path(key), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The outcome of an item whose computation raised.
+
+    Attributes
+    ----------
+    index : int
+        Position of the item in the input sequence.
+    error : BaseException
+        The exception raised by the function (re-raised by
+        :func:`parallel_map` when ``on_error="raise"``).
+    """
+
+    index: int
+    error: BaseException
+
+    @property
+    def message(self) -> str:
+        """``"ExceptionType: message"``."""
+        return f"{type(self.error).__name__}: {self.error}"
+
+
+def _call(func: Callable, index: int, item: Any) -> tuple[int, Any]:
+    try:
+        return index, func(item)
+    except Exception as exc:  # captured; the parent decides to raise or record
+        return index, Failure(index, exc)
+
+
+def parallel_map(
+    func: Callable[[Any], Any],
+    items: Sequence[Any] | Iterable[Any],
+    *,
+    key: Callable[[Any], str | None] | None = None,
+    cache: DiskCache | str | os.PathLike | None = None,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+    desc: str | None = None,
+    on_error: str = "raise",
+) -> tuple[list[Any], list[bool]]:
+    """Apply ``func`` to every item, in parallel, cached and resumable.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(item) -> result``; must be picklable (a module-level function
+        or a :func:`functools.partial` of one) for process-based backends.
+    items : sequence
+        The inputs.
+    key : callable, optional
+        ``key(item) -> str or None``: the cache key of an item (typically
+        :func:`make_key` of a content hash and the parameters). ``None`` or an
+        exception means "do not cache this item". Required for caching.
+    cache : DiskCache or path, optional
+        Where results are stored. ``None`` disables caching.
+    n_jobs : int, optional
+        joblib's ``n_jobs``; the backend is whatever the caller selected with
+        :func:`joblib.parallel_config` (loky by default).
+    verbose : int
+        Show a tqdm progress bar when > 0.
+    desc : str, optional
+        Progress-bar label.
+    on_error : {"raise", "return"}
+        ``"raise"`` re-raises the first exception (results that finished
+        before it are already cached); ``"return"`` puts a :class:`Failure`
+        in the item's slot and goes on.
+
+    Returns
+    -------
+    results : list
+        One entry per item, in input order: the result or a :class:`Failure`.
+    from_cache : list of bool
+        Whether each result was read from the cache.
+
+    Notes
+    -----
+    Results are consumed from joblib as they complete (``return_as=
+    "generator_unordered"``) and each is written to the cache immediately,
+    so killing the process or raising midway loses only the items still
+    running. Failures are never cached, so a fixed input is retried.
+    """
+    if on_error not in ("raise", "return"):
+        raise ValueError(f"on_error must be 'raise' or 'return'; got {on_error!r}.")
+    items = list(items)
+    if cache is not None and not isinstance(cache, DiskCache):
+        cache = DiskCache(cache)
+    results: list[Any] = [MISSING] * len(items)
+    from_cache = [False] * len(items)
+    keys: list[str | None] = [None] * len(items)
+    if cache is not None and key is not None:
+        for i, item in enumerate(items):
+            try:
+                keys[i] = key(item)
+            except Exception as exc:  # e.g. a missing file: let func report it
+                logger.debug("No cache key for item %d (%s)", i, exc)
+                continue
+            if keys[i] is not None:
+                value = cache.get(keys[i])
+                if value is not MISSING:
+                    results[i] = value
+                    from_cache[i] = True
+    todo = [i for i in range(len(items)) if results[i] is MISSING]
+    logger.debug("parallel_map: %d items, %d cached, %d to compute",
+                 len(items), len(items) - len(todo), len(todo))
+
+    bar = None
+    if verbose and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=desc, leave=False)
+    try:
+        if todo:
+            if n_jobs in (None, 1) or len(todo) == 1:
+                outputs = (_call(func, i, items[i]) for i in todo)
+            else:
+                outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    delayed(_call)(func, i, items[i]) for i in todo
+                )
+            for i, out in outputs:
+                if isinstance(out, Failure):
+                    if on_error == "raise":
+                        raise out.error
+                elif cache is not None and keys[i] is not None:
+                    cache.put(keys[i], out)
+                results[i] = out
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results, from_cache
