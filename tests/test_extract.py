@@ -1,0 +1,129 @@
+"""Clips -> image sets: real clips, the cache, resume after an interruption, bad clips."""
+
+import joblib
+import numpy as np
+import pytest
+
+from emoset.datasets import load_cremad
+from emoset.extract import default_cache_dir, extract_image_sets, make_frame_features
+from emoset.frame_features import HOG, LBP
+
+
+@pytest.fixture(scope="module")
+def few_clips(data_root):
+    crops = load_cremad(data_root, subsets=["facecrop128"])
+    native = load_cremad(data_root, subsets=["native"])
+    return crops[:3] + native[:1]
+
+
+def _noise_video(path, n=12):
+    import av
+
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 96, 96, "yuv420p"
+        for _ in range(n):
+            img = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return path
+
+
+def test_real_clips_to_image_sets(few_clips, tmp_path):
+    sets, info = extract_image_sets(few_clips, ["hog", "lbp"], cache_dir=tmp_path)
+    assert set(sets) == {"hog", "lbp"}
+    assert list(info.index) == [c.id for c in few_clips]
+    for name, transformer in (("hog", HOG()), ("lbp", LBP())):
+        d = transformer.fit(np.zeros((1, 64, 64), np.uint8)).n_features_out_
+        for s, (_, row) in zip(sets[name], info.iterrows(), strict=True):
+            assert s.dtype == np.float32 and s.shape == (row["n_faces"], d)
+    assert (info["face_rate"] >= 0.95).all()
+    assert (info["n_frames"] > 50).all() and (info["error"] == "").all()
+    assert not info["cached"].any()
+
+
+def test_cache_hit_gives_identical_sets(few_clips, tmp_path):
+    first, _ = extract_image_sets(few_clips[:2], "hog", cache_dir=tmp_path)
+    again, info = extract_image_sets(few_clips[:2], "hog", cache_dir=tmp_path)
+    assert info["cached"].all() and (info["seconds_align"] == 0).all()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    # a new feature on cached faces: faces come from the cache, the feature is computed
+    lbp, info = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    assert info["cached"].all() and (info["seconds_lbp"] > 0).all()
+    # different parameters are a different entry
+    hog4, _ = extract_image_sets(few_clips[:1], HOG(cell_size=16), cache_dir=tmp_path)
+    assert hog4[0].shape[1] != first[0].shape[1]
+
+
+def test_interrupted_batch_resumes(few_clips, tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"")
+    batch = [few_clips[0], few_clips[1], bad, few_clips[2]]
+    from emoset.media import MediaError
+
+    with pytest.raises(MediaError, match=r"broken\.mp4: the file is empty"):
+        extract_image_sets(batch, "hog", cache_dir=tmp_path, on_error="raise")
+    # the two clips before the failure were stored the moment they were done
+    with pytest.warns(UserWarning, match=r"Clip broken .*broken\.mp4.*empty image set"):
+        sets, info = extract_image_sets(batch, "hog", cache_dir=tmp_path)
+    assert list(info["cached"]) == [True, True, False, False]
+    assert info.loc["broken", "error"].startswith("MediaError")
+    assert sets[2].shape == (0, sets[0].shape[1])
+    assert len(sets[3]) > 0
+
+
+def test_no_face_clip_abstains_with_warning(tmp_path):
+    video = _noise_video(tmp_path / "noise.mp4")
+    with pytest.warns(UserWarning, match=r"no face found in 12 frame\(s\)"):
+        sets, info = extract_image_sets([video], "hog")
+    assert sets[0].shape[0] == 0 and info.loc["noise", "n_frames"] == 12
+    assert info.loc["noise", "error"] == ""
+
+
+def test_parallel_backend_is_callers_choice(few_clips):
+    serial, _ = extract_image_sets(few_clips[:2], "lbp")
+    with joblib.parallel_config(backend="threading"):
+        threaded, _ = extract_image_sets(few_clips[:2], "lbp", n_jobs=2)
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))
+
+
+def test_fps_and_max_frames(few_clips):
+    sets, info = extract_image_sets(few_clips[:1], "lbp", fps=5, max_frames=8)
+    assert info["n_frames"].iloc[0] == 8 and len(sets[0]) <= 8
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("EMOSET_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("EMOSET_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_cache_dir() == tmp_path / "x" / "emoset"
+
+
+@pytest.mark.parametrize(
+    ("features", "error", "match"),
+    [
+        ("sift2", ValueError, "Unknown frame feature 'sift2'"),
+        ([], ValueError, "features is empty"),
+        (3, TypeError, "features must be a name"),
+        ([object()], TypeError, "must be a name or a transformer"),
+    ],
+    ids=["unknown-name", "empty", "wrong-type", "not-a-transformer"],
+)
+def test_bad_features(features, error, match, tmp_path):
+    with pytest.raises(error, match=match):
+        extract_image_sets([tmp_path / "x.mp4"], features)
+
+
+def test_bad_on_error(tmp_path):
+    with pytest.raises(ValueError, match="on_error must be 'warn' or 'raise'"):
+        extract_image_sets([tmp_path / "x.mp4"], "hog", on_error="ignore")
+
+
+def test_make_frame_features_clones():
+    hog = HOG(cell_size=4)
+    made = make_frame_features(hog)
+    assert made is not hog and made.get_params() == hog.get_params()
