@@ -271,8 +271,12 @@ def parallel_map(
                     results[i] = value
                     from_cache[i] = True
     todo = [i for i in range(len(items)) if results[i] is MISSING]
-    logger.debug("parallel_map: %d items, %d cached, %d to compute",
-                 len(items), len(items) - len(todo), len(todo))
+    logger.debug(
+        "parallel_map: %d items, %d cached, %d to compute",
+        len(items),
+        len(items) - len(todo),
+        len(todo),
+    )
 
     bar = None
     if verbose and todo:

@@ -314,7 +314,9 @@ def librosa_functionals(
         librosa.feature.spectral_bandwidth(S=mag, sr=sr),
         librosa.feature.spectral_rolloff(S=mag, sr=sr),
         librosa.feature.spectral_flatness(S=mag),
-        librosa.feature.spectral_contrast(S=mag, sr=sr, fmin=_CONTRAST_FMIN, n_bands=_N_CONTRAST - 1),
+        librosa.feature.spectral_contrast(
+            S=mag, sr=sr, fmin=_CONTRAST_FMIN, n_bands=_N_CONTRAST - 1
+        ),
     ]
     zcr = librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)
     rms = librosa.feature.rms(S=mag, frame_length=n_fft, hop_length=hop_length)
@@ -333,11 +335,13 @@ def librosa_functionals(
         )
         voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
     else:
-        f0 = librosa.yin(y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length,
-                         hop_length=hop_length)
+        f0 = librosa.yin(
+            y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
+        )
         e = librosa.amplitude_to_db(
             librosa.feature.rms(y=y_pitch, frame_length=frame_length, hop_length=hop_length)[0],
-            ref=1.0, top_db=None,
+            ref=1.0,
+            top_db=None,
         )
         voiced = (e > e.max() - 30.0) & (f0 > fmin * 1.01) & (f0 < fmax * 0.99)
     m = min(len(f0), n_frames)
@@ -444,9 +448,14 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         from . import __version__
 
         versions = {"emoset": __version__, **self._versions()}
-        record = {"kind": self._kind, "params": params, "sampling_rate": int(self.sampling_rate),
-                  "min_duration": float(self.min_duration), "format": _CACHE_FORMAT,
-                  "versions": versions}
+        record = {
+            "kind": self._kind,
+            "params": params,
+            "sampling_rate": int(self.sampling_rate),
+            "min_duration": float(self.min_duration),
+            "format": _CACHE_FORMAT,
+            "versions": versions,
+        }
 
         def key(item):
             return _cache.make_key(record, _cache.file_sha256(_source_of(item)[1]))
@@ -483,17 +492,24 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         paths = [s[1] for s in sources]
         params = self._params()
         func = functools.partial(
-            _extract_clip, kind=self._kind, params=params,
-            sampling_rate=int(self.sampling_rate), min_duration=float(self.min_duration),
+            _extract_clip,
+            kind=self._kind,
+            params=params,
+            sampling_rate=int(self.sampling_rate),
+            min_duration=float(self.min_duration),
         )
         cache = None
         if self.cache_dir is not None:
             cache = _cache.DiskCache(Path(self.cache_dir) / f"audio-{self._kind}")
         records, from_cache = _cache.parallel_map(
-            func, paths,
+            func,
+            paths,
             key=self._cache_key(params) if cache is not None else None,
-            cache=cache, n_jobs=self.n_jobs, verbose=self.verbose,
-            desc=f"{type(self).__name__}", on_error="raise" if self.on_error == "raise" else "return",
+            cache=cache,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            desc=f"{type(self).__name__}",
+            on_error="raise" if self.on_error == "raise" else "return",
         )
         n_out = self.n_features_out_
         out = np.full((len(clips), n_out), np.nan)
@@ -530,8 +546,9 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         if self.as_frame:
             import pandas as pd
 
-            return pd.DataFrame(out, index=pd.Index(ids, name="clip"),
-                                columns=list(self.feature_names_))
+            return pd.DataFrame(
+                out, index=pd.Index(ids, name="clip"), columns=list(self.feature_names_)
+            )
         return out
 
     def _warn(self, ids, status, low_sr):
@@ -546,28 +563,47 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             "short": [i for i, s in zip(ids, status, strict=True) if s == "short"],
         }
         if groups["error"]:
-            detail = "; ".join(f"{i}: {s[7:]}" for i, s in zip(ids, status, strict=True)
-                               if s.startswith("error"))[:2000]
-            warnings.warn(f"{len(groups['error'])} of {len(ids)} clips could not be read and "
-                          f"abstain (NaN rows; see failures_): {detail}", UserWarning, stacklevel=3)
+            detail = "; ".join(
+                f"{i}: {s[7:]}" for i, s in zip(ids, status, strict=True) if s.startswith("error")
+            )[:2000]
+            warnings.warn(
+                f"{len(groups['error'])} of {len(ids)} clips could not be read and "
+                f"abstain (NaN rows; see failures_): {detail}",
+                UserWarning,
+                stacklevel=3,
+            )
         if groups["silent"]:
-            warnings.warn(f"{len(groups['silent'])} clip(s) are digital silence (peak <= -80 dBFS) "
-                          f"and abstain as NaN rows: {listing(groups['silent'])}",
-                          UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{len(groups['silent'])} clip(s) are digital silence (peak <= -80 dBFS) "
+                f"and abstain as NaN rows: {listing(groups['silent'])}",
+                UserWarning,
+                stacklevel=3,
+            )
         if groups["nonfinite"]:
-            warnings.warn(f"{len(groups['nonfinite'])} clip(s) gave non-finite features (too "
-                          f"short to analyse) and abstain as NaN rows: "
-                          f"{listing(groups['nonfinite'])}", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{len(groups['nonfinite'])} clip(s) gave non-finite features (too "
+                f"short to analyse) and abstain as NaN rows: "
+                f"{listing(groups['nonfinite'])}",
+                UserWarning,
+                stacklevel=3,
+            )
         if groups["short"]:
-            warnings.warn(f"{len(groups['short'])} clip(s) are shorter than min_duration="
-                          f"{self.min_duration} s; features were computed without padding and "
-                          f"are less reliable: {listing(groups['short'])}",
-                          UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{len(groups['short'])} clip(s) are shorter than min_duration="
+                f"{self.min_duration} s; features were computed without padding and "
+                f"are less reliable: {listing(groups['short'])}",
+                UserWarning,
+                stacklevel=3,
+            )
         if low_sr:
-            warnings.warn(f"{len(low_sr)} clip(s) have a native sample rate below "
-                          f"{self.sampling_rate} Hz and were upsampled; their spectrum above the "
-                          f"native Nyquist frequency is empty, which biases band-energy and "
-                          f"spectral-shape features: {listing(low_sr)}", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{len(low_sr)} clip(s) have a native sample rate below "
+                f"{self.sampling_rate} Hz and were upsampled; their spectrum above the "
+                f"native Nyquist frequency is empty, which biases band-energy and "
+                f"spectral-shape features: {listing(low_sr)}",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -649,8 +685,18 @@ class OpenSmileFeatures(_BaseAudioFeatures):
 
     _kind = "opensmile"
 
-    def __init__(self, feature_set="eGeMAPSv02", *, sampling_rate=16000, min_duration=0.5,
-                 n_jobs=None, cache_dir=None, verbose=0, on_error="warn", as_frame=False):
+    def __init__(
+        self,
+        feature_set="eGeMAPSv02",
+        *,
+        sampling_rate=16000,
+        min_duration=0.5,
+        n_jobs=None,
+        cache_dir=None,
+        verbose=0,
+        on_error="warn",
+        as_frame=False,
+    ):
         self.feature_set = feature_set
         self.sampling_rate = sampling_rate
         self.min_duration = min_duration
@@ -662,8 +708,10 @@ class OpenSmileFeatures(_BaseAudioFeatures):
 
     def _validate(self):
         if self.feature_set not in OPENSMILE_FEATURE_SETS:
-            raise ValueError(f"feature_set must be one of {sorted(OPENSMILE_FEATURE_SETS)}; "
-                             f"got {self.feature_set!r}.")
+            raise ValueError(
+                f"feature_set must be one of {sorted(OPENSMILE_FEATURE_SETS)}; "
+                f"got {self.feature_set!r}."
+            )
 
     def _params(self):
         return {"feature_set": self.feature_set}
@@ -717,9 +765,20 @@ class LibrosaFeatures(_BaseAudioFeatures):
 
     _kind = "librosa"
 
-    def __init__(self, n_mfcc=20, *, pitch="yin", percentiles=(10, 50, 90), sampling_rate=16000,
-                 min_duration=0.5, n_jobs=None, cache_dir=None, verbose=0, on_error="warn",
-                 as_frame=False):
+    def __init__(
+        self,
+        n_mfcc=20,
+        *,
+        pitch="yin",
+        percentiles=(10, 50, 90),
+        sampling_rate=16000,
+        min_duration=0.5,
+        n_jobs=None,
+        cache_dir=None,
+        verbose=0,
+        on_error="warn",
+        as_frame=False,
+    ):
         self.n_mfcc = n_mfcc
         self.pitch = pitch
         self.percentiles = percentiles
@@ -741,8 +800,11 @@ class LibrosaFeatures(_BaseAudioFeatures):
             raise ValueError(f"percentiles must be numbers in [0, 100]; got {self.percentiles!r}.")
 
     def _params(self):
-        return {"n_mfcc": int(self.n_mfcc), "pitch": self.pitch,
-                "percentiles": tuple(float(p) for p in self.percentiles)}
+        return {
+            "n_mfcc": int(self.n_mfcc),
+            "pitch": self.pitch,
+            "percentiles": tuple(float(p) for p in self.percentiles),
+        }
 
     def _names(self):
         return librosa_feature_names(int(self.n_mfcc), tuple(self.percentiles))
@@ -835,33 +897,45 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if keep.sum() == 0:
             raise ValueError(f"All {len(X)} training rows hold NaN; nothing to fit.")
         if self.n_abstained_fit_:
-            warnings.warn(f"Dropping {self.n_abstained_fit_} of {len(X)} training rows with NaN "
-                          "features (abstentions).", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"Dropping {self.n_abstained_fit_} of {len(X)} training rows with NaN "
+                "features (abstentions).",
+                UserWarning,
+                stacklevel=2,
+            )
         n = len(X)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=float)
             if sample_weight.shape != (n,):
-                raise ValueError(f"sample_weight must have shape ({n},); got "
-                                 f"{sample_weight.shape}.")
+                raise ValueError(
+                    f"sample_weight must have shape ({n},); got {sample_weight.shape}."
+                )
             if not np.any(sample_weight[keep] > 0):
                 raise ValueError("sample_weight is zero for every usable row.")
             fit_params = {**fit_params, "sample_weight": sample_weight}
             positive = sample_weight[keep] > 0
             if len(np.unique(y[keep][positive])) < 2:
-                raise ValueError("sample_weight leaves fewer than 2 classes with positive weight "
-                                 "among the usable rows.")
-        params = {k: (np.asarray(v)[keep] if hasattr(v, "__len__") and len(v) == n else v)
-                  for k, v in fit_params.items()}
+                raise ValueError(
+                    "sample_weight leaves fewer than 2 classes with positive weight "
+                    "among the usable rows."
+                )
+        params = {
+            k: (np.asarray(v)[keep] if hasattr(v, "__len__") and len(v) == n else v)
+            for k, v in fit_params.items()
+        }
         base = self.estimator if self.estimator is not None else SVC()
         Xk, yk = X[keep], y[keep]
         values, counts = np.unique(yk, return_counts=True)
         if self.probability:
             cv = int(min(5, counts.min()))
             if cv < 2:
-                raise ValueError("probability=True needs at least 2 training rows of every class; "
-                                 f"class {values[np.argmin(counts)]!r} has {counts.min()} sample(s).")
-            self.calibrator_ = CalibratedClassifierCV(clone(base), method="sigmoid", cv=cv,
-                                                      ensemble=False).fit(Xk, yk, **params)
+                raise ValueError(
+                    "probability=True needs at least 2 training rows of every class; "
+                    f"class {values[np.argmin(counts)]!r} has {counts.min()} sample(s)."
+                )
+            self.calibrator_ = CalibratedClassifierCV(
+                clone(base), method="sigmoid", cv=cv, ensemble=False
+            ).fit(Xk, yk, **params)
             self.estimator_ = self.calibrator_.calibrated_classifiers_[0].estimator
         else:
             self.calibrator_ = None
@@ -941,9 +1015,20 @@ _FEATURES = {
 }
 
 
-def make_audio_pipeline(features="egemaps", *, C=1.0, gamma="scale", class_weight="balanced",
-                        probability=True, random_state=0, n_jobs=None, cache_dir=None, verbose=0,
-                        on_error="warn", memory=None):
+def make_audio_pipeline(
+    features="egemaps",
+    *,
+    C=1.0,
+    gamma="scale",
+    class_weight="balanced",
+    probability=True,
+    random_state=0,
+    n_jobs=None,
+    cache_dir=None,
+    verbose=0,
+    on_error="warn",
+    memory=None,
+):
     """The speech classifier: features -> StandardScaler -> RBF SVM (abstaining on NaN rows).
 
     Parameters
@@ -1006,8 +1091,10 @@ def make_audio_pipeline(features="egemaps", *, C=1.0, gamma="scale", class_weigh
         pass
     elif isinstance(features, str):
         if features not in _FEATURES:
-            raise ValueError(f"features must be one of {sorted(_FEATURES) + ['precomputed']} or a "
-                             f"transformer; got {features!r}.")
+            raise ValueError(
+                f"features must be one of {sorted(_FEATURES) + ['precomputed']} or a "
+                f"transformer; got {features!r}."
+            )
         kw = dict(n_jobs=n_jobs, cache_dir=cache_dir, verbose=verbose, on_error=on_error)
         steps.insert(0, ("features", _FEATURES[features](kw)))
     elif hasattr(features, "transform"):
@@ -1043,8 +1130,9 @@ def standardize_per_speaker(X, speakers, *, min_clips=2):
     X = np.asarray(X, dtype=float)
     speakers = np.asarray(speakers)
     if X.ndim != 2 or len(speakers) != len(X):
-        raise ValueError(f"X must be 2-D with one speaker per row; got X {X.shape} and "
-                         f"{len(speakers)} speakers.")
+        raise ValueError(
+            f"X must be 2-D with one speaker per row; got X {X.shape} and {len(speakers)} speakers."
+        )
     finite = _finite_rows(X)
     out = np.full_like(X, np.nan)
 
@@ -1066,7 +1154,10 @@ def standardize_per_speaker(X, speakers, *, min_clips=2):
         else:
             out[rows] = zscore(X[rows], X[rows])
     if few:
-        warnings.warn(f"{len(few)} speaker(s) have fewer than {min_clips} usable clips and were "
-                      f"standardised with global statistics: {', '.join(few[:5])}",
-                      UserWarning, stacklevel=2)
+        warnings.warn(
+            f"{len(few)} speaker(s) have fewer than {min_clips} usable clips and were "
+            f"standardised with global statistics: {', '.join(few[:5])}",
+            UserWarning,
+            stacklevel=2,
+        )
     return out

@@ -226,8 +226,10 @@ def find_data_root(root=None) -> Path:
         ("../shared/data beside the checkout", repo.parent / "shared" / "data"),
         ("../shared/data", Path.cwd().parent / "shared" / "data"),
         ("./data", Path.cwd() / "data"),
-        ("~/emoset_data (where fetch_cremad / fetch_ravdess put data)",
-         Path("~/emoset_data").expanduser()),
+        (
+            "~/emoset_data (where fetch_cremad / fetch_ravdess put data)",
+            Path("~/emoset_data").expanduser(),
+        ),
     ]
     for _, path in candidates:
         if path.is_dir() and any(

@@ -110,8 +110,9 @@ def make_search_pipeline(fast=True):
     if not fast:
         return make_audio_pipeline("precomputed", probability=False)
     svc = SVC(kernel="precomputed", class_weight="balanced", random_state=0)
-    return Pipeline([("scale", StandardScaler()), ("gram", RBFGram()),
-                     ("svm", AbstainingClassifier(svc))])
+    return Pipeline(
+        [("scale", StandardScaler()), ("gram", RBFGram()), ("svm", AbstainingClassifier(svc))]
+    )
 
 
 def _grid(n_features, Cs, gammas, fast=True):
@@ -205,12 +206,20 @@ def main(argv=None) -> int:
     parser.add_argument("--n-splits", type=int, default=5)
     parser.add_argument("--inner-splits", type=int, default=4)
     parser.add_argument("--C", type=float, nargs="+", default=[1.0, 10.0, 100.0, 1000.0])
-    parser.add_argument("--gamma", type=float, nargs="+", default=[0.001, 0.01, 0.1, 1.0],
-                        help="gamma grid as multiples of 1/n_features")
+    parser.add_argument(
+        "--gamma",
+        type=float,
+        nargs="+",
+        default=[0.001, 0.01, 0.1, 1.0],
+        help="gamma grid as multiples of 1/n_features",
+    )
     parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--exact-pipeline", action="store_true",
-                        help="grid-search make_audio_pipeline itself (libsvm RBF kernel; ~10x "
-                             "slower on ComParE) instead of the equivalent precomputed Gram")
+    parser.add_argument(
+        "--exact-pipeline",
+        action="store_true",
+        help="grid-search make_audio_pipeline itself (libsvm RBF kernel; ~10x "
+        "slower on ComParE) instead of the equivalent precomputed Gram",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     warnings.filterwarnings("ignore", message=".*native sample rate below.*")
@@ -226,9 +235,13 @@ def main(argv=None) -> int:
         folds, fold_src = _folds(corpus, clips, args.n_splits)
         _, counts = np.unique(y, return_counts=True)
         res = {
-            "n_clips": len(clips), "n_speakers": len(set(groups)), "classes": classes,
-            "folds": fold_src, "chance_majority": float(counts.max() / counts.sum()),
-            "chance_uniform": 1 / len(classes), "rows": [],
+            "n_clips": len(clips),
+            "n_speakers": len(set(groups)),
+            "classes": classes,
+            "folds": fold_src,
+            "chance_majority": float(counts.max() / counts.sum()),
+            "chance_uniform": 1 / len(classes),
+            "rows": [],
         }
         # Per-speaker norm needs several clips per speaker; most CREMA-D actors here have one.
         per_speaker_ok = np.median(np.unique(groups, return_counts=True)[1]) >= 5
@@ -239,38 +252,77 @@ def main(argv=None) -> int:
             X = tr.fit_transform(clips)
             wall = time.perf_counter() - t0
             speed = float(np.nansum(tr.durations_) / np.nansum(tr.extraction_seconds_))
-            logger.info("%s %s: %s in %.1f s wall (%d from cache), %.0fx real time, "
-                        "%d abstained", corpus, feat, X.shape, wall, tr.from_cache_.sum(), speed,
-                        len(tr.failures_))
+            logger.info(
+                "%s %s: %s in %.1f s wall (%d from cache), %.0fx real time, %d abstained",
+                corpus,
+                feat,
+                X.shape,
+                wall,
+                tr.from_cache_.sum(),
+                speed,
+                len(tr.failures_),
+            )
             variants = [("none", X)]
             if per_speaker_ok:
                 variants.append(("per-speaker z", standardize_per_speaker(X, groups)))
             for norm, Xv in variants:
                 t0 = time.perf_counter()
-                y_pred, chosen = evaluate(Xv, y, groups, folds, Cs=args.C, gammas=args.gamma,
-                                          inner_splits=args.inner_splits, n_jobs=args.n_jobs,
-                                          fast=not args.exact_pipeline)
-                row = {"features": label, "dims": int(X.shape[1]), "norm": norm,
-                       **_scores(y, y_pred, classes), "speed_x_realtime": speed,
-                       "abstained": sorted(tr.failures_), "best_params_per_fold": chosen,
-                       "cv_seconds": time.perf_counter() - t0}
-                logger.info("%s %s %s: acc %.3f UAR %.3f (%.0f s) params %s", corpus, feat, norm,
-                            row["accuracy"], row["uar"], row["cv_seconds"], chosen)
+                y_pred, chosen = evaluate(
+                    Xv,
+                    y,
+                    groups,
+                    folds,
+                    Cs=args.C,
+                    gammas=args.gamma,
+                    inner_splits=args.inner_splits,
+                    n_jobs=args.n_jobs,
+                    fast=not args.exact_pipeline,
+                )
+                row = {
+                    "features": label,
+                    "dims": int(X.shape[1]),
+                    "norm": norm,
+                    **_scores(y, y_pred, classes),
+                    "speed_x_realtime": speed,
+                    "abstained": sorted(tr.failures_),
+                    "best_params_per_fold": chosen,
+                    "cv_seconds": time.perf_counter() - t0,
+                }
+                logger.info(
+                    "%s %s %s: acc %.3f UAR %.3f (%.0f s) params %s",
+                    corpus,
+                    feat,
+                    norm,
+                    row["accuracy"],
+                    row["uar"],
+                    row["cv_seconds"],
+                    chosen,
+                )
                 res["rows"].append(row)
         results[corpus] = res
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = render(results)
-    command = "python -m pipelines.audio_results " + " ".join(argv if argv is not None
-                                                               else sys.argv[1:])
+    command = "python -m pipelines.audio_results " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
     (out / "audio_results.md").write_text(
         "## Speech emotion recognition, speaker-independent (nested CV)\n\n"
         f"Command: `{command.strip()}`\n\n" + table + "\n"
     )
-    (out / "audio_results.json").write_text(json.dumps(
-        {"command": command.strip(), "grid": {"C": args.C, "gamma_x_1_over_d": args.gamma},
-         "inner_splits": args.inner_splits, "results": results}, indent=2, default=str))
+    (out / "audio_results.json").write_text(
+        json.dumps(
+            {
+                "command": command.strip(),
+                "grid": {"C": args.C, "gamma_x_1_over_d": args.gamma},
+                "inner_splits": args.inner_splits,
+                "results": results,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     print(table)
     return 0
 

@@ -135,8 +135,9 @@ def test_egemaps_has_88_named_functionals(make_wav):
     assert "loudness_sma3_amean" in names
 
 
-@pytest.mark.parametrize("feature_set, n", [("ComParE_2016", 6373), ("emobase", 988)],
-                         ids=["compare", "emobase"])
+@pytest.mark.parametrize(
+    "feature_set, n", [("ComParE_2016", 6373), ("emobase", 988)], ids=["compare", "emobase"]
+)
 def test_other_opensmile_sets(make_wav, feature_set, n):
     tr = OpenSmileFeatures(feature_set)
     X = tr.fit_transform([make_wav()])
@@ -253,7 +254,8 @@ def test_cache_helpers(tmp_path):
     _cache.atomic_write_bytes(f, b"abc")
     assert f.read_bytes() == b"abc"
     assert _cache.file_sha256(f) == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temp file left
     store = _cache.DiskCache(tmp_path / "store")
     assert store.get("00ff", None) is None
@@ -271,13 +273,24 @@ def _square_or_fail(x):
 
 def test_parallel_map_order_failures_and_resume(tmp_path):
     items = [1, 2, 3, 4]
-    out, cached = _cache.parallel_map(_square_or_fail, items, n_jobs=2, on_error="return",
-                                      cache=tmp_path, key=lambda x: _cache.make_key("sq", x))
+    out, cached = _cache.parallel_map(
+        _square_or_fail,
+        items,
+        n_jobs=2,
+        on_error="return",
+        cache=tmp_path,
+        key=lambda x: _cache.make_key("sq", x),
+    )
     assert out[:2] == [1, 4] and out[3] == 16 and not any(cached)
     assert isinstance(out[2], _cache.Failure) and out[2].index == 2
     assert out[2].message == "ValueError: three is bad"
-    out, cached = _cache.parallel_map(_square_or_fail, items, on_error="return", cache=tmp_path,
-                                      key=lambda x: _cache.make_key("sq", x))
+    out, cached = _cache.parallel_map(
+        _square_or_fail,
+        items,
+        on_error="return",
+        cache=tmp_path,
+        key=lambda x: _cache.make_key("sq", x),
+    )
     assert cached == [True, True, False, True]  # failures are never cached
     with pytest.raises(ValueError, match="three is bad"):
         _cache.parallel_map(_square_or_fail, items, n_jobs=1, on_error="raise")
@@ -360,8 +373,15 @@ def test_8khz_input_is_upsampled_with_warning(make_wav):
         ({}, [], ValueError, "X is empty"),
         ({}, [3.5], TypeError, "must be a path"),
     ],
-    ids=["bad-feature-set", "bad-on-error", "low-sampling-rate", "single-path", "matrix",
-         "empty", "number"],
+    ids=[
+        "bad-feature-set",
+        "bad-on-error",
+        "low-sampling-rate",
+        "single-path",
+        "matrix",
+        "empty",
+        "number",
+    ],
 )
 def test_invalid_arguments(params, X, exc, match):
     tr = OpenSmileFeatures(**params)
@@ -426,9 +446,11 @@ def test_precomputed_pipeline_grid_search_with_nan_rows():
     groups = np.repeat(np.arange(9), 10)
     pipe = make_audio_pipeline("precomputed", probability=False)
     assert [name for name, _ in pipe.steps] == ["scale", "svm"]
-    search = GridSearchCV(pipe, {"svm__estimator__C": [0.1, 10.0],
-                                 "svm__estimator__gamma": ["scale", 0.01]},
-                          cv=GroupKFold(3))
+    search = GridSearchCV(
+        pipe,
+        {"svm__estimator__C": [0.1, 10.0], "svm__estimator__gamma": ["scale", 0.01]},
+        cv=GroupKFold(3),
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Dropping")
         search.fit(X, y, groups=groups)
