@@ -1,0 +1,169 @@
+"""Tests for emoset.kernels: each kernel against its direct formula, PSD Gram matrices."""
+
+import numpy as np
+import pytest
+from _factories import generate_sets, random_bases, random_spd
+from numpy.testing import assert_allclose
+from scipy.linalg import logm
+
+from emoset.geometry import mean_squared_distance, projector_vectors
+from emoset.imagesets import CovarianceModel, GaussianModel, SubspaceModel
+from emoset.kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
+
+
+@pytest.fixture
+def make_sets():
+    """Factory fixture: ``make_sets(n_sets, n_features, **kwargs) -> (sets, y)``."""
+    return generate_sets
+
+
+FORMS = ["linear", "poly", "rbf"]
+GAMMA, DEGREE, COEF0 = 0.3, 3, 0.5
+
+
+def _apply_form(lin, sqdist, form):
+    if form == "linear":
+        return lin
+    if form == "poly":
+        return (GAMMA * lin + COEF0) ** DEGREE
+    return np.exp(-GAMMA * sqdist)
+
+
+def _kernel(cls, form):
+    return cls(form, gamma=GAMMA, degree=DEGREE, coef0=COEF0)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_projection_kernel_matches_direct_formula(form):
+    U = random_bases(4, 6, 2, random_state=0)
+    V = random_bases(3, 6, 2, random_state=1)
+    lin = np.array([[np.linalg.norm(v.T @ u, "fro") ** 2 for u in U] for v in V])
+    sq = np.array([[np.linalg.norm(v @ v.T - u @ u.T, "fro") ** 2 for u in U] for v in V])
+    K = _kernel(ProjectionKernel, form).fit(U).transform(V)
+    assert K.shape == (3, 4)
+    assert_allclose(K, _apply_form(lin, sq, form), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_log_euclidean_kernel_matches_direct_formula(form):
+    A = random_spd(4, 5, random_state=2)
+    B = random_spd(3, 5, random_state=3)
+    logA = [logm(a).real for a in A]
+    logB = [logm(b).real for b in B]
+    lin = np.array([[np.trace(lb @ la) for la in logA] for lb in logB])
+    sq = np.array([[np.linalg.norm(lb - la, "fro") ** 2 for la in logA] for lb in logB])
+    K = _kernel(LogEuclideanKernel, form).fit(A).transform(B)
+    assert_allclose(K, _apply_form(lin, sq, form), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_euclidean_kernel_matches_direct_formula(form):
+    rng = np.random.default_rng(4)
+    A, B = rng.normal(size=(4, 3)), rng.normal(size=(2, 3))
+    lin = np.array([[b @ a for a in A] for b in B])
+    sq = np.array([[np.sum((b - a) ** 2) for a in A] for b in B])
+    K = _kernel(EuclideanKernel, form).fit(A).transform(B)
+    assert_allclose(K, _apply_form(lin, sq, form), rtol=1e-12)
+
+
+def _summaries(kind, make_sets, n=25, d=6):
+    sets, _ = make_sets(n, d, min_frames=2, max_frames=12)
+    if kind == "projection":
+        with pytest.warns(UserWarning, match="fewer than n_dims"):
+            return ProjectionKernel, SubspaceModel(n_dims=3).fit_transform(sets)
+    if kind == "covariance":
+        return LogEuclideanKernel, CovarianceModel().fit_transform(sets)
+    if kind == "gaussian":
+        return LogEuclideanKernel, GaussianModel().fit_transform(sets)
+    return EuclideanKernel, np.stack([s.mean(axis=0) for s in sets])
+
+
+KINDS = ["projection", "covariance", "gaussian", "mean"]
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_gram_matrices_are_symmetric_psd_and_match_transform(kind, form, make_sets):
+    cls, M = _summaries(kind, make_sets)
+    kern = cls(form)
+    K = kern.fit_transform(M)
+    assert_allclose(K, K.T, atol=0)
+    eig = np.linalg.eigvalsh(K)
+    assert eig.min() >= -1e-9 * max(1.0, eig.max())
+    assert_allclose(cls(form).fit(M).transform(M), K, rtol=1e-9, atol=1e-9)
+
+
+def test_rbf_default_gamma_is_inverse_mean_squared_distance():
+    U = random_bases(6, 5, 2, random_state=5)
+    kern = ProjectionKernel("rbf").fit(U)
+    assert kern.gamma_ == pytest.approx(1.0 / mean_squared_distance(projector_vectors(U)))
+    assert ProjectionKernel("linear").fit(U).gamma_ is None
+    assert ProjectionKernel("rbf", gamma=2.0).fit(U).gamma_ == 2.0
+
+
+def test_poly_default_gamma_normalises_self_similarity():
+    A = random_spd(5, 3, random_state=6)
+    kern = LogEuclideanKernel("poly").fit(A)
+    E = kern.embedding_
+    assert kern.gamma_ == pytest.approx(E.shape[0] / np.sum(E * E))
+
+
+def test_default_gamma_falls_back_to_one_for_identical_training_points():
+    kern = EuclideanKernel("rbf").fit(np.ones((3, 2)))
+    assert kern.gamma_ == 1.0
+
+
+def test_kernel_columns_follow_training_order_and_feature_names():
+    A = np.arange(6.0).reshape(3, 2)
+    kern = EuclideanKernel().fit(A)
+    assert_allclose(kern.transform(A[:1]), A[:1] @ A.T)
+    assert list(kern.get_feature_names_out()) == ["k0", "k1", "k2"]
+
+
+def test_log_euclidean_kernel_agrees_with_pyriemann():
+    kernel_mod = pytest.importorskip("pyriemann.geometry.kernel")
+    C = random_spd(6, 4, random_state=7)
+    ours = LogEuclideanKernel().fit_transform(C)
+    theirs = kernel_mod.kernel_logeuclid(C, reg=0.0)
+    assert_allclose(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+BAD_KERNEL_INPUT = [
+    pytest.param(
+        ProjectionKernel, np.zeros((3, 4)), "expects an array of 3 dimensions", id="proj-2d"
+    ),
+    pytest.param(LogEuclideanKernel, np.zeros((3, 4, 5)), "expects square matrices", id="le-nonsq"),
+    pytest.param(LogEuclideanKernel, np.zeros((0, 4, 4)), r"0 sample\(s\)", id="le-empty"),
+    pytest.param(LogEuclideanKernel, np.full((2, 3, 3), np.inf), "infinity", id="le-inf"),
+    pytest.param(EuclideanKernel, np.zeros((3, 4, 4)), "Found array with dim 3", id="eu-3d"),
+    pytest.param(EuclideanKernel, np.zeros((0, 4)), r"0 sample\(s\)", id="eu-empty"),
+    pytest.param(EuclideanKernel, np.full((2, 4), np.nan), "Input X contains NaN", id="eu-nan"),
+]
+
+
+@pytest.mark.parametrize(("cls", "X", "match"), BAD_KERNEL_INPUT)
+def test_kernels_reject_bad_input(cls, X, match):
+    with pytest.raises(ValueError, match=match):
+        cls().fit(X)
+
+
+def test_kernels_reject_summaries_of_another_shape_in_transform():
+    kern = LogEuclideanKernel().fit(random_spd(3, 4))
+    with pytest.raises(ValueError, match=r"fitted on summaries of shape \(4, 4\); got \(5, 5\)"):
+        kern.transform(random_spd(2, 5))
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"kernel": "sigmoid"}, "kernel must be one of"),
+        ({"kernel": "rbf", "gamma": -1.0}, "gamma must be None or a positive float"),
+        ({"kernel": "poly", "degree": 0}, "degree must be a positive integer"),
+        ({"kernel": "poly", "degree": 1.5}, "degree must be a positive integer"),
+        ({"kernel": "poly", "coef0": -1.0}, "coef0 must be a non-negative float"),
+    ],
+    ids=["unknown-kernel", "negative-gamma", "degree-0", "degree-float", "negative-coef0"],
+)
+def test_kernels_reject_bad_params(params, match):
+    with pytest.raises(ValueError, match=match):
+        EuclideanKernel(**params).fit(np.eye(3))
