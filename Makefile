@@ -9,6 +9,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export MPLBACKEND ?= Agg
 PYTEST_ARGS ?=
 DATA_ARGS ?=
+REPRODUCE_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install test test-fast lint bench reproduce-emotiw2016 data splits clean
@@ -48,8 +49,12 @@ data: $(STAMP) ## Download CREMA-D (12 actors, 442 MB) + RAVDESS speech audio (~
 splits: $(STAMP) ## Rewrite the fixed speaker-independent split files in data/splits/
 	$(PY) -m pipelines.make_splits
 
-reproduce-emotiw2016: $(STAMP) ## The whole system: features, PLS/SVM subsystems, fusion, report
-	$(PY) -m pipelines.emotiw2016
+reproduce-emotiw2016: $(STAMP) ## The whole system: features, PLS/SVM subsystems, fusion, report in results/emotiw2016/
+	@if [ -z "$$AFEW_ROOT" ] && [ -z "$$EMOSET_DATA" ] && [ ! -d ../shared/data ] && [ ! -d "$$HOME/emoset_data/cremad" ]; then \
+		echo "Neither AFEW_ROOT nor ../shared/data: fetching the default CREMA-D subset first (see 'make data')."; \
+		$(PY) -m pipelines.fetch_data --yes --corpus cremad || exit 1; \
+	fi; \
+	$(PY) -m pipelines.emotiw2016 $(REPRODUCE_ARGS)
 
 clean: ## Remove caches and results (keeps .venv)
 	rm -rf .cache results .pytest_cache

@@ -1,0 +1,558 @@
+"""Reproduce the EmotiW 2014/2016 audio-visual system: image-set PLS, audio SVM, late fusion.
+
+Usage::
+
+    python -m pipelines.emotiw2016 [--data-root DIR] [--out results/emotiw2016] [--n-jobs 2]
+    AFEW_ROOT=/path/to/AFEW python -m pipelines.emotiw2016
+
+With ``AFEW_ROOT`` (the EmotiW layout ``Train_AFEW/<Emotion>/*.avi``, ``Val_AFEW/...``) it trains
+on Train and reports on Val, as the challenge did. Otherwise it runs on the CREMA-D clips of the
+data root (``../shared/data``: 80 face crops + 6 full frames, 56 actors) with the committed
+speaker-independent 5-fold split (``data/splits/cremad_5fold.csv``): no actor is ever in both
+train and test.
+
+In every outer fold an :class:`emoset.system.AudioVisualEmotionRecognizer` is trained on the
+training clips only. Inside it, each subsystem (DenseSIFT image sets -> PLS, emotion-CNN image
+sets -> PLS, speech functionals -> SVM) picks its set model / feature set by speaker-grouped
+inner cross-validation, and the out-of-fold scores of the training clips are what every fusion
+scheme is fitted on. The test fold is used once, to score. A descriptive table of every set
+model x kernel x classifier (PLS / SVM / LR) on the same outer folds comes with it.
+
+Writes ``<out>/metrics.json`` (versions, seed, git commit, every number), ``<out>/report.md``
+(the tables), ``<out>/confusion.png`` and ``<out>/emotion_map.png``. Features are cached by
+content under ``--cache-dir``, so a second run only refits the classifiers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+logger = logging.getLogger("emotiw2016")
+
+#: Published AFEW results (7 classes), for reference only: not comparable with CREMA-D numbers.
+PUBLISHED = [
+    {
+        "system": "Ding et al. 2016 (EmotiW 2016, audio-visual fusion)",
+        "split": "AFEW 6.0 test",
+        "accuracy": 0.539,
+    },
+    {
+        "system": "Liu et al. 2014 (EmotiW 2014 winner, multiple kernels + PLS)",
+        "split": "AFEW 4.0 test",
+        "accuracy": 0.504,
+    },
+    {
+        "system": "EmotiW 2016 baseline (LBP-TOP + SVR)",
+        "split": "AFEW 6.0 test",
+        "accuracy": 0.4047,
+    },
+]
+
+FEATURES = ("densesift", "cnn")
+GRID = [  # (set model, kernel): the descriptive table
+    ("mean", "linear"),
+    ("mean", "rbf"),
+    ("subspace", "linear"),
+    ("subspace", "poly"),
+    ("subspace", "rbf"),
+    ("covariance", "linear"),
+    ("covariance", "poly"),
+    ("covariance", "rbf"),
+    ("gaussian", "linear"),
+    ("gaussian", "poly"),
+    ("gaussian", "rbf"),
+]
+QUICK_GRID = [("mean", "rbf"), ("subspace", "linear"), ("covariance", "rbf")]
+CLASSIFIERS = ("pls", "svm", "lr")
+
+
+def _imageset_model(set_model, kernel, classifier, memory=None):
+    from emoset.classifiers import ImageSetPLS
+
+    n_pca = 32 if set_model in ("covariance", "gaussian") else 64
+    return ImageSetPLS(
+        set_model,
+        kernel=kernel,
+        n_pca=n_pca,
+        n_dims=10,
+        n_components=10,
+        classifier=classifier,
+        memory=memory,
+        random_state=0,
+    )
+
+
+def _git_commit():
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions():
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in (
+        "emoset",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "opensmile",
+        "librosa",
+        "dlib-bin",
+        "onnxruntime",
+        "opencv-python-headless",
+        "av",
+        "ikpls",
+    ):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _load(args):
+    """Clips and outer folds: AFEW Train->Val, else CREMA-D speaker-grouped 5-fold."""
+    from emoset.datasets import load_afew, load_cremad, load_split, speaker_kfold
+
+    afew = args.afew_root or os.environ.get("AFEW_ROOT")
+    if afew:
+        train = load_afew(afew, partitions=("Train",))
+        val = load_afew(afew, partitions=("Val",))
+        clips = train + val
+        folds = [(np.arange(len(train)), np.arange(len(train), len(clips)))]
+        return (
+            clips,
+            folds,
+            {"corpus": "AFEW", "protocol": "train on Train, report on Val", "n_clips": len(clips)},
+        )
+    clips = load_cremad(args.data_root)
+    try:
+        folds = load_split("cremad_5fold", clips)
+        protocol = "speaker-independent 5-fold CV (data/splits/cremad_5fold.csv)"
+    except ValueError:  # a different CREMA-D copy (e.g. fetched): make the folds
+        folds = speaker_kfold(clips, 5, random_state=args.seed)
+        protocol = "speaker-independent 5-fold CV (StratifiedGroupKFold by actor, seed 0)"
+    return (
+        clips,
+        folds,
+        {
+            "corpus": "CREMA-D",
+            "protocol": protocol,
+            "n_clips": len(clips),
+            "n_speakers": len({c.speaker for c in clips}),
+        },
+    )
+
+
+def _metrics(y, pred, labels):
+    from emoset.report import classification_metrics
+
+    ok = np.array([p is not None for p in pred])
+    return classification_metrics(y[ok], np.array(list(pred[ok])), labels=labels)
+
+
+def _scores_to_pred(scores, classes):
+    pred = np.empty(len(scores), dtype=object)
+    ok = ~np.isnan(scores).any(axis=1)
+    pred[ok] = classes[np.argmax(scores[ok], axis=1)]
+    return pred
+
+
+def run_grid(sets, y, folds, grid, classifiers, memory):
+    """Outer-fold accuracy of every feature x set model x kernel x classifier (descriptive)."""
+    rows = []
+    for feat, feat_sets in sets.items():
+        for set_model, kernel in grid:
+            preds = {c: np.empty(len(y), dtype=object) for c in classifiers}
+            t0 = time.perf_counter()
+            for train, test in folds:
+                tr = [i for i in train if len(feat_sets[i])]
+                te = [i for i in test if len(feat_sets[i])]
+                for clf in classifiers:
+                    model = _imageset_model(set_model, kernel, clf, memory).fit(
+                        [feat_sets[i] for i in tr], y[tr]
+                    )
+                    preds[clf][te] = model.predict([feat_sets[i] for i in te])
+            seconds = time.perf_counter() - t0
+            for clf in classifiers:
+                m = _metrics(y, preds[clf], sorted(set(y)))
+                rows.append(
+                    {
+                        "feature": feat,
+                        "set_model": set_model,
+                        "kernel": kernel,
+                        "classifier": clf,
+                        "accuracy": m["accuracy"],
+                        "uar": m["uar"],
+                        "seconds": seconds / len(classifiers),
+                    }
+                )
+            logger.info(
+                "grid %s %s-%s: %s",
+                feat,
+                set_model,
+                kernel,
+                {r["classifier"]: round(r["accuracy"], 3) for r in rows[-len(classifiers) :]},
+            )
+    return rows
+
+
+FUSIONS = {
+    # name: (description, subsystems, fusion factory)
+    "global-2": (
+        "same weight for every class; best video (by inner CV) + audio",
+        "best2",
+        lambda: _weighted("global"),
+    ),
+    "per-class-2": (
+        "one weight per class; best video + audio",
+        "best2",
+        lambda: _weighted("per_class"),
+    ),
+    "global-3": (
+        "same weight for every class; DenseSIFT-PLS + CNN-PLS + audio-SVM",
+        "all",
+        lambda: _weighted("global"),
+    ),
+    "per-class-3": (
+        "per-class weights over DenseSIFT-PLS + CNN-PLS + audio-SVM",
+        "all",
+        lambda: _weighted("per_class"),
+    ),
+    "stacking-3": (
+        "logistic regression on the 3 subsystems' z-scored scores",
+        "all",
+        lambda: _stacking(),
+    ),
+}
+MAIN_FUSION = "per-class-3"  # fixed before looking at any result: the recognizer's default
+
+
+def _weighted(scheme):
+    from emoset.fusion import WeightedScoreFusion
+
+    return WeightedScoreFusion(scheme=scheme)
+
+
+def _stacking():
+    from emoset.fusion import StackingFusion
+
+    return StackingFusion()
+
+
+def run_system(clips, y, folds, args):
+    """Nested evaluation of the recognizer and of every fusion scheme on the outer folds."""
+    from emoset.system import AudioVisualEmotionRecognizer, default_audio_subsystems
+
+    classes = np.unique(y)
+    subsystem_pred, fusion_pred = {}, {name: np.empty(len(y), dtype=object) for name in FUSIONS}
+    selected, fused_scores = [], np.full((len(y), len(classes)), np.nan)
+    audio = default_audio_subsystems()
+    if args.quick:
+        audio = {"audio-svm": audio["audio-svm"][:1]}
+    for k, (train, test) in enumerate(folds):
+        t0 = time.perf_counter()
+        train_clips = [clips[i] for i in train]
+        test_clips = [clips[i] for i in test]
+        model = AudioVisualEmotionRecognizer(
+            audio=audio, cache_dir=args.cache_dir, n_jobs=args.n_jobs, random_state=args.seed
+        )
+        if args.quick:
+            from emoset.system import default_video_subsystems
+
+            model.set_params(
+                video={n: (f, c[:2]) for n, (f, c) in default_video_subsystems().items()}
+            )
+        model.fit(train_clips)
+        scores = model.subsystem_scores(test_clips)
+        for name, s in scores.items():
+            subsystem_pred.setdefault(name, np.empty(len(y), dtype=object))[test] = _scores_to_pred(
+                s, model.classes_
+            )
+        video_names = [n for n in model.subsystems_ if n in model.frame_features_]
+        audio_names = [n for n in model.subsystems_ if n not in model.frame_features_]
+        best_video = max(video_names, key=lambda n: model._accuracy(model.oof_scores_[n], y[train]))
+        groups = {"all": video_names + audio_names, "best2": [best_video] + audio_names}
+        for name, (_, which, factory) in FUSIONS.items():
+            names = groups[which]
+            fusion = (
+                factory()
+                .set_params(classes=model.classes_)
+                .fit({n: model.oof_scores_[n] for n in names}, y[train])
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                fusion_pred[name][test] = fusion.predict({n: scores[n] for n in names})
+            if name == MAIN_FUSION:
+                fused_scores[test] = fusion.decision_function({n: scores[n] for n in names})
+        selected.append(
+            {
+                "fold": k,
+                "selected": dict(model.selected_),
+                "candidate_oof_accuracy": {
+                    n: [round(a, 4) for a in v] for n, v in model.candidate_scores_.items()
+                },
+                "best_video": best_video,
+                "fusion_weights": model.fusion_.weights_.round(3).tolist(),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
+        logger.info(
+            "fold %d: %s | fused %.3f (%.0f s)",
+            k,
+            {n: round(float(np.mean(subsystem_pred[n][test] == y[test])), 3) for n in scores},
+            float(np.mean(fusion_pred[MAIN_FUSION][test] == y[test])),
+            time.perf_counter() - t0,
+        )
+    return subsystem_pred, fusion_pred, selected, fused_scores
+
+
+def emotion_map(sets, y, path):
+    """2-D map: clips in the first two latent dimensions of one PLS2 fitted on all clips."""
+    from emoset.classifiers import ImageSetPLS
+    from emoset.report import plot_emotion_map
+
+    ok = [i for i, s in enumerate(sets) if len(s)]
+    model = ImageSetPLS(
+        "mean", kernel="rbf", n_pca=64, n_components=10, pls_strategy="pls2", random_state=0
+    ).fit([sets[i] for i in ok], y[ok])
+    T = model.latent_scores([sets[i] for i in ok], n_components=2)[:, 0, :]
+    return plot_emotion_map(
+        T,
+        y[ok],
+        path,
+        axis_labels=("PLS latent 1", "PLS latent 2"),
+        title="Emotion map: CNN image sets in the first two PLS2 latent "
+        "dimensions\n(fitted on all clips: a picture of the data, "
+        "not a test result)",
+    )
+
+
+def _pct(x):
+    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.1f}"
+
+
+def write_report(out, info, results):
+    from emoset.report import markdown_table
+
+    lines = [
+        f"# EmotiW 2016 reproduction — {info['corpus']}",
+        "",
+        f"Protocol: {info['protocol']}; {info['n_clips']} clips"
+        + (f", {info['n_speakers']} speakers" if "n_speakers" in info else "")
+        + ".",
+        f"Chance: majority class {_pct(results['chance']['majority'])} %, uniform "
+        f"{_pct(results['chance']['uniform'])} %. Accuracy and UAR (unweighted average "
+        "recall) in %. Every model, hyperparameter, candidate and fusion weight was chosen "
+        "on training clips only.",
+        "",
+    ]
+    lines += [
+        "## Subsystems and fusion (nested: inner CV picks set model / features and fits "
+        "the fusion)",
+        "",
+    ]
+    rows = []
+    for name, m in results["subsystems"].items():
+        rows.append(
+            {"system": name, "acc": _pct(m["accuracy"]), "uar": _pct(m["uar"]), "n": m["n"]}
+        )
+    for name, m in results["fusion"].items():
+        label = f"fusion {name}" + (" (main)" if name == MAIN_FUSION else "")
+        rows.append(
+            {"system": label, "acc": _pct(m["accuracy"]), "uar": _pct(m["uar"]), "n": m["n"]}
+        )
+    for name, h in results.get("human", {}).items():
+        if h is not None:
+            rows.append(
+                {
+                    "system": f"human raters (majority vote), {name}",
+                    "acc": _pct(h["accuracy"]),
+                    "uar": _pct(h["uar"]),
+                    "n": h["n"],
+                }
+            )
+    rows.append(
+        {
+            "system": "chance (majority class)",
+            "acc": _pct(results["chance"]["majority"]),
+            "uar": _pct(1 / len(results["labels"])),
+            "n": info["n_clips"],
+        }
+    )
+    lines += [markdown_table(rows, headers={"acc": "accuracy %", "uar": "UAR %"}), ""]
+    lines += ["Fusion schemes: " + "; ".join(f"**{k}**: {v[0]}" for k, v in FUSIONS.items()), ""]
+    lines += ["## Per-class recall (%)", ""]
+    rows = []
+    for name, m in list(results["subsystems"].items()) + [
+        (f"fusion {MAIN_FUSION}", results["fusion"][MAIN_FUSION])
+    ]:
+        rows.append({"system": name, **{c: _pct(r) for c, r in m["recall"].items()}})
+    lines += [markdown_table(rows), ""]
+    lines += [
+        "## Set model x kernel x classifier (descriptive, same outer folds)",
+        "",
+        "Each row is one fixed configuration evaluated on the outer folds; choosing the "
+        "best row afterwards would be choosing on test data, which the nested system "
+        "above does not do.",
+        "",
+    ]
+    grid = results["grid"]
+    rows = []
+    keys = sorted(
+        {(r["feature"], r["set_model"], r["kernel"]) for r in grid},
+        key=lambda k: (FEATURES.index(k[0]) if k[0] in FEATURES else 9, k[1], k[2]),
+    )
+    for feat, sm, ker in keys:
+        row = {"feature": feat, "set model": sm, "kernel": ker}
+        for r in grid:
+            if (r["feature"], r["set_model"], r["kernel"]) == (feat, sm, ker):
+                row[r["classifier"].upper()] = _pct(r["accuracy"])
+        rows.append(row)
+    lines += [markdown_table(rows), ""]
+    means = {
+        c: np.mean([r["accuracy"] for r in grid if r["classifier"] == c])
+        for c in CLASSIFIERS
+        if any(r["classifier"] == c for r in grid)
+    }
+    lines += [
+        "Mean over configurations: "
+        + ", ".join(f"{c.upper()} {_pct(v)} %" for c, v in means.items()),
+        "",
+    ]
+    lines += [
+        "## Published AFEW results (7 classes; for reference, not comparable)",
+        "",
+        markdown_table([{**r, "accuracy": _pct(r["accuracy"])} for r in PUBLISHED]),
+        "",
+    ]
+    lines += [
+        "## Figures",
+        "",
+        "![confusion](confusion.png)",
+        "",
+        "![emotion map](emotion_map.png)",
+        "",
+        f"Run: {results['run']['seconds']:.0f} s on {results['run']['cpus']} CPUs; "
+        f"emoset {results['versions']['emoset']}, commit {results['git_commit']}.",
+        "",
+    ]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default=None, help="data root (default: find_data_root)")
+    parser.add_argument("--afew-root", default=None, help="AFEW folder (default: $AFEW_ROOT)")
+    parser.add_argument("--out", default=str(REPO / "results" / "emotiw2016"))
+    parser.add_argument("--cache-dir", default=str(REPO / ".cache" / "emoset"))
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer candidates and grid rows (for tests)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    warnings.filterwarnings("ignore", message=".*upsampled.*")
+    from joblib import Memory
+
+    from emoset.extract import extract_image_sets
+    from emoset.report import chance_levels, human_accuracy, plot_confusion_matrix
+
+    t_start = time.perf_counter()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    clips, folds, info = _load(args)
+    y = np.array([c.label for c in clips])
+    labels = sorted(set(y))
+    logger.info(
+        "%s: %d clips, %d folds (%s)", info["corpus"], len(clips), len(folds), info["protocol"]
+    )
+
+    sets, extraction = extract_image_sets(
+        clips, list(FEATURES), cache_dir=args.cache_dir, n_jobs=args.n_jobs, verbose=1
+    )
+    logger.info(
+        "image sets: face rate min %.3f, median %.3f; %d clips without a face",
+        extraction["face_rate"].min(),
+        extraction["face_rate"].median(),
+        int((extraction["n_faces"] == 0).sum()),
+    )
+    memory = Memory(str(Path(args.cache_dir) / "joblib"), verbose=0)
+    grid = run_grid(
+        sets,
+        y,
+        folds,
+        QUICK_GRID if args.quick else GRID,
+        ("pls",) if args.quick else CLASSIFIERS,
+        memory,
+    )
+    subsystem_pred, fusion_pred, selected, fused_scores = run_system(clips, y, folds, args)
+
+    results = {
+        "corpus": info,
+        "labels": labels,
+        "chance": chance_levels(y),
+        "subsystems": {n: _metrics(y, p, labels) for n, p in subsystem_pred.items()},
+        "fusion": {n: _metrics(y, p, labels) for n, p in fusion_pred.items()},
+        "main_fusion": MAIN_FUSION,
+        "grid": grid,
+        "folds": selected,
+        "extraction": {
+            "face_rate_min": float(extraction["face_rate"].min()),
+            "clips_from_cache": int(extraction["cached"].sum()),
+            "clips_without_face": int((extraction["n_faces"] == 0).sum()),
+            "frames": int(extraction["n_frames"].sum()),
+        },
+        "seed": args.seed,
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+    }
+    if info["corpus"] == "CREMA-D":
+        results["human"] = {
+            m: human_accuracy(clips, key)
+            for m, key in (("voice only", "voice"), ("face only", "face"), ("audio-visual", "av"))
+        }
+    main = results["fusion"][MAIN_FUSION]
+    plot_confusion_matrix(
+        main["confusion"],
+        main["labels"],
+        out / "confusion.png",
+        title=f"Fusion {MAIN_FUSION}: {info['corpus']}, accuracy {100 * main['accuracy']:.1f} %",
+    )
+    emotion_map(sets["cnn"], y, out / "emotion_map.png")
+    results["run"] = {
+        "seconds": time.perf_counter() - t_start,
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+    }
+    (out / "metrics.json").write_text(json.dumps(results, indent=2, default=str))
+    report = write_report(out, info, results)
+    print(report.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
