@@ -40,6 +40,7 @@ __all__ = [
     "DiskCache",
     "Failure",
     "atomic_write_bytes",
+    "default_cache_dir",
     "file_sha256",
     "make_key",
     "parallel_map",
@@ -93,6 +94,15 @@ def make_key(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def default_cache_dir() -> Path:
+    """``$EMOSET_CACHE``, else ``$XDG_CACHE_HOME/emoset``, else ``~/.cache/emoset``."""
+    env = os.environ.get("EMOSET_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "emoset"
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically.
 
@@ -105,6 +115,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache is read like any other file
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

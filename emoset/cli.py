@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,8 @@ def _load_corpus(args):
     elif args.corpus == "ravdess":
         clips = datasets.load_ravdess(args.data_root)
     elif args.corpus == "afew":
-        clips = datasets.load_afew(args.data_root, partitions=args.subsets or ("Train",))
+        default = ("Val",) if args.command == "evaluate" else ("Train",)
+        clips = datasets.load_afew(args.data_root, partitions=args.subsets or default)
     else:
         clips = datasets.load_manifest(args.manifest or args.data_root)
     if args.speakers:
@@ -113,10 +115,16 @@ def _cmd_train(args):
     return 0
 
 
-def _cmd_predict(args):
+def _load(args):
+    """Load a model and point it at this machine's cache and cores (not the trainer's)."""
     from .system import load_model
 
     model = load_model(args.model)
+    return model.set_params(cache_dir=_cache_dir(args), n_jobs=args.n_jobs)
+
+
+def _cmd_predict(args):
+    model = _load(args)
     clips = [_as_clip(p) for p in args.clips]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -153,9 +161,8 @@ def _cmd_predict(args):
 
 def _cmd_evaluate(args):
     from .report import chance_levels, classification_metrics
-    from .system import load_model
 
-    model = load_model(args.model)
+    model = _load(args)
     clips = _load_corpus(args)
     y = np.array([c.label for c in clips])
     pred = model.predict(clips)
@@ -216,11 +223,16 @@ def build_parser():
     p.add_argument("--fps", type=float, default=None, help="resample videos to this frame rate")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("predict", help="label new clips with a trained model")
+    p = sub.add_parser(
+        "predict",
+        help="label new clips with a trained model (each path is one clip: a video with its "
+        "own audio track, or an audio file alone)",
+    )
     p.add_argument("model", help="a model saved by 'emoset train'")
     p.add_argument("clips", nargs="+", help="video or audio files")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--cache-dir", default=None, help="feature cache (default: ~/.cache/emoset)")
+    p.add_argument("--n-jobs", type=int, default=None, help="clips processed in parallel")
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("evaluate", help="accuracy of a trained model on a labelled corpus")
@@ -238,7 +250,8 @@ def main(argv=None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, ValueError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:
+        # OSError covers FileNotFoundError; RuntimeError covers emoset.media.MediaError
         print(f"emoset: error: {exc}", file=sys.stderr)
         return 2
 

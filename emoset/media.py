@@ -220,7 +220,10 @@ def iter_frames(path, *, color="rgb", fps=None, max_frames=None) -> Iterator[np.
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if step is not None:
-                    t = float(frame.pts * time_base) if frame.pts is not None else index * step
+                    if frame.pts is not None:
+                        t = float(frame.pts * time_base)
+                    else:  # no timestamps: count frames at the stream's own rate
+                        t = index / float(stream.average_rate or stream.guessed_rate or fps)
                     if next_t is None:
                         next_t = t
                     if t + 1e-6 < next_t:

@@ -37,32 +37,39 @@ def classification_metrics(y_true, y_pred, *, labels=None) -> dict:
     ----------
     y_true, y_pred : array-like of shape (n_clips,)
     labels : sequence or None
-        Class order for the per-class recall and the confusion matrix; default: sorted union.
+        The classes to report recall for, in order; default: the sorted labels of ``y_true``.
+        A prediction outside them (e.g. ``"tie"``, or a class the model knows but the corpus
+        lacks) counts as wrong everywhere and gets its own confusion-matrix column.
 
     Returns
     -------
     metrics : dict
-        ``n``, ``accuracy``, ``uar``, ``recall`` (``{label: recall}``, NaN for a class absent from
-        ``y_true``), ``confusion`` (list of lists, rows = true class), ``labels``.
+        ``n``, ``accuracy``, ``uar`` (mean recall over the ``labels`` present in ``y_true``),
+        ``recall`` (``{label: recall}``, NaN for a class absent from ``y_true``), ``confusion``
+        (list of lists, rows = true class, columns = ``labels`` then any other predicted value),
+        ``labels`` (the confusion matrix's row/column names).
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}.")
     if labels is None:
-        labels = sorted(set(y_true.tolist()) | set(y_pred.tolist()))
+        labels = sorted(set(y_true.tolist()))
     labels = list(labels)
-    cm = confusion_matrix(y_true, y_pred, labels=labels)
-    support = cm.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(support > 0, np.diag(cm) / support, np.nan)
-    present = support > 0
+    extra = sorted((set(y_true.tolist()) | set(y_pred.tolist())) - set(labels), key=str)
+    names = labels + extra
+    cm = confusion_matrix(y_true, y_pred, labels=names)
+    recall = {}
+    for lab in labels:
+        mask = y_true == lab
+        recall[str(lab)] = float(np.mean(y_pred[mask] == lab)) if mask.any() else float("nan")
+    present = [r for r in recall.values() if not np.isnan(r)]
     return {
         "n": int(len(y_true)),
         "accuracy": float(np.mean(y_true == y_pred)) if len(y_true) else float("nan"),
-        "uar": float(np.mean(recall[present])) if present.any() else float("nan"),
-        "recall": {str(lab): float(r) for lab, r in zip(labels, recall, strict=True)},
+        "uar": float(np.mean(present)) if present else float("nan"),
+        "recall": recall,
         "confusion": cm.tolist(),
-        "labels": [str(lab) for lab in labels],
+        "labels": [str(lab) for lab in names],
     }
 
 

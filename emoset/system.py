@@ -38,9 +38,15 @@ __all__ = [
     "default_audio_subsystems",
     "save_model",
     "load_model",
+    "scores_accuracy",
+    "MIN_FACES",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Fewest aligned faces a clip needs for the video subsystems to score it; with fewer (no face
+#: found, one face, unreadable video) they abstain for that clip and the fusion uses the rest.
+MIN_FACES = 2
 
 
 def default_video_subsystems():
@@ -91,6 +97,14 @@ def _labels_and_groups(X, y, groups):
         raise ValueError(f"X has {len(X)} clips but y has {len(y)} labels.")
     if groups is None and all(isinstance(c, Clip) and c.speaker is not None for c in X):
         groups = np.array([c.corpus + ":" + c.speaker for c in X], dtype=object)
+    if groups is None:
+        warnings.warn(
+            "No speakers known (pass groups=..., or Clip records with a speaker): the inner "
+            "cross-validation that picks candidates and fusion weights is not speaker-grouped, "
+            "so it favours what works on speakers seen in training.",
+            UserWarning,
+            stacklevel=3,
+        )
     return y, None if groups is None else np.asarray(groups)
 
 
@@ -108,6 +122,29 @@ def _splits(y, groups, n_splits, random_state):
     return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
 
 
+def scores_accuracy(scores, y, classes):
+    """Accuracy of per-class scores (argmax), counting an abstention (NaN row) as wrong.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_clips, n_classes)
+    y : array-like of shape (n_clips,)
+    classes : array-like of shape (n_classes,)
+        The class of each score column.
+
+    Returns
+    -------
+    accuracy : float
+    """
+    scores, y, classes = np.asarray(scores), np.asarray(y), np.asarray(classes)
+    ok = ~np.isnan(scores).any(axis=1)
+    if not len(y):
+        return 0.0
+    correct = np.zeros(len(y), bool)
+    correct[ok] = classes[np.argmax(scores[ok], axis=1)] == y[ok]
+    return float(correct.mean())
+
+
 def _aligned_scores(est, X, classes):
     """decision_function of ``est`` with its columns in ``classes`` order (missing -> min)."""
     scores = np.asarray(est.decision_function(X), dtype=float)
@@ -118,10 +155,11 @@ def _aligned_scores(est, X, classes):
     for j, c in enumerate(classes):
         if c in own:
             out[:, j] = scores[:, own.index(c)]
-    finite_min = np.nanmin(out, axis=1, keepdims=True) if np.isfinite(out).any() else 0.0
     missing_cls = [j for j, c in enumerate(classes) if c not in own]
-    if missing_cls:
-        out[:, missing_cls] = finite_min
+    if missing_cls:  # a class absent from this subsystem's training clips: its lowest score
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows (abstentions)
+            out[:, missing_cls] = np.nanmin(out, axis=1, keepdims=True)
     return out
 
 
@@ -174,9 +212,15 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    A clip with no face (or an unreadable video) gets NaN scores from the video subsystems and
+    A clip with fewer than :data:`MIN_FACES` aligned faces (no face, an unreadable video) gets
+    NaN scores from the video subsystems and
     a clip without usable audio gets NaN from the audio subsystems: the fusion then decides
     from what is left (see :mod:`emoset.fusion`).
+
+    The fusion's normalisation and weights are fitted on out-of-fold scores, from models that
+    saw ``(inner_cv - 1) / inner_cv`` of the training clips, and applied to the scores of the
+    models refitted on all of them; their scale can differ somewhat (the usual price of
+    stacking without a held-out set).
 
     References
     ----------
@@ -196,8 +240,8 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         video=None,
-        audio=None,
         *,
+        audio=None,
         fusion=None,
         aligner=None,
         fps=None,
@@ -277,7 +321,8 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _has_set(sets):
-        return np.array([s is not None and len(s) > 0 for s in sets])
+        """Clips with enough aligned faces for every set model (covariances need 2)."""
+        return np.array([s is not None and len(s) >= MIN_FACES for s in sets])
 
     def _check_X(self, X):
         if isinstance(X, (str, Path, Clip)):
@@ -314,6 +359,11 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         video, audio = self._video_spec(), self._audio_spec()
         if not video and not audio:
             raise ValueError("No subsystem: give at least one video or audio subsystem.")
+        shared = sorted(set(video) & set(audio))
+        if shared:
+            raise ValueError(
+                f"Subsystem names must differ between video and audio; both have {shared}."
+            )
         splits = _splits(y, groups, int(self.inner_cv), self.random_state)
         sets = self._image_sets(X, {feat for feat, _ in video.values()})
         self.subsystems_, self.oof_scores_ = {}, {}
@@ -333,11 +383,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             cands = list(spec) if isinstance(spec, (list, tuple)) else [spec]
             self._select(name, cands, X, y, splits, np.ones(len(X), bool))
         fusion = WeightedScoreFusion(scheme="per_class") if self.fusion is None else self.fusion
-        self.fusion_ = (
-            clone(fusion)
-            .set_params(classes=self.classes_)
-            .fit({n: self.oof_scores_[n] for n in self.subsystems_}, y)
-        )
+        fusion = clone(fusion)
+        if "classes" in fusion.get_params():
+            fusion.set_params(classes=self.classes_)  # score columns are in classes_ order
+        self.fusion_ = fusion.fit({n: self.oof_scores_[n] for n in self.subsystems_}, y)
         return self
 
     def _select(self, name, cands, Xs, y, splits, ok):
@@ -376,10 +425,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         return out
 
     def _accuracy(self, scores, y):
-        ok = ~np.isnan(scores).any(axis=1)
-        if not ok.any():
-            return 0.0
-        return float(np.mean(self.classes_[np.argmax(scores[ok], axis=1)] == y[ok]))
+        return scores_accuracy(scores, y, self.classes_)
 
     # ------------------------------------------------------------------ predict
     def subsystem_scores(self, X):
@@ -452,19 +498,28 @@ def _take(X, index):
 
 # ---------------------------------------------------------------------- persistence
 
-_TRUSTED_PREFIXES = (
-    "emoset.",
-    "sklearn.",
-    "numpy.",
-    "scipy.",
-    "ikpls.",
-    "builtins.",
-    "collections.",
-    "pathlib.",
-    "joblib.",
-    "opensmile.",
-    "audinterface.",
-)
+
+#: Plain data types a saved model may hold besides emoset estimators (e.g. a cache folder).
+_SAFE_TYPES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+
+
+def _is_allowed_type(name):
+    """``True`` for an estimator class defined in emoset, or one of :data:`_SAFE_TYPES`."""
+    import importlib
+    import inspect
+
+    from sklearn.base import BaseEstimator
+
+    if name in _SAFE_TYPES:
+        return True
+    module, _, attr = name.rpartition(".")
+    if not module.startswith("emoset.") or not attr:
+        return False
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return False
+    return inspect.isclass(obj) and issubclass(obj, BaseEstimator) and obj.__module__ == module
 
 
 def save_model(model, path):
@@ -495,20 +550,27 @@ def save_model(model, path):
     return path
 
 
-def load_model(path):
+def load_model(path, *, require_digest=True):
     """Load a model saved by :func:`save_model`.
 
-    The skops format rebuilds objects from an explicit list of types instead of executing
-    pickled code. Only types from emoset and the libraries it builds on (scikit-learn, NumPy,
-    SciPy, ikpls) are accepted; a file naming any other type is refused. When a ``.sha256``
-    file sits beside the model, the digest must match.
+    The skops format rebuilds objects from an explicit list of types instead of unpickling code.
+    Beyond the types skops itself trusts (scikit-learn, NumPy, SciPy), only estimator classes
+    defined in emoset are accepted; a file naming any other type is refused. The SHA-256 recorded
+    by :func:`save_model` in ``<path>.sha256`` must match: it detects a damaged or modified file
+    (it cannot tell who wrote it — keep models you did not make out of reach).
+
+    Parameters
+    ----------
+    path : str or path-like
+    require_digest : bool, default=True
+        Refuse a model without its ``.sha256`` file.
 
     Raises
     ------
     FileNotFoundError
-        If the file is missing.
+        If the file (or, with ``require_digest``, its digest file) is missing.
     ValueError
-        If the digest does not match or the file names an untrusted type.
+        If the digest does not match or the file names a type outside the allowed ones.
     """
     import hashlib
 
@@ -526,10 +588,15 @@ def load_model(path):
                 f"{path}: SHA-256 {actual} does not match the recorded {expected} "
                 f"({sidecar.name}); refusing to load a modified model."
             )
+    elif require_digest:
+        raise FileNotFoundError(
+            f"{path}: no {sidecar.name} beside it; save models with emoset.save_model, or pass "
+            "require_digest=False for a file you trust."
+        )
     untrusted = sio.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    refused = [t for t in untrusted if not _is_allowed_type(t)]
     if refused:
         raise ValueError(
-            f"{path}: refusing to load types outside emoset and its libraries: {sorted(refused)}."
+            f"{path}: refusing to load types other than emoset estimators: {sorted(refused)}."
         )
     return sio.load(path, trusted=untrusted)

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emoset.system import MIN_FACES, scores_accuracy
+
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("emotiw2016")
 
@@ -147,9 +149,13 @@ def _load(args):
     try:
         folds = load_split("cremad_5fold", clips)
         protocol = "speaker-independent 5-fold CV (data/splits/cremad_5fold.csv)"
-    except ValueError:  # a different CREMA-D copy (e.g. fetched): make the folds
+    except ValueError as exc:  # a different CREMA-D copy (e.g. fetched): make the folds
+        if "is not in the split file" not in str(exc):
+            raise
         folds = speaker_kfold(clips, 5, random_state=args.seed)
-        protocol = "speaker-independent 5-fold CV (StratifiedGroupKFold by actor, seed 0)"
+        protocol = (
+            f"speaker-independent 5-fold CV (StratifiedGroupKFold by actor, seed {args.seed})"
+        )
     return (
         clips,
         folds,
@@ -163,10 +169,13 @@ def _load(args):
 
 
 def _metrics(y, pred, labels):
+    """Metrics over all clips; a clip a subsystem abstained on counts as wrong."""
     from emoset.report import classification_metrics
 
-    ok = np.array([p is not None for p in pred])
-    return classification_metrics(y[ok], np.array(list(pred[ok])), labels=labels)
+    pred = np.array(["(abstained)" if p is None else p for p in pred], dtype=object)
+    m = classification_metrics(y, pred, labels=labels)
+    m["abstained"] = int(np.sum(pred == "(abstained)"))
+    return m
 
 
 def _scores_to_pred(scores, classes):
@@ -184,8 +193,8 @@ def run_grid(sets, y, folds, grid, classifiers, memory):
             preds = {c: np.empty(len(y), dtype=object) for c in classifiers}
             t0 = time.perf_counter()
             for train, test in folds:
-                tr = [i for i in train if len(feat_sets[i])]
-                te = [i for i in test if len(feat_sets[i])]
+                tr = [i for i in train if len(feat_sets[i]) >= MIN_FACES]
+                te = [i for i in test if len(feat_sets[i]) >= MIN_FACES]
                 for clf in classifiers:
                     model = _imageset_model(set_model, kernel, clf, memory).fit(
                         [feat_sets[i] for i in tr], y[tr]
@@ -262,9 +271,8 @@ def run_system(clips, y, folds, args):
     """Nested evaluation of the recognizer and of every fusion scheme on the outer folds."""
     from emoset.system import AudioVisualEmotionRecognizer, default_audio_subsystems
 
-    classes = np.unique(y)
     subsystem_pred, fusion_pred = {}, {name: np.empty(len(y), dtype=object) for name in FUSIONS}
-    selected, fused_scores = [], np.full((len(y), len(classes)), np.nan)
+    selected = []
     audio = default_audio_subsystems()
     if args.quick:
         audio = {"audio-svm": audio["audio-svm"][:1]}
@@ -289,7 +297,10 @@ def run_system(clips, y, folds, args):
             )
         video_names = [n for n in model.subsystems_ if n in model.frame_features_]
         audio_names = [n for n in model.subsystems_ if n not in model.frame_features_]
-        best_video = max(video_names, key=lambda n: model._accuracy(model.oof_scores_[n], y[train]))
+        best_video = max(
+            video_names,
+            key=lambda n: scores_accuracy(model.oof_scores_[n], y[train], model.classes_),
+        )
         groups = {"all": video_names + audio_names, "best2": [best_video] + audio_names}
         for name, (_, which, factory) in FUSIONS.items():
             names = groups[which]
@@ -301,8 +312,6 @@ def run_system(clips, y, folds, args):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 fusion_pred[name][test] = fusion.predict({n: scores[n] for n in names})
-            if name == MAIN_FUSION:
-                fused_scores[test] = fusion.decision_function({n: scores[n] for n in names})
         selected.append(
             {
                 "fold": k,
@@ -322,7 +331,7 @@ def run_system(clips, y, folds, args):
             float(np.mean(fusion_pred[MAIN_FUSION][test] == y[test])),
             time.perf_counter() - t0,
         )
-    return subsystem_pred, fusion_pred, selected, fused_scores
+    return subsystem_pred, fusion_pred, selected
 
 
 def emotion_map(sets, y, path):
@@ -330,7 +339,7 @@ def emotion_map(sets, y, path):
     from emoset.classifiers import ImageSetPLS
     from emoset.report import plot_emotion_map
 
-    ok = [i for i, s in enumerate(sets) if len(s)]
+    ok = [i for i, s in enumerate(sets) if len(s) >= MIN_FACES]
     model = ImageSetPLS(
         "mean", kernel="rbf", n_pca=64, n_components=10, pls_strategy="pls2", random_state=0
     ).fit([sets[i] for i in ok], y[ok])
@@ -509,7 +518,7 @@ def main(argv=None) -> int:
         ("pls",) if args.quick else CLASSIFIERS,
         memory,
     )
-    subsystem_pred, fusion_pred, selected, fused_scores = run_system(clips, y, folds, args)
+    subsystem_pred, fusion_pred, selected = run_system(clips, y, folds, args)
 
     results = {
         "corpus": info,

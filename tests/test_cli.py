@@ -44,9 +44,16 @@ def model_path(data_root, speakers, tmp_path_factory):
     return path
 
 
-def test_train_writes_model_and_digest(model_path, capsys):
-    assert model_path.is_file()
-    assert (model_path.parent / "model.skops.sha256").read_text().split()[1] == "model.skops"
+def test_train_writes_model_and_digest(model_path, speakers):
+    import hashlib
+
+    from emoset.system import load_model
+
+    digest, name = (model_path.parent / "model.skops.sha256").read_text().split()
+    assert name == "model.skops" and digest == hashlib.sha256(model_path.read_bytes()).hexdigest()
+    model = load_model(model_path)
+    assert list(model.classes_) == ["anger", "disgust", "fear", "happy", "neutral", "sad"]
+    assert set(model.subsystems_) == {"cnn-pls", "audio-svm"}  # --video cnn, default audio
 
 
 def test_predict_unseen_clip_json(model_path, speakers, capsys):
@@ -92,12 +99,43 @@ def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys):
         == 0
     )
     metrics = json.loads(capsys.readouterr().out)
-    assert metrics["n"] == sum(1 for c in speakers[0] if c.speaker in held_out)
-    assert 0 <= metrics["accuracy"] <= 1 and metrics["chance"]["uniform"] == pytest.approx(1 / 6)
+    clips = [c for c in speakers[0] if c.speaker in held_out]
+    assert metrics["n"] == len(clips)
+    assert metrics["chance"]["uniform"] == pytest.approx(1 / 6)
+    # the command reports exactly what the loaded model predicts on those clips
+    import numpy as np
+
+    from emoset.system import load_model
+
+    pred = (
+        load_model(model_path).set_params(cache_dir=str(model_path.parent / "cache")).predict(clips)
+    )
+    expected = float(np.mean(pred == np.array([c.label for c in clips])))
+    assert metrics["accuracy"] == pytest.approx(expected)
+
+
+def test_afew_evaluate_defaults_to_val(tmp_path):
+    from emoset.cli import _load_corpus
+
+    for part, name in (("Train", "000001"), ("Val", "000002")):
+        (tmp_path / f"{part}_AFEW" / "Happy").mkdir(parents=True)
+        (tmp_path / f"{part}_AFEW" / "Happy" / f"{name}.avi").write_bytes(b"x")
+    args = build_parser().parse_args(
+        ["evaluate", "m.skops", "--corpus", "afew", "--data-root", str(tmp_path)]
+    )
+    assert [c.subset for c in _load_corpus(args)] == ["Val"]
+    args = build_parser().parse_args(
+        ["train", "--corpus", "afew", "--data-root", str(tmp_path), "-o", "m.skops"]
+    )
+    assert [c.subset for c in _load_corpus(args)] == ["Train"]
 
 
 def test_errors_are_clear(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "none.skops"), str(tmp_path / "x.mp4")]) == 2
     assert "Model file" in capsys.readouterr().err
+    bogus = tmp_path / "bogus.skops"
+    bogus.write_text("not a model")
+    assert main(["predict", str(bogus), str(bogus)]) == 2  # no digest beside it: refused
+    assert "bogus.skops.sha256 beside it" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="2"):
         build_parser().parse_args(["train"])  # -o is required

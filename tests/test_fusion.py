@@ -5,7 +5,6 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
 
 from emoset.fusion import (
     StackingFusion,
@@ -76,6 +75,15 @@ def test_abstaining_subsystem_drops_out():
     assert not np.isnan(fused).any()
 
 
+def test_dict_scores_are_matched_by_name():
+    scores, y = _complementary()
+    fusion = WeightedScoreFusion().fit(scores, y)
+    swapped = {"audio": scores["audio"], "video": scores["video"]}
+    assert np.array_equal(fusion.predict(swapped), fusion.predict(scores))
+    with pytest.raises(ValueError, match=r"missing \['audio'\], unexpected \['speech'\]"):
+        fusion.predict({"video": scores["video"], "speech": scores["audio"]})
+
+
 def test_clip_without_any_score_gets_prior_with_warning():
     scores, y = _complementary()
     fusion = WeightedScoreFusion().fit(scores, y)
@@ -104,7 +112,8 @@ def test_stacking_beats_single():
     acc = _acc(stack.predict(test), y_test)
     assert acc > max(_acc(np.argmax(v, axis=1), y_test) for v in test.values())
     test["audio"][:3] = np.nan
-    assert not np.isnan(stack.decision_function(test)).any()
+    scores = stack.decision_function(test)
+    assert np.isfinite(scores).all()
 
 
 @pytest.mark.parametrize(
@@ -155,10 +164,20 @@ def test_wrong_container_and_wrong_shape_at_predict():
 
 
 def test_out_of_fold_scores_never_see_the_speaker():
+    """Labels tied to speakers: a 1-NN only succeeds if the clip's speaker was in training."""
+    from sklearn.neighbors import KNeighborsClassifier
+
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(120, 4))
-    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
-    groups = np.repeat(np.arange(12), 10)
-    scores = out_of_fold_scores(LogisticRegression(), X, y, groups=groups, cv=4)
-    assert scores.shape == (120, 3)
-    assert np.mean(np.argmax(scores, axis=1) == y) > 0.6
+    speakers = np.repeat(np.arange(12), 10)
+    centres = rng.normal(0, 10, size=(12, 4))
+    X = centres[speakers] + rng.normal(0, 0.1, size=(120, 4))
+    y = speakers % 3  # each speaker always shows the same emotion
+    knn = KNeighborsClassifier(1)
+    grouped = out_of_fold_scores(knn, X, y, groups=speakers, cv=4, method="predict_proba")
+    from sklearn.model_selection import KFold
+
+    shuffled = KFold(4, shuffle=True, random_state=0)  # ignores speakers
+    leaky = out_of_fold_scores(knn, X, y, cv=shuffled, method="predict_proba")
+    assert grouped.shape == (120, 3)
+    assert np.mean(np.argmax(leaky, axis=1) == y) == 1.0  # memorised speakers
+    assert np.mean(np.argmax(grouped, axis=1) == y) < 0.6  # no speaker seen: no memory

@@ -29,8 +29,11 @@ def test_readme_examples_run(data_root, tmp_path, monkeypatch, capsys):
         for block in _python_blocks():
             exec(compile(block, str(README), "exec"), namespace)
     out = capsys.readouterr().out
-    accuracy = float(re.search(r"speaker-independent accuracy (\d\.\d+)", out).group(1))
-    assert accuracy > 0.21  # above the majority-class rate printed beside it
+    found = re.search(r"speaker-independent accuracy (\d\.\d+) \(chance (\d\.\d+)\)", out)
+    accuracy, chance = float(found.group(1)), float(found.group(2))
+    assert chance == pytest.approx(18 / 86, abs=0.005)  # 18 fear clips of 86
+    assert accuracy > chance + 0.1
     assert (tmp_path / "model.skops").is_file()
     assert len(namespace["test"]) > 0 and not {c.speaker for c in namespace["test"]} & {
-        c.speaker for c in namespace["train"]}
+        c.speaker for c in namespace["train"]
+    }

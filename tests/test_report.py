@@ -24,6 +24,15 @@ def test_metrics_by_hand():
     assert m["confusion"] == [[2, 1, 0], [0, 1, 0], [1, 0, 1]]
 
 
+def test_predictions_outside_labels_count_as_wrong():
+    # a tied human vote ("tie") or a class the corpus lacks is an error for UAR too
+    m = classification_metrics(["a", "a", "b", "b"], ["a", "tie", "b", "c"], labels=["a", "b"])
+    assert m["accuracy"] == 0.5 and m["uar"] == 0.5
+    assert m["recall"] == {"a": 0.5, "b": 0.5}
+    assert m["labels"] == ["a", "b", "c", "tie"]
+    assert m["confusion"][:2] == [[1, 0, 0, 1], [0, 1, 1, 0]]  # rows of the true classes
+
+
 def test_absent_class_recall_is_nan_and_skipped_in_uar():
     m = classification_metrics(["a", "a"], ["a", "b"], labels=["a", "b"])
     assert np.isnan(m["recall"]["b"]) and m["uar"] == 0.5
@@ -39,6 +48,7 @@ def test_human_accuracy_on_real_votes(data_root):
     assert human_accuracy(clips, "face")["accuracy"] == pytest.approx(0.5875)
     assert human_accuracy(clips, "av")["accuracy"] == pytest.approx(0.675)
     assert human_accuracy(clips, "av")["n"] == 80
+    assert human_accuracy(clips, "av")["uar"] == pytest.approx(0.725, abs=1e-3)  # ties: wrong
     with pytest.raises(ValueError, match="modality must be one of"):
         human_accuracy(clips, "smell")
 

@@ -57,6 +57,54 @@ def test_fit_selects_on_training_clips_only(fitted, split):
     assert list(fitted.classes_) == ["anger", "disgust", "fear", "happy", "neutral", "sad"]
 
 
+def test_estimator_contract(fitted, split, tmp_path):
+    """clone round trip, params unchanged by fit, not-fitted error, pickle round trip."""
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    params = _small_model(fitted.cache_dir).get_params(deep=False)
+    assert clone(fitted).get_params(deep=False).keys() == params.keys()
+    assert fitted.get_params(deep=False)["video"] is fitted.video  # fit wrote no parameter
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
+        clone(fitted).predict(split[1])
+    again = pickle.loads(pickle.dumps(fitted))
+    assert np.array_equal(again.predict(split[1]), fitted.predict(split[1]))
+
+
+def test_clip_with_one_face_abstains(fitted, split, tmp_path):
+    """A set model needs 2 faces: with 1 the video subsystems abstain, the batch goes on."""
+    import av
+
+    from emoset.datasets import Clip
+    from emoset.media import read_frames
+
+    clip = split[1][0]
+    frame = read_frames(clip.video, max_frames=1)[0]
+    one = tmp_path / "one_frame.mp4"
+    with av.open(str(one), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 128, 128, "yuv420p"
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    short = Clip("one", one, clip.audio, clip.label, clip.speaker, "cremad")
+    scores = fitted.subsystem_scores([short, clip])
+    assert np.isnan(scores["cnn-pls"][0]).all() and not np.isnan(scores["cnn-pls"][1]).any()
+    assert not np.isnan(scores["audio-svm"]).any()
+    assert len(fitted.predict([short, clip])) == 2
+
+
+def test_inner_cv_without_speakers_warns(split, tmp_path):
+    train, _ = split
+    model = _small_model(tmp_path).set_params(video={})
+    paths = [c.audio for c in train[:30]]
+    with pytest.warns(UserWarning, match="No speakers known"):
+        model.fit(paths, [c.label for c in train[:30]])
+
+
 def test_predicts_unseen_speakers_above_chance(fitted, split):
     _, test = split
     y = np.array([c.label for c in test])
@@ -100,10 +148,14 @@ class Untrusted:
 
 
 def test_load_refuses_foreign_types(tmp_path):
-    path = save_model({"payload": Untrusted()}, tmp_path / "evil.skops")
-    (tmp_path / "evil.skops.sha256").unlink()
-    with pytest.raises(ValueError, match=r"refusing to load types outside emoset.*Untrusted"):
+    path = save_model({"payload": Untrusted(), "f": eval}, tmp_path / "evil.skops")
+    with pytest.raises(ValueError, match=r"refusing to load types other than emoset estimators"):
         load_model(path)
+    (tmp_path / "evil.skops.sha256").unlink()
+    with pytest.raises(FileNotFoundError, match=r"no evil\.skops\.sha256 beside it"):
+        load_model(path)
+    with pytest.raises(ValueError, match=r"Untrusted"):
+        load_model(path, require_digest=False)
     with pytest.raises(FileNotFoundError, match="Model file .*missing.skops not found"):
         load_model(tmp_path / "missing.skops")
 
@@ -115,8 +167,17 @@ def test_load_refuses_foreign_types(tmp_path):
         ({"inner_cv": 1}, None, ValueError, "inner_cv must be an integer >= 2"),
         ({"video": {}, "audio": {}}, None, ValueError, "No subsystem"),
         ({"video": {"x": "cnn"}}, None, TypeError, "must be \\(frame_feature, estimator"),
+        (
+            {
+                "video": {"x": ("cnn", ImageSetPLS())},
+                "audio": {"x": make_audio_pipeline("egemaps")},
+            },
+            None,
+            ValueError,
+            "names must differ between video and audio",
+        ),
     ],
-    ids=["empty", "inner-cv", "no-subsystem", "bad-video-spec"],
+    ids=["empty", "inner-cv", "no-subsystem", "bad-video-spec", "name-clash"],
 )
 def test_bad_input(split, params, X, error, match):
     train, _ = split
