@@ -510,15 +510,20 @@ def main(argv=None) -> int:
         int((extraction["n_faces"] == 0).sum()),
     )
     memory = Memory(str(Path(args.cache_dir) / "joblib"), verbose=0)
-    grid = run_grid(
-        sets,
-        y,
-        folds,
-        QUICK_GRID if args.quick else GRID,
-        ("pls",) if args.quick else CLASSIFIERS,
-        memory,
-    )
-    subsystem_pred, fusion_pred, selected = run_system(clips, y, folds, args)
+    # one BLAS thread: the summation order is fixed, so reruns give identical scores (near-tied
+    # fusion weights would otherwise flip between runs), and small matrices run faster
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        grid = run_grid(
+            sets,
+            y,
+            folds,
+            QUICK_GRID if args.quick else GRID,
+            ("pls",) if args.quick else CLASSIFIERS,
+            memory,
+        )
+        subsystem_pred, fusion_pred, selected = run_system(clips, y, folds, args)
 
     results = {
         "corpus": info,
