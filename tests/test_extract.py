@@ -90,6 +90,19 @@ def test_parallel_backend_is_callers_choice(few_clips):
     assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))
 
 
+def test_runs_on_a_dask_cluster(few_clips):
+    """joblib.parallel_config(backend="dask") sends the clips to a Dask cluster (loopback)."""
+    distributed = pytest.importorskip("distributed")
+    serial, _ = extract_image_sets(few_clips[:3], "lbp")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        with distributed.Client(cluster), joblib.parallel_config(backend="dask"):
+            on_dask, info = extract_image_sets(few_clips[:3], "lbp", n_jobs=2)
+    assert all(np.array_equal(a, b) for a, b in zip(serial, on_dask, strict=True))
+    assert (info["error"] == "").all()
+
+
 def test_fps_and_max_frames(few_clips):
     sets, info = extract_image_sets(few_clips[:1], "lbp", fps=5, max_frames=8)
     assert info["n_frames"].iloc[0] == 8 and len(sets[0]) <= 8
