@@ -205,7 +205,10 @@ def build_parser():
     """The argument parser of the ``emoset`` command."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="emoset", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="emoset",
+        description="Train on a corpus, predict the emotion of new clips, evaluate a model.",
+    )
     parser.add_argument("--version", action="version", version=f"emoset {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", required=True)
