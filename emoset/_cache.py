@@ -41,6 +41,7 @@ __all__ = [
     "Failure",
     "atomic_write_bytes",
     "default_cache_dir",
+    "file_digests",
     "file_sha256",
     "make_key",
     "parallel_map",
@@ -49,29 +50,40 @@ __all__ = [
 _CHUNK = 1 << 20
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """Return the SHA-256 hex digest of a file's bytes.
+def file_digests(path: str | os.PathLike, algorithms=("sha256",)) -> dict:
+    """Hex digests of a file's bytes, read once in 1 MiB blocks.
 
     Parameters
     ----------
     path : str or path-like
-        The file to hash. Zero-byte files hash fine (to the empty digest).
+    algorithms : sequence of str
+        Names understood by :func:`hashlib.new` (``"sha256"``, ``"md5"``).
 
     Returns
     -------
-    digest : str
-        64 lowercase hex characters.
+    digests : dict
+        ``{algorithm: hexdigest}``.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist (the message names it).
     """
-    h = hashlib.sha256()
+    hashers = {name: hashlib.new(name) for name in algorithms}
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+            for h in hashers.values():
+                h.update(block)
+    return {name: h.hexdigest() for name, h in hashers.items()}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Return the SHA-256 hex digest of a file's bytes (64 lowercase hex characters).
+
+    Zero-byte files hash fine (to the empty digest); a missing file raises
+    ``FileNotFoundError`` naming it.
+    """
+    return file_digests(path)["sha256"]
 
 
 def make_key(*parts: Any) -> str:

@@ -16,7 +16,6 @@ on its arguments (no module state, nothing at import time):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import json
 import logging
@@ -31,6 +30,8 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ._cache import file_digests
 
 logger = logging.getLogger(__name__)
 
@@ -146,28 +147,6 @@ def format_size(n_bytes) -> str:
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def file_digests(path, algorithms=("sha256",)) -> dict:
-    """Hex digests of a file, read once.
-
-    Parameters
-    ----------
-    path : path-like
-    algorithms : sequence of str
-        Names understood by :func:`hashlib.new` (``"sha256"``, ``"md5"``).
-
-    Returns
-    -------
-    digests : dict
-        ``{algorithm: hexdigest}``.
-    """
-    hashers = {name: hashlib.new(name) for name in algorithms}
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            for h in hashers.values():
-                h.update(chunk)
-    return {name: h.hexdigest() for name, h in hashers.items()}
 
 
 def verify_file(path, *, size=None, sha256=None, md5=None, name=None, url=None) -> None:

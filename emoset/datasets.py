@@ -14,6 +14,7 @@ download the corpora from their official locations, verified against pinned chec
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._cache import atomic_write_bytes
 from ._download import ChecksumError, DownloadError, DownloadPlan
 
 __all__ = [
@@ -722,14 +724,12 @@ def write_split(path, clips: Sequence[Clip], folds) -> Path:
     for k, (_, test) in enumerate(folds):
         for i in test:
             fold_of[int(i)] = k
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", "corpus", "speaker", "fold"])
-        for i, c in enumerate(clips):
-            writer.writerow([c.id, c.corpus, c.speaker, fold_of[i]])
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["id", "corpus", "speaker", "fold"])
+    for i, c in enumerate(clips):
+        writer.writerow([c.id, c.corpus, c.speaker, fold_of[i]])
+    atomic_write_bytes(path, text.getvalue().encode())
     return path
 
 

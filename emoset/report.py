@@ -9,7 +9,6 @@ accuracy because the corpora are not balanced. Figures are drawn on a ``matplotl
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -158,11 +157,14 @@ def markdown_table(rows: Sequence[dict], columns=None, *, floatfmt=".3f", header
 
 
 def _save(fig, path):
+    import io
+
+    from ._cache import atomic_write_bytes
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

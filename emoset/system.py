@@ -536,17 +536,16 @@ def save_model(model, path):
     path : pathlib.Path
     """
     import hashlib
-    import os
 
     import skops.io as sio
 
+    from ._cache import atomic_write_bytes
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    sio.dump(model, tmp)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    os.replace(tmp, path)
-    Path(str(path) + ".sha256").write_text(f"{digest}  {path.name}\n")
+    data = sio.dumps(model)
+    atomic_write_bytes(path, data)
+    digest = hashlib.sha256(data).hexdigest()
+    atomic_write_bytes(Path(str(path) + ".sha256"), f"{digest}  {path.name}\n".encode())
     return path
 
 
@@ -579,10 +578,11 @@ def load_model(path, *, require_digest=True):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Model file {path} not found.")
+    data = path.read_bytes()  # read once: hashed, inspected and loaded from memory
     sidecar = Path(str(path) + ".sha256")
     if sidecar.is_file():
         expected = sidecar.read_text().split()[0]
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
             raise ValueError(
                 f"{path}: SHA-256 {actual} does not match the recorded {expected} "
@@ -593,10 +593,10 @@ def load_model(path, *, require_digest=True):
             f"{path}: no {sidecar.name} beside it; save models with emoset.save_model, or pass "
             "require_digest=False for a file you trust."
         )
-    untrusted = sio.get_untrusted_types(file=path)
+    untrusted = sio.get_untrusted_types(data=data)
     refused = [t for t in untrusted if not _is_allowed_type(t)]
     if refused:
         raise ValueError(
             f"{path}: refusing to load types other than emoset estimators: {sorted(refused)}."
         )
-    return sio.load(path, trusted=untrusted)
+    return sio.loads(data, trusted=untrusted)
