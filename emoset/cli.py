@@ -124,14 +124,14 @@ def _load(args):
 
 
 def _cmd_predict(args):
+    from .pls import softmax
+
     model = _load(args)
     clips = [_as_clip(p) for p in args.clips]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         per_sub = model.subsystem_scores(clips)
-        fused = model.fusion_.decision_function(per_sub)
-        proba = np.exp(fused - np.nanmax(fused, axis=1, keepdims=True))
-        proba /= proba.sum(axis=1, keepdims=True)
+        proba = softmax(model.fusion_.decision_function(per_sub), axis=1)
         labels = model.fusion_.predict(per_sub)
     for w in caught:
         logger.warning("%s", w.message)

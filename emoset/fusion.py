@@ -27,6 +27,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from .pls import softmax
+
 __all__ = [
     "WeightedScoreFusion",
     "StackingFusion",
@@ -124,9 +126,7 @@ def normalize_scores(S, method="zscore", *, stats=None):
     if method is None:
         return S.copy(), (np.zeros(n_sub), np.ones(n_sub))
     if method == "softmax":
-        shifted = S - np.nanmax(S, axis=2, keepdims=True)
-        e = np.exp(shifted)
-        return e / e.sum(axis=2, keepdims=True), (np.zeros(n_sub), np.ones(n_sub))
+        return softmax(S, axis=2), (np.zeros(n_sub), np.ones(n_sub))
     if stats is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN subsystem

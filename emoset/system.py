@@ -26,11 +26,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+from ._cache import default_cache_dir
 from .audio import make_audio_pipeline
 from .classifiers import ImageSetPLS
 from .datasets import Clip
 from .extract import extract_image_sets
 from .fusion import WeightedScoreFusion
+from .pls import softmax
 
 __all__ = [
     "AudioVisualEmotionRecognizer",
@@ -120,6 +122,11 @@ def _splits(y, groups, n_splits, random_state):
     counts = np.unique(y, return_counts=True)[1]
     k = int(max(2, min(n_splits, counts.min())))
     return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
+
+
+def _candidates(spec):
+    """A subsystem's candidates: a list or tuple of estimators, or one estimator."""
+    return list(spec) if isinstance(spec, (list, tuple)) else [spec]
 
 
 def scores_accuracy(scores, y, classes):
@@ -285,18 +292,9 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 )
             return est
 
-        return {
-            name: (
-                [with_cache(e) for e in spec]
-                if isinstance(spec, (list, tuple))
-                else with_cache(spec)
-            )
-            for name, spec in audio.items()
-        }
+        return {name: [with_cache(e) for e in _candidates(spec)] for name, spec in audio.items()}
 
     def _cache_path(self):
-        from .extract import default_cache_dir
-
         return default_cache_dir() if self.cache_dir is True else self.cache_dir
 
     def _image_sets(self, X, features):
@@ -369,7 +367,6 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.subsystems_, self.oof_scores_ = {}, {}
         self.selected_, self.candidate_scores_, self.frame_features_ = {}, {}, {}
         for name, (feature, spec) in video.items():
-            cands = list(spec) if isinstance(spec, (list, tuple)) else [spec]
             ok = self._has_set(sets[feature])
             if ok.sum() < 2:
                 raise ValueError(
@@ -378,10 +375,9 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 )
             Xs = [s for s, k in zip(sets[feature], ok, strict=True) if k]
             self.frame_features_[name] = feature
-            self._select(name, cands, Xs, y, splits, ok)
+            self._select(name, _candidates(spec), Xs, y, splits, ok)
         for name, spec in audio.items():
-            cands = list(spec) if isinstance(spec, (list, tuple)) else [spec]
-            self._select(name, cands, X, y, splits, np.ones(len(X), bool))
+            self._select(name, _candidates(spec), X, y, splits, np.ones(len(X), bool))
         fusion = WeightedScoreFusion(scheme="per_class") if self.fusion is None else self.fusion
         fusion = clone(fusion)
         if "classes" in fusion.get_params():
@@ -394,7 +390,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         best = None
         for k, cand in enumerate(cands):
             oof = self._oof(cand, Xs, y[ok], splits, ok)
-            acc = self._accuracy(oof, y)
+            acc = scores_accuracy(oof, y, self.classes_)
             self.candidate_scores_.setdefault(name, []).append(acc)
             if best is None or acc > best[0]:
                 best = (acc, k, oof)
@@ -423,9 +419,6 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             model = clone(est).fit(_take(Xs, tr), y_ok[tr])
             out[index[te]] = _aligned_scores(model, _take(Xs, te), self.classes_)
         return out
-
-    def _accuracy(self, scores, y):
-        return scores_accuracy(scores, y, self.classes_)
 
     # ------------------------------------------------------------------ predict
     def subsystem_scores(self, X):
@@ -486,10 +479,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_clips, n_classes)
         """
         check_is_fitted(self)
-        scores = self.decision_function(X)
-        scores = scores - np.nanmax(scores, axis=1, keepdims=True)
-        e = np.exp(scores)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.decision_function(X), axis=1)
 
 
 def _take(X, index):
