@@ -126,13 +126,12 @@ def _extract_one(task):
         }
         if cache is not None:
             cache.put(faces_key, aligned)
-    timings = {"align": aligned["seconds"]}
-    features, cached = {}, {"faces": faces_cached}
+    timings = {"align": 0.0 if faces_cached else aligned["seconds"]}
+    features = {}
     for name, transformer in transformers.items():
         t1 = time.perf_counter()
         key = make_key("feature", faces_key, _spec_key(transformer)) if cache is not None else None
         value = cache.get(key, None) if cache is not None else None
-        cached[name] = value is not None
         if value is None:
             source = aligned["chips"] if getattr(transformer, "_rgb", False) else aligned["faces"]
             if source is None:
@@ -147,13 +146,7 @@ def _extract_one(task):
             timings[name] = 0.0
         features[name] = value
     meta = {k: aligned[k] for k in ("n_frames", "n_faces", "n_detections")}
-    return {
-        "features": features,
-        "meta": meta,
-        "timings": timings,
-        "cached": cached,
-        "frame_indices": aligned["frame_indices"],
-    }
+    return {"features": features, "meta": meta, "timings": timings, "faces_cached": faces_cached}
 
 
 def extract_image_sets(
@@ -293,8 +286,8 @@ def extract_image_sets(
             row.update(
                 meta,
                 face_rate=meta["n_faces"] / meta["n_frames"] if meta["n_frames"] else 0.0,
-                seconds_align=0.0 if res["cached"]["faces"] else res["timings"]["align"],
-                cached=res["cached"]["faces"],
+                seconds_align=res["timings"]["align"],
+                cached=res["faces_cached"],
             )
             for name in transformers:
                 sets[name].append(res["features"][name])
