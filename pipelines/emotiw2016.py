@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoset.system import MIN_FACES, scores_accuracy
+from emoset.system import MIN_FACES
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("emotiw2016")
@@ -297,10 +297,8 @@ def run_system(clips, y, folds, args):
             )
         video_names = [n for n in model.subsystems_ if n in model.frame_features_]
         audio_names = [n for n in model.subsystems_ if n not in model.frame_features_]
-        best_video = max(
-            video_names,
-            key=lambda n: scores_accuracy(model.oof_scores_[n], y[train], model.classes_),
-        )
+        # the video subsystem whose chosen candidate had the best out-of-fold accuracy
+        best_video = max(video_names, key=lambda n: max(model.candidate_scores_[n]))
         groups = {"all": video_names + audio_names, "best2": [best_video] + audio_names}
         for name, (_, which, factory) in FUSIONS.items():
             names = groups[which]
