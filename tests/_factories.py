@@ -55,3 +55,33 @@ def random_bases(n_matrices, d, r, *, random_state=0):
     """Stack of random orthonormal ``(d, r)`` bases."""
     rng = np.random.default_rng(random_state)
     return np.linalg.qr(rng.normal(size=(n_matrices, d, r)))[0]
+
+
+def write_video(path, frames, *, fps=25, audio=None, sample_rate=16000):
+    """Encode RGB ``frames`` (n, h, w, 3) uint8 as an H.264 mp4, with an optional AAC track.
+
+    ``audio`` is a mono float signal in [-1, 1] at ``sample_rate``; ``None`` writes a file with
+    no audio stream at all (a real "video without audio" case).
+    """
+    import av
+
+    frames = np.asarray(frames, dtype=np.uint8)
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        astream = out.add_stream("aac", rate=sample_rate) if audio is not None else None
+        for img in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+        if astream is not None:
+            samples = np.asarray(audio, dtype=np.float32)[None, :]
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            frame.sample_rate = sample_rate
+            for packet in astream.encode(frame):
+                out.mux(packet)
+            for packet in astream.encode():
+                out.mux(packet)
+    return path

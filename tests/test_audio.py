@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from _factories import write_video
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.svm import SVC
@@ -57,30 +58,9 @@ def make_wav(tmp_path):
 
 
 def _write_mp4(path, *, with_audio, n_frames=10, sr=SR):
-    import av
-
-    with av.open(str(path), mode="w") as out:
-        v = out.add_stream("mpeg4", rate=25)
-        v.width, v.height, v.pix_fmt = 32, 32, "yuv420p"
-        a = None
-        if with_audio:
-            a = out.add_stream("aac", rate=sr)
-            a.layout = "mono"
-        for i in range(n_frames):
-            img = np.full((32, 32, 3), 10 * i, dtype=np.uint8)
-            for packet in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in v.encode():
-            out.mux(packet)
-        if a is not None:
-            y = _voice(n_frames / 25, sr)[None, :]
-            frame = av.AudioFrame.from_ndarray(y, format="flt", layout="mono")
-            frame.sample_rate = sr
-            for packet in a.encode(frame):
-                out.mux(packet)
-            for packet in a.encode():
-                out.mux(packet)
-    return path
+    frames = np.stack([np.full((32, 32, 3), 10 * i, dtype=np.uint8) for i in range(n_frames)])
+    audio = _voice(n_frames / 25, sr) if with_audio else None
+    return write_video(path, frames, fps=25, audio=audio, sample_rate=sr)
 
 
 def _bad_zero_byte(tmp):

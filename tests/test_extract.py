@@ -3,6 +3,7 @@
 import joblib
 import numpy as np
 import pytest
+from _factories import write_video
 
 from emoset.datasets import load_cremad
 from emoset.extract import default_cache_dir, extract_image_sets, make_frame_features
@@ -17,19 +18,8 @@ def few_clips(data_root):
 
 
 def _noise_video(path, n=12):
-    import av
-
     rng = np.random.default_rng(0)
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = 96, 96, "yuv420p"
-        for _ in range(n):
-            img = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
-            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
-    return path
+    return write_video(path, rng.integers(0, 255, (n, 96, 96, 3), dtype=np.uint8))
 
 
 def test_real_clips_to_image_sets(few_clips, tmp_path):

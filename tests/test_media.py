@@ -4,36 +4,19 @@ import shutil
 
 import numpy as np
 import pytest
+from _factories import write_video
 
 from emoset.media import MediaError, iter_frames, load_audio, probe, read_frames
 
 
 def _write_video(path, n_frames=20, size=(64, 48), fps=25, with_audio=False):
     """A small H.264 mp4 with moving content (and an optional 440 Hz AAC track)."""
-    import av
-
-    with av.open(str(path), mode="w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        astream = out.add_stream("aac", rate=16000) if with_audio else None
-        for i in range(n_frames):
-            img = np.zeros((size[1], size[0], 3), np.uint8)
-            img[:, (i * 3) % size[0]] = 255
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-        if astream is not None:
-            t = np.arange(int(16000 * n_frames / fps)) / 16000
-            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-            frame.sample_rate = 16000
-            for packet in astream.encode(frame):
-                out.mux(packet)
-            for packet in astream.encode():
-                out.mux(packet)
-    return path
+    frames = np.zeros((n_frames, size[1], size[0], 3), np.uint8)
+    for i in range(n_frames):
+        frames[i, :, (i * 3) % size[0]] = 255
+    t = np.arange(int(16000 * n_frames / fps)) / 16000
+    audio = 0.3 * np.sin(2 * np.pi * 440 * t) if with_audio else None
+    return write_video(path, frames, fps=fps, audio=audio)
 
 
 @pytest.fixture(scope="module")

@@ -75,21 +75,13 @@ def test_estimator_contract(fitted, split, tmp_path):
 
 def test_clip_with_one_face_abstains(fitted, split, tmp_path):
     """A set model needs 2 faces: with 1 the video subsystems abstain, the batch goes on."""
-    import av
+    from _factories import write_video
 
     from emoset.datasets import Clip
     from emoset.media import read_frames
 
     clip = split[1][0]
-    frame = read_frames(clip.video, max_frames=1)[0]
-    one = tmp_path / "one_frame.mp4"
-    with av.open(str(one), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 128, 128, "yuv420p"
-        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-            out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    one = write_video(tmp_path / "one_frame.mp4", read_frames(clip.video, max_frames=1))
     short = Clip("one", one, clip.audio, clip.label, clip.speaker, "cremad")
     scores = fitted.subsystem_scores([short, clip])
     assert np.isnan(scores["cnn-pls"][0]).all() and not np.isnan(scores["cnn-pls"][1]).any()
