@@ -5,10 +5,11 @@ Three small pieces that feature extractors (audio, video) share:
 * content keys -- :func:`file_sha256` hashes a file's bytes, :func:`make_key`
   hashes any JSON-serialisable description (parameters, versions, hashes) into
   a stable hex key;
-* an on-disk store -- :class:`DiskCache` maps a key to a pickled value, one
-  file per key, each written atomically (temporary file in the same folder,
-  then :func:`os.replace`), so a killed process leaves either the old state or
-  the complete new file, never a torn one;
+* an on-disk store -- :class:`DiskCache` maps a key to a record of arrays and
+  JSON values, one ``.npz`` file per key (never a pickle: nothing read from a
+  cache can run code), each written atomically (temporary file in the same
+  folder, then :func:`os.replace`), so a killed process leaves either the old
+  state or the complete new file, never a torn one;
 * :func:`parallel_map` -- applies a function to items with joblib, looks each
   item up in the cache first, and stores every result *as soon as it arrives*
   (unordered), so an interrupted or failing batch keeps everything finished.
@@ -22,16 +23,18 @@ true, and messages go to ``logging.getLogger(__name__)``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
-import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from joblib import Parallel, delayed
 
 logger = logging.getLogger(__name__)
@@ -148,21 +151,77 @@ class _Missing:
 
 MISSING = _Missing()
 
+#: Layout version of cache entries; part of every entry, so a change of layout is a miss.
+CACHE_FORMAT = 2
+
+_JSON_MEMBER = "__record__"
+
+
+def _encode(record: Mapping[str, Any]) -> bytes:
+    """A record as the bytes of an ``.npz``: numeric arrays as members, the rest as JSON."""
+    arrays, plain = {}, {}
+    for name, value in record.items():
+        if name == _JSON_MEMBER:
+            raise ValueError(f"{_JSON_MEMBER!r} is reserved in cache records.")
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"Cache record field {name!r}: only numeric or boolean arrays are stored; "
+                    f"got dtype {value.dtype}."
+                )
+            arrays[name] = value
+        else:
+            plain[name] = value.item() if isinstance(value, np.generic) else value
+    header = {"format": CACHE_FORMAT, "arrays": sorted(arrays), "fields": plain}
+    text = json.dumps(header, sort_keys=True, allow_nan=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, **{_JSON_MEMBER: np.frombuffer(text.encode(), np.uint8)})
+    return buffer.getvalue()
+
+
+def _decode(data: bytes) -> dict:
+    """The record stored by :func:`_encode`; ``ValueError`` for anything else."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            members = {name: npz[name] for name in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # a pickle payload ends here too: allow_pickle=False refuses it without running it
+        raise ValueError(f"not an emoset cache entry ({exc})") from None
+    raw = members.pop(_JSON_MEMBER, None)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ValueError("not an emoset cache entry (no header)")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"damaged header ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT:
+        raise ValueError("written by another version of emoset")
+    if sorted(members) != header.get("arrays") or not isinstance(header.get("fields"), dict):
+        raise ValueError("its arrays do not match its header")
+    for name, value in members.items():
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"field {name!r} has dtype {value.dtype}")
+    return {**header["fields"], **members}
+
 
 class DiskCache:
-    """A folder of pickled values, one file per key, written atomically.
+    """A folder of records, one ``.npz`` file per key, written atomically; never a pickle.
+
+    A record is a flat mapping of names to values: numeric or boolean NumPy arrays are stored
+    as ``.npz`` members, everything else (numbers, strings, ``None``, lists and dicts of them)
+    in a JSON header inside the same file. Reading uses ``np.load(allow_pickle=False)`` and
+    ``json.loads`` only, so a cache folder can hold nothing that runs code when read.
 
     Parameters
     ----------
     directory : str or path-like
-        Root folder; created on first write. Values live at
-        ``directory/<key[:2]>/<key>.pkl``.
+        Root folder; created on first write. Records live at ``directory/<key[:2]>/<key>.npz``.
 
     Notes
     -----
-    Unreadable entries (for example a file truncated by a full disk) are
-    treated as missing and logged, so a damaged cache costs a recomputation,
-    never a crash. Only trusted folders should be used: values are pickles.
+    An entry that cannot be decoded (a file truncated by a full disk, a file of another
+    format or of an older emoset, a pickle put there by someone else) or that fails the
+    caller's ``check`` counts as missing: it is logged and recomputed, never a crash.
     """
 
     def __init__(self, directory: str | os.PathLike):
@@ -170,26 +229,43 @@ class DiskCache:
 
     def path(self, key: str) -> Path:
         """Return the file that holds ``key``."""
-        return self.directory / key[:2] / f"{key}.pkl"
+        return self.directory / key[:2] / f"{key}.npz"
 
     def __contains__(self, key: str) -> bool:
         return self.path(key).is_file()
 
-    def get(self, key: str, default: Any = MISSING) -> Any:
-        """Return the value stored under ``key``, or ``default``."""
+    def get(self, key: str, default: Any = MISSING, *, check: Callable | None = None) -> Any:
+        """Return the record stored under ``key``, or ``default``.
+
+        Parameters
+        ----------
+        key : str
+        default : object
+            Returned when the entry is missing or invalid.
+        check : callable, optional
+            ``check(record)`` raises ``ValueError`` (or returns ``False``) when a decoded record
+            does not have the expected fields, shapes or dtypes; it then counts as missing.
+        """
         p = self.path(key)
         try:
-            with open(p, "rb") as fh:
-                return pickle.load(fh)
+            data = p.read_bytes()
         except FileNotFoundError:
             return default
-        except Exception as exc:  # damaged entry: recompute
-            logger.warning("Ignoring unreadable cache entry %s (%s)", p, exc)
+        except OSError as exc:
+            logger.warning("Cannot read cache entry %s (%s); recomputing it.", p, exc)
             return default
+        try:
+            record = _decode(data)
+            if check is not None and check(record) is False:
+                raise ValueError("unexpected contents")
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("Ignoring invalid cache entry %s (%s); recomputing it.", p, exc)
+            return default
+        return record
 
-    def put(self, key: str, value: Any) -> None:
-        """Store ``value`` under ``key`` (atomic)."""
-        atomic_write_bytes(self.path(key), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    def put(self, key: str, record: Mapping[str, Any]) -> None:
+        """Store ``record`` under ``key`` (atomic; see the class docstring for what it may hold)."""
+        atomic_write_bytes(self.path(key), _encode(record))
 
 
 @dataclass(frozen=True)
@@ -231,13 +307,15 @@ def parallel_map(
     verbose: int = 0,
     desc: str | None = None,
     on_error: str = "raise",
+    check: Callable | None = None,
 ) -> tuple[list[Any], list[bool]]:
     """Apply ``func`` to every item, in parallel, cached and resumable.
 
     Parameters
     ----------
     func : callable
-        ``func(item) -> result``; must be picklable (a module-level function
+        ``func(item) -> result``, a record (flat dict of arrays and JSON
+        values, see :class:`DiskCache`) when caching; must be picklable (a module-level function
         or a :func:`functools.partial` of one) for process-based backends.
     items : sequence
         The inputs.
@@ -258,6 +336,9 @@ def parallel_map(
         ``"raise"`` re-raises the first exception (results that finished
         before it are already cached); ``"return"`` puts a :class:`Failure`
         in the item's slot and goes on.
+    check : callable, optional
+        Validates a record read from the cache (see :meth:`DiskCache.get`);
+        an invalid one is recomputed.
 
     Returns
     -------
@@ -289,7 +370,7 @@ def parallel_map(
                 logger.debug("No cache key for item %d (%s)", i, exc)
                 continue
             if keys[i] is not None:
-                value = cache.get(keys[i])
+                value = cache.get(keys[i], check=check)
                 if value is not MISSING:
                     results[i] = value
                     from_cache[i] = True
