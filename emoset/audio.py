@@ -1,23 +1,27 @@
-"""Speech features (openSMILE, librosa) and the speech SVM.
+"""Speech features (openSMILE, librosa) and the speech SVM pipeline.
 
 Two layers, as elsewhere in emoset:
 
 * pure functions on a decoded signal -- :func:`opensmile_functionals` and
   :func:`librosa_functionals` map a mono float signal to one feature vector;
+  :func:`estimate_bandwidth` measures how much of the spectrum a recording fills;
 * scikit-learn transformers -- :class:`OpenSmileFeatures` and
   :class:`LibrosaFeatures` map *clips* (audio paths, video paths or
   :class:`emoset.datasets.Clip` records) to a feature matrix. They decode the
-  audio themselves with :func:`emoset.media.load_audio` at a fixed rate
-  (16 kHz), so video files work too; they run in parallel with joblib, cache
-  each clip's vector on disk keyed by the file's content hash, and turn bad
-  clips into NaN rows (abstentions) instead of crashing the batch.
+  audio themselves with :func:`emoset.media.load_audio` (so video files work
+  too), band-limit it to the training bandwidth and resample it to a fixed
+  rate (16 kHz), run in parallel with joblib, cache each clip's vector on disk
+  keyed by the file's content hash, and turn bad clips into NaN rows
+  (abstentions) instead of crashing the batch. ``extract`` returns the
+  features with a per-clip table of what happened; ``transform`` the features
+  alone (a transform never changes the estimator).
 
 :func:`make_audio_pipeline` chains a transformer (or nothing, for precomputed
 matrices) with a :class:`~sklearn.preprocessing.StandardScaler` and an RBF
-:class:`~sklearn.svm.SVC` wrapped in :class:`AbstainingClassifier`, which
-drops NaN rows in ``fit`` and returns NaN scores for them in
-``decision_function`` / ``predict_proba``, so score-level fusion can let the
-other modality decide.
+:class:`~sklearn.svm.SVC` wrapped in :class:`~emoset.abstain.AbstainingClassifier`,
+which drops NaN rows in ``fit`` and returns NaN scores (with a reason) for
+unusable clips and clips far from the training data, so score-level fusion
+lets the other modality decide.
 
 Licence note
 ------------
@@ -27,31 +31,31 @@ education only; commercial use needs a licence from audEERING. Use
 
 Real-audio behaviour (documented decisions)
 -------------------------------------------
-* **Sample rate.** Every clip is resampled to ``sampling_rate`` (16 kHz).
-  Clips recorded at a lower rate (the CREMA-D face-crop audio is 8 kHz) have
-  no energy above their Nyquist frequency (4 kHz): band-energy and spectral
-  shape descriptors are biased -- in eGeMAPS the alpha ratio and Hammarberg
-  index (which use the 1-5 kHz and 2-5 kHz bands), spectral flux and the MFCCs
-  of the upper filters; in ComParE the upper auditory-spectrum bands, roll-off,
-  centroid, entropy and related functionals. Pitch, loudness, jitter/shimmer
-  and F1-F3 are largely unaffected. Such clips get status ``"upsampled"`` and
-  one ``UserWarning`` per call. Do not mix 8 kHz and 16 kHz clips in one model
-  without checking the effect.
+* **Bandwidth.** A model trained on telephone-band speech (the CREMA-D face-crop
+  audio is 8 kHz: nothing above 4 kHz) sees empty upper bands in every training
+  clip; wideband speech at prediction would put energy where the model never saw
+  any and land far from every training clip (an RBF SVM then answers with its
+  intercept, the same for every clip). So ``fit`` measures the bandwidth of the
+  training clips (:func:`estimate_bandwidth`, low decile: ``bandwidth_``), and
+  every clip, in training and prediction, is low-passed to that band (resampled
+  to the smallest standard rate covering it, ``band_rate_``) before it is
+  resampled to ``sampling_rate``. A clip whose own bandwidth is clearly lower
+  than the training bandwidth is flagged (``narrowband``) with a warning.
 * **Short clips** (< ``min_duration``, 0.5 s by default) are *not padded*:
   zero padding would add silence that biases the energy and loudness
   functionals, while openSMILE's pitch-based functionals only use voiced
-  frames anyway. They are extracted as they are, with status ``"short"`` and
-  a ``UserWarning``. If the extractor cannot produce finite values (a clip of
-  a few milliseconds), the clip abstains (NaN row, status ``"nonfinite"``).
+  frames anyway. They are extracted as they are, with status ``"short"``. If the
+  extractor cannot produce finite values (a clip of a few milliseconds), the
+  clip abstains (NaN row, status ``"nonfinite"``).
 * **Digital silence** (peak amplitude below -80 dBFS) carries no speech;
   openSMILE would return a vector of mostly zeros that looks like a real
-  sample. Such clips abstain: NaN row, status ``"silent"``, ``UserWarning``.
+  sample. Such clips abstain: NaN row, status ``"silent"``.
 * **Unreadable input** (missing, zero-byte, corrupt, truncated, a video
   without an audio track): with ``on_error="raise"`` the
   :class:`emoset.media.MediaError` naming the file propagates (results
   already finished stay cached); with ``on_error="warn"`` (the default) the
-  clip abstains (NaN row, status ``"error: ..."``) and one ``UserWarning``
-  lists the failures; the batch always completes.
+  clip abstains (NaN row, status ``"error"``, the error as its reason). One
+  ``UserWarning`` per call sums up every problem; the batch always completes.
 
 References
 ----------
@@ -72,32 +76,35 @@ from __future__ import annotations
 
 import functools
 import logging
+import numbers
 import os
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _cache
+from ._validation import check_choice
+from ._version import __version__
+from ._warnings import summarise, warn_caller
+from .abstain import AbstainingClassifier
 
 __all__ = [
     "OPENSMILE_FEATURE_SETS",
-    "AbstainingClassifier",
     "LibrosaFeatures",
     "OpenSmileFeatures",
+    "estimate_bandwidth",
     "librosa_feature_names",
     "librosa_functionals",
     "make_audio_pipeline",
     "opensmile_functionals",
-    "standardize_per_speaker",
+    "warn_audio_problems",
 ]
 
 logger = logging.getLogger(__name__)
@@ -110,7 +117,6 @@ OPENSMILE_FEATURE_SETS = {"eGeMAPSv02": 88, "ComParE_2016": 6373, "emobase": 988
 SILENCE_PEAK = 1e-4
 
 _ON_ERROR = ("warn", "raise")
-_CACHE_FORMAT = 1  # bump when the cached record layout changes
 
 
 # --------------------------------------------------------------------------- inputs
@@ -361,21 +367,94 @@ def librosa_functionals(
     return values, librosa_feature_names(n_mfcc, percentiles)
 
 
+# --------------------------------------------------------------------------- bandwidth
+
+#: Sample rates a band limit is rounded up to (the Nyquist frequency of the first that covers
+#: the training bandwidth is the limit).
+STANDARD_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+
+#: A clip's bandwidth is the highest frequency whose power is within this many dB of the peak.
+BANDWIDTH_DROP_DB = 60.0
+
+
+def estimate_bandwidth(signal, sampling_rate):
+    """The audible bandwidth of a signal: the highest frequency carrying real energy.
+
+    Welch's power spectrum (1024-sample segments) is taken at the file's own rate; the bandwidth
+    is the highest frequency whose power is within :data:`BANDWIDTH_DROP_DB` (60 dB) of the
+    spectrum's peak. Speech recorded at 8 kHz and stored at 16 kHz has a bandwidth of about
+    3.9 kHz, not 8 kHz: the measure looks at the content, not at the header.
+
+    Parameters
+    ----------
+    signal : array-like of shape (n_samples,)
+    sampling_rate : int
+
+    Returns
+    -------
+    bandwidth : float or None
+        In Hz; ``None`` for a signal without energy.
+    """
+    from scipy.signal import welch
+
+    y = np.asarray(signal, dtype=np.float64).reshape(-1)
+    if y.size < 2 or not np.any(y):
+        return None
+    f, p = welch(y, fs=float(sampling_rate), nperseg=min(1024, y.size))
+    if not np.any(p > 0):
+        return None
+    above = np.flatnonzero(p > p.max() * 10 ** (-BANDWIDTH_DROP_DB / 10))
+    return float(f[above[-1]])
+
+
+def _covering_rate(bandwidth):
+    """The smallest standard rate whose Nyquist frequency covers ``bandwidth`` (5 % slack)."""
+    for rate in STANDARD_RATES:
+        if rate / 2 >= 0.95 * bandwidth:
+            return rate
+    return STANDARD_RATES[-1]
+
+
+def _band_rate(bandwidth, sampling_rate):
+    """The standard rate that limits clips to ``bandwidth`` (None: no limit needed)."""
+    if bandwidth is None:
+        return None
+    rate = _covering_rate(bandwidth)
+    return rate if rate < sampling_rate else None
+
+
+def _probe_clip(path):
+    """Native rate, measured bandwidth and duration of one file (what ``fit`` learns from)."""
+    from .media import load_audio
+
+    y = load_audio(path, sr=None)
+    rate = _native_rate(path) or 16000
+    return {
+        "native_sr": int(rate),
+        "bandwidth": estimate_bandwidth(y, rate),
+        "duration": y.size / float(rate),
+    }
+
+
 # --------------------------------------------------------------------------- per-clip worker
 
 
-def _extract_clip(path, *, kind, params, sampling_rate, min_duration):
-    """Decode one file and compute its vector; the record that gets cached."""
-    from .media import load_audio
+def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration):
+    """Decode one file, band-limit it, compute its vector; the record that gets cached."""
+    from .media import load_audio, resample
 
     t0 = time.perf_counter()
-    y = load_audio(path, sr=sampling_rate)
-    native_sr = _native_rate(path)
+    native = _native_rate(path) or sampling_rate
+    y = load_audio(path, sr=None)
+    bandwidth = estimate_bandwidth(y, native)
+    rate = native
+    if band_rate is not None and native > band_rate:
+        y, rate = resample(y, native, band_rate), band_rate
+    y = resample(y, rate, sampling_rate)
     duration = y.size / float(sampling_rate)
-    status = "ok"
+    status, values = "ok", None
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak <= SILENCE_PEAK:
-        values = None
         status = "silent"
     else:
         if kind == "opensmile":
@@ -383,8 +462,7 @@ def _extract_clip(path, *, kind, params, sampling_rate, min_duration):
         else:
             values, _ = librosa_functionals(y, sampling_rate, **params)
         if not np.all(np.isfinite(values)):
-            values = None
-            status = "nonfinite"
+            values, status = None, "nonfinite"
         elif duration < min_duration:
             status = "short"
     return {
@@ -392,36 +470,53 @@ def _extract_clip(path, *, kind, params, sampling_rate, min_duration):
         "status": status,
         "duration": duration,
         "seconds": time.perf_counter() - t0,
-        "native_sr": native_sr,
+        "native_sr": int(native),
+        "bandwidth": bandwidth,
     }
 
 
+def _check_record(n_features):
+    def check(record):
+        values = record["values"]
+        return values is None or (values.dtype == np.float32 and values.shape == (n_features,))
+
+    return check
+
+
+_REASONS = {
+    "silent": "digital silence (peak at or below -80 dBFS)",
+    "nonfinite": "too short to analyse (non-finite features)",
+}
+
+
 class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
-    """Shared machinery: clip resolution, caching, parallelism, abstentions."""
+    """Shared machinery: clip resolution, bandwidth, caching, parallelism, abstentions."""
 
     _kind = ""
 
-    # subclasses define: _params(), _names(), _validate()
+    # subclasses define: _params(), _names(), _validate(), _versions()
 
     def _validate_common(self):
-        if self.on_error not in _ON_ERROR:
-            raise ValueError(f"on_error must be one of {_ON_ERROR}; got {self.on_error!r}.")
-        if int(self.sampling_rate) != self.sampling_rate or self.sampling_rate < 8000:
+        from sklearn.utils import check_scalar
+
+        check_choice("on_error", self.on_error, _ON_ERROR)
+        check_scalar(self.sampling_rate, "sampling_rate", numbers.Integral, min_val=8000)
+        check_scalar(self.min_duration, "min_duration", numbers.Real, min_val=0)
+        if not (self.bandwidth in (None, "auto") or isinstance(self.bandwidth, numbers.Real)):
             raise ValueError(
-                f"sampling_rate must be an integer >= 8000 Hz; got {self.sampling_rate!r}."
+                f"bandwidth must be 'auto', a frequency in Hz or None; got {self.bandwidth!r}."
             )
-        if not (np.isfinite(self.min_duration) and self.min_duration >= 0):
-            raise ValueError(f"min_duration must be >= 0 seconds; got {self.min_duration!r}.")
+        if isinstance(self.bandwidth, numbers.Real) and not self.bandwidth > 0:
+            raise ValueError(f"bandwidth must be a positive frequency; got {self.bandwidth!r}.")
 
     def fit(self, X=None, y=None):
-        """Validate the parameters and record the output feature names.
-
-        Feature extraction is stateless: nothing is learnt from ``X``.
+        """Validate the parameters, record the feature names and the training bandwidth.
 
         Parameters
         ----------
         X : list of clips, optional
-            Ignored (accepted for pipeline compatibility).
+            Training clips. With ``bandwidth="auto"`` their measured bandwidths set the band
+            every clip is limited to (see ``bandwidth``); without clips there is no limit.
         y : ignored
 
         Returns
@@ -432,7 +527,39 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         self._validate()
         self.feature_names_ = np.asarray(self._names(), dtype=object)
         self.n_features_out_ = len(self.feature_names_)
+        self.bandwidth_ = None
+        if isinstance(self.bandwidth, numbers.Real):
+            self.bandwidth_ = float(self.bandwidth)
+        elif self.bandwidth == "auto" and X is not None:
+            self.bandwidth_ = self._training_bandwidth(_check_clips(X))
+        self.band_rate_ = _band_rate(self.bandwidth_, int(self.sampling_rate))
         return self
+
+    def _training_bandwidth(self, clips):
+        """Low decile of the clips' measured bandwidths, capped at the analysis Nyquist."""
+        paths = [_source_of(c)[1] for c in clips]
+        cache = None
+        if self.cache_dir is not None:
+            cache = _cache.DiskCache(Path(self.cache_dir) / "audio-probe")
+        records, _ = _cache.parallel_map(
+            _probe_clip,
+            paths,
+            key=lambda p: _cache.make_key(
+                "audio-probe", _cache.CACHE_FORMAT, _cache.file_sha256(p)
+            ),
+            cache=cache,
+            n_jobs=self.n_jobs,
+            desc="bandwidth",
+            on_error="return",
+        )
+        found = [
+            r["bandwidth"]
+            for r in records
+            if not isinstance(r, _cache.Failure) and r["bandwidth"] is not None
+        ]
+        if not found:
+            return None
+        return float(min(np.quantile(found, 0.1), int(self.sampling_rate) / 2))
 
     def get_feature_names_out(self, input_features=None):
         """The names of the output columns (openSMILE / librosa names).
@@ -445,50 +572,55 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         return self.feature_names_.copy()
 
     def _cache_key(self, params):
-        from . import __version__
-
         versions = {"emoset": __version__, **self._versions()}
         record = {
             "kind": self._kind,
             "params": params,
             "sampling_rate": int(self.sampling_rate),
+            "band_rate": self.band_rate_,
             "min_duration": float(self.min_duration),
-            "format": _CACHE_FORMAT,
+            "format": _cache.CACHE_FORMAT,
             "versions": versions,
         }
 
-        def key(item):
-            return _cache.make_key(record, _cache.file_sha256(_source_of(item)[1]))
+        def key(path):
+            return _cache.make_key(record, _cache.file_sha256(path))
 
         return key
 
-    def transform(self, X):
-        """Extract one feature vector per clip.
+    def extract(self, X):
+        """Feature vectors and the per-clip table of what happened.
 
         Parameters
         ----------
         X : list of clips
             Audio file paths, video file paths (their first audio track) or
-            :class:`~emoset.datasets.Clip` records (``.audio``, else the
-            audio track of ``.video``).
+            :class:`~emoset.datasets.Clip` records (``.audio``, else the audio track of
+            ``.video``).
 
         Returns
         -------
-        features : ndarray of shape (n_clips, n_features_out_) or DataFrame
-            float64; a DataFrame indexed by clip id (``Clip.id``, or the path
-            as given) with the feature names as columns when ``as_frame``.
-            Clips that abstain are rows of NaN (see ``status_``).
+        features : ndarray of shape (n_clips, n_features_out_)
+            float64; NaN rows for clips that abstain.
+        info : pandas.DataFrame
+            One row per clip, indexed by clip id: ``path``, ``status`` (``"ok"``, ``"short"``,
+            ``"silent"``, ``"nonfinite"`` or ``"error"``), ``reason`` (why a clip abstains, or
+            a caveat; ``""`` otherwise), ``duration`` (s, after decoding), ``native_sr``,
+            ``bandwidth`` (Hz, measured), ``narrowband`` (bandwidth clearly below the training
+            bandwidth), ``cached`` and ``seconds`` (decoding plus extraction, as first
+            computed).
 
         Raises
         ------
         emoset.media.MediaError
             With ``on_error="raise"``, for the first unreadable clip.
         """
+        import pandas as pd
+
         check_is_fitted(self)
         self._validate_common()
         clips = _check_clips(X)
         sources = [_source_of(c) for c in clips]
-        ids = [s[0] for s in sources]
         paths = [s[1] for s in sources]
         params = self._params()
         func = functools.partial(
@@ -496,6 +628,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             kind=self._kind,
             params=params,
             sampling_rate=int(self.sampling_rate),
+            band_rate=self.band_rate_,
             min_duration=float(self.min_duration),
         )
         cache = None
@@ -510,100 +643,74 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
             desc=f"{type(self).__name__}",
             on_error="raise" if self.on_error == "raise" else "return",
+            check=_check_record(self.n_features_out_),
         )
-        n_out = self.n_features_out_
-        out = np.full((len(clips), n_out), np.nan)
-        status, failures = [], {}
-        durations = np.full(len(clips), np.nan)
-        seconds = np.full(len(clips), np.nan)
-        for i, rec in enumerate(records):
-            if isinstance(rec, _cache.Failure):
-                status.append(f"error: {rec.message}")
-                failures[ids[i]] = status[-1]
-                continue
-            durations[i] = rec["duration"]
-            seconds[i] = rec["seconds"]
-            status.append(rec["status"])
-            if rec["values"] is None:
-                failures[ids[i]] = rec["status"]
-            else:
+        out = np.full((len(clips), self.n_features_out_), np.nan)
+        rows = []
+        for i, (rec, path) in enumerate(zip(records, paths, strict=True)):
+            rows.append(self._info_row(rec, path, from_cache[i]))
+            if not isinstance(rec, _cache.Failure) and rec["values"] is not None:
                 out[i] = rec["values"]
-        low_sr = []
-        for i, rec in enumerate(records):
-            if isinstance(rec, _cache.Failure):
-                continue
-            native = rec["native_sr"]
-            if native is not None and native < self.sampling_rate:
-                low_sr.append(ids[i])
-                if status[i] == "ok":
-                    status[i] = "upsampled"
-        self.status_ = status
-        self.failures_ = failures
-        self.durations_ = durations
-        self.extraction_seconds_ = seconds
-        self.from_cache_ = np.asarray(from_cache, dtype=bool)
-        self._warn(ids, status, low_sr)
+        info = pd.DataFrame(rows, index=pd.Index([s[0] for s in sources], name="clip"))
+        return out, info
+
+    def _info_row(self, rec, path, cached):
+        row = {
+            "path": str(path),
+            "status": "error",
+            "reason": "",
+            "duration": np.nan,
+            "native_sr": np.nan,
+            "bandwidth": np.nan,
+            "narrowband": False,
+            "cached": bool(cached),
+            "seconds": np.nan,
+        }
+        if isinstance(rec, _cache.Failure):
+            row["reason"] = rec.message
+            return row
+        row.update({k: rec[k] for k in ("status", "duration", "native_sr", "seconds")})
+        row["bandwidth"] = np.nan if rec["bandwidth"] is None else rec["bandwidth"]
+        row["reason"] = _REASONS.get(rec["status"], "")
+        if rec["status"] == "short":
+            row["reason"] = (
+                f"shorter than min_duration={self.min_duration} s "
+                f"({rec['duration']:.2f} s): less reliable features"
+            )
+        limit = self.bandwidth_
+        if (
+            limit is not None
+            and rec["bandwidth"] is not None
+            and _covering_rate(rec["bandwidth"]) < _covering_rate(limit)
+        ):
+            row["narrowband"] = True
+            note = (
+                f"audio bandwidth {rec['bandwidth'] / 1000:.1f} kHz is below the training "
+                f"bandwidth {limit / 1000:.1f} kHz"
+            )
+            row["reason"] = "; ".join(r for r in (row["reason"], note) if r)
+        return row
+
+    def transform(self, X):
+        """One feature vector per clip (see :meth:`extract`); one warning sums up bad clips.
+
+        Parameters
+        ----------
+        X : list of clips
+
+        Returns
+        -------
+        features : ndarray of shape (n_clips, n_features_out_) or DataFrame
+            float64 (NaN rows for clips that abstain); a DataFrame indexed by clip id with the
+            feature names as columns when ``as_frame``.
+        """
+        out, info = self.extract(X)
+        warn_audio_problems(info, min_duration=self.min_duration)
         if self.as_frame:
             import pandas as pd
 
-            return pd.DataFrame(
-                out, index=pd.Index(ids, name="clip"), columns=list(self.feature_names_)
-            )
+            return pd.DataFrame(out, index=info.index, columns=list(self.feature_names_))
         return out
-
-    def _warn(self, ids, status, low_sr):
-        def listing(names):
-            shown = ", ".join(names[:5])
-            return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-        groups = {
-            "error": [i for i, s in zip(ids, status, strict=True) if s.startswith("error")],
-            "silent": [i for i, s in zip(ids, status, strict=True) if s == "silent"],
-            "nonfinite": [i for i, s in zip(ids, status, strict=True) if s == "nonfinite"],
-            "short": [i for i, s in zip(ids, status, strict=True) if s == "short"],
-        }
-        if groups["error"]:
-            detail = "; ".join(
-                f"{i}: {s[7:]}" for i, s in zip(ids, status, strict=True) if s.startswith("error")
-            )[:2000]
-            warnings.warn(
-                f"{len(groups['error'])} of {len(ids)} clips could not be read and "
-                f"abstain (NaN rows; see failures_): {detail}",
-                UserWarning,
-                stacklevel=3,
-            )
-        if groups["silent"]:
-            warnings.warn(
-                f"{len(groups['silent'])} clip(s) are digital silence (peak <= -80 dBFS) "
-                f"and abstain as NaN rows: {listing(groups['silent'])}",
-                UserWarning,
-                stacklevel=3,
-            )
-        if groups["nonfinite"]:
-            warnings.warn(
-                f"{len(groups['nonfinite'])} clip(s) gave non-finite features (too "
-                f"short to analyse) and abstain as NaN rows: "
-                f"{listing(groups['nonfinite'])}",
-                UserWarning,
-                stacklevel=3,
-            )
-        if groups["short"]:
-            warnings.warn(
-                f"{len(groups['short'])} clip(s) are shorter than min_duration="
-                f"{self.min_duration} s; features were computed without padding and "
-                f"are less reliable: {listing(groups['short'])}",
-                UserWarning,
-                stacklevel=3,
-            )
-        if low_sr:
-            warnings.warn(
-                f"{len(low_sr)} clip(s) have a native sample rate below "
-                f"{self.sampling_rate} Hz and were upsampled; their spectrum above the "
-                f"native Nyquist frequency is empty, which biases band-energy and "
-                f"spectral-shape features: {listing(low_sr)}",
-                UserWarning,
-                stacklevel=3,
-            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -611,17 +718,57 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
+def warn_audio_problems(info, *, min_duration=0.5):
+    """One summarised ``UserWarning`` for the clips of an audio ``info`` table with a problem.
+
+    Parameters
+    ----------
+    info : pandas.DataFrame
+        As returned by ``extract`` of :class:`OpenSmileFeatures` / :class:`LibrosaFeatures`.
+    min_duration : float
+        The extractor's ``min_duration`` (for the message).
+    """
+    parts = []
+    groups = [
+        ("error", "could not be read and abstain"),
+        ("silent", "are digital silence (peak <= -80 dBFS) and abstain"),
+        ("nonfinite", "gave non-finite features (too short to analyse) and abstain"),
+        ("short", f"are shorter than min_duration={min_duration} s (features less reliable)"),
+    ]
+    for status, text in groups:
+        rows = info[info["status"] == status]
+        if len(rows):
+            detail = [
+                f"{i} ({r})" if status == "error" else str(i) for i, r in rows["reason"].items()
+            ]
+            parts.append(f"{len(rows)} of {len(info)} clips {text}: {summarise(detail)}")
+    narrow = info[info["narrowband"]]
+    if len(narrow):
+        parts.append(
+            f"{len(narrow)} of {len(info)} clips have a narrower audio band than the training "
+            f"clips (band-energy and spectral features are biased): {summarise(list(narrow.index))}"
+        )
+    if parts:
+        warn_caller("; ".join(parts) + ".")
+
+
 class OpenSmileFeatures(_BaseAudioFeatures):
     """openSMILE functionals of each clip (eGeMAPS, ComParE 2016, emobase).
 
-    The audio is decoded with :func:`emoset.media.load_audio`, resampled to
-    ``sampling_rate`` and passed to ``opensmile.Smile.process_signal`` at the
-    functionals level, so audio and video files are handled alike.
+    The audio is decoded with :func:`emoset.media.load_audio`, band-limited to the
+    training bandwidth, resampled to ``sampling_rate`` and passed to
+    ``opensmile.Smile.process_signal`` at the functionals level, so audio and video
+    files are handled alike.
 
     Parameters
     ----------
     feature_set : {"eGeMAPSv02", "ComParE_2016", "emobase"}, default="eGeMAPSv02"
         88, 6373 or 988 functionals.
+    bandwidth : "auto", float or None, default="auto"
+        Band every clip is low-passed to before analysis: ``"auto"`` learns it in
+        :meth:`fit` from the training clips (the low decile of their measured
+        bandwidths, see :func:`estimate_bandwidth`); a number is a fixed limit in Hz;
+        ``None`` keeps every clip's own band.
     sampling_rate : int, default=16000
         Rate every clip is resampled to before analysis.
     min_duration : float, default=0.5
@@ -647,15 +794,11 @@ class OpenSmileFeatures(_BaseAudioFeatures):
     feature_names_ : ndarray of str
         openSMILE's feature names (also :meth:`get_feature_names_out`).
     n_features_out_ : int
-    status_ : list of str
-        Per clip of the last :meth:`transform`: ``"ok"``, ``"upsampled"``,
-        ``"short"``, ``"silent"``, ``"nonfinite"`` or ``"error: <message>"``.
-    failures_ : dict
-        Clip id -> status, for every clip that abstained (NaN row).
-    durations_, extraction_seconds_ : ndarray of shape (n_clips,)
-        Decoded duration and the time decoding plus extraction took (as first
-        computed, also for cached clips); NaN for unreadable clips.
-    from_cache_ : ndarray of bool, shape (n_clips,)
+    bandwidth_ : float or None
+        Band limit in Hz (``None``: none).
+    band_rate_ : int or None
+        The standard rate every clip is resampled to first to apply that limit
+        (``None`` when the limit is at or above ``sampling_rate / 2``).
 
     Notes
     -----
@@ -689,6 +832,7 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         self,
         feature_set="eGeMAPSv02",
         *,
+        bandwidth="auto",
         sampling_rate=16000,
         min_duration=0.5,
         n_jobs=None,
@@ -698,6 +842,7 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         as_frame=False,
     ):
         self.feature_set = feature_set
+        self.bandwidth = bandwidth
         self.sampling_rate = sampling_rate
         self.min_duration = min_duration
         self.n_jobs = n_jobs
@@ -707,11 +852,7 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         self.as_frame = as_frame
 
     def _validate(self):
-        if self.feature_set not in OPENSMILE_FEATURE_SETS:
-            raise ValueError(
-                f"feature_set must be one of {sorted(OPENSMILE_FEATURE_SETS)}; "
-                f"got {self.feature_set!r}."
-            )
+        check_choice("feature_set", self.feature_set, OPENSMILE_FEATURE_SETS)
 
     def _params(self):
         return {"feature_set": self.feature_set}
@@ -739,6 +880,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
     pitch : {"yin", "pyin"}, default="yin"
         F0 tracker; see :func:`librosa_functionals`.
     percentiles : tuple of float, default=(10, 50, 90)
+    bandwidth : "auto", float or None, default="auto"
     sampling_rate : int, default=16000
     min_duration : float, default=0.5
     n_jobs, cache_dir, verbose, on_error, as_frame
@@ -746,7 +888,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
 
     Attributes
     ----------
-    feature_names_, n_features_out_, status_, failures_, durations_, extraction_seconds_, from_cache_
+    feature_names_, n_features_out_, bandwidth_, band_rate_
         As in :class:`OpenSmileFeatures`.
 
     Notes
@@ -771,6 +913,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
         *,
         pitch="yin",
         percentiles=(10, 50, 90),
+        bandwidth="auto",
         sampling_rate=16000,
         min_duration=0.5,
         n_jobs=None,
@@ -782,6 +925,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
         self.n_mfcc = n_mfcc
         self.pitch = pitch
         self.percentiles = percentiles
+        self.bandwidth = bandwidth
         self.sampling_rate = sampling_rate
         self.min_duration = min_duration
         self.n_jobs = n_jobs
@@ -791,10 +935,10 @@ class LibrosaFeatures(_BaseAudioFeatures):
         self.as_frame = as_frame
 
     def _validate(self):
-        if int(self.n_mfcc) != self.n_mfcc or self.n_mfcc < 1:
-            raise ValueError(f"n_mfcc must be a positive integer; got {self.n_mfcc!r}.")
-        if self.pitch not in ("yin", "pyin"):
-            raise ValueError(f"pitch must be 'yin' or 'pyin'; got {self.pitch!r}.")
+        from sklearn.utils import check_scalar
+
+        check_scalar(self.n_mfcc, "n_mfcc", numbers.Integral, min_val=1)
+        check_choice("pitch", self.pitch, ("yin", "pyin"))
         p = np.asarray(self.percentiles, dtype=float)
         if p.ndim != 1 or np.any((p < 0) | (p > 100)):
             raise ValueError(f"percentiles must be numbers in [0, 100]; got {self.percentiles!r}.")
@@ -813,198 +957,6 @@ class LibrosaFeatures(_BaseAudioFeatures):
         import librosa
 
         return {"librosa": librosa.__version__}
-
-
-# --------------------------------------------------------------------------- classifier
-
-
-def _finite_rows(X):
-    return np.all(np.isfinite(X), axis=1)
-
-
-class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
-    """A classifier that abstains on rows with missing (NaN) features.
-
-    Clips whose features could not be extracted (unreadable, silent) are NaN
-    rows. ``fit`` drops them with a warning; ``decision_function``,
-    ``predict_proba`` and ``predict_log_proba`` return NaN rows for them, so a
-    score-level fusion can fall back on the other modality; ``predict``
-    returns ``abstain_label`` for them.
-
-    Parameters
-    ----------
-    estimator : classifier or None, default=None
-        The wrapped classifier; ``None`` means ``SVC()`` (RBF).
-    probability : bool, default=False
-        Also calibrate probabilities (Platt sigmoid on 5-fold cross-validated
-        decision values, then one model refit on all rows, i.e.
-        ``CalibratedClassifierCV(estimator, ensemble=False)`` -- what the
-        deprecated ``SVC(probability=True)`` did). Costs about six fits.
-        Without it, ``predict_proba`` is that of the wrapped estimator, if any.
-    abstain_label : object or None, default=None
-        What :meth:`predict` returns for NaN rows; ``None`` means the most
-        frequent training class (the prior's best guess).
-
-    Attributes
-    ----------
-    estimator_ : classifier
-        The fitted clone, trained on the finite rows.
-    calibrator_ : CalibratedClassifierCV or None
-        Set when ``probability=True``.
-    classes_ : ndarray
-    n_features_in_ : int
-    n_abstained_fit_ : int
-        Rows dropped in ``fit``.
-    majority_ : object
-        The most frequent training class.
-
-    References
-    ----------
-    .. [1] J. Platt, "Probabilistic outputs for support vector machines and
-       comparisons to regularized likelihood methods", Advances in Large
-       Margin Classifiers, 1999.
-    """
-
-    def __init__(self, estimator=None, *, probability=False, abstain_label=None):
-        self.estimator = estimator
-        self.probability = probability
-        self.abstain_label = abstain_label
-
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the wrapped classifier on the rows without NaN.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            May contain NaN rows (abstentions); infinities are rejected
-            (``ValueError``).
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), optional
-        **fit_params
-            Passed to the wrapped estimator's ``fit`` (per-sample arrays are
-            subset to the kept rows).
-
-        Returns
-        -------
-        self
-        """
-        from sklearn.calibration import CalibratedClassifierCV
-
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
-        check_classification_targets(y)
-        keep = _finite_rows(X)
-        self.n_abstained_fit_ = int((~keep).sum())
-        if keep.sum() == 0:
-            raise ValueError(f"All {len(X)} training rows hold NaN; nothing to fit.")
-        if self.n_abstained_fit_:
-            warnings.warn(
-                f"Dropping {self.n_abstained_fit_} of {len(X)} training rows with NaN "
-                "features (abstentions).",
-                UserWarning,
-                stacklevel=2,
-            )
-        n = len(X)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=float)
-            if sample_weight.shape != (n,):
-                raise ValueError(
-                    f"sample_weight must have shape ({n},); got {sample_weight.shape}."
-                )
-            if not np.any(sample_weight[keep] > 0):
-                raise ValueError("sample_weight is zero for every usable row.")
-            fit_params = {**fit_params, "sample_weight": sample_weight}
-            positive = sample_weight[keep] > 0
-            if len(np.unique(y[keep][positive])) < 2:
-                raise ValueError(
-                    "sample_weight leaves fewer than 2 classes with positive weight "
-                    "among the usable rows."
-                )
-        params = {
-            k: (np.asarray(v)[keep] if hasattr(v, "__len__") and len(v) == n else v)
-            for k, v in fit_params.items()
-        }
-        base = self.estimator if self.estimator is not None else SVC()
-        Xk, yk = X[keep], y[keep]
-        values, counts = np.unique(yk, return_counts=True)
-        if self.probability:
-            cv = int(min(5, counts.min()))
-            if cv < 2:
-                raise ValueError(
-                    "probability=True needs at least 2 training rows of every class; "
-                    f"class {values[np.argmin(counts)]!r} has {counts.min()} sample(s)."
-                )
-            self.calibrator_ = CalibratedClassifierCV(
-                clone(base), method="sigmoid", cv=cv, ensemble=False
-            ).fit(Xk, yk, **params)
-            self.estimator_ = self.calibrator_.calibrated_classifiers_[0].estimator
-        else:
-            self.calibrator_ = None
-            self.estimator_ = clone(base).fit(Xk, yk, **params)
-        self.classes_ = self.estimator_.classes_
-        self.majority_ = values[np.argmax(counts)]
-        return self
-
-    def _split(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
-        return X, _finite_rows(X)
-
-    def _scores(self, X, model, method):
-        X, keep = self._split(X)
-        fn = getattr(model, method)
-        if keep.any():
-            part = np.asarray(fn(X[keep]), dtype=float)
-        else:
-            part = np.asarray(fn(np.zeros((1, X.shape[1]))), dtype=float)[:0]
-        out = np.full((len(X),) + part.shape[1:], np.nan)
-        out[keep] = part
-        return out
-
-    def predict(self, X):
-        """Predicted labels; ``abstain_label`` (or the majority class) for NaN rows."""
-        X, keep = self._split(X)
-        fill = self.majority_ if self.abstain_label is None else self.abstain_label
-        dtype = np.result_type(self.classes_.dtype, np.asarray(fill).dtype)
-        if self.classes_.dtype.kind != np.asarray(fill).dtype.kind:
-            dtype = object
-        out = np.empty(len(X), dtype=dtype)
-        out[:] = fill
-        if keep.any():
-            out[keep] = self.estimator_.predict(X[keep])
-        return out
-
-    def _base(self):
-        est = getattr(self, "estimator_", None)
-        if est is None:
-            est = self.estimator if self.estimator is not None else SVC()
-        return est
-
-    @available_if(lambda self: hasattr(self._base(), "decision_function"))
-    def decision_function(self, X):
-        """Decision values of the wrapped classifier; NaN rows for abstentions."""
-        check_is_fitted(self)
-        return self._scores(X, self.estimator_, "decision_function")
-
-    def _has_proba(self):
-        return bool(self.probability) or hasattr(self._base(), "predict_proba")
-
-    @available_if(_has_proba)
-    def predict_proba(self, X):
-        """Class probabilities (columns in ``classes_`` order); NaN rows for abstentions."""
-        check_is_fitted(self)
-        model = self.calibrator_ if self.calibrator_ is not None else self.estimator_
-        return self._scores(X, model, "predict_proba")
-
-    @available_if(_has_proba)
-    def predict_log_proba(self, X):
-        """Log class probabilities; NaN rows for abstentions."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 _FEATURES = {
@@ -1027,9 +979,10 @@ def make_audio_pipeline(
     cache_dir=None,
     verbose=0,
     on_error="warn",
+    ood_quantile=0.99,
     memory=None,
 ):
-    """The speech classifier: features -> StandardScaler -> RBF SVM (abstaining on NaN rows).
+    """The speech classifier: features -> StandardScaler -> RBF SVM (abstaining with a reason).
 
     Parameters
     ----------
@@ -1048,8 +1001,13 @@ def make_audio_pipeline(
         Passed to the SVC.
     n_jobs, cache_dir, verbose, on_error
         Passed to the feature transformer when ``features`` is a name.
+    ood_quantile : float or None, default=0.99
+        Out-of-distribution check of the SVM (see :class:`~emoset.abstain.AbstainingClassifier`):
+        a clip farther from every training clip than this quantile of the training
+        nearest-neighbour distances (times the margin) is abstained on. ``None``: no check.
     memory : str or joblib.Memory or None
-        ``Pipeline(memory=...)``.
+        ``Pipeline(memory=...)``. joblib's cache stores pickles: give it a folder only you
+        write to.
 
     Returns
     -------
@@ -1058,14 +1016,15 @@ def make_audio_pipeline(
         AbstainingClassifier(SVC(...)))``. Grid-search keys are
         ``svm__estimator__C`` and ``svm__estimator__gamma``. The scaler
         ignores NaN when fitting and passes NaN rows through; the SVM drops
-        them in ``fit`` (warning) and returns NaN scores for them.
+        them in ``fit`` (warning) and returns NaN scores for them and for clips
+        far from the training data.
 
     Notes
     -----
     Speaker-independent results on RAVDESS speech (8 classes, 20 actors,
     nested 5-fold CV) are in ``results/audio/`` (``pipelines/audio_results.py``):
     about 49 % (eGeMAPS), 56 % (ComParE) and 67 % (ComParE with
-    :func:`standardize_per_speaker`) accuracy, chance 12.5 %.
+    :func:`emoset.normalize.standardize_per_speaker`) accuracy, chance 12.5 %.
 
     References
     ----------
@@ -1085,16 +1044,13 @@ def make_audio_pipeline(
     svm = AbstainingClassifier(
         SVC(kernel="rbf", C=C, gamma=gamma, class_weight=class_weight, random_state=random_state),
         probability=probability,
+        ood_quantile=ood_quantile,
     )
     steps = [("scale", StandardScaler()), ("svm", svm)]
     if features is None or (isinstance(features, str) and features == "precomputed"):
         pass
     elif isinstance(features, str):
-        if features not in _FEATURES:
-            raise ValueError(
-                f"features must be one of {sorted(_FEATURES) + ['precomputed']} or a "
-                f"transformer; got {features!r}."
-            )
+        check_choice("features", features, [*_FEATURES, "precomputed"])
         kw = dict(n_jobs=n_jobs, cache_dir=cache_dir, verbose=verbose, on_error=on_error)
         steps.insert(0, ("features", _FEATURES[features](kw)))
     elif hasattr(features, "transform"):
@@ -1102,62 +1058,3 @@ def make_audio_pipeline(
     else:
         raise TypeError(f"features must be a name or a transformer; got {type(features).__name__}.")
     return Pipeline(steps, memory=memory)
-
-
-def standardize_per_speaker(X, speakers, *, min_clips=2):
-    """Z-normalise features within each speaker (NaN-aware).
-
-    Each speaker's rows are centred and scaled with that speaker's own mean
-    and standard deviation, removing much of the between-speaker variation.
-    It uses no labels, so in speaker-independent evaluation it is legitimate
-    for test speakers too -- but it is *transductive*: it needs several
-    (unlabelled) clips of the test speaker at once.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_clips, n_features)
-        May hold NaN rows (abstentions), which stay NaN and are ignored in
-        the statistics.
-    speakers : array-like of shape (n_clips,)
-    min_clips : int, default=2
-        Speakers with fewer finite rows are standardised with the statistics
-        of all clips instead (with a warning).
-
-    Returns
-    -------
-    Xs : ndarray of float64, shape (n_clips, n_features)
-    """
-    X = np.asarray(X, dtype=float)
-    speakers = np.asarray(speakers)
-    if X.ndim != 2 or len(speakers) != len(X):
-        raise ValueError(
-            f"X must be 2-D with one speaker per row; got X {X.shape} and {len(speakers)} speakers."
-        )
-    finite = _finite_rows(X)
-    out = np.full_like(X, np.nan)
-
-    def zscore(rows, ref):
-        mu = ref.mean(axis=0)
-        sd = ref.std(axis=0)
-        sd[sd < 1e-12] = 1.0
-        return (rows - mu) / sd
-
-    few = []
-    global_ref = X[finite]
-    for spk in np.unique(speakers):
-        rows = (speakers == spk) & finite
-        if not rows.any():
-            continue
-        if rows.sum() < min_clips:
-            few.append(str(spk))
-            out[rows] = zscore(X[rows], global_ref)
-        else:
-            out[rows] = zscore(X[rows], X[rows])
-    if few:
-        warnings.warn(
-            f"{len(few)} speaker(s) have fewer than {min_clips} usable clips and were "
-            f"standardised with global statistics: {', '.join(few[:5])}",
-            UserWarning,
-            stacklevel=2,
-        )
-    return out

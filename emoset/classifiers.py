@@ -49,7 +49,8 @@ from .imagesets import (
     check_image_sets,
 )
 from .kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
-from .pls import OneVsRestPLSClassifier, softmax
+from .pls import OneVsRestPLSClassifier
+from .scoring import softmax
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .pls import softmax
+from ._warnings import warn_caller
+from .scoring import aligned_scores, scores_to_labels, softmax
 
 __all__ = [
     "WeightedScoreFusion",
@@ -223,7 +224,7 @@ class _BaseFusion(ClassifierMixin, BaseEstimator):
         return np.array([index[v] for v in y.tolist()])
 
     def predict(self, S):
-        """Predict the class of each clip; a clip no subsystem scored gets the prior's class.
+        """Predict the class of each clip; ``None`` for a clip no subsystem scored.
 
         Parameters
         ----------
@@ -232,21 +233,19 @@ class _BaseFusion(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_clips,)
+            Of ``classes_``'s dtype when every clip is scored, else of dtype object with
+            ``None`` for the unscored clips (never a made-up class).
         """
         check_is_fitted(self)
-        fused = self.decision_function(S)
-        missing = np.isnan(fused).any(axis=1)
-        pred = np.empty(len(fused), dtype=self.classes_.dtype)
-        pred[~missing] = self.classes_[np.argmax(fused[~missing], axis=1)]
+        pred = scores_to_labels(self.decision_function(S), self.classes_)
+        missing = np.array([p is None for p in pred], dtype=bool)
         if missing.any():
-            warnings.warn(
-                f"{int(missing.sum())} clip(s) have no score from any subsystem; they get the "
-                f"most frequent training class {self.classes_[self.prior_class_]!r}.",
-                UserWarning,
-                stacklevel=2,
+            warn_caller(
+                f"{int(missing.sum())} clip(s) have no score from any subsystem; they get no "
+                "label (None)."
             )
-            pred[missing] = self.classes_[self.prior_class_]
-        return pred
+            return pred
+        return pred.astype(self.classes_.dtype)
 
 
 class WeightedScoreFusion(_BaseFusion):
@@ -283,7 +282,7 @@ class WeightedScoreFusion(_BaseFusion):
     train_score_ : float
         Accuracy of the fused scores on the data used to choose the weights (optimistic).
     prior_class_ : int
-        Index of the most frequent training class (for clips that no subsystem scored).
+        Index of the most frequent training class (recorded; never used as an answer).
 
     Notes
     -----
@@ -492,39 +491,62 @@ class StackingFusion(_BaseFusion):
         return out
 
 
-def out_of_fold_scores(estimator, X, y, *, groups=None, cv=5, n_jobs=None, method=None):
-    """Out-of-fold scores of each training clip, for fitting a fusion.
+def out_of_fold_scores(
+    estimator, X, y, *, groups=None, cv=5, classes=None, method=None, n_jobs=None
+):
+    """Out-of-fold scores of each training clip, for choosing candidates and fitting a fusion.
 
-    A thin wrapper of :func:`sklearn.model_selection.cross_val_predict` that picks
-    ``decision_function`` (else ``predict_proba``). With ``groups`` (speakers) and an integer
-    ``cv`` the folds are a ``GroupKFold``, so each clip is scored by a model that never saw its
-    speaker; without groups they are not speaker-independent. An estimator that abstains
-    (e.g. :class:`emoset.audio.AbstainingClassifier`) keeps its NaN rows.
+    Each clip is scored by a clone of ``estimator`` fitted on the other folds. With ``groups``
+    (speakers) and an integer ``cv`` the folds are a ``GroupKFold``, so each clip is scored by
+    a model that never saw its speaker; without groups they are not speaker-independent. The
+    columns follow ``classes``; a clip the fitted clone abstains on (e.g. an
+    :class:`~emoset.abstain.AbstainingClassifier`) and a fold whose training part has fewer
+    than two classes leave NaN rows. This is the one out-of-fold routine of emoset (the
+    recognizer uses it for every subsystem).
 
     Parameters
     ----------
     estimator : classifier
-    X : array-like or list of image sets
+    X : array-like or list of image sets (or of clips)
     y : array-like of shape (n_clips,)
     groups : array-like of shape (n_clips,) or None
         Speakers; with ``cv`` an int, a ``GroupKFold`` is used when groups are given.
-    cv : int or cross-validation splitter, default=5
-    n_jobs : int or None
+    cv : int, cross-validation splitter or iterable of (train, test) index arrays, default=5
+    classes : array-like or None
+        Column order; default ``np.unique(y)``.
     method : str or None
         ``"decision_function"`` or ``"predict_proba"``; default: the first the estimator has.
+    n_jobs : int or None
+        Folds fitted in parallel (the result does not depend on it).
 
     Returns
     -------
     scores : ndarray of shape (n_clips, n_classes)
     """
-    from sklearn.model_selection import GroupKFold, cross_val_predict
+    from joblib import Parallel, delayed
+    from sklearn.model_selection import GroupKFold, check_cv
 
+    y = np.asarray(y)
+    classes = np.unique(y) if classes is None else np.asarray(classes)
     if method is None:
         method = "decision_function" if hasattr(estimator, "decision_function") else "predict_proba"
     if isinstance(cv, int) and groups is not None:
         cv = GroupKFold(n_splits=cv)
-    scores = cross_val_predict(estimator, X, y, groups=groups, cv=cv, n_jobs=n_jobs, method=method)
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim == 1:  # binary decision_function
-        scores = np.column_stack([-scores, scores])
-    return scores
+    if hasattr(cv, "split") or isinstance(cv, int):
+        splits = list(check_cv(cv, y, classifier=True).split(np.zeros(len(y)), y, groups))
+    else:
+        splits = list(cv)
+    take = (lambda idx: [X[i] for i in idx]) if isinstance(X, list) else (lambda idx: X[idx])
+
+    def one_fold(train, test):
+        if len(test) == 0 or len(np.unique(y[train])) < 2:
+            return test, None
+        model = clone(estimator).fit(take(train), y[train])
+        return test, aligned_scores(model, take(test), classes, method=method)
+
+    out = np.full((len(y), len(classes)), np.nan)
+    jobs = (delayed(one_fold)(np.asarray(tr), np.asarray(te)) for tr, te in splits)
+    for test, scores in Parallel(n_jobs=n_jobs)(jobs):
+        if scores is not None:
+            out[test] = scores
+    return out

@@ -27,6 +27,7 @@ __all__ = [
     "iter_frames",
     "read_frames",
     "load_audio",
+    "resample",
     "AUDIO_EXTENSIONS",
     "VIDEO_EXTENSIONS",
 ]
@@ -260,7 +261,19 @@ def _to_mono(y: np.ndarray) -> np.ndarray:
     return y if y.ndim == 1 else y.mean(axis=1)
 
 
-def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample a mono float signal with soxr (high quality); a no-op at equal rates.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    sr_in, sr_out : int
+        Rates in Hz.
+
+    Returns
+    -------
+    y : ndarray of float32
+    """
     if sr_in == sr_out or y.size == 0:
         return y
     import soxr
@@ -339,4 +352,4 @@ def load_audio(path, *, sr=16000) -> np.ndarray:
         raise MediaError(path, "the audio track holds no samples")
     if not np.all(np.isfinite(y)):
         raise MediaError(path, "the audio holds NaN or infinite samples")
-    return _resample(y, file_sr, int(sr) if sr is not None else file_sr)
+    return resample(y, file_sr, int(sr) if sr is not None else file_sr)

@@ -55,33 +55,14 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .scoring import softmax
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["OneVsRestPLSClassifier", "softmax"]
+__all__ = ["OneVsRestPLSClassifier"]
 
 _BACKENDS = ("ikpls", "sklearn")
 _STRATEGIES = ("ovr", "pls2")
-
-
-def softmax(scores, axis=-1):
-    """Numerically stable softmax along ``axis``.
-
-    Parameters
-    ----------
-    scores : ndarray
-        Scores.
-    axis : int, default=-1
-        Axis to normalise over.
-
-    Returns
-    -------
-    p : ndarray
-        Non-negative values that sum to 1 along ``axis``.
-    """
-    z = scores - np.max(scores, axis=axis, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=axis, keepdims=True)
-    return z
 
 
 def _standardise(A, scale):

@@ -1,4 +1,4 @@
-"""Tests for emoset.audio (speech features, abstaining SVM) and emoset._cache."""
+"""Tests for emoset.audio (speech features, bandwidth), emoset.abstain and emoset._cache."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.svm import SVC
 
 from emoset import _cache
+from emoset.abstain import AbstainingClassifier
 from emoset.audio import (
-    AbstainingClassifier,
     LibrosaFeatures,
     OpenSmileFeatures,
+    estimate_bandwidth,
     librosa_feature_names,
     make_audio_pipeline,
-    standardize_per_speaker,
 )
 from emoset.media import MediaError
+from emoset.normalize import standardize_per_speaker
 
 SR = 16000
 
@@ -159,11 +160,11 @@ def test_video_audio_track_is_used(tmp_path):
 
     mp4 = _write_mp4(tmp_path / "talk.mp4", with_audio=True, n_frames=25)
     clip = Clip(id="v", video=mp4, audio=None, label="neutral", speaker="s", corpus="test")
-    tr = OpenSmileFeatures()
-    X = tr.fit_transform([mp4, clip])
+    tr = OpenSmileFeatures().fit([mp4, clip])
+    X, info = tr.extract([mp4, clip])
     assert np.all(np.isfinite(X))
     np.testing.assert_allclose(X[0], X[1])
-    assert tr.status_ == ["ok", "ok"]
+    assert list(info["status"]) == ["ok", "ok"]
 
 
 def test_real_native_video_matches_its_wav(data_root):
@@ -184,33 +185,33 @@ def test_cache_hit_reads_back_without_recomputing(make_wav, tmp_path, monkeypatc
     import emoset.audio as audio
 
     clips = [make_wav("a.wav"), make_wav("b.wav", f0=200.0)]
-    tr = OpenSmileFeatures(cache_dir=tmp_path / "cache")
-    X1 = tr.fit_transform(clips)
-    assert not tr.from_cache_.any()
-    assert len(list((tmp_path / "cache").rglob("*.pkl"))) == 2
+    tr = OpenSmileFeatures(cache_dir=tmp_path / "cache").fit(clips)
+    X1, info = tr.extract(clips)
+    assert not info["cached"].any()
+    assert len(list((tmp_path / "cache" / "audio-opensmile").rglob("*.npz"))) == 2
+    assert not list((tmp_path / "cache").rglob("*.pkl"))  # arrays and JSON, never a pickle
 
     def boom(*args, **kwargs):
         raise AssertionError("recomputed a cached clip")
 
     monkeypatch.setattr(audio, "_extract_clip", boom)
-    X2 = tr.transform(clips)
-    assert tr.from_cache_.all()
+    X2, info = tr.extract(clips)
+    assert info["cached"].all()
     np.testing.assert_array_equal(X1, X2)
 
 
 def test_cache_key_follows_content_and_parameters(make_wav, tmp_path):
     path = make_wav("a.wav")
     cache = tmp_path / "cache"
-    OpenSmileFeatures(cache_dir=cache).fit_transform([path])
+    OpenSmileFeatures(cache_dir=cache).fit().transform([path])
     tr = OpenSmileFeatures(cache_dir=cache).fit()
-    tr.transform([path])
-    assert tr.from_cache_.all()
+    assert tr.extract([path])[1]["cached"].all()
     tr_other = OpenSmileFeatures(cache_dir=cache, min_duration=0.1).fit()
-    tr_other.transform([path])
-    assert not tr_other.from_cache_.any()  # other parameters, other key
+    assert not tr_other.extract([path])[1]["cached"].any()  # other parameters, other key
+    limited = OpenSmileFeatures(cache_dir=cache, bandwidth=3000).fit()
+    assert not limited.extract([path])[1]["cached"].any()  # another band, another key
     sf.write(path, _voice(1.5, f0=300.0), SR, subtype="PCM_16")  # same name, new content
-    tr.transform([path])
-    assert not tr.from_cache_.any()
+    assert not tr.extract([path])[1]["cached"].any()
 
 
 def test_failed_batch_keeps_finished_results(make_wav, tmp_path):
@@ -220,10 +221,9 @@ def test_failed_batch_keeps_finished_results(make_wav, tmp_path):
     tr = OpenSmileFeatures(cache_dir=cache, on_error="raise", n_jobs=1)
     with pytest.raises(MediaError, match=re.escape(str(bad))):
         tr.fit_transform([good1, bad, good2])
-    tr = OpenSmileFeatures(cache_dir=cache).fit()
-    with pytest.warns(UserWarning, match="could not be read"):
-        X = tr.transform([good1, bad, good2])
-    assert list(tr.from_cache_) == [True, False, False]  # good1 survived the crash
+    tr = OpenSmileFeatures(cache_dir=cache, bandwidth=None).fit()
+    X, info = tr.extract([good1, bad, good2])
+    assert list(info["cached"]) == [True, False, False]  # good1 survived the crash
     assert np.isnan(X[1]).all() and np.isfinite(X[[0, 2]]).all()
 
 
@@ -239,16 +239,21 @@ def test_cache_helpers(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temp file left
     store = _cache.DiskCache(tmp_path / "store")
     assert store.get("00ff", None) is None
-    store.put("00ff", {"v": 1})
-    assert store.get("00ff") == {"v": 1} and "00ff" in store
+    store.put("00ff", {"v": 1, "name": "x", "none": None, "a": np.arange(3.0)})
+    got = store.get("00ff")
+    assert got["v"] == 1 and got["name"] == "x" and got["none"] is None and "00ff" in store
+    np.testing.assert_array_equal(got["a"], np.arange(3.0))
+    assert store.get("00ff", "bad", check=lambda r: r["a"].shape == (4,)) == "bad"
     store.path("00ff").write_bytes(b"torn")  # a damaged entry counts as missing
     assert store.get("00ff", "missing") == "missing"
+    with pytest.raises(TypeError, match="only numeric or boolean arrays"):
+        store.put("00fe", {"objects": np.array([object()])})
 
 
 def _square_or_fail(x):
     if x == 3:
         raise ValueError("three is bad")
-    return x * x
+    return {"square": x * x}
 
 
 def test_parallel_map_order_failures_and_resume(tmp_path):
@@ -261,7 +266,8 @@ def test_parallel_map_order_failures_and_resume(tmp_path):
         cache=tmp_path,
         key=lambda x: _cache.make_key("sq", x),
     )
-    assert out[:2] == [1, 4] and out[3] == 16 and not any(cached)
+    assert [o["square"] for o in out[:2]] == [1, 4] and out[3] == {"square": 16}
+    assert not any(cached)
     assert isinstance(out[2], _cache.Failure) and out[2].index == 2
     assert out[2].message == "ValueError: three is bad"
     out, cached = _cache.parallel_map(
@@ -290,9 +296,9 @@ def test_bad_input_abstains_in_batch(make_bad, make_wav, tmp_path):
         X = tr.transform([good, bad])
     assert np.isfinite(X[0]).all()
     assert np.isnan(X[1]).all()
-    assert tr.status_[0] == "ok" and tr.status_[1].startswith("error: MediaError")
-    assert list(tr.failures_) == [str(bad)]
-    assert bad.name in tr.failures_[str(bad)]
+    _, info = tr.extract([good, bad])
+    assert list(info["status"]) == ["ok", "error"]
+    assert info["reason"].iloc[1].startswith("MediaError") and bad.name in info["reason"].iloc[1]
 
 
 @pytest.mark.parametrize("make_bad", BAD_INPUTS)
@@ -304,42 +310,83 @@ def test_bad_input_raises_naming_the_file(make_bad, tmp_path):
 
 def test_short_clip_warns_and_is_not_padded(make_wav):
     tr = OpenSmileFeatures().fit()
+    short = make_wav("short.wav", duration=0.2)
     with pytest.warns(UserWarning, match=r"shorter than min_duration=0.5 s"):
-        X = tr.transform([make_wav("short.wav", duration=0.2)])
+        X = tr.transform([short])
     assert np.isfinite(X).all()
-    assert tr.status_ == ["short"]
-    assert tr.durations_[0] == pytest.approx(0.2, abs=1e-3)
+    _, info = tr.extract([short])
+    assert list(info["status"]) == ["short"]
+    assert info["duration"].iloc[0] == pytest.approx(0.2, abs=1e-3)
 
 
 def test_very_short_clip_abstains(make_wav):
     tr = OpenSmileFeatures().fit()
+    blip = make_wav("blip.wav", duration=0.005)
     with pytest.warns(UserWarning, match="non-finite features"):
-        X = tr.transform([make_wav("blip.wav", duration=0.005)])
-    assert np.isnan(X).all() and tr.status_ == ["nonfinite"]
+        X = tr.transform([blip])
+    assert np.isnan(X).all() and list(tr.extract([blip])[1]["status"]) == ["nonfinite"]
 
 
 @pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures], ids=["opensmile", "librosa"])
 def test_digital_silence_abstains(make_wav, cls):
     silent = make_wav("zeros.wav", duration=2.0, signal=np.zeros(2 * SR, np.float32))
     tr = cls().fit()
+    voice = make_wav()
     with pytest.warns(UserWarning, match="digital silence"):
-        X = tr.transform([silent, make_wav()])
+        X = tr.transform([silent, voice])
     assert np.isnan(X[0]).all() and np.isfinite(X[1]).all()
-    assert tr.status_ == ["silent", "ok"]
-    assert tr.failures_ == {str(silent): "silent"}
+    info = tr.extract([silent, voice])[1]
+    assert list(info["status"]) == ["silent", "ok"]
+    assert "digital silence" in info["reason"].iloc[0]
 
 
-def test_8khz_input_is_upsampled_with_warning(make_wav):
+def test_bandwidth_of_narrowband_and_upsampled_speech(make_wav):
+    from emoset.media import load_audio
+
     low = make_wav("low.wav", sr=8000)
     high = make_wav("high.wav", sr=SR)
-    tr = OpenSmileFeatures().fit()
-    with pytest.warns(UserWarning, match="native sample rate below 16000 Hz"):
-        X = tr.transform([low, high])
+    assert estimate_bandwidth(load_audio(low, sr=None), 8000) < 4000
+    assert estimate_bandwidth(load_audio(high, sr=None), SR) > 6000
+    # 8 kHz speech stored at 16 kHz is still narrowband: the content decides, not the header
+    assert estimate_bandwidth(load_audio(low, sr=SR), SR) < 4000
+    assert estimate_bandwidth(np.zeros(1000), SR) is None
+
+
+def test_training_bandwidth_limits_wideband_speech(make_wav):
+    """A model fitted on 8 kHz speech sees 16 kHz speech through the same 4 kHz band."""
+    from emoset.media import resample
+
+    train = [
+        make_wav(f"t{i}.wav", sr=8000, signal=resample(_voice(1.5, f0=130.0 + 20 * i), SR, 8000))
+        for i in range(3)
+    ]
+    wide = _voice(1.5, f0=120.0)
+    high = make_wav("high.wav", signal=wide)  # 16 kHz, noise up to 8 kHz
+    low = make_wav("low.wav", sr=8000, signal=resample(wide, SR, 8000))  # the same at 8 kHz
+    tr = OpenSmileFeatures().fit(train)
+    assert tr.band_rate_ == 8000
+    X, info = tr.extract([low, high])
+    assert not info["narrowband"].any()
+    unlimited = OpenSmileFeatures(bandwidth=None).fit().transform([low, high])
+
+    def relative_difference(A):
+        return np.abs(A[1] - A[0]) / (np.abs(A[0]) + np.abs(A[1]) + 1e-9)
+
+    # measured: at most 0.006 with the limit (PCM rounding), 0.46 without it
+    assert relative_difference(X).max() < 0.02 < relative_difference(unlimited).max()
+
+
+def test_narrowband_input_is_flagged(make_wav):
+    wide = [make_wav(f"wide{i}.wav", sr=SR, f0=130.0 + 15 * i) for i in range(3)]
+    low = make_wav("low.wav", sr=8000)
+    tr = OpenSmileFeatures().fit(wide)
+    assert tr.band_rate_ is None  # the training clips fill the 8 kHz band: nothing to limit
+    with pytest.warns(UserWarning, match="narrower audio band than the training clips"):
+        X = tr.transform([low, wide[0]])
     assert np.isfinite(X).all()
-    assert tr.status_ == ["upsampled", "ok"]
-    names = list(tr.get_feature_names_out())
-    f0 = names.index("F0semitoneFrom27.5Hz_sma3nz_amean")
-    assert X[0, f0] == pytest.approx(X[1, f0], abs=0.5)  # pitch survives band-limiting
+    info = tr.extract([low, wide[0]])[1]
+    assert list(info["narrowband"]) == [True, False]
+    assert "below the training bandwidth" in info["reason"].iloc[0]
 
 
 @pytest.mark.parametrize(
@@ -347,7 +394,8 @@ def test_8khz_input_is_upsampled_with_warning(make_wav):
     [
         ({"feature_set": "GeMAPS"}, None, ValueError, "feature_set must be one of"),
         ({"on_error": "ignore"}, None, ValueError, "on_error must be one of"),
-        ({"sampling_rate": 4000}, None, ValueError, "sampling_rate must be"),
+        ({"sampling_rate": 4000}, None, ValueError, "sampling_rate == 4000, must be >= 8000"),
+        ({"bandwidth": "wide"}, None, ValueError, "bandwidth must be 'auto'"),
         ({}, "single.wav", TypeError, "not a single path"),
         ({}, np.zeros((3, 88)), TypeError, "precomputed"),
         ({}, [], ValueError, "X is empty"),
@@ -357,6 +405,7 @@ def test_8khz_input_is_upsampled_with_warning(make_wav):
         "bad-feature-set",
         "bad-on-error",
         "low-sampling-rate",
+        "bad-bandwidth",
         "single-path",
         "matrix",
         "empty",
@@ -408,13 +457,13 @@ def test_abstaining_classifier_handles_nan_rows():
     assert np.isfinite(dec[:3]).all()
     np.testing.assert_allclose(proba[:3].sum(axis=1), 1.0)
     pred = clf.predict(Xt)
-    assert pred[3] == clf.majority_ and list(pred[:3]) == ["a", "a", "a"]
+    assert pred[3] is None and list(pred[:3]) == ["a", "a", "a"]  # no made-up answer
     with pytest.warns(UserWarning, match="Dropping 2"):
         other = AbstainingClassifier(SVC(), abstain_label="?").fit(X, y)
     assert other.predict(Xt)[3] == "?"
     all_nan = np.full((2, 5), np.nan)
     assert np.isnan(clf.decision_function(all_nan)).all()
-    with pytest.raises(ValueError, match="All 3 training rows hold NaN"):
+    with pytest.raises(ValueError, match="All 3 training rows are unusable"):
         AbstainingClassifier().fit(np.full((3, 2), np.nan), ["a", "b", "a"])
     with pytest.raises(ValueError, match="contains infinity"):
         AbstainingClassifier().fit(np.array([[np.inf, 0.0], [1.0, 1.0]]), ["a", "b"])
@@ -487,7 +536,7 @@ def test_audio_pipeline_on_real_ravdess_is_above_chance(ravdess_subset, tmp_path
     assert accuracy > 2 / 8  # chance is 1/8 (majority 2/15); measured 0.39
     proba = pipe.predict_proba(test_clips)
     assert proba.shape == (len(test_clips), 8)
-    assert pipe.named_steps["features"].from_cache_.all()  # features reused from fit
+    assert pipe.named_steps["features"].extract(test_clips)[1]["cached"].all()  # reused
     assert os.path.isdir(Path(cache) / "audio-opensmile")
 
 

@@ -19,7 +19,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emoset.audio import AbstainingClassifier
+from emoset.abstain import AbstainingClassifier
 from emoset.classifiers import ImageSetPLS
 from emoset.frame_features import HOG, LBP, DenseSIFT, EmotionCNN
 from emoset.fusion import StackingFusion, WeightedScoreFusion
@@ -43,7 +43,12 @@ TWO_D_ESTIMATORS = [
 def _expected_failures(estimator):
     if isinstance(estimator, AbstainingClassifier):
         # libsvm's SVC itself fails this check: weights are not equivalent to repeated rows
-        return {"check_sample_weight_equivalence_on_dense_data": "SVC's own behaviour"}
+        return {
+            "check_sample_weight_equivalence_on_dense_data": "SVC's own behaviour",
+            # the check puts a NaN in X: that row is abstained on and predicts None, which the
+            # check's assert_allclose cannot compare (scores stay NaN, compared in our tests)
+            "check_estimators_pickle": "None for the NaN row an abstaining classifier skips",
+        }
     return {}
 
 

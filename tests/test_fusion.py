@@ -84,13 +84,15 @@ def test_dict_scores_are_matched_by_name():
         fusion.predict({"video": scores["video"], "speech": scores["audio"]})
 
 
-def test_clip_without_any_score_gets_prior_with_warning():
+def test_clip_without_any_score_gets_no_label_with_warning():
+    """Never the prior class: a clip no subsystem scored gets None."""
     scores, y = _complementary()
     fusion = WeightedScoreFusion().fit(scores, y)
-    test = {k: np.full((2, 3), np.nan) for k in scores}
+    test = {k: np.vstack([np.full((2, 3), np.nan), v[:1]]) for k, v in scores.items()}
     with pytest.warns(UserWarning, match=r"2 clip\(s\) have no score from any subsystem"):
         pred = fusion.predict(test)
-    assert list(pred) == [np.bincount(y).argmax()] * 2
+    assert list(pred[:2]) == [None, None] and pred[2] in (0, 1, 2)
+    assert fusion.predict({k: v[:3] for k, v in scores.items()}).dtype == y.dtype
 
 
 def test_string_labels_and_explicit_classes():
@@ -181,3 +183,20 @@ def test_out_of_fold_scores_never_see_the_speaker():
     assert grouped.shape == (120, 3)
     assert np.mean(np.argmax(leaky, axis=1) == y) == 1.0  # memorised speakers
     assert np.mean(np.argmax(grouped, axis=1) == y) < 0.6  # no speaker seen: no memory
+
+
+def test_out_of_fold_scores_keep_abstentions_and_missing_classes():
+    """NaN rows stay NaN; a fold without a class still gives one column per class."""
+    from emoset.abstain import AbstainingClassifier
+
+    scores, y = _complementary(60)
+    X = scores["video"].copy()
+    X[[3, 10]] = np.nan
+    first, second = np.arange(30), np.arange(30, 60)
+    folds = [(first[y[first] != 2], second), (second, first)]  # fold 1 never trains on class 2
+    with pytest.warns(UserWarning, match="Dropping"):
+        oof = out_of_fold_scores(AbstainingClassifier(), X, y, cv=folds, classes=[0, 1, 2])
+    assert oof.shape == (60, 3)
+    assert np.isnan(oof[[3, 10]]).all()
+    ok = second[np.isfinite(oof[second]).all(axis=1)]  # scored by the model without class 2
+    assert np.all(oof[ok, 2] <= oof[ok].min(axis=1) + 1e-12)

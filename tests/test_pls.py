@@ -7,7 +7,8 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
-from emoset.pls import OneVsRestPLSClassifier, softmax
+from emoset.pls import OneVsRestPLSClassifier
+from emoset.scoring import softmax
 
 BACKENDS = ["ikpls", "sklearn"]
 
