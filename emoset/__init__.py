@@ -10,15 +10,9 @@ openSMILE and an SVM, and per-class weighted late fusion combines the scores.
 
 import logging
 
-__version__ = "0.1.0.dev0"
-
-from .audio import (
-    AbstainingClassifier,
-    LibrosaFeatures,
-    OpenSmileFeatures,
-    make_audio_pipeline,
-    standardize_per_speaker,
-)
+from ._version import __version__
+from .abstain import AbstainingClassifier
+from .audio import LibrosaFeatures, OpenSmileFeatures, make_audio_pipeline
 from .classifiers import ImageSetPLS, make_imageset_pipeline
 from .datasets import (
     Clip,
@@ -30,15 +24,18 @@ from .datasets import (
     load_ravdess,
     speaker_kfold,
 )
-from .extract import extract_image_sets
+from .extract import ImageSetFeatures, extract_image_sets
 from .faces import FaceAligner, align_video
 from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
 from .fusion import StackingFusion, WeightedScoreFusion
 from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
 from .kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
 from .media import MediaError, iter_frames, load_audio, read_frames
+from .normalize import standardize_per_speaker
+from .persistence import load_model, save_model
 from .pls import OneVsRestPLSClassifier
-from .system import AudioVisualEmotionRecognizer, load_model, save_model
+from .subsystems import make_video_pipeline
+from .system import AudioVisualEmotionRecognizer, ClipResult
 
 __all__ = [
     "__version__",
@@ -61,6 +58,7 @@ __all__ = [
     "FaceAligner",
     "FaceDescriptor",
     "HOG",
+    "ImageSetFeatures",
     "LBP",
     "align_video",
     "extract_image_sets",
@@ -75,6 +73,7 @@ __all__ = [
     "ProjectionKernel",
     "SubspaceModel",
     "make_imageset_pipeline",
+    "make_video_pipeline",
     # audio
     "AbstainingClassifier",
     "LibrosaFeatures",
@@ -83,6 +82,7 @@ __all__ = [
     "standardize_per_speaker",
     # fusion and the whole system
     "AudioVisualEmotionRecognizer",
+    "ClipResult",
     "StackingFusion",
     "WeightedScoreFusion",
     "load_model",

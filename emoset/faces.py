@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._resources import package_file
+from ._warnings import warn_caller
 
 logger = logging.getLogger(__name__)
 
@@ -459,7 +459,7 @@ class FaceAligner(BaseEstimator):
         )
 
     # -- main entry -------------------------------------------------------------------------
-    def align_frames(self, frames, *, source=None):
+    def align_frames(self, frames, *, source=None, warn_no_face=True):
         """Align the largest face of every frame.
 
         Parameters
@@ -469,6 +469,8 @@ class FaceAligner(BaseEstimator):
             :func:`emoset.media.iter_frames` is consumed frame by frame).
         source : str, optional
             Name of the clip, used in warnings and kept in ``stats.source``.
+        warn_no_face : bool, default=True
+            Warn when no frame has a face (callers that report it themselves pass False).
 
         Returns
         -------
@@ -561,12 +563,11 @@ class FaceAligner(BaseEstimator):
             stats.chips = np.asarray(chips, dtype=np.uint8).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3)
         name = f" in {source}" if source is not None else ""
         if not faces:
-            warnings.warn(
-                f"No face found in any of the {stats.n_frames} frames{name}; "
-                f"returning an empty (0, {size}, {size}) image set.",
-                UserWarning,
-                stacklevel=2,
-            )
+            if warn_no_face:
+                warn_caller(
+                    f"No face found in any of the {stats.n_frames} frames{name}; "
+                    f"returning an empty (0, {size}, {size}) image set."
+                )
             return np.zeros((0, size, size), dtype=np.uint8), stats
         logger.debug(
             "aligned %d/%d frames%s (%d detections, %d tracked, %d lost)",
@@ -598,7 +599,16 @@ def _check_frame(frame, i, source):
     )
 
 
-def align_video(path, aligner=None, *, fps=None, max_frames=None, **params):
+def align_video(
+    path,
+    aligner=None,
+    *,
+    fps=None,
+    max_frames=None,
+    allow_partial=False,
+    warn_no_face=True,
+    **params,
+):
     """Decode a video and align the largest face of every frame.
 
     Parameters
@@ -611,6 +621,11 @@ def align_video(path, aligner=None, *, fps=None, max_frames=None, **params):
         Resample the video to this frame rate (see :func:`emoset.media.iter_frames`).
     max_frames : int, optional
         Read at most this many frames.
+    allow_partial : bool, default=False
+        Align what decodes of a truncated file instead of raising (see
+        :func:`emoset.media.iter_frames`).
+    warn_no_face : bool, default=True
+        See :meth:`FaceAligner.align_frames`.
     **params
         Parameters of a new :class:`FaceAligner` (only when ``aligner`` is None).
 
@@ -634,5 +649,6 @@ def align_video(path, aligner=None, *, fps=None, max_frames=None, **params):
             f"(got {sorted(params)})."
         )
     color = "rgb" if aligner.chips else "gray"
-    frames = iter_frames(path, color=color, fps=fps, max_frames=max_frames)
-    return aligner.align_frames(frames, source=Path(path).name)
+    partial = {"allow_partial": True} if allow_partial else {}  # TODO(merge media): always pass
+    frames = iter_frames(path, color=color, fps=fps, max_frames=max_frames, **partial)
+    return aligner.align_frames(frames, source=Path(path).name, warn_no_face=warn_no_face)

@@ -107,7 +107,8 @@ def _split_input(X, owner, *, rgb=False):
 class _FrameTransformer(TransformerMixin, BaseEstimator):
     """Common fit/transform for per-frame face features (not part of the public API)."""
 
-    _rgb = False
+    #: What the transformer reads: ``"gray"`` aligned crops or ``"rgb"`` face chips.
+    input_color = "gray"
 
     def _validate_params(self):  # pragma: no cover - overridden
         pass
@@ -135,7 +136,7 @@ class _FrameTransformer(TransformerMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        sets, _ = _split_input(X, type(self).__name__, rgb=self._rgb)
+        sets, _ = _split_input(X, type(self).__name__, rgb=self.input_color == "rgb")
         shapes = {s.shape[1:3] for s in sets}
         if len(shapes) != 1:
             raise ValueError(
@@ -162,7 +163,7 @@ class _FrameTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         name = type(self).__name__
-        sets, was_list = _split_input(X, name, rgb=self._rgb)
+        sets, was_list = _split_input(X, name, rgb=self.input_color == "rgb")
         out = []
         for i, s in enumerate(sets):
             if not self._accepts_any_size() and s.shape[1:3] != self.face_shape_:
@@ -835,7 +836,7 @@ class FaceDescriptor(_FrameTransformer):
     (15, 128)
     """
 
-    _rgb = True
+    input_color = "rgb"
 
     def __init__(self, every=1, *, hold=False):
         self.every = every

@@ -28,13 +28,13 @@ References
 
 import logging
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
+from ._warnings import warn_caller
 from .geometry import gaussian_embedding, orthonormal_basis, shrunk_covariance
 
 logger = logging.getLogger(__name__)
@@ -302,12 +302,10 @@ class SubspaceModel(_BaseSetModel):
         if short.size:
             shown = ", ".join(f"{i} (rank {ranks[i]})" for i in short[:10])
             more = f" and {short.size - 10} more" if short.size > 10 else ""
-            warnings.warn(
+            warn_caller(
                 f"{_plural(short.size, 'image set')} "
                 f"{'spans' if short.size == 1 else 'span'} fewer than n_dims={self.n_dims} "
                 f"dimensions: {shown}{more}; the missing basis columns are zero.",
-                UserWarning,
-                stacklevel=4,
             )
         return out, ranks
 

@@ -1,92 +1,117 @@
-"""The whole audio-visual recognizer: clips in, fused per-emotion scores out.
+"""The whole audio-visual recognizer: clips in, fused per-emotion scores and per-clip records out.
 
-:class:`AudioVisualEmotionRecognizer` ties the parts together as in the EmotiW 2014/2016
-systems: video subsystems (a frame feature -> image set -> :class:`~emoset.ImageSetPLS`), audio
-subsystems (openSMILE functionals -> SVM) and per-class weighted late fusion. It takes a list of
-:class:`~emoset.datasets.Clip` records (or video paths), so one object can be trained, saved,
-loaded by the ``emoset`` command and asked about a new clip.
+:class:`AudioVisualEmotionRecognizer` composes subsystems and a fusion, as in the EmotiW
+2014/2016 systems. Every subsystem is a Pipeline ``clips -> features -> classifier``
+(:mod:`emoset.subsystems`): video image sets -> :class:`~emoset.ImageSetPLS`, speech
+functionals -> SVM. The recognizer does no feature work of its own: it runs each Pipeline's
+feature step once per call (several candidates with the same feature step share it), fits and
+scores the rest of the Pipeline, and fits the fusion on out-of-fold scores
+(:func:`emoset.fusion.out_of_fold_scores`, folds grouped by speaker).
 
-Everything the fusion learns comes from out-of-fold scores of the training clips: each subsystem
-is cross-validated inside ``fit`` with folds grouped by speaker, and (when a subsystem is given
-several candidate configurations) the candidate with the best out-of-fold accuracy is kept.
-Test clips are never used to choose anything.
-
-This module is not in the conventions' list: the recognizer is a concept of its own (the
-composition of the others), and it keeps ``cli.py`` to argument handling.
+A clip no subsystem can score gets no label (``None``) and the reasons: never the prior class.
+:meth:`AudioVisualEmotionRecognizer.predict_records` returns one :class:`ClipResult` per clip
+(label or None, per-class scores, the subsystems used, why the others abstained, caveats and
+out-of-distribution flags); ``predict`` keeps scikit-learn's shape (an array of labels, with
+``None`` for unscorable clips).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
+import re
+import tempfile
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._cache import default_cache_dir
-from .audio import make_audio_pipeline
-from .classifiers import ImageSetPLS
+from ._cache import default_cache_dir, make_key
+from ._warnings import summarise, warn_caller
 from .datasets import Clip
-from .extract import extract_image_sets
-from .fusion import WeightedScoreFusion
-from .pls import softmax
+from .extract import ImageSetFeatures, clip_name, no_set_reason
+from .fusion import WeightedScoreFusion, out_of_fold_scores
+from .scoring import aligned_scores, scores_accuracy, scores_to_labels, softmax
+from .subsystems import (
+    MIN_FACES,
+    default_audio_subsystems,
+    default_video_subsystems,
+    make_video_pipeline,
+)
 
-__all__ = [
-    "AudioVisualEmotionRecognizer",
-    "default_video_subsystems",
-    "default_audio_subsystems",
-    "save_model",
-    "load_model",
-    "scores_accuracy",
-    "MIN_FACES",
-]
+__all__ = ["AudioVisualEmotionRecognizer", "ClipResult"]
 
 logger = logging.getLogger(__name__)
 
-#: Fewest aligned faces a clip needs for the video subsystems to score it; with fewer (no face
-#: found, one face, unreadable video) they abstain for that clip and the fusion uses the rest.
-MIN_FACES = 2
+_AUDIO_ABSTAINS = ("error", "silent", "nonfinite")
 
 
-def default_video_subsystems():
-    """DenseSIFT and CNN image sets, each with three manifold models as PLS candidates.
+@dataclass
+class ClipResult:
+    """What the recognizer says about one clip.
 
-    Returns
-    -------
-    video : dict
-        ``{name: (frame_feature, [candidate ImageSetPLS, ...])}``: the set models of Liu et al.
-        (2014) — linear subspace with the projection kernel, covariance and Gaussian with the
-        log-Euclidean RBF kernel — after a PCA of the frames fitted on training frames.
+    Attributes
+    ----------
+    clip : str
+        The clip's id (``Clip.id``, or the file's stem).
+    path : str or None
+        The file it was read from.
+    label : str or None
+        The fused decision; ``None`` when no subsystem could score the clip.
+    scores : dict
+        Class -> softmax of the fused scores (a ranking, not a calibrated probability);
+        ``None`` values when there is no label.
+    subsystems : list of str
+        The subsystems whose scores were fused.
+    reasons : dict
+        Subsystem -> why it abstained on this clip.
+    warnings : list of str
+        Caveats about a clip that was scored (short audio, narrower band than training, a
+        partially decoded file).
+    ood : bool
+        Whether any subsystem found the clip far from its training data.
+    distances : dict
+        Subsystem -> distance to its nearest training input over its threshold (above 1: out
+        of distribution; see :class:`~emoset.abstain.AbstainingClassifier`).
+    error : str or None
+        Why there is no label (``None`` when there is one).
     """
 
-    def candidates():
-        return [
-            ImageSetPLS("subspace", kernel="linear", n_dims=10, n_pca=64, n_components=10),
-            ImageSetPLS("covariance", kernel="rbf", n_pca=32, n_components=10),
-            ImageSetPLS("gaussian", kernel="rbf", n_pca=32, n_components=10),
-            ImageSetPLS("mean", kernel="rbf", n_pca=64, n_components=10),
-        ]
+    clip: str
+    path: str | None
+    label: str | None
+    scores: dict
+    subsystems: list = field(default_factory=list)
+    reasons: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    ood: bool = False
+    distances: dict = field(default_factory=dict)
+    error: str | None = None
 
-    return {"densesift-pls": ("densesift", candidates()), "cnn-pls": ("cnn", candidates())}
+    def to_dict(self):
+        """A JSON-ready dict (floats rounded to 4 decimals)."""
 
+        def num(v):
+            return None if v is None or not np.isfinite(v) else round(float(v), 4)
 
-def default_audio_subsystems():
-    """Speech functionals -> RBF SVM; eGeMAPS, ComParE and librosa features as candidates.
-
-    Returns
-    -------
-    audio : dict
-        ``{"audio-svm": [pipeline, ...]}``: the candidate with the best out-of-fold accuracy on
-        the training clips is kept (see :class:`AudioVisualEmotionRecognizer`).
-    """
-    return {
-        "audio-svm": [
-            make_audio_pipeline(f, probability=False) for f in ("egemaps", "compare", "librosa")
-        ]
-    }
+        return {
+            "clip": self.clip,
+            "path": self.path,
+            "label": self.label,
+            "scores": {str(k): num(v) for k, v in self.scores.items()},
+            "subsystems": list(self.subsystems),
+            "reasons": dict(self.reasons),
+            "warnings": list(self.warnings),
+            "ood": bool(self.ood),
+            "distances": {k: num(v) for k, v in self.distances.items()},
+            "error": self.error,
+        }
 
 
 def _labels_and_groups(X, y, groups):
@@ -100,12 +125,10 @@ def _labels_and_groups(X, y, groups):
     if groups is None and all(isinstance(c, Clip) and c.speaker is not None for c in X):
         groups = np.array([c.corpus + ":" + c.speaker for c in X], dtype=object)
     if groups is None:
-        warnings.warn(
+        warn_caller(
             "No speakers known (pass groups=..., or Clip records with a speaker): the inner "
             "cross-validation that picks candidates and fusion weights is not speaker-grouped, "
-            "so it favours what works on speakers seen in training.",
-            UserWarning,
-            stacklevel=3,
+            "so it favours what works on speakers seen in training."
         )
     return y, None if groups is None else np.asarray(groups)
 
@@ -114,10 +137,8 @@ def _splits(y, groups, n_splits, random_state):
     if groups is not None and len(set(groups.tolist())) >= n_splits:
         return list(GroupKFold(n_splits=n_splits).split(y, y, groups))
     if groups is not None:
-        warnings.warn(
-            f"Fewer than {n_splits} speakers: the inner cross-validation is not speaker-grouped.",
-            UserWarning,
-            stacklevel=3,
+        warn_caller(
+            f"Fewer than {n_splits} speakers: the inner cross-validation is not speaker-grouped."
         )
     counts = np.unique(y, return_counts=True)[1]
     k = int(max(2, min(n_splits, counts.min())))
@@ -129,45 +150,14 @@ def _candidates(spec):
     return list(spec) if isinstance(spec, (list, tuple)) else [spec]
 
 
-def scores_accuracy(scores, y, classes):
-    """Accuracy of per-class scores (argmax), counting an abstention (NaN row) as wrong.
-
-    Parameters
-    ----------
-    scores : ndarray of shape (n_clips, n_classes)
-    y : array-like of shape (n_clips,)
-    classes : array-like of shape (n_classes,)
-        The class of each score column.
-
-    Returns
-    -------
-    accuracy : float
-    """
-    scores, y, classes = np.asarray(scores), np.asarray(y), np.asarray(classes)
-    ok = ~np.isnan(scores).any(axis=1)
-    if not len(y):
-        return 0.0
-    correct = np.zeros(len(y), bool)
-    correct[ok] = classes[np.argmax(scores[ok], axis=1)] == y[ok]
-    return float(correct.mean())
-
-
-def _aligned_scores(est, X, classes):
-    """decision_function of ``est`` with its columns in ``classes`` order (missing -> min)."""
-    scores = np.asarray(est.decision_function(X), dtype=float)
-    if scores.ndim == 1:
-        scores = np.column_stack([-scores, scores])
-    out = np.full((len(scores), len(classes)), np.nan)
-    own = list(est.classes_)
-    for j, c in enumerate(classes):
-        if c in own:
-            out[:, j] = scores[:, own.index(c)]
-    missing_cls = [j for j, c in enumerate(classes) if c not in own]
-    if missing_cls:  # a class absent from this subsystem's training clips: its lowest score
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows (abstentions)
-            out[:, missing_cls] = np.nanmin(out, axis=1, keepdims=True)
-    return out
+def _step_key(step):
+    """Identity of a feature step: class, parameters (minus run-time ones), fitted band."""
+    params = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in step.get_params(deep=False).items()
+        if k not in ("cache_dir", "n_jobs", "verbose")
+    }
+    return make_key(type(step).__qualname__, params, getattr(step, "band_rate_", None))
 
 
 class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
@@ -176,25 +166,31 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     video : dict or None, default=None
-        ``{name: (frame_feature, estimator_or_candidates)}``; the estimator takes image sets
-        (e.g. :class:`~emoset.ImageSetPLS`); a list of candidates is narrowed to the one with
-        the best out-of-fold accuracy on the training clips. ``None``:
-        :func:`default_video_subsystems`. ``{}``: no video.
+        ``{name: pipeline or list of candidate pipelines}``, each a Pipeline ``clips ->
+        ImageSetFeatures -> classifier`` (:func:`~emoset.subsystems.make_video_pipeline`); the
+        older form ``{name: (frame_feature, estimator or list of estimators)}`` is accepted and
+        turned into such pipelines. A list of candidates is narrowed to the one with the best
+        out-of-fold accuracy on the training clips. ``None``:
+        :func:`~emoset.subsystems.default_video_subsystems`. ``{}``: no video.
     audio : dict or None, default=None
-        ``{name: estimator_or_candidates}`` taking clips (e.g.
-        :func:`~emoset.audio.make_audio_pipeline` with a feature step); candidates are narrowed
-        as for video. ``None``: :func:`default_audio_subsystems`. ``{}``: no audio.
+        ``{name: pipeline or list of candidate pipelines}`` taking clips (e.g.
+        :func:`~emoset.audio.make_audio_pipeline`). ``None``:
+        :func:`~emoset.subsystems.default_audio_subsystems`. ``{}``: no audio.
     fusion : estimator or None, default=None
-        Fitted on the out-of-fold scores ``(n_clips, n_subsystems, n_classes)``; ``None`` is
+        Fitted on the out-of-fold scores ``{name: (n_clips, n_classes)}``; ``None`` is
         ``WeightedScoreFusion(scheme="per_class")``.
     aligner : emoset.faces.FaceAligner or None
-        Face detection/alignment for the video subsystems (default ``FaceAligner(64)``).
+        Overrides the face aligner of every video subsystem (default: their own).
     fps : float or None
-        Frame rate the videos are resampled to before alignment (``None``: all frames).
+        Overrides the frame rate the video subsystems resample to (default: their own).
+    allow_partial : bool, default=False
+        Score what decodes of a truncated file; by default a truncated file is unreadable
+        (its subsystems abstain with the reason "truncated: decoded 0.7 s of 2.3 s").
     inner_cv : int, default=4
         Folds (grouped by speaker when speakers are known) of the out-of-fold scores.
     cache_dir : str, path-like, True or None
-        Content-keyed feature cache (see :func:`~emoset.extract.extract_image_sets`).
+        Feature cache of every subsystem (the caller's: a model never brings its own); ``True``:
+        the default cache folder; ``None``: a temporary folder for the duration of each call.
     n_jobs : int or None
         Clips processed in parallel during feature extraction.
     verbose : int
@@ -206,7 +202,12 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray
     subsystems_ : dict
-        ``{name: fitted estimator}`` (video ones first, then audio).
+        ``{name: fitted Pipeline}`` (video ones first, then audio). Their feature steps hold
+        no cache folder: the recognizer lends its own at each call.
+    modalities_ : dict
+        ``{name: "video" or "audio"}``.
+    frame_features_ : dict
+        ``{video subsystem name: frame feature name}``.
     selected_ : dict
         ``{name: index of the chosen candidate}``.
     candidate_scores_ : dict
@@ -214,20 +215,22 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
     oof_scores_ : dict
         ``{name: (n_train, n_classes)}`` out-of-fold scores the fusion was fitted on.
     fusion_ : estimator
-    frame_features_ : dict
-        ``{video subsystem name: frame feature}``.
+    data_problems_ : dict
+        ``{clip id: [reason, ...]}`` for the training clips some subsystem could not use
+        (summarised in one warning by ``fit``).
 
     Notes
     -----
-    A clip with fewer than :data:`MIN_FACES` aligned faces (no face, an unreadable video) gets
-    NaN scores from the video subsystems and
-    a clip without usable audio gets NaN from the audio subsystems: the fusion then decides
-    from what is left (see :mod:`emoset.fusion`).
+    A subsystem abstains on a clip it has no basis for: fewer than
+    :data:`~emoset.subsystems.MIN_FACES` aligned faces, unreadable or silent audio, or input
+    far from its training data. The fusion decides from what is left; with nothing left the
+    clip gets no label.
 
     The fusion's normalisation and weights are fitted on out-of-fold scores, from models that
     saw ``(inner_cv - 1) / inner_cv`` of the training clips, and applied to the scores of the
     models refitted on all of them; their scale can differ somewhat (the usual price of
-    stacking without a held-out set).
+    stacking without a held-out set). Feature steps learn nothing from labels; the audio ones
+    learn the training bandwidth, once, from all training clips.
 
     References
     ----------
@@ -252,6 +255,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         fusion=None,
         aligner=None,
         fps=None,
+        allow_partial=False,
         inner_cv=4,
         cache_dir=None,
         n_jobs=None,
@@ -263,70 +267,87 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.fusion = fusion
         self.aligner = aligner
         self.fps = fps
+        self.allow_partial = allow_partial
         self.inner_cv = inner_cv
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ helpers
-    def _video_spec(self):
-        video = default_video_subsystems() if self.video is None else dict(self.video)
-        for name, spec in video.items():
-            if not (isinstance(spec, tuple) and len(spec) == 2):
-                raise TypeError(
-                    f"Video subsystem {name!r} must be (frame_feature, estimator or "
-                    f"list of candidates); got {type(spec).__name__}."
+    # ------------------------------------------------------------------ specification
+    def _specs(self):
+        """``{name: (modality, [candidate pipelines])}``, video first."""
+        rs = self.random_state
+        video = default_video_subsystems(random_state=rs) if self.video is None else self.video
+        audio = default_audio_subsystems(random_state=rs) if self.audio is None else self.audio
+        specs = {}
+        for name, spec in dict(video).items():
+            if isinstance(spec, tuple) and len(spec) == 2 and not isinstance(spec[0], Pipeline):
+                feature, ests = spec
+                spec = [make_video_pipeline(feature, est) for est in _candidates(ests)]
+            specs[name] = ("video", [self._checked(name, c) for c in _candidates(spec)])
+        for name, spec in dict(audio).items():
+            if name in specs:
+                raise ValueError(
+                    f"Subsystem names must differ between video and audio; both have {name!r}."
                 )
-        return video
+            specs[name] = ("audio", [self._checked(name, c) for c in _candidates(spec)])
+        if not specs:
+            raise ValueError("No subsystem: give at least one video or audio subsystem.")
+        return specs
 
-    def _audio_spec(self):
-        audio = default_audio_subsystems() if self.audio is None else dict(self.audio)
-        if self.cache_dir is None:
-            return audio
-
-        def with_cache(est):  # share the feature cache: inner folds re-extract the same clips
-            if est.get_params().get("features__cache_dir", "absent") is None:
-                return clone(est).set_params(
-                    features__cache_dir=str(self._cache_path()), features__n_jobs=self.n_jobs
-                )
-            return est
-
-        return {name: [with_cache(e) for e in _candidates(spec)] for name, spec in audio.items()}
+    @staticmethod
+    def _checked(name, pipeline):
+        if not (isinstance(pipeline, Pipeline) and len(pipeline.steps) >= 2):
+            raise TypeError(
+                f"Subsystem {name!r}: each candidate must be a Pipeline of a feature step "
+                f"(clips -> features) and a classifier; got {type(pipeline).__name__}."
+            )
+        if not hasattr(pipeline.steps[0][1], "extract"):
+            raise TypeError(
+                f"Subsystem {name!r}: the first step must extract features from clips "
+                f"(ImageSetFeatures, OpenSmileFeatures, LibrosaFeatures); got "
+                f"{type(pipeline.steps[0][1]).__name__}."
+            )
+        return pipeline
 
     def _cache_path(self):
         return default_cache_dir() if self.cache_dir is True else self.cache_dir
 
-    def _image_sets(self, X, features):
-        if not features:
-            return {}
-        usable = [i for i, c in enumerate(X) if not (isinstance(c, Clip) and c.video is None)]
-        sets = {f: [None] * len(X) for f in features}
-        if usable:
-            got, _ = extract_image_sets(
-                [X[i] for i in usable],
-                sorted(features),
-                aligner=self.aligner,
-                fps=self.fps,
-                cache_dir=self.cache_dir,
-                n_jobs=self.n_jobs,
-                verbose=self.verbose,
-            )
-            for f in features:
-                for i, s in zip(usable, got[f], strict=True):
-                    sets[f][i] = s
-        return sets
+    @contextlib.contextmanager
+    def _cache_session(self):
+        """The caller's cache folder, or a temporary one for this call."""
+        if self._cache_path() is not None:
+            yield str(self._cache_path())
+            return
+        with tempfile.TemporaryDirectory(prefix="emoset-") as tmp:
+            yield tmp
+
+    def _runtime_step(self, step, cache_dir):
+        """A copy of a feature step with this call's cache, cores and options."""
+        step = copy.copy(step)
+        runtime = {"cache_dir": cache_dir, "n_jobs": self.n_jobs, "verbose": self.verbose}
+        names = step.get_params(deep=False)
+        if "allow_partial" in names:
+            runtime["allow_partial"] = bool(self.allow_partial)
+        if isinstance(step, ImageSetFeatures):
+            if self.aligner is not None:
+                runtime["aligner"] = self.aligner
+            if self.fps is not None:
+                runtime["fps"] = self.fps
+        return step.set_params(**runtime)
 
     @staticmethod
-    def _has_set(sets):
-        """Clips with enough aligned faces for every set model (covariances need 2)."""
-        return np.array([s is not None and len(s) >= MIN_FACES for s in sets])
+    def _stored_step(step):
+        """A fitted feature step as the model keeps it: no cache folder, no machine setting."""
+        step = copy.copy(step)
+        return step.set_params(cache_dir=None, n_jobs=None, verbose=0)
 
     def _check_X(self, X):
         if isinstance(X, (str, Path, Clip)):
             raise TypeError(
-                "X must be a list of clips (Clip records or video paths), not a "
-                "single clip; wrap it in a list."
+                "X must be a list of clips (Clip records or file paths), not a single clip; "
+                "wrap it in a list."
             )
         X = list(X)
         if not X:
@@ -339,7 +360,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : list of Clip or of video paths
+        X : list of Clip or of file paths
         y : array-like or None
             Labels; default: the clips' own labels.
         groups : array-like or None
@@ -349,35 +370,38 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         -------
         self : AudioVisualEmotionRecognizer
         """
+        from sklearn.utils import check_scalar
+
         X = self._check_X(X)
-        if int(self.inner_cv) != self.inner_cv or self.inner_cv < 2:
-            raise ValueError(f"inner_cv must be an integer >= 2; got {self.inner_cv!r}.")
+        check_scalar(self.inner_cv, "inner_cv", int, min_val=2)
         y, groups = _labels_and_groups(X, y, groups)
         self.classes_ = np.unique(y)
-        video, audio = self._video_spec(), self._audio_spec()
-        if not video and not audio:
-            raise ValueError("No subsystem: give at least one video or audio subsystem.")
-        shared = sorted(set(video) & set(audio))
-        if shared:
-            raise ValueError(
-                f"Subsystem names must differ between video and audio; both have {shared}."
-            )
+        specs = self._specs()
         splits = _splits(y, groups, int(self.inner_cv), self.random_state)
-        sets = self._image_sets(X, {feat for feat, _ in video.values()})
-        self.subsystems_, self.oof_scores_ = {}, {}
+        self.subsystems_, self.oof_scores_, self.modalities_ = {}, {}, {}
         self.selected_, self.candidate_scores_, self.frame_features_ = {}, {}, {}
-        for name, (feature, spec) in video.items():
-            ok = self._has_set(sets[feature])
-            if ok.sum() < 2:
-                raise ValueError(
-                    f"Video subsystem {name!r}: fewer than 2 training clips have a "
-                    "face; drop the video subsystems (video={})."
-                )
-            Xs = [s for s, k in zip(sets[feature], ok, strict=True) if k]
-            self.frame_features_[name] = feature
-            self._select(name, _candidates(spec), Xs, y, splits, ok)
-        for name, spec in audio.items():
-            self._select(name, _candidates(spec), X, y, splits, np.ones(len(X), bool))
+        problems = {}
+        with self._cache_session() as cache_dir, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            features = {}
+            for name, (modality, cands) in specs.items():
+                for cand in cands:
+                    key = _step_key(cand.steps[0][1])
+                    if key not in features:
+                        step = self._runtime_step(clone(cand.steps[0][1]), cache_dir).fit(X)
+                        features[key] = (step, *step.extract(X))
+                key = self._select(name, modality, cands, features, y, splits)
+                _, F, info = features[key]
+                for i, why in self._feature_reasons(modality, F, info).items():
+                    problems.setdefault(clip_name(X[i]), []).append(f"{name}: {why}")
+        _warn_once_each(caught)
+        self.data_problems_ = problems
+        if problems:
+            shown = [f"{c} ({'; '.join(r)})" for c, r in problems.items()]
+            warn_caller(
+                f"{len(problems)} of {len(X)} training clips cannot be used by every subsystem "
+                f"(those subsystems abstain on them): {summarise(shown)}."
+            )
         fusion = WeightedScoreFusion(scheme="per_class") if self.fusion is None else self.fusion
         fusion = clone(fusion)
         if "classes" in fusion.get_params():
@@ -385,19 +409,29 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.fusion_ = fusion.fit({n: self.oof_scores_[n] for n in self.subsystems_}, y)
         return self
 
-    def _select(self, name, cands, Xs, y, splits, ok):
-        """Keep the candidate with the best out-of-fold accuracy; fit it on all of ``Xs``."""
+    def _select(self, name, modality, cands, features, y, splits):
+        """Keep the candidate with the best out-of-fold accuracy, fit it on all clips; return
+        the key of its features."""
         best = None
         for k, cand in enumerate(cands):
-            oof = self._oof(cand, Xs, y[ok], splits, ok)
+            _, F, _ = features[_step_key(cand.steps[0][1])]
+            oof = out_of_fold_scores(cand[1:], F, y, cv=splits, classes=self.classes_)
             acc = scores_accuracy(oof, y, self.classes_)
             self.candidate_scores_.setdefault(name, []).append(acc)
             if best is None or acc > best[0]:
                 best = (acc, k, oof)
         _, k, oof = best
+        key = _step_key(cands[k].steps[0][1])
+        step, F, _ = features[key]
+        fitted = clone(cands[k])
+        fitted.steps[0] = (fitted.steps[0][0], self._stored_step(step))
+        fitted[1:].fit(F, y)  # the slice shares its steps with ``fitted``
         self.selected_[name] = k
         self.oof_scores_[name] = oof
-        self.subsystems_[name] = clone(cands[k]).fit(Xs, y[ok])
+        self.subsystems_[name] = fitted
+        self.modalities_[name] = modality
+        if modality == "video":
+            self.frame_features_[name] = step.feature_name_
         logger.info(
             "%s: candidate %d of %d chosen (out-of-fold accuracies %s)",
             name,
@@ -405,28 +439,63 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             len(cands),
             np.round(self.candidate_scores_[name], 3),
         )
+        return key
 
-    def _oof(self, est, Xs, y_ok, splits, ok):
-        """Out-of-fold scores over all clips (NaN where the subsystem has no input)."""
-        index = np.flatnonzero(ok)
-        pos = -np.ones(len(ok), int)
-        pos[index] = np.arange(len(index))
-        out = np.full((len(ok), len(self.classes_)), np.nan)
-        for train, test in splits:
-            tr, te = pos[train][pos[train] >= 0], pos[test][pos[test] >= 0]
-            if len(te) == 0 or len(np.unique(y_ok[tr])) < 2:
-                continue
-            model = clone(est).fit(_take(Xs, tr), y_ok[tr])
-            out[index[te]] = _aligned_scores(model, _take(Xs, te), self.classes_)
+    @staticmethod
+    def _feature_reasons(modality, F, info):
+        """``{clip index: why its features cannot be scored}`` from a feature step's table."""
+        out = {}
+        for i, (_, row) in enumerate(info.iterrows()):
+            if modality == "video":
+                why = no_set_reason(row)
+                if not why and row["n_faces"] < MIN_FACES:
+                    why = (
+                        f"{row['n_faces']} aligned face(s) in {row['n_frames']} frame(s); the "
+                        f"video subsystems need at least {MIN_FACES}"
+                    )
+            else:
+                why = row["reason"] if row["status"] in _AUDIO_ABSTAINS else ""
+            if why:
+                out[i] = why
         return out
 
     # ------------------------------------------------------------------ predict
+    def _score(self, X):
+        """Per-subsystem scores, reasons, caveats and distance ratios for the clips."""
+        results = {}
+        with self._cache_session() as cache_dir:
+            memo = {}
+            for name, pipe in self.subsystems_.items():
+                step = self._runtime_step(pipe.steps[0][1], cache_dir)
+                key = _step_key(step)
+                if key not in memo:
+                    memo[key] = step.extract(X)
+                F, info = memo[key]
+                Xt = pipe[1:-1].transform(F) if len(pipe.steps) > 2 else F
+                clf = pipe.steps[-1][1]
+                scores = aligned_scores(clf, Xt, self.classes_)
+                if hasattr(clf, "abstentions"):
+                    why, ratio = clf.abstentions(Xt)
+                else:
+                    why, ratio = [None] * len(X), np.full(len(X), np.nan)
+                reasons = self._feature_reasons(self.modalities_[name], F, info)
+                for i, w in enumerate(why):
+                    if w is not None and i not in reasons:
+                        reasons[i] = w
+                caveats = {}
+                if self.modalities_[name] == "audio":
+                    for i, (_, row) in enumerate(info.iterrows()):
+                        if row["reason"] and row["status"] not in _AUDIO_ABSTAINS:
+                            caveats[i] = row["reason"]
+                results[name] = (scores, reasons, caveats, ratio, info)
+        return results
+
     def subsystem_scores(self, X):
         """Each subsystem's per-class scores (NaN rows where it abstains).
 
         Parameters
         ----------
-        X : list of Clip or of video paths
+        X : list of Clip or of file paths
 
         Returns
         -------
@@ -435,24 +504,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._check_X(X)
-        sets = self._image_sets(X, set(self.frame_features_.values()))
-        scores = {}
-        for name, est in self.subsystems_.items():
-            out = np.full((len(X), len(self.classes_)), np.nan)
-            if name in self.frame_features_:
-                feat = sets[self.frame_features_[name]]
-                ok = self._has_set(feat)
-                if ok.any():
-                    out[ok] = _aligned_scores(
-                        est, [s for s, k in zip(feat, ok, strict=True) if k], self.classes_
-                    )
-            else:
-                out = _aligned_scores(est, X, self.classes_)
-            scores[name] = out
-        return scores
+        return {name: r[0] for name, r in self._score(X).items()}
 
     def decision_function(self, X):
-        """Fused per-class scores.
+        """Fused per-class scores (NaN rows for clips no subsystem could score).
 
         Returns
         -------
@@ -462,14 +517,22 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         return self.fusion_.decision_function(self.subsystem_scores(X))
 
     def predict(self, X):
-        """The emotion of each clip (fused decision).
+        """The emotion of each clip (fused decision); ``None`` where no subsystem could score.
 
         Returns
         -------
-        labels : ndarray of shape (n_clips,)
+        labels : ndarray of shape (n_clips,), dtype object
+            Use :meth:`predict_records` for why a clip got no label.
         """
         check_is_fitted(self)
-        return self.fusion_.predict(self.subsystem_scores(X))
+        labels = scores_to_labels(self.decision_function(X), self.classes_)
+        missing = sum(label is None for label in labels)
+        if missing:
+            warn_caller(
+                f"{missing} of {len(labels)} clip(s) could not be scored by any subsystem and "
+                "get no label (None); predict_records says why."
+            )
+        return labels
 
     def predict_proba(self, X):
         """Softmax of the fused scores (a ranking, not calibrated probabilities).
@@ -477,116 +540,91 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_clips, n_classes)
+            NaN rows for clips no subsystem could score.
         """
         check_is_fitted(self)
         return softmax(self.decision_function(X), axis=1)
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy, counting a clip without a label as wrong.
 
-def _take(X, index):
-    return [X[i] for i in index] if isinstance(X, list) else X[index]
+        Returns
+        -------
+        accuracy : float
+        """
+        check_is_fitted(self)
+        return scores_accuracy(self.decision_function(X), np.asarray(y), self.classes_)
 
+    def predict_records(self, X):
+        """One :class:`ClipResult` per clip: label or None, scores, reasons, caveats, flags.
 
-# ---------------------------------------------------------------------- persistence
+        Parameters
+        ----------
+        X : list of Clip or of file paths
 
-
-#: Plain data types a saved model may hold besides emoset estimators (e.g. a cache folder).
-_SAFE_TYPES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
-
-
-def _is_allowed_type(name):
-    """``True`` for an estimator class defined in emoset, or one of :data:`_SAFE_TYPES`."""
-    import importlib
-    import inspect
-
-    from sklearn.base import BaseEstimator
-
-    if name in _SAFE_TYPES:
-        return True
-    module, _, attr = name.rpartition(".")
-    if not module.startswith("emoset.") or not attr:
-        return False
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return False
-    return inspect.isclass(obj) and issubclass(obj, BaseEstimator) and obj.__module__ == module
-
-
-def save_model(model, path):
-    """Save a fitted model with skops (no pickle: loading never runs arbitrary code).
-
-    Parameters
-    ----------
-    model : estimator
-    path : str or path-like
-        Usually ``*.skops``; written atomically. A ``<path>.sha256`` file records its digest.
-
-    Returns
-    -------
-    path : pathlib.Path
-    """
-    import hashlib
-
-    import skops.io as sio
-
-    from ._cache import atomic_write_bytes
-
-    path = Path(path)
-    data = sio.dumps(model)
-    atomic_write_bytes(path, data)
-    digest = hashlib.sha256(data).hexdigest()
-    atomic_write_bytes(Path(str(path) + ".sha256"), f"{digest}  {path.name}\n".encode())
-    return path
-
-
-def load_model(path, *, require_digest=True):
-    """Load a model saved by :func:`save_model`.
-
-    The skops format rebuilds objects from an explicit list of types instead of unpickling code.
-    Beyond the types skops itself trusts (scikit-learn, NumPy, SciPy), only estimator classes
-    defined in emoset are accepted; a file naming any other type is refused. The SHA-256 recorded
-    by :func:`save_model` in ``<path>.sha256`` must match: it detects a damaged or modified file
-    (it cannot tell who wrote it — keep models you did not make out of reach).
-
-    Parameters
-    ----------
-    path : str or path-like
-    require_digest : bool, default=True
-        Refuse a model without its ``.sha256`` file.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file (or, with ``require_digest``, its digest file) is missing.
-    ValueError
-        If the digest does not match or the file names a type outside the allowed ones.
-    """
-    import hashlib
-
-    import skops.io as sio
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Model file {path} not found.")
-    data = path.read_bytes()  # read once: hashed, inspected and loaded from memory
-    sidecar = Path(str(path) + ".sha256")
-    if sidecar.is_file():
-        expected = sidecar.read_text().split()[0]
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected:
-            raise ValueError(
-                f"{path}: SHA-256 {actual} does not match the recorded {expected} "
-                f"({sidecar.name}); refusing to load a modified model."
+        Returns
+        -------
+        records : list of ClipResult
+        """
+        check_is_fitted(self)
+        X = self._check_X(X)
+        results = self._score(X)
+        fused = self.fusion_.decision_function({n: r[0] for n, r in results.items()})
+        proba = softmax(fused, axis=1)
+        labels = scores_to_labels(fused, self.classes_)
+        records = []
+        for i, clip in enumerate(X):
+            used = [n for n, r in results.items() if not np.isnan(r[0][i]).any()]
+            reasons = {n: r[1][i] for n, r in results.items() if i in r[1]}
+            caveats = sorted({r[2][i] for n, r in results.items() if n in used and i in r[2]})
+            distances = {n: float(r[3][i]) for n, r in results.items() if np.isfinite(r[3][i])}
+            ood = any(v > 1 for v in distances.values())
+            label = labels[i]
+            error = None
+            if label is None:
+                error = "no subsystem could score this clip: " + "; ".join(
+                    f"{n}: {w}" for n, w in reasons.items()
+                )
+            records.append(
+                ClipResult(
+                    clip=clip_name(clip),
+                    path=_clip_path(clip),
+                    label=None if label is None else str(label),
+                    scores={
+                        str(c): (None if label is None else float(p))
+                        for c, p in zip(self.classes_, proba[i], strict=True)
+                    },
+                    subsystems=used,
+                    reasons=reasons,
+                    warnings=caveats,
+                    ood=ood,
+                    distances=distances,
+                    error=error,
+                )
             )
-    elif require_digest:
-        raise FileNotFoundError(
-            f"{path}: no {sidecar.name} beside it; save models with emoset.save_model, or pass "
-            "require_digest=False for a file you trust."
-        )
-    untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted if not _is_allowed_type(t)]
-    if refused:
-        raise ValueError(
-            f"{path}: refusing to load types other than emoset estimators: {sorted(refused)}."
-        )
-    return sio.loads(data, trusted=untrusted)
+        return records
+
+
+def _warn_once_each(caught):
+    """Re-emit warnings caught during ``fit`` once each (per-fold repeats counted, not shown).
+
+    Repeats differ only in numbers (fold sizes, set indices), so messages are grouped with
+    their digits masked. Unusable training rows are left out: ``fit`` summarises those itself.
+    """
+    groups = {}
+    for w in caught:
+        message = str(w.message)
+        if message.startswith("Dropping ") and "training rows" in message:
+            continue
+        key = (w.category, re.sub(r"\d+", "#", message))
+        groups.setdefault(key, [w, 0])[1] += 1
+    for (category, _), (w, count) in groups.items():
+        suffix = f" (seen in {count} of the inner fits)" if count > 1 else ""
+        warn_caller(f"{w.message}{suffix}", category)
+
+
+def _clip_path(clip):
+    if isinstance(clip, Clip):
+        path = clip.video if clip.video is not None else clip.audio
+        return None if path is None else str(path)
+    return str(clip)

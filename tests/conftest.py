@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data folder (``../shared/data`` or ``$EMOSET_DATA``)."""
+"""Shared fixtures: the real data folder, one feature cache, one small trained recognizer."""
 
 import os
 from pathlib import Path
@@ -34,3 +34,56 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("EMOSET_CACHE", None)
     else:
         os.environ["EMOSET_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def feature_cache(tmp_path_factory):
+    """One feature cache for every slow test: each clip's faces and features computed once."""
+    return tmp_path_factory.mktemp("features")
+
+
+@pytest.fixture(scope="session")
+def cremad_split(data_root):
+    """The 80 CREMA-D face-crop clips split by actor: every 4th actor is held out."""
+    from emoset.datasets import load_cremad
+
+    clips = load_cremad(data_root, subsets=["facecrop128"])
+    test_speakers = sorted({c.speaker for c in clips})[::4]
+    train = [c for c in clips if c.speaker not in test_speakers]
+    test = [c for c in clips if c.speaker in test_speakers]
+    return train, test
+
+
+def make_small_recognizer(cache_dir, **params):
+    """CNN image sets (mean or covariance, by inner CV) + eGeMAPS SVM: a quick recognizer."""
+    from emoset.audio import make_audio_pipeline
+    from emoset.classifiers import ImageSetPLS
+    from emoset.system import AudioVisualEmotionRecognizer
+
+    video = {
+        "cnn-pls": (
+            "cnn",
+            [
+                ImageSetPLS("mean", kernel="rbf", n_components=5, random_state=0),
+                ImageSetPLS("covariance", kernel="rbf", n_pca=16, n_components=5, random_state=0),
+            ],
+        )
+    }
+    audio = {"audio-svm": make_audio_pipeline("egemaps", probability=False)}
+    return AudioVisualEmotionRecognizer(
+        video=video, audio=audio, cache_dir=cache_dir, inner_cv=3, **params
+    )
+
+
+@pytest.fixture(scope="session")
+def small_recognizer(cremad_split, feature_cache):
+    """The quick recognizer fitted on the training actors of ``cremad_split``."""
+    return make_small_recognizer(feature_cache).fit(cremad_split[0])
+
+
+@pytest.fixture(scope="session")
+def small_model_file(small_recognizer, tmp_path_factory):
+    """``small_recognizer`` saved with save_model (and its .sha256 beside it)."""
+    from emoset.persistence import save_model
+
+    return save_model(small_recognizer, tmp_path_factory.mktemp("model") / "model.skops")

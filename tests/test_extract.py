@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from _factories import write_video
 
-from emoset.datasets import load_cremad
-from emoset.extract import default_cache_dir, extract_image_sets, make_frame_features
+from emoset._cache import default_cache_dir
+from emoset.datasets import Clip, load_cremad
+from emoset.extract import ImageSetFeatures, extract_image_sets, make_frame_features
 from emoset.frame_features import HOG, LBP
 
 
@@ -57,10 +58,10 @@ def test_interrupted_batch_resumes(few_clips, tmp_path):
     with pytest.raises(MediaError, match=r"broken\.mp4: the file is empty"):
         extract_image_sets(batch, "hog", cache_dir=tmp_path, on_error="raise")
     # the two clips before the failure were stored the moment they were done
-    with pytest.warns(UserWarning, match=r"Clip broken .*broken\.mp4.*empty image set"):
+    with pytest.warns(UserWarning, match=r"1 of 4 clips gave no image set .*broken \(.*empty"):
         sets, info = extract_image_sets(batch, "hog", cache_dir=tmp_path)
     assert list(info["cached"]) == [True, True, False, False]
-    assert info.loc["broken", "error"].startswith("MediaError")
+    assert info.loc["broken", "error"].endswith("broken.mp4: the file is empty (0 bytes)")
     assert sets[2].shape == (0, sets[0].shape[1])
     assert len(sets[3]) > 0
 
@@ -130,3 +131,42 @@ def test_make_frame_features_clones():
     hog = HOG(cell_size=4)
     made = make_frame_features(hog)
     assert made is not hog and made.get_params() == hog.get_params()
+
+
+def test_image_set_features_transformer(few_clips, tmp_path):
+    """The Pipeline step gives what extract_image_sets gives; audio-only clips get empty sets."""
+    audio_only = Clip("voice", None, few_clips[0].audio, "sad", "1001", "cremad")
+    step = ImageSetFeatures("lbp", cache_dir=tmp_path).fit()
+    sets, info = step.extract(few_clips[:2] + [audio_only])
+    direct, _ = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(sets[:2], direct, strict=True))
+    assert sets[2].shape == (0, step.n_features_out_) and "audio-only" in info.loc["voice", "error"]
+    params = step.get_params()
+    with pytest.warns(UserWarning, match=r"1 of 3 clips gave no image set"):
+        step.transform(few_clips[:2] + [audio_only])
+    assert step.get_params() == params  # a transform changes nothing
+    with pytest.raises(TypeError, match="not a single path"):
+        step.transform(few_clips[0].video)
+
+
+def test_cache_holds_no_pickle_and_ignores_one(few_clips, tmp_path):
+    """Every cache file is an .npz of arrays + JSON; a pickle put in its place never runs."""
+    import pickle
+
+    clean, _ = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    files = sorted((tmp_path / "image_sets").rglob("*"))
+    files = [f for f in files if f.is_file()]
+    assert files and all(f.suffix == ".npz" for f in files)
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    for f in files:
+        f.write_bytes(pickle.dumps(Payload()))
+    again, info = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    assert not marker.exists()  # nothing from the cache was executed
+    assert not info["cached"].any()  # invalid entries are recomputed ...
+    assert all(np.array_equal(a, b) for a, b in zip(clean, again, strict=True))  # ... exactly
+    assert all(np.load(f, allow_pickle=False) is not None for f in files)  # and rewritten

@@ -1,138 +1,280 @@
-"""The whole recognizer on real CREMA-D clips: nested selection, abstention, persistence."""
+"""The whole recognizer on real CREMA-D clips: nested selection, abstention with reasons,
+out-of-distribution flags, persistence without paths or pickles, determinism."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_small_recognizer
 
 from emoset.audio import make_audio_pipeline
 from emoset.classifiers import ImageSetPLS
-from emoset.datasets import load_cremad
+from emoset.datasets import Clip
 from emoset.fusion import WeightedScoreFusion
-from emoset.system import AudioVisualEmotionRecognizer, load_model, save_model
+from emoset.persistence import load_model, save_model
+from emoset.system import AudioVisualEmotionRecognizer
 
 pytestmark = pytest.mark.slow
 
-
-def _small_model(cache_dir, **params):
-    video = {
-        "cnn-pls": (
-            "cnn",
-            [
-                ImageSetPLS("mean", kernel="rbf", n_components=5),
-                ImageSetPLS("covariance", kernel="rbf", n_pca=16, n_components=5),
-            ],
-        )
-    }
-    audio = {"audio-svm": make_audio_pipeline("egemaps", probability=False)}
-    return AudioVisualEmotionRecognizer(
-        video=video, audio=audio, cache_dir=cache_dir, inner_cv=3, **params
-    )
+REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def split(data_root):
-    clips = load_cremad(data_root, subsets=["facecrop128"])
-    test_speakers = sorted({c.speaker for c in clips})[::4]
-    train = [c for c in clips if c.speaker not in test_speakers]
-    test = [c for c in clips if c.speaker in test_speakers]
-    return train, test
-
-
-@pytest.fixture(scope="module")
-def fitted(split, tmp_path_factory):
-    train, _ = split
-    cache = tmp_path_factory.mktemp("cache")
-    with pytest.warns(UserWarning, match="upsampled"):
-        return _small_model(cache).fit(train)
-
-
-def test_fit_selects_on_training_clips_only(fitted, split):
-    train, test = split
+def test_fit_selects_on_training_clips_only(small_recognizer, cremad_split):
+    train, test = cremad_split
+    fitted = small_recognizer
     assert not {c.speaker for c in train} & {c.speaker for c in test}
     assert set(fitted.subsystems_) == {"cnn-pls", "audio-svm"}
+    assert fitted.modalities_ == {"cnn-pls": "video", "audio-svm": "audio"}
     assert len(fitted.candidate_scores_["cnn-pls"]) == 2
-    oof = fitted.oof_scores_["cnn-pls"]
-    assert oof.shape == (len(train), 6)
+    assert fitted.oof_scores_["cnn-pls"].shape == (len(train), 6)
     best = fitted.selected_["cnn-pls"]
     assert fitted.candidate_scores_["cnn-pls"][best] == max(fitted.candidate_scores_["cnn-pls"])
     assert list(fitted.classes_) == ["anger", "disgust", "fear", "happy", "neutral", "sad"]
+    # every subsystem is a Pipeline clips -> features -> classifier; no cache folder kept
+    for pipe in fitted.subsystems_.values():
+        assert pipe.steps[0][0] == "features" and pipe.steps[0][1].cache_dir is None
 
 
-def test_estimator_contract(fitted, split, tmp_path):
+def test_estimator_contract(small_recognizer, cremad_split, feature_cache):
     """clone round trip, params unchanged by fit, not-fitted error, pickle round trip."""
-    import pickle
-
     from sklearn.base import clone
     from sklearn.exceptions import NotFittedError
 
-    params = _small_model(fitted.cache_dir).get_params(deep=False)
+    fitted = small_recognizer
+    params = make_small_recognizer(feature_cache).get_params(deep=False)
     assert clone(fitted).get_params(deep=False).keys() == params.keys()
     assert fitted.get_params(deep=False)["video"] is fitted.video  # fit wrote no parameter
     with pytest.raises(NotFittedError, match="is not fitted yet"):
-        clone(fitted).predict(split[1])
+        clone(fitted).predict(cremad_split[1])
     again = pickle.loads(pickle.dumps(fitted))
-    assert np.array_equal(again.predict(split[1]), fitted.predict(split[1]))
+    assert np.array_equal(again.predict(cremad_split[1]), fitted.predict(cremad_split[1]))
 
 
-def test_clip_with_one_face_abstains(fitted, split, tmp_path):
-    """A set model needs 2 faces: with 1 the video subsystems abstain, the batch goes on."""
-    from _factories import write_video
-
-    from emoset.datasets import Clip
-    from emoset.media import read_frames
-
-    clip = split[1][0]
-    one = write_video(tmp_path / "one_frame.mp4", read_frames(clip.video, max_frames=1))
-    short = Clip("one", one, clip.audio, clip.label, clip.speaker, "cremad")
-    scores = fitted.subsystem_scores([short, clip])
-    assert np.isnan(scores["cnn-pls"][0]).all() and not np.isnan(scores["cnn-pls"][1]).any()
-    assert not np.isnan(scores["audio-svm"]).any()
-    assert len(fitted.predict([short, clip])) == 2
-
-
-def test_inner_cv_without_speakers_warns(split, tmp_path):
-    train, _ = split
-    model = _small_model(tmp_path).set_params(video={})
-    paths = [c.audio for c in train[:30]]
-    with pytest.warns(UserWarning, match="No speakers known"):
-        model.fit(paths, [c.label for c in train[:30]])
-
-
-def test_predicts_unseen_speakers_above_chance(fitted, split):
-    _, test = split
+def test_predicts_unseen_speakers_above_chance(small_recognizer, cremad_split):
+    _, test = cremad_split
     y = np.array([c.label for c in test])
-    pred = fitted.predict(test)
-    assert set(pred) <= set(fitted.classes_)
-    # 6 classes: chance is 1/6; unseen actors, ~20 clips
-    assert np.mean(pred == y) > 1 / 6
-    proba = fitted.predict_proba(test)
+    pred = small_recognizer.predict(test)
+    assert set(pred) <= set(small_recognizer.classes_)
+    assert np.mean(pred == y) > 1 / 6  # 6 classes: chance is 1/6; unseen actors
+    assert small_recognizer.score(test, y) == pytest.approx(np.mean(pred == y))
+    proba = small_recognizer.predict_proba(test)
     assert np.allclose(proba.sum(axis=1), 1.0)
 
 
-def test_video_abstains_without_face_and_audio_decides(fitted, split, tmp_path):
+def test_records_say_what_each_clip_got(small_recognizer, cremad_split):
+    _, test = cremad_split
+    records = small_recognizer.predict_records(test)
+    for rec, clip in zip(records, test, strict=True):
+        d = rec.to_dict()
+        assert d["clip"] == clip.id and d["path"] == str(clip.video)
+        assert d["label"] == max(d["scores"], key=d["scores"].get) and d["error"] is None
+        assert d["subsystems"] and set(d["subsystems"]) | set(d["reasons"]) == {
+            "cnn-pls",
+            "audio-svm",
+        }
+        assert d["ood"] == any(v > 1 for v in d["distances"].values())
+        json.dumps(d)
+    # most unseen actors' clips are near the training data in both subsystems
+    both = [r for r in records if len(r.subsystems) == 2]
+    assert len(both) >= 0.8 * len(records)
+
+
+def test_one_face_abstains_with_the_reason(small_recognizer, cremad_split, tmp_path):
+    """A set model needs 2 faces: with 1 the video subsystem says so; the batch goes on."""
+    from _factories import write_video
+
+    from emoset.media import read_frames
+
+    clip = cremad_split[1][0]
+    one = write_video(tmp_path / "one_frame.mp4", read_frames(clip.video, max_frames=1))
+    short = Clip("one", one, clip.audio, clip.label, clip.speaker, "cremad")
+    records = small_recognizer.predict_records([short, clip])
+    assert records[0].subsystems == ["audio-svm"] and records[0].label is not None
+    assert (
+        "1 aligned face(s) in 1 frame(s); the video subsystems need at least 2"
+        in (records[0].reasons["cnn-pls"])
+    )
+    assert records[1].subsystems == ["cnn-pls", "audio-svm"]
+
+
+def test_unscorable_clip_gets_no_label(small_recognizer, tmp_path):
+    """Nothing to score: no label and the reasons, never the prior class."""
+    from _factories import write_video
+
+    frames = np.zeros((1, 96, 96, 3), np.uint8)
+    one_frame_no_audio = write_video(tmp_path / "still.mp4", frames)
+    with pytest.warns(UserWarning, match="1 of 1 clip\\(s\\) could not be scored"):
+        assert small_recognizer.predict([one_frame_no_audio]).tolist() == [None]
+    (rec,) = small_recognizer.predict_records([one_frame_no_audio])
+    assert rec.label is None and set(rec.scores.values()) == {None}
+    assert "still.mp4" in rec.reasons["audio-svm"] and "no audio" in rec.reasons["audio-svm"]
+    assert "no face found in 1 frame(s)" in rec.reasons["cnn-pls"]
+    assert rec.error.startswith("no subsystem could score this clip")
+    assert np.isnan(small_recognizer.decision_function([one_frame_no_audio])).all()
+
+
+def test_video_abstains_without_face_and_audio_decides(small_recognizer, cremad_split):
+    clip = cremad_split[1][0]
+    no_video = Clip(clip.id, None, clip.audio, clip.label, clip.speaker, "cremad")
+    scores = small_recognizer.subsystem_scores([no_video])
+    assert np.isnan(scores["cnn-pls"]).all() and not np.isnan(scores["audio-svm"]).any()
+    expected = small_recognizer.classes_[np.argmax(scores["audio-svm"][0])]
+    assert small_recognizer.predict([no_video])[0] == expected
+
+
+def test_speech_far_from_training_is_flagged_not_answered(small_recognizer, data_root, tmp_path):
+    """White noise and a pure tone abstain (ood); wideband speech gets distinct scores."""
+    import soundfile as sf
+
+    from emoset.datasets import load_cremad
+    from emoset.media import load_audio, resample
+
+    rng = np.random.default_rng(0)
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, (0.3 * rng.standard_normal(16000 * 60)).astype(np.float32), 16000)
+    native = [c.audio for c in load_cremad(data_root, subsets=["native"])]  # 16 kHz speech
+    fast = []
+    for rate in (44100, 48000):
+        path = tmp_path / f"native0_{rate}.wav"
+        sf.write(path, resample(load_audio(native[0], sr=None), 16000, rate), rate)
+        fast.append(path)
+    records = small_recognizer.predict_records([noise, *native, *fast])
+    assert records[0].label is None and records[0].ood
+    assert "far from the training data" in records[0].reasons["audio-svm"]
+    scores = small_recognizer.subsystem_scores(native + fast)["audio-svm"]
+    scored = scores[~np.isnan(scores).any(axis=1)]
+    assert len(scored) >= 4  # the CREMA-D speech is near the training data ...
+    assert len({tuple(np.round(s, 6)) for s in scored}) == len(scored)  # ... and not a constant
+    np.testing.assert_allclose(scores[len(native)], scores[0], atol=0.05)  # 44.1 kHz ~ 16 kHz
+
+
+def test_save_load_roundtrip_has_no_paths(small_recognizer, small_model_file, cremad_split):
+    _, test = cremad_split
+    data = small_model_file.read_bytes()
+    trainer_cache = str(small_recognizer.cache_dir).encode()
+    assert trainer_cache not in data  # the trainer's folders stay on the trainer's machine
+    again = load_model(small_model_file)
+    assert again.cache_dir is None
+    assert np.array_equal(again.predict(test), small_recognizer.predict(test))
+
+
+def _flip(path, index):
+    data = bytearray(path.read_bytes())
+    data[index] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_digest_file_formats_and_damage(small_model_file, tmp_path):
+    import hashlib
     import shutil
 
-    _, test = split
-    clip = test[0]
-    audio_only = tmp_path / (clip.id + ".wav")
-    shutil.copy(clip.audio, audio_only)
-    from emoset.datasets import Clip
-
-    no_video = Clip(clip.id, None, audio_only, clip.label, clip.speaker, "cremad")
-    scores = fitted.subsystem_scores([no_video])
-    assert np.isnan(scores["cnn-pls"]).all() and not np.isnan(scores["audio-svm"]).any()
-    assert fitted.predict([no_video])[0] == fitted.classes_[np.argmax(scores["audio-svm"][0])]
-
-
-def test_save_load_roundtrip_and_tamper(fitted, split, tmp_path):
-    _, test = split
-    path = save_model(fitted, tmp_path / "model.skops")
-    again = load_model(path)
-    assert np.array_equal(again.predict(test), fitted.predict(test))
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=r"model\.skops: SHA-256 .* does not match the recorded"):
+    path = Path(shutil.copy(small_model_file, tmp_path / "m.skops"))
+    sidecar = tmp_path / "m.skops.sha256"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for text in (f"{digest}  m.skops\n", f"{digest.upper()}\n", f"{digest} *m.skops"):
+        sidecar.write_text(text)
         load_model(path)
+    sidecar.write_text("")
+    with pytest.raises(ValueError, match=r"m\.skops: its digest file m\.skops\.sha256 is empty"):
+        load_model(path)
+    sidecar.write_text("not-a-digest  m.skops\n")
+    with pytest.raises(ValueError, match=r"does not start with a SHA-256 digest"):
+        load_model(path)
+    _flip(path, len(path.read_bytes()) // 2)
+    sidecar.write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")  # a matching digest
+    with pytest.raises(ValueError, match=r"m\.skops: not a valid emoset model file"):
+        load_model(path)
+    path.write_bytes(path.read_bytes()[:1000])  # truncated
+    sidecar.write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
+    with pytest.raises(ValueError, match=r"m\.skops: not a valid emoset model file"):
+        load_model(path)
+    sidecar.write_text("0" * 64 + "\n")
+    with pytest.raises(ValueError, match=r"does not match the recorded"):
+        load_model(path)
+
+
+def _hand_made_model_file(model, path):
+    """A skops file written without save_model's clean-up, with a matching digest."""
+    import hashlib
+
+    import skops.io as sio
+
+    data = sio.dumps(model)
+    path.write_bytes(data)
+    Path(str(path) + ".sha256").write_text(hashlib.sha256(data).hexdigest() + "\n")
+    return path
+
+
+class _Payload:
+    """Unpickling this creates a marker file: proof that a pickle ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_nothing_read_from_a_model_or_cache_runs(small_recognizer, cremad_split, tmp_path):
+    """A model naming a folder of crafted pickles, and a cache of pickles: nothing runs."""
+    _, test = cremad_split
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil_cache"
+    for sub in ("image_sets/ab", "audio-opensmile/cd"):
+        (evil / sub).mkdir(parents=True)
+        (evil / sub / "payload.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    crafted = pickle.loads(pickle.dumps(small_recognizer)).set_params(cache_dir=str(evil))
+    for pipe in crafted.subsystems_.values():
+        pipe.steps[0][1].cache_dir = str(evil)  # nested, as a hand-made file can hold
+    path = _hand_made_model_file(crafted, tmp_path / "crafted.skops")
+    assert str(evil).encode() in path.read_bytes()
+    mine = tmp_path / "my_cache"
+    model = load_model(path, cache_dir=mine)
+    clean = model.predict(test[:4])
+    assert not marker.exists() and not any(evil.rglob("*.npz"))  # the model's folder unused
+    files = [f for f in mine.rglob("*") if f.is_file()]
+    assert files and all(f.suffix == ".npz" for f in files)  # only the caller's cache written
+    for f in files:  # now poison the caller's own cache
+        f.write_bytes(pickle.dumps(_Payload(marker)))
+    assert np.array_equal(model.predict(test[:4]), clean)  # recomputed, same answers
+    assert not marker.exists()
+
+
+def test_fit_is_identical_across_processes_and_hash_seeds(cremad_split, feature_cache):
+    """Same data and seed, same scores: two fits in processes with different PYTHONHASHSEED."""
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.path.insert(0, {str(REPO / "tests")!r})
+        import numpy as np
+        from conftest import make_small_recognizer
+        from emoset.datasets import load_cremad
+        from emoset.subsystems import default_video_subsystems
+        clips = load_cremad({str(cremad_split[0][0].video.parents[3])!r}, subsets=["facecrop128"])
+        speakers = sorted({{c.speaker for c in clips}})
+        train = [c for c in clips if c.speaker not in speakers[::4]][:40]
+        test = [c for c in clips if c.speaker in speakers[::4]][:10]
+        model = make_small_recognizer({str(feature_cache)!r})
+        model.set_params(video=default_video_subsystems(["densesift"]))
+        model.fit(train)
+        print(json.dumps(model.decision_function(test).tolist()))
+        """
+    )
+    outs = []
+    for seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        res = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO
+        )
+        assert res.returncode == 0, res.stderr[-2000:]
+        outs.append(res.stdout.strip().splitlines()[-1])
+    assert outs[0] == outs[1]  # bit-identical (compared as text)
 
 
 class Untrusted:
@@ -156,9 +298,15 @@ def test_load_refuses_foreign_types(tmp_path):
     ("params", "X", "error", "match"),
     [
         ({}, [], ValueError, "X is empty"),
-        ({"inner_cv": 1}, None, ValueError, "inner_cv must be an integer >= 2"),
+        ({"inner_cv": 1}, None, ValueError, "inner_cv == 1, must be >= 2"),
         ({"video": {}, "audio": {}}, None, ValueError, "No subsystem"),
-        ({"video": {"x": "cnn"}}, None, TypeError, "must be \\(frame_feature, estimator"),
+        ({"video": {"x": "cnn"}}, None, TypeError, "each candidate must be a Pipeline"),
+        (
+            {"video": {"x": make_audio_pipeline("precomputed")}},
+            None,
+            TypeError,
+            "the first step must extract features from clips",
+        ),
         (
             {
                 "video": {"x": ("cnn", ImageSetPLS())},
@@ -169,24 +317,32 @@ def test_load_refuses_foreign_types(tmp_path):
             "names must differ between video and audio",
         ),
     ],
-    ids=["empty", "inner-cv", "no-subsystem", "bad-video-spec", "name-clash"],
+    ids=["empty", "inner-cv", "no-subsystem", "bad-video-spec", "no-feature-step", "name-clash"],
 )
-def test_bad_input(split, params, X, error, match):
-    train, _ = split
+def test_bad_input(cremad_split, params, X, error, match):
+    train, _ = cremad_split
     model = AudioVisualEmotionRecognizer(**params)
     with pytest.raises(error, match=match):
         model.fit(train[:5] if X is None else X)
 
 
-def test_single_clip_is_a_type_error(fitted, split):
+def test_single_clip_is_a_type_error(small_recognizer, cremad_split):
     with pytest.raises(TypeError, match="not a single clip"):
-        fitted.predict(split[1][0])
+        small_recognizer.predict(cremad_split[1][0])
 
 
-def test_fusion_is_configurable(split, tmp_path):
-    train, _ = split
-    model = _small_model(tmp_path, fusion=WeightedScoreFusion(scheme="global"))
-    with pytest.warns(UserWarning):
-        model.fit(train[:40])
+def test_inner_cv_without_speakers_warns(cremad_split, feature_cache):
+    train, _ = cremad_split
+    model = make_small_recognizer(feature_cache).set_params(video={})
+    paths = [c.audio for c in train[:30]]
+    with pytest.warns(UserWarning, match="No speakers known") as record:
+        model.fit(paths, [c.label for c in train[:30]])
+    assert all(Path(w.filename).name == "test_system.py" for w in record)  # the caller's line
+
+
+def test_fusion_is_configurable(cremad_split, feature_cache):
+    train, _ = cremad_split
+    model = make_small_recognizer(feature_cache, fusion=WeightedScoreFusion(scheme="global"))
+    model.fit(train[:40])
     w = model.fusion_.weights_
     assert np.allclose(w, w[:, :1])

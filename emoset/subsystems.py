@@ -1,0 +1,164 @@
+"""The recognizer's subsystems: each a Pipeline ``clips -> features -> abstaining classifier``.
+
+One route for features, video and audio alike:
+
+* video: ``ImageSetFeatures(frame feature)`` (decode, align, featurise every frame; cached) ->
+  ``AbstainingClassifier(ImageSetPLS(...), min_set_size=2)``;
+* audio: ``OpenSmileFeatures`` / ``LibrosaFeatures`` (decode, band-limit, functionals; cached)
+  -> ``StandardScaler`` -> ``AbstainingClassifier(SVC(...))`` (:func:`~emoset.audio.make_audio_pipeline`).
+
+This module is the one home of the default candidates (the set models of Liu et al. 2014 for
+video, three feature sets for audio) that the recognizer, the command line and the
+reproduction scripts share.
+"""
+
+from __future__ import annotations
+
+from sklearn.pipeline import Pipeline
+
+from .abstain import AbstainingClassifier
+from .audio import make_audio_pipeline
+from .classifiers import ImageSetPLS
+from .extract import ImageSetFeatures
+
+__all__ = [
+    "MIN_FACES",
+    "VIDEO_FEATURES",
+    "default_audio_subsystems",
+    "default_video_subsystems",
+    "make_video_pipeline",
+    "video_candidates",
+]
+
+#: Fewest aligned faces a clip needs for the video subsystems to score it (a covariance needs
+#: two); with fewer (no face found, one face, unreadable video) they abstain for that clip.
+MIN_FACES = 2
+
+#: Frame features of the default video subsystems.
+VIDEO_FEATURES = ("densesift", "cnn")
+
+#: Out-of-distribution quantile of the default subsystems (see
+#: :class:`~emoset.abstain.AbstainingClassifier`).
+OOD_QUANTILE = 0.99
+
+
+def make_video_pipeline(
+    feature="cnn",
+    classifier=None,
+    *,
+    aligner=None,
+    fps=None,
+    ood_quantile=OOD_QUANTILE,
+    cache_dir=None,
+    n_jobs=None,
+    verbose=0,
+):
+    """A video subsystem: clips -> image sets of a frame feature -> an image-set classifier.
+
+    Parameters
+    ----------
+    feature : str or transformer, default="cnn"
+        Frame feature (see :func:`emoset.extract.make_frame_features`).
+    classifier : estimator or None
+        Takes image sets (e.g. :class:`~emoset.ImageSetPLS`); default
+        ``ImageSetPLS("gaussian", kernel="rbf", n_pca=32)``.
+    aligner, fps, cache_dir, n_jobs, verbose
+        Of :class:`~emoset.extract.ImageSetFeatures`.
+    ood_quantile : float or None, default=0.99
+        Out-of-distribution check (see :class:`~emoset.abstain.AbstainingClassifier`).
+
+    Returns
+    -------
+    pipeline : Pipeline
+        Steps ``"features"`` and ``"clf"`` (an :class:`~emoset.abstain.AbstainingClassifier`
+        that abstains on clips with fewer than :data:`MIN_FACES` aligned faces).
+
+    Examples
+    --------
+    >>> pipe = make_video_pipeline("hog", ImageSetPLS("covariance", kernel="rbf", n_pca=16))
+    >>> [name for name, _ in pipe.steps]
+    ['features', 'clf']
+    """
+    if classifier is None:
+        classifier = ImageSetPLS("gaussian", kernel="rbf", n_pca=32, random_state=0)
+    features = ImageSetFeatures(
+        feature, aligner=aligner, fps=fps, cache_dir=cache_dir, n_jobs=n_jobs, verbose=verbose
+    )
+    clf = AbstainingClassifier(classifier, min_set_size=MIN_FACES, ood_quantile=ood_quantile)
+    return Pipeline([("features", features), ("clf", clf)])
+
+
+def video_candidates(random_state=0):
+    """The set models of Liu et al. (2014) as candidates of one video subsystem.
+
+    Linear subspace with the projection kernel, covariance and Gaussian with the log-Euclidean
+    RBF kernel, and mean pooling as the baseline, each after a PCA of the frames fitted on
+    training frames.
+
+    Parameters
+    ----------
+    random_state : int, default=0
+        Seed of the PCA solver (a fixed seed: the same data give the same scores).
+
+    Returns
+    -------
+    candidates : list of ImageSetPLS
+    """
+    return [
+        ImageSetPLS(
+            "subspace",
+            kernel="linear",
+            n_dims=10,
+            n_pca=64,
+            n_components=10,
+            random_state=random_state,
+        ),
+        ImageSetPLS(
+            "covariance", kernel="rbf", n_pca=32, n_components=10, random_state=random_state
+        ),
+        ImageSetPLS("gaussian", kernel="rbf", n_pca=32, n_components=10, random_state=random_state),
+        ImageSetPLS("mean", kernel="rbf", n_pca=64, n_components=10, random_state=random_state),
+    ]
+
+
+def default_video_subsystems(features=VIDEO_FEATURES, *, random_state=0):
+    """One video subsystem per frame feature, each with :func:`video_candidates`.
+
+    Parameters
+    ----------
+    features : sequence of str, default=("densesift", "cnn")
+    random_state : int, default=0
+
+    Returns
+    -------
+    video : dict
+        ``{"<feature>-pls": [pipeline, ...]}``; the candidate with the best out-of-fold
+        accuracy on the training clips is kept (see
+        :class:`~emoset.system.AudioVisualEmotionRecognizer`).
+    """
+    return {
+        f"{feature}-pls": [
+            make_video_pipeline(feature, est) for est in video_candidates(random_state)
+        ]
+        for feature in features
+    }
+
+
+def default_audio_subsystems(features=("egemaps", "compare", "librosa"), *, random_state=0):
+    """Speech functionals -> RBF SVM, one candidate per feature set.
+
+    Parameters
+    ----------
+    features : sequence of str, default=("egemaps", "compare", "librosa")
+    random_state : int, default=0
+
+    Returns
+    -------
+    audio : dict
+        ``{"audio-svm": [pipeline, ...]}``.
+    """
+    return {
+        "audio-svm": [
+            make_audio_pipeline(f, probability=False, random_state=random_state) for f in features
+        ]
+    }
