@@ -2,8 +2,15 @@
 
 Frames are streamed with PyAV (FFmpeg) one at a time, so a long clip never sits in memory
 unless the caller asks for all of it (:func:`read_frames`). Audio comes back as mono float32
-at the requested sample rate, from a plain audio file (wav, flac, ...) through libsndfile or
-from the audio track of a video (mp4, avi, flv, ...) through FFmpeg.
+at the requested sample rate, through libsndfile when the file's content is a format it reads
+natively (WAV, AIFF, FLAC, Ogg) and through FFmpeg otherwise (the audio track of an mp4, avi,
+mkv, ..., mp3, m4a, ...).
+
+What a file holds is read from its content, never from its name: :func:`media_kind` says
+whether a file is a video or an audio recording, whatever its extension.
+:data:`AUDIO_EXTENSIONS`, :data:`VIDEO_EXTENSIONS` and :data:`MEDIA_EXTENSIONS` are the one list
+of usual extensions, for finding the files of a corpus (globbing); they are only hints and never
+decide how a file is decoded.
 
 Every failure to read a file raises :class:`MediaError`, whose message names the file and says
 what was wrong (missing, empty, not a media file, truncated, no audio track, ...).
@@ -24,21 +31,34 @@ __all__ = [
     "MediaError",
     "MediaInfo",
     "probe",
+    "media_kind",
     "iter_frames",
     "read_frames",
     "load_audio",
     "AUDIO_EXTENSIONS",
     "VIDEO_EXTENSIONS",
+    "MEDIA_EXTENSIONS",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Extensions read directly by libsndfile (no FFmpeg involved).
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".aiff", ".aif"})
-#: Container extensions that usually hold a video stream.
-VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".flv", ".mkv", ".mov", ".webm", ".m4v", ".mpg"})
+#: Extensions of files that usually hold audio only. A hint for finding the files of a corpus,
+#: never used to decide how to decode: see :func:`media_kind`.
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".wma", ".aiff", ".aif"}
+)
+#: Extensions of containers that usually hold a video stream. A hint for finding the files of
+#: a corpus, never used to decide how to decode: see :func:`media_kind`.
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".flv", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".3gp"}
+)
+#: Every extension of :data:`AUDIO_EXTENSIONS` and :data:`VIDEO_EXTENSIONS`.
+MEDIA_EXTENSIONS = AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
 
 _COLORS = {"rgb": "rgb24", "gray": "gray"}
+
+#: libsndfile major formats decoded by libsndfile; any other content goes to FFmpeg.
+_SNDFILE_FORMATS = frozenset({"WAV", "WAVEX", "RF64", "AIFF", "FLAC", "OGG"})
 
 
 class MediaError(RuntimeError):
@@ -78,6 +98,8 @@ class MediaInfo:
     duration : float
         Seconds (0.0 when the container does not say).
     has_video, has_audio : bool
+        Whether the file holds a video or an audio stream. A cover picture attached to an audio
+        file, or a still image, is not a video stream.
     fps : float or None
         Average frame rate of the first video stream.
     n_frames : int or None
@@ -120,6 +142,21 @@ def _open(path: Path):
         raise MediaError(path, f"not a readable media file or truncated ({exc})") from exc
 
 
+def _is_still_image(container) -> bool:
+    name = container.format.name
+    return name in ("image2", "image2pipe") or name.endswith("_pipe")
+
+
+def _video_streams(container) -> list:
+    """The real video streams: no attached cover picture, no still image."""
+    from av.stream import Disposition
+
+    if _is_still_image(container):
+        return []
+    still = Disposition.attached_pic | Disposition.still_image
+    return [s for s in container.streams.video if not s.disposition & still]
+
+
 def probe(path) -> MediaInfo:
     """Read what a media file holds without decoding it.
 
@@ -139,7 +176,8 @@ def probe(path) -> MediaInfo:
     """
     path = _check_file(path)
     with _open(path) as container:
-        video = container.streams.video[0] if container.streams.video else None
+        videos = _video_streams(container)
+        video = videos[0] if videos else None
         audio = container.streams.audio[0] if container.streams.audio else None
         duration = container.duration / 1e6 if container.duration else 0.0
         info = dict(
@@ -164,13 +202,57 @@ def probe(path) -> MediaInfo:
     return MediaInfo(**info)
 
 
+def media_kind(path) -> str:
+    """Say whether a file is a video or an audio recording, from its content.
+
+    The extension plays no part: an mp4 renamed ``.wav`` is a video, a wav renamed ``.mp4`` is
+    audio.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any file.
+
+    Returns
+    -------
+    kind : {"video", "audio"}
+        ``"video"`` when the file holds a video stream (a cover picture attached to an audio
+        file does not count), ``"audio"`` when it holds audio only.
+
+    Raises
+    ------
+    MediaError
+        If the file is missing, empty, not a media file, a still image, or holds neither video
+        nor audio (e.g. subtitles only).
+
+    Examples
+    --------
+    >>> media_kind("1001_DFA_ANG_XX.mp4")  # doctest: +SKIP
+    'video'
+    """
+    path = _check_file(path)
+    with _open(path) as container:
+        if _video_streams(container):
+            return "video"
+        if container.streams.audio:
+            return "audio"
+        if _is_still_image(container):
+            raise MediaError(
+                path, f"a still image ({container.format.name}), not an audio or video file"
+            )
+        found = sorted({s.type for s in container.streams}) or ["no stream at all"]
+        raise MediaError(
+            path, f"neither a video nor an audio stream in the file (found: {', '.join(found)})"
+        )
+
+
 def iter_frames(path, *, color="rgb", fps=None, max_frames=None) -> Iterator[np.ndarray]:
     """Stream the frames of a video, one decoded frame at a time.
 
     Parameters
     ----------
     path : str or path-like
-        A video file (mp4, avi, flv, ...).
+        A video file (mp4, avi, mkv, ...; recognised by content, not by extension).
     color : {"rgb", "gray"}, default="rgb"
         ``"rgb"`` yields ``(height, width, 3)`` uint8 frames, ``"gray"`` yields ``(height, width)``.
     fps : float or None, default=None
@@ -206,9 +288,10 @@ def iter_frames(path, *, color="rgb", fps=None, max_frames=None) -> Iterator[np.
     path = _check_file(path)
     fmt = _COLORS[color]
     with _open(path) as container:
-        if not container.streams.video:
+        videos = _video_streams(container)
+        if not videos:
             raise MediaError(path, "no video stream in the file")
-        stream = container.streams.video[0]
+        stream = videos[0]
         stream.thread_type = "AUTO"
         time_base = stream.time_base or Fraction(1, 1)
         step = None if fps is None else 1.0 / float(fps)
@@ -268,14 +351,47 @@ def _resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return soxr.resample(y, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
 
 
-def _load_with_soundfile(path: Path):
+def _sndfile_magic(path: Path) -> bool:
+    """Whether the content starts like WAV, AIFF, FLAC or Ogg (the formats read by libsndfile).
+
+    Checked before libsndfile sees the file, as libsndfile hands other formats (mp3) to
+    decoders that print to the terminal.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"BW64"):
+        return head[8:12] == b"WAVE"
+    if head[:4] == b"FORM":
+        return head[8:12] in (b"AIFF", b"AIFC")
+    return head[:4] in (b"fLaC", b"OggS")
+
+
+def _open_sndfile(path: Path):
+    """A libsndfile handle when the content is a format it reads natively, else None."""
     import soundfile as sf
 
+    if not _sndfile_magic(path):
+        return None
     try:
-        y, sr = sf.read(os.fspath(path), dtype="float32", always_2d=False)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise MediaError(path, f"not a readable audio file or truncated ({exc})") from exc
-    return _to_mono(np.asarray(y, dtype=np.float32)), int(sr)
+        f = sf.SoundFile(os.fspath(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None  # e.g. a compressed codec in a WAV wrapper, or video in Ogg: FFmpeg reads it
+    if f.format not in _SNDFILE_FORMATS:
+        f.close()
+        return None
+    return f
+
+
+def _load_with_soundfile(path: Path, f):
+    import soundfile as sf
+
+    with f:
+        try:
+            y = f.read(dtype="float32", always_2d=False)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise MediaError(path, f"not a readable audio file or truncated ({exc})") from exc
+        sr = int(f.samplerate)
+    return _to_mono(np.asarray(y, dtype=np.float32)), sr
 
 
 def _load_with_ffmpeg(path: Path):
@@ -306,8 +422,9 @@ def load_audio(path, *, sr=16000) -> np.ndarray:
     Parameters
     ----------
     path : str or path-like
-        An audio file (wav, flac, ogg, aiff: read by libsndfile) or any container FFmpeg reads
-        (mp4, avi, flv, mkv, m4a, ...: its first audio track).
+        An audio file or a video with an audio track, recognised by content, not by extension:
+        WAV, AIFF, FLAC and Ogg are read by libsndfile, anything else FFmpeg reads (mp4, avi,
+        mkv, flv, mp3, m4a, ...: its first audio track) by FFmpeg.
     sr : int or None, default=16000
         Output sample rate in Hz; the signal is resampled with soxr (high quality) when the
         file's rate differs. ``None`` keeps the file's own rate (see :func:`probe`).
@@ -328,11 +445,9 @@ def load_audio(path, *, sr=16000) -> np.ndarray:
     if sr is not None and (int(sr) != sr or sr <= 0):
         raise ValueError(f"sr must be a positive integer or None; got {sr!r}.")
     path = _check_file(path)
-    if path.suffix.lower() in AUDIO_EXTENSIONS:
-        try:
-            y, file_sr = _load_with_soundfile(path)
-        except MediaError:
-            y, file_sr = _load_with_ffmpeg(path)  # e.g. a compressed track in a .wav wrapper
+    f = _open_sndfile(path)
+    if f is not None:
+        y, file_sr = _load_with_soundfile(path, f)
     else:
         y, file_sr = _load_with_ffmpeg(path)
     if y.size == 0:

@@ -4,19 +4,33 @@ import shutil
 
 import numpy as np
 import pytest
-from _factories import write_video
+from _factories import write_audio, write_video
 
-from emoset.media import MediaError, iter_frames, load_audio, probe, read_frames
+from emoset.media import (
+    AUDIO_EXTENSIONS,
+    MEDIA_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    MediaError,
+    iter_frames,
+    load_audio,
+    media_kind,
+    probe,
+    read_frames,
+)
 
 
-def _write_video(path, n_frames=20, size=(64, 48), fps=25, with_audio=False):
-    """A small H.264 mp4 with moving content (and an optional 440 Hz AAC track)."""
+def _tone(seconds, sr=16000):
+    t = np.arange(int(sr * seconds)) / sr
+    return 0.3 * np.sin(2 * np.pi * 440 * t)
+
+
+def _write_video(path, n_frames=20, size=(64, 48), fps=25, with_audio=False, **kwargs):
+    """A small video (H.264 mp4 by default) with moving content and an optional 440 Hz track."""
     frames = np.zeros((n_frames, size[1], size[0], 3), np.uint8)
     for i in range(n_frames):
         frames[i, :, (i * 3) % size[0]] = 255
-    t = np.arange(int(16000 * n_frames / fps)) / 16000
-    audio = 0.3 * np.sin(2 * np.pi * 440 * t) if with_audio else None
-    return write_video(path, frames, fps=fps, audio=audio)
+    audio = _tone(n_frames / fps) if with_audio else None
+    return write_video(path, frames, fps=fps, audio=audio, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +231,82 @@ def test_copy_keeps_working(tmp_path, native_clip):
     copy = tmp_path / "copy.mp4"
     shutil.copy(native_clip, copy)
     assert np.array_equal(read_frames(copy, max_frames=3), read_frames(native_clip, max_frames=3))
+
+
+# --------------------------------------------------------------------- kind by content
+
+
+def test_media_kind_of_real_files(facecrop, data_root):
+    assert media_kind(facecrop / "video" / "1005_IEO_ANG_HI.mp4") == "video"
+    assert media_kind(facecrop / "audio" / "1005_IEO_ANG_HI.wav") == "audio"
+    flac = data_root / "ravdess" / "speech" / "Actor_01" / "03-01-01-01-01-01-01.flac"
+    assert media_kind(flac) == "audio"
+
+
+def test_media_kind_ignores_the_extension(tmp_path, native_clip, facecrop):
+    video_as_wav = tmp_path / "video.wav"
+    shutil.copy(native_clip, video_as_wav)
+    assert media_kind(video_as_wav) == "video"
+    assert np.array_equal(load_audio(video_as_wav), load_audio(native_clip))
+    assert read_frames(video_as_wav, max_frames=2).shape == (2, 360, 480, 3)
+
+    wav = facecrop / "audio" / "1005_IEO_ANG_HI.wav"
+    wav_as_mp4 = tmp_path / "audio.mp4"
+    shutil.copy(wav, wav_as_mp4)
+    assert media_kind(wav_as_mp4) == "audio"
+    assert np.array_equal(load_audio(wav_as_mp4, sr=None), load_audio(wav, sr=None))
+    with pytest.raises(MediaError, match=r"audio\.mp4: no video stream in the file"):
+        read_frames(wav_as_mp4)
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".flac"])
+def test_cover_picture_is_not_video(tmp_path, suffix):
+    path = write_audio(tmp_path / ("song" + suffix), _tone(1.0), cover_art=True)
+    assert media_kind(path) == "audio"
+    assert probe(path).has_video is False
+    assert len(load_audio(path)) == pytest.approx(16000, abs=1200)
+    with pytest.raises(MediaError, match=r"song\.\w+: no video stream in the file"):
+        read_frames(path)
+
+
+def _png(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "still.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path)
+    return path
+
+
+def _subtitles(tmp_path):
+    path = tmp_path / "subs.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (_zero_byte, r"empty\.mp4: the file is empty \(0 bytes\)"),
+        (_text_as_mp4, r"notes\.mp4: not a readable media file"),
+        (_missing, r"nope\.mp4: no such file"),
+        (_png, r"still\.png: a still image \(png_pipe\), not an audio or video file"),
+        (
+            _subtitles,
+            r"subs\.srt: neither a video nor an audio stream in the file \(found: subtitle",
+        ),
+    ],
+    ids=["zero-byte", "text-named-mp4", "missing", "png", "subtitles"],
+)
+def test_media_kind_errors(tmp_path, make, match):
+    with pytest.raises(MediaError, match=match):
+        media_kind(make(tmp_path))
+
+
+def test_extensions_have_one_home():
+    """The lists cli.py and datasets.py used to keep are all here, as hints for globbing."""
+    cli_audio = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff", ".aif"}
+    assert cli_audio <= AUDIO_EXTENSIONS
+    assert {".mp4", ".flv", ".avi"} <= VIDEO_EXTENSIONS
+    assert MEDIA_EXTENSIONS == AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
+    assert not AUDIO_EXTENSIONS & VIDEO_EXTENSIONS
+    assert all(e.startswith(".") and e == e.lower() for e in MEDIA_EXTENSIONS)
