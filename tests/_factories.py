@@ -82,6 +82,7 @@ def write_video(
     audio_codec="aac",
     faststart=False,
     options=None,
+    start_frame=0,
 ):
     """Encode RGB ``frames`` (n, h, w, 3) uint8 as a video, with an optional audio track.
 
@@ -89,8 +90,12 @@ def write_video(
     signal in [-1, 1] at ``sample_rate``; ``None`` writes a file with no audio stream at all (a
     real "video without audio" case). ``faststart=True`` writes the mp4 index before the media
     data (``movflags=faststart``, as streaming sites do), so a file cut short still opens;
-    ``options`` are further muxer options.
+    ``options`` are further muxer options. ``start_frame > 0`` makes the video start that
+    many frames late (its first timestamp), as in a recording whose picture starts after its
+    sound.
     """
+    from fractions import Fraction
+
     import av
 
     frames = np.asarray(frames, dtype=np.uint8)
@@ -102,8 +107,11 @@ def write_video(
         stream.height, stream.width = frames.shape[1:3]
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
         astream = out.add_stream(audio_codec, rate=sample_rate) if audio is not None else None
-        for img in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            if start_frame:
+                frame.pts, frame.time_base = start_frame + i, Fraction(1, fps)
+            for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
