@@ -1,4 +1,6 @@
-"""Small synthetic image sets for tests (shared by the test modules; not a conftest)."""
+"""Small synthetic inputs for tests: image sets and media files (shared by the test modules)."""
+
+from pathlib import Path
 
 import numpy as np
 
@@ -57,31 +59,104 @@ def random_bases(n_matrices, d, r, *, random_state=0):
     return np.linalg.qr(rng.normal(size=(n_matrices, d, r)))[0]
 
 
-def write_video(path, frames, *, fps=25, audio=None, sample_rate=16000):
-    """Encode RGB ``frames`` (n, h, w, 3) uint8 as an H.264 mp4, with an optional AAC track.
+def _encode_audio(out, stream, audio, sample_rate):
+    import av
 
-    ``audio`` is a mono float signal in [-1, 1] at ``sample_rate``; ``None`` writes a file with
-    no audio stream at all (a real "video without audio" case).
+    samples = np.ascontiguousarray(np.asarray(audio, dtype=np.float32)[None, :])
+    frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+    frame.sample_rate = sample_rate
+    for packet in stream.encode(frame):  # PyAV converts and re-chunks for the codec
+        out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
+def write_video(
+    path,
+    frames,
+    *,
+    fps=25,
+    audio=None,
+    sample_rate=16000,
+    codec="libx264",
+    audio_codec="aac",
+    faststart=False,
+    options=None,
+    start_frame=0,
+):
+    """Encode RGB ``frames`` (n, h, w, 3) uint8 as a video, with an optional audio track.
+
+    The container follows ``path``'s extension (mp4, mkv, avi, ...). ``audio`` is a mono float
+    signal in [-1, 1] at ``sample_rate``; ``None`` writes a file with no audio stream at all (a
+    real "video without audio" case). ``faststart=True`` writes the mp4 index before the media
+    data (``movflags=faststart``, as streaming sites do), so a file cut short still opens;
+    ``options`` are further muxer options. ``start_frame > 0`` makes the video start that
+    many frames late (its first timestamp), as in a recording whose picture starts after its
+    sound.
     """
+    from fractions import Fraction
+
     import av
 
     frames = np.asarray(frames, dtype=np.uint8)
-    with av.open(str(path), mode="w") as out:
-        stream = out.add_stream("libx264", rate=fps)
+    options = dict(options or {})
+    if faststart:
+        options["movflags"] = "faststart"
+    with av.open(str(path), mode="w", options=options) as out:
+        stream = out.add_stream(codec, rate=fps)
         stream.height, stream.width = frames.shape[1:3]
-        stream.pix_fmt = "yuv420p"
-        astream = out.add_stream("aac", rate=sample_rate) if audio is not None else None
-        for img in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        astream = out.add_stream(audio_codec, rate=sample_rate) if audio is not None else None
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            if start_frame:
+                frame.pts, frame.time_base = start_frame + i, Fraction(1, fps)
+            for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
         if astream is not None:
-            samples = np.asarray(audio, dtype=np.float32)[None, :]
-            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-            frame.sample_rate = sample_rate
-            for packet in astream.encode(frame):
-                out.mux(packet)
-            for packet in astream.encode():
-                out.mux(packet)
+            _encode_audio(out, astream, audio, sample_rate)
     return path
+
+
+_AUDIO_CODECS = {".mp3": "libmp3lame", ".m4a": "aac", ".flac": "flac", ".wav": "pcm_s16le"}
+
+
+def write_audio(path, signal, *, sample_rate=16000, cover_art=False, options=None):
+    """Write a mono float ``signal`` as an audio file; the format follows ``path``'s extension.
+
+    WAV, FLAC, Ogg and AIFF are written by libsndfile (16-bit PCM or the format's default);
+    mp3 and m4a, and any file with ``cover_art=True`` (a 32x32 picture attached the way music
+    files carry album art: mp3 and flac only), by FFmpeg with ``options`` for the muxer (e.g.
+    ``{"write_xing": "0"}`` for an mp3 without a Xing header).
+    """
+    import av
+    import soundfile as sf
+
+    suffix = str(path).rsplit(".", 1)[-1].lower()
+    if not cover_art and suffix in ("wav", "flac", "ogg", "aiff", "aif"):
+        sf.write(str(path), np.asarray(signal, dtype=np.float32), sample_rate)
+        return path
+    with av.open(str(path), mode="w", options=dict(options or {})) as out:
+        astream = out.add_stream(_AUDIO_CODECS["." + suffix], rate=sample_rate, layout="mono")
+        if cover_art:
+            from av.stream import Disposition
+
+            codec, pix_fmt = ("png", "rgb24") if suffix == "flac" else ("mjpeg", "yuvj420p")
+            picture = out.add_stream(codec, rate=1)
+            picture.width = picture.height = 32
+            picture.pix_fmt = pix_fmt
+            picture.disposition = Disposition.attached_pic
+            img = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 200, np.uint8), format="rgb24")
+            for packet in [*picture.encode(img.reformat(format=pix_fmt)), *picture.encode()]:
+                out.mux(packet)
+        _encode_audio(out, astream, signal, sample_rate)
+    return path
+
+
+def truncate_file(src, dst, fraction):
+    """Copy the first ``fraction`` of ``src``'s bytes to ``dst`` (an interrupted download)."""
+    data = Path(src).read_bytes()
+    Path(dst).write_bytes(data[: int(len(data) * fraction)])
+    return Path(dst)
