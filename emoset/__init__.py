@@ -22,8 +22,6 @@ from .audio import (
 from .classifiers import ImageSetPLS, make_imageset_pipeline
 from .datasets import (
     Clip,
-    fetch_cremad,
-    fetch_ravdess,
     load_afew,
     load_cremad,
     load_manifest,
@@ -32,6 +30,7 @@ from .datasets import (
 )
 from .extract import extract_image_sets
 from .faces import FaceAligner, align_video
+from .fetch import fetch_cremad, fetch_ravdess
 from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
 from .fusion import StackingFusion, WeightedScoreFusion
 from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel

@@ -1,7 +1,7 @@
 """Checksummed, resumable HTTP downloads and safe zip extraction (standard library only).
 
-The machinery behind :func:`emoset.datasets.fetch_cremad` and
-:func:`emoset.datasets.fetch_ravdess`. Every function is pure in the sense that it depends only
+The machinery behind :func:`emoset.fetch.fetch_cremad` and
+:func:`emoset.fetch.fetch_ravdess`. Every function is pure in the sense that it depends only
 on its arguments (no module state, nothing at import time):
 
 - :func:`download_file` streams a URL into ``<dest>.part``, resumes an interrupted ``.part`` with
