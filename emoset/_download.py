@@ -19,6 +19,7 @@ import contextlib
 import http.client
 import json
 import logging
+import numbers
 import os
 import re
 import shutil
@@ -30,6 +31,8 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sklearn.utils import check_scalar
 
 from ._cache import file_digests
 
@@ -147,6 +150,48 @@ def format_size(n_bytes) -> str:
 
 
 # --------------------------------------------------------------------------- checks
+
+#: name -> (type, lowest value, whether the lowest value is allowed, whether None is allowed)
+_OPTIONS = {
+    "n_jobs": (numbers.Integral, 1, True, False),
+    "retries": (numbers.Integral, 0, True, False),
+    "backoff": (numbers.Real, 0, True, False),
+    "timeout": (numbers.Real, 0, False, True),
+    "max_failures": (numbers.Integral, 1, True, True),
+}
+
+
+def check_download_options(**options) -> None:
+    """Check the numeric options of the download functions and the fetchers, by name.
+
+    The one validator of ``n_jobs``, ``retries``, ``backoff``, ``timeout`` and
+    ``max_failures``, so that a bad value fails before any network access, with the same
+    message everywhere.
+
+    Parameters
+    ----------
+    **options
+        Any of the names above with the value received.
+
+    Raises
+    ------
+    TypeError
+        If a value is not a number of the right kind (:func:`sklearn.utils.check_scalar`).
+    ValueError
+        If a value is below its bound; the message names the parameter, the bound and the
+        value.
+    """
+    for name, value in options.items():
+        target, low, inclusive, nullable = _OPTIONS[name]
+        if value is None and nullable:
+            continue
+        check_scalar(
+            value,
+            name,
+            target,
+            min_val=low,
+            include_boundaries="left" if inclusive else "neither",
+        )
 
 
 def verify_file(path, *, size=None, sha256=None, md5=None, name=None, url=None) -> None:
@@ -394,7 +439,10 @@ def download_file(
         On an HTTP error that retrying cannot fix (404, 403, ...) or when every attempt failed;
         the message names the URL. An incomplete ``.part`` file is kept so that the next call
         resumes it.
+    ValueError, TypeError
+        If ``retries``, ``backoff`` or ``timeout`` is out of range (:func:`check_download_options`).
     """
+    check_download_options(retries=retries, backoff=backoff, timeout=timeout)
     dest = Path(dest)
     if dest.is_file():
         try:
@@ -470,7 +518,10 @@ def fetch_json(url, *, retries=3, backoff=1.0, timeout=60.0) -> dict:
     ------
     DownloadError
         Naming the URL, when the document cannot be read or is not JSON.
+    ValueError, TypeError
+        If ``retries``, ``backoff`` or ``timeout`` is out of range (:func:`check_download_options`).
     """
+    check_download_options(retries=retries, backoff=backoff, timeout=timeout)
     for attempt in range(int(retries) + 1):
         try:
             request = urllib.request.Request(
@@ -642,9 +693,15 @@ def download_many(
         The files that could not be downloaded (or, after ``max_failures``, were not
         attempted: their exception is a :class:`NotAttempted`); the others are in place.
         A ``KeyboardInterrupt`` cancels the files not yet started and propagates.
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``n_jobs`` or ``max_failures`` is out of range (:func:`check_download_options`).
     """
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
+    check_download_options(n_jobs=n_jobs, max_failures=max_failures)
     files = list(files)
     bar = None
     if progress and files:
@@ -660,7 +717,7 @@ def download_many(
     shared = LockedProgress(bar) if bar is not None else False
     failures = []
     try:
-        with ThreadPoolExecutor(max_workers=max(1, int(n_jobs))) as pool:
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
             futures = {
                 pool.submit(
                     download_file,

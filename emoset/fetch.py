@@ -10,14 +10,33 @@ extraction) live in :mod:`emoset._download`. Nothing here runs at import time.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
+import json
 import logging
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import quote
 
-from ._download import ChecksumError, DownloadError, DownloadPlan
+from ._cache import atomic_write_bytes
+from ._download import (
+    ChecksumError,
+    DownloadError,
+    DownloadPlan,
+    NotAttempted,
+    RemoteFile,
+    check_download_options,
+    download_file,
+    download_many,
+    extract_zip,
+    fetch_json,
+    plan_missing,
+    zenodo_files,
+)
 from .datasets import DEFAULT_DATA_HOME, load_cremad, load_ravdess
 
 __all__ = [
@@ -112,8 +131,6 @@ def get_data_home(data_home=None) -> Path:
 
 def _read_cremad_file_list(file_list):
     """Rows ``(path, sha256, size)`` from the shipped list, a CSV (or .csv.gz) file or rows."""
-    import gzip
-    import io
     from importlib import resources
 
     if file_list is None:
@@ -152,9 +169,97 @@ def _read_cremad_file_list(file_list):
     return out
 
 
+def _check_choices(name, values, choices) -> tuple:
+    """``values`` (one name or a sequence of names) as a tuple of members of ``choices``.
+
+    The one check of the fetchers' closed choices (``modalities``, ``parts``).
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty or holds something else than a name of ``choices``.
+    """
+    values = (values,) if isinstance(values, str) else tuple(values)
+    unknown = [v for v in values if not isinstance(v, str) or v not in choices]
+    if unknown or not values:
+        raise ValueError(
+            f"{name} must be a non-empty subset of {sorted(choices)}; got {list(values)}."
+        )
+    return values
+
+
+def _as_list(actors) -> list:
+    """One actor id (``1001``, ``"1001"``) or a sequence of them, as a list."""
+    return [actors] if isinstance(actors, (str, int)) else list(actors)
+
+
+# --------------------------------------------------------------------------- CREMA-D
+
+
 def _cremad_actor(actor) -> str:
     text = str(actor).strip()
     return f"{int(text):04d}" if text.isdigit() else text
+
+
+def _cremad_actors(actors, rows) -> set:
+    """The requested actor ids, each checked against the clips of the file list."""
+    clip_dirs = tuple(_CREMAD_MODALITIES.values())
+    available = sorted({Path(p).name[:4] for p, _, _ in rows if p.startswith(clip_dirs)})
+    if actors is None:
+        return set(available)
+    wanted = {_cremad_actor(a) for a in _as_list(actors)}
+    missing = sorted(wanted - set(available))
+    if missing:
+        span = f"{available[0]}..{available[-1]}" if available else "none"
+        raise ValueError(
+            f"Unknown CREMA-D actor(s) {missing}; the file list has "
+            f"{len(available)} actors ({span})."
+        )
+    return wanted
+
+
+def _cremad_remote_files(rows, folder, *, actors, modalities, human_votes, base_url, meta_url):
+    """(clip files, metadata files) to fetch, as :class:`~emoset._download.RemoteFile`."""
+    clip_dirs = tuple(_CREMAD_MODALITIES.values())
+    wanted_dirs = tuple(_CREMAD_MODALITIES[m] for m in modalities)
+
+    def remote(path, digest, size, base):
+        url = base.rstrip("/") + "/" + quote(path)
+        return RemoteFile(url=url, dest=folder / path, size=size, sha256=digest)
+
+    clip_files, meta_files = [], []
+    for path, digest, size in rows:
+        if not path.startswith(clip_dirs):
+            if human_votes:
+                meta_files.append(remote(path, digest, size, meta_url))
+        elif path.startswith(wanted_dirs) and Path(path).name[:4] in actors:
+            clip_files.append(remote(path, digest, size, base_url))
+    return clip_files, meta_files
+
+
+def _download_cremad(todo, meta_files, folder, options) -> None:
+    """Download the clips, then the metadata (whose failure only warns).
+
+    Raises
+    ------
+    DownloadError
+        Counting the clips that failed and showing the first error.
+    """
+    meta_set = set(meta_files)
+    clip_todo = [f for f in todo if f not in meta_set]
+    failures = download_many(clip_todo, desc="CREMA-D", **options)
+    meta_todo = [f for f in todo if f in meta_set]
+    for file, exc in download_many(meta_todo, **{**options, "progress": False}):
+        logger.warning("Skipping CREMA-D metadata %s: %s", file.dest.name, exc)
+    if failures:
+        real = [exc for _, exc in failures if not isinstance(exc, NotAttempted)]
+        skipped = len(failures) - len(real)
+        raise DownloadError(
+            f"{len(real)} of {len(clip_todo)} CREMA-D file(s) failed"
+            + (f" ({skipped} more not attempted)" if skipped else "")
+            + f"; the first: {real[0]} The other files are in place in {folder}; "
+            "run again to resume."
+        ) from real[0]
 
 
 def fetch_cremad(
@@ -252,60 +357,27 @@ def fetch_cremad(
     >>> from emoset.fetch import fetch_cremad, CREMAD_DEFAULT_ACTORS
     >>> clips = fetch_cremad(actors=CREMAD_DEFAULT_ACTORS)  # doctest: +SKIP
     """
-    from urllib.parse import quote
-
-    from . import _download
-
-    if isinstance(modalities, str):
-        modalities = (modalities,)
-    unknown = sorted(set(modalities) - set(_CREMAD_MODALITIES))
-    if unknown or not modalities:
-        raise ValueError(
-            f"modalities must be a non-empty subset of {sorted(_CREMAD_MODALITIES)}; "
-            f"got {list(modalities)}."
-        )
-    prefixes = tuple(_CREMAD_MODALITIES[m] for m in modalities)
+    modalities = _check_choices("modalities", modalities, _CREMAD_MODALITIES)
+    check_download_options(n_jobs=n_jobs, retries=retries, timeout=timeout)
     rows = _read_cremad_file_list(file_list)
-    is_clip = [r[0].startswith(tuple(_CREMAD_MODALITIES.values())) for r in rows]
-    clip_rows = [r for r, clip in zip(rows, is_clip, strict=True) if clip]
-    meta_rows = [r for r, clip in zip(rows, is_clip, strict=True) if not clip and human_votes]
-    available = sorted({Path(p).name[:4] for p, _, _ in clip_rows})
-    if actors is None:
-        wanted = set(available)
-    else:
-        wanted = {
-            _cremad_actor(a) for a in ([actors] if isinstance(actors, (str, int)) else actors)
-        }
-        missing_actors = sorted(wanted - set(available))
-        if missing_actors:
-            span = f"{available[0]}..{available[-1]}" if available else "none"
-            raise ValueError(
-                f"Unknown CREMA-D actor(s) {missing_actors}; the file list has "
-                f"{len(available)} actors ({span})."
-            )
+    wanted = _cremad_actors(actors, rows)
     folder = get_data_home(data_home) / "cremad"
-
-    def remote(path, digest, size, base):
-        return _download.RemoteFile(
-            url=base.rstrip("/") + "/" + quote(path),
-            dest=folder / path,
-            size=size,
-            sha256=digest,
-        )
-
-    clips_files = [
-        remote(p, h, n, base_url)
-        for p, h, n in clip_rows
-        if p.startswith(prefixes) and Path(p).name[:4] in wanted
-    ]
-    meta_files = [remote(p, h, n, meta_url) for p, h, n in meta_rows]
-    files = clips_files + meta_files
+    clip_files, meta_files = _cremad_remote_files(
+        rows,
+        folder,
+        actors=wanted,
+        modalities=modalities,
+        human_votes=human_votes,
+        base_url=base_url,
+        meta_url=meta_url,
+    )
+    files = clip_files + meta_files
     plan = DownloadPlan(
         corpus="CREMA-D",
         licence=CREMAD_LICENSE,
         folder=folder,
         files=tuple(files),
-        missing=_download.plan_missing(files),
+        missing=plan_missing(files),
         notes=(
             f"{len(wanted)} actor(s), modalities {list(modalities)}; every file checked "
             "against its pinned size and SHA-256",
@@ -314,7 +386,6 @@ def fetch_cremad(
     if dry_run:
         return plan
     logger.info("Fetching %s", plan.summary())
-    todo = files if verify_existing else plan.missing
     options = dict(
         n_jobs=n_jobs,
         progress=progress,
@@ -322,26 +393,27 @@ def fetch_cremad(
         timeout=timeout,
         verify_existing=verify_existing,
     )
-    meta_set = set(meta_files)
-    clip_todo = [f for f in todo if f not in meta_set]
-    failures = _download.download_many(clip_todo, desc="CREMA-D", **options)
-    for file, exc in _download.download_many(
-        [f for f in todo if f in meta_set], **{**options, "progress": False}
-    ):
-        logger.warning("Skipping CREMA-D metadata %s: %s", file.dest.name, exc)
-    if failures:
-        real = [exc for _, exc in failures if not isinstance(exc, _download.NotAttempted)]
-        skipped = len(failures) - len(real)
-        raise DownloadError(
-            f"{len(real)} of {len(clip_todo)} CREMA-D file(s) failed"
-            + (f" ({skipped} more not attempted)" if skipped else "")
-            + f"; the first: {real[0]} The other files are in place in {folder}; "
-            "run again to resume."
-        ) from real[0]
-    if not clips_files:
+    _download_cremad(files if verify_existing else plan.missing, meta_files, folder, options)
+    if not clip_files:
         return []
     clips = load_cremad(folder, subsets=["official"])
     return [c for c in clips if c.speaker in wanted]
+
+
+# --------------------------------------------------------------------------- RAVDESS
+
+
+@dataclass(frozen=True)
+class _Archive:
+    """One RAVDESS zip to fetch: the file, the actors to unpack from it, its checksum."""
+
+    remote: RemoteFile
+    actors: tuple
+    digest: str
+
+    def marker(self, folder: Path) -> Path:
+        """Where the record of what was unpacked from this archive is kept."""
+        return folder / ".fetched" / f"{self.remote.dest.name}.json"
 
 
 def _ravdess_actor(actor) -> int:
@@ -354,31 +426,112 @@ def _ravdess_actor(actor) -> int:
     return number
 
 
+def _ravdess_actors(actors) -> list:
+    """The requested actors as sorted numbers (all 24 for ``None``)."""
+    if actors is None:
+        return list(range(1, 25))
+    return sorted({_ravdess_actor(a) for a in _as_list(actors)})
+
+
 def _member_actor(name):
     match = _RAVDESS_ACTOR_DIR.search(name) or _RAVDESS_ACTOR_FILE.search(name)
     return int(match[1]) if match else None
 
 
-def _read_marker(path):
-    import json
+def _ravdess_archives(entries, parts, actors, downloads, record_url) -> list:
+    """The archives of the requested parts and actors, from the record's file entries.
 
+    Raises
+    ------
+    DownloadError
+        If the record lacks an archive (a missing song video only warns: actor 18 has none).
+    """
+    archives = []
+    for part in parts:
+        template = RAVDESS_PARTS[part]
+        if "{" in template:  # one archive per actor
+            groups = [(template.format(a), (a,)) for a in actors]
+        else:  # one archive holding every actor
+            groups = [(template, tuple(actors))]
+        for key, group in groups:
+            if key not in entries:
+                if part == "song_video":
+                    logger.warning(
+                        "%s has no %s (no song video for that actor); skipping.", record_url, key
+                    )
+                    continue
+                raise DownloadError(f"{record_url}: the record has no file {key!r}.")
+            url, size, algo, digest = entries[key]
+            if algo not in ("md5", "sha256"):
+                logger.warning(
+                    "%s: checksum %r of %s not understood; checking size only.",
+                    record_url,
+                    algo,
+                    key,
+                )
+                algo = digest = None
+            remote = RemoteFile(
+                url=url,
+                dest=downloads / key,
+                size=size,
+                md5=digest if algo == "md5" else None,
+                sha256=digest if algo == "sha256" else None,
+            )
+            archives.append(_Archive(remote, group, f"{algo}:{digest}"))
+    return archives
+
+
+def _read_marker(path):
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
 
 
-def _marker_ok(marker, folder, digest, actors) -> bool:
+def _is_unpacked(archive: _Archive, folder: Path) -> bool:
     """An archive counts as unpacked when its marker matches and its files are still there."""
-    if not marker or marker.get("digest") != digest:
+    marker = _read_marker(archive.marker(folder))
+    if not marker or marker.get("digest") != archive.digest:
         return False
-    if not set(actors) <= set(marker.get("actors", ())):
+    if not set(archive.actors) <= set(marker.get("actors", ())):
         return False
     for rel, size in marker.get("files", {}).items():
         path = folder / rel
         if not path.is_file() or path.stat().st_size != size:
             return False
     return True
+
+
+def _record_unpacked(archive: _Archive, folder: Path, paths) -> None:
+    """Add the actors and files just unpacked to the archive's marker (written atomically)."""
+    marker_path = archive.marker(folder)
+    old = _read_marker(marker_path)
+    actors, files = set(archive.actors), {}
+    if old and old.get("digest") == archive.digest:
+        actors |= set(old.get("actors", ()))
+        files.update(old.get("files", {}))
+    files.update({p.relative_to(folder.resolve()).as_posix(): p.stat().st_size for p in paths})
+    marker = {
+        "key": archive.remote.dest.name,
+        "digest": archive.digest,
+        "actors": sorted(actors),
+        "files": files,
+    }
+    atomic_write_bytes(marker_path, json.dumps(marker, indent=1).encode())
+
+
+def _unpack(archive: _Archive, folder: Path, *, keep_archive) -> None:
+    """Extract the archive's members of the requested actors into ``folder``, record them."""
+    keep = set(archive.actors) | {None}  # None: members of no actor (e.g. a readme)
+    logger.info(
+        "Unpacking %s (actors %s) into %s", archive.remote.dest.name, list(archive.actors), folder
+    )
+    paths = extract_zip(
+        archive.remote.dest, folder, include=lambda name: _member_actor(name) in keep
+    )
+    _record_unpacked(archive, folder, paths)
+    if not keep_archive:
+        archive.remote.dest.unlink()
 
 
 def fetch_ravdess(
@@ -461,72 +614,19 @@ def fetch_ravdess(
     >>> from emoset.fetch import fetch_ravdess
     >>> clips = fetch_ravdess(parts=["speech_audio"])  # doctest: +SKIP
     """
-    import json
-
-    from . import _download
-
-    if isinstance(parts, str):
-        parts = (parts,)
-    unknown = sorted(set(parts) - set(RAVDESS_PARTS))
-    if unknown or not parts:
-        raise ValueError(
-            f"parts must be a non-empty subset of {sorted(RAVDESS_PARTS)}; got {list(parts)}."
-        )
-    if actors is None:
-        wanted = list(range(1, 25))
-    else:
-        wanted = sorted(
-            {_ravdess_actor(a) for a in ([actors] if isinstance(actors, (str, int)) else actors)}
-        )
+    parts = _check_choices("parts", parts, RAVDESS_PARTS)
+    check_download_options(retries=retries, timeout=timeout)
+    wanted = _ravdess_actors(actors)
     folder = get_data_home(data_home) / "ravdess"
-    downloads, markers = folder / ".downloads", folder / ".fetched"
-    entries = _download.zenodo_files(
-        _download.fetch_json(record_url, retries=retries, timeout=timeout), record_url
-    )
-
-    archives = []  # (RemoteFile, actors, digest)
-    for part in parts:
-        template = RAVDESS_PARTS[part]
-        per_actor = "{" in template
-        for key, group in (
-            [(template.format(a), [a]) for a in wanted] if per_actor else [(template, wanted)]
-        ):
-            if key not in entries:
-                if part == "song_video":
-                    logger.warning(
-                        "%s has no %s (no song video for that actor); skipping.", record_url, key
-                    )
-                    continue
-                raise DownloadError(f"{record_url}: the record has no file {key!r}.")
-            url, size, algo, digest = entries[key]
-            if algo not in ("md5", "sha256"):
-                logger.warning(
-                    "%s: checksum %r of %s not understood; checking size only.",
-                    record_url,
-                    algo,
-                    key,
-                )
-                algo = digest = None
-            remote = _download.RemoteFile(
-                url=url,
-                dest=downloads / key,
-                size=size,
-                md5=digest if algo == "md5" else None,
-                sha256=digest if algo == "sha256" else None,
-            )
-            archives.append((remote, group, f"{algo}:{digest}"))
-
-    pending = [
-        (remote, group, digest)
-        for remote, group, digest in archives
-        if not _marker_ok(_read_marker(markers / f"{remote.dest.name}.json"), folder, digest, group)
-    ]
+    entries = zenodo_files(fetch_json(record_url, retries=retries, timeout=timeout), record_url)
+    archives = _ravdess_archives(entries, parts, wanted, folder / ".downloads", record_url)
+    pending = [a for a in archives if not _is_unpacked(a, folder)]
     plan = DownloadPlan(
         corpus="RAVDESS",
         licence=RAVDESS_LICENSE,
         folder=folder,
-        files=tuple(a[0] for a in archives),
-        missing=_download.plan_missing(a[0] for a in pending),
+        files=tuple(a.remote for a in archives),
+        missing=plan_missing(a.remote for a in pending),
         notes=(
             f"actors {wanted[0]:02d}..{wanted[-1]:02d} ({len(wanted)}), parts {list(parts)}; "
             "checksums from the Zenodo record",
@@ -537,8 +637,9 @@ def fetch_ravdess(
     if dry_run:
         return plan
     logger.info("Fetching %s", plan.summary())
-    for remote, group, digest in pending:
-        _download.download_file(
+    for archive in pending:
+        remote = archive.remote
+        download_file(
             remote.url,
             remote.dest,
             md5=remote.md5,
@@ -549,36 +650,12 @@ def fetch_ravdess(
             timeout=timeout,
             progress=progress,
         )
-        keep = set(group)
-        logger.info("Unpacking %s (actors %s) into %s", remote.dest.name, sorted(keep), folder)
-        paths = _download.extract_zip(
-            remote.dest,
-            folder,
-            include=lambda name, keep=keep: _member_actor(name) in keep | {None},
-        )
-        marker_path = markers / f"{remote.dest.name}.json"
-        old = _read_marker(marker_path)
-        done = set(group)
-        files = {}
-        if old and old.get("digest") == digest:
-            done |= set(old.get("actors", ()))
-            files.update(old.get("files", {}))
-        files.update({p.relative_to(folder.resolve()).as_posix(): p.stat().st_size for p in paths})
-        markers.mkdir(parents=True, exist_ok=True)
-        tmp = marker_path.with_name(marker_path.name + ".part")
-        tmp.write_text(
-            json.dumps(
-                {"key": remote.dest.name, "digest": digest, "actors": sorted(done), "files": files},
-                indent=1,
-            )
-        )
-        os.replace(tmp, marker_path)
-        if not keep_archives:
-            remote.dest.unlink()
-
+        _unpack(archive, folder, keep_archive=keep_archives)
     channels = [c for c in ("speech", "song") if any(p.startswith(c) for p in parts)]
     codes = {f"{a:02d}" for a in wanted}
-    clips = []
-    for channel in channels:
-        clips += [c for c in load_ravdess(folder, channel=channel) if c.speaker in codes]
-    return clips
+    return [
+        clip
+        for channel in channels
+        for clip in load_ravdess(folder, channel=channel)
+        if clip.speaker in codes
+    ]

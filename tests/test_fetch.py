@@ -120,21 +120,38 @@ def test_fetch_cremad_reports_bad_files_and_keeps_good_ones(server, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
         (
             dict(actors=["0999"]),
+            ValueError,
             r"Unknown CREMA-D actor\(s\) \['0999'\].*2 actors \(1001\.\.1002\)",
         ),
-        (dict(modalities=["smell"]), r"modalities must be a non-empty subset .*got \['smell'\]"),
-        (dict(modalities=[]), r"modalities must be a non-empty subset"),
+        (
+            dict(modalities=["smell"]),
+            ValueError,
+            r"modalities must be a non-empty subset .*got \['smell'\]",
+        ),
+        (dict(modalities=[]), ValueError, r"modalities must be a non-empty subset"),
+        (dict(n_jobs=0), ValueError, r"n_jobs == 0, must be >= 1"),
+        (dict(n_jobs="4"), TypeError, r"n_jobs must be an instance of int, not str"),
+        (dict(retries=-1), ValueError, r"retries == -1, must be >= 0"),
+        (dict(timeout=0.0), ValueError, r"timeout == 0.0, must be > 0"),
     ],
-    ids=["unknown-actor", "unknown-modality", "no-modality"],
+    ids=[
+        "unknown-actor",
+        "unknown-modality",
+        "no-modality",
+        "zero-jobs",
+        "jobs-as-text",
+        "negative-retries",
+        "zero-timeout",
+    ],
 )
-def test_fetch_cremad_bad_arguments(server, tmp_path, kwargs, match):
+def test_fetch_cremad_bad_arguments(server, tmp_path, kwargs, error, match):
     rows = _cremad_corpus(server)
-    with pytest.raises(ValueError, match=match):
-        fetch_cremad(tmp_path, **kwargs, **_cremad_kwargs(server, rows))
+    with pytest.raises(error, match=match):
+        fetch_cremad(tmp_path, **{**_cremad_kwargs(server, rows), **kwargs})
     assert server.log == []
 
 
@@ -279,8 +296,10 @@ def test_fetch_ravdess_checksum_mismatch_extracts_nothing(server, tmp_path):
     [
         (dict(actors=[25]), r"Unknown RAVDESS actor 25; actors are 1 \.\.\. 24"),
         (dict(parts=["speech_smell"]), r"parts must be a non-empty subset .*speech_smell"),
+        (dict(retries=-1), r"retries == -1, must be >= 0"),
+        (dict(timeout=-5), r"timeout == -5, must be > 0"),
     ],
-    ids=["unknown-actor", "unknown-part"],
+    ids=["unknown-actor", "unknown-part", "negative-retries", "negative-timeout"],
 )
 def test_fetch_ravdess_bad_arguments(server, tmp_path, kwargs, match):
     record_url = _ravdess_corpus(server)
