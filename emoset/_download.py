@@ -16,7 +16,9 @@ on its arguments (no module state, nothing at import time):
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
+import itertools
 import json
 import logging
 import numbers
@@ -671,6 +673,10 @@ def download_many(
 ) -> list:
     """Download several files with a thread pool and one shared progress bar.
 
+    At most ``n_jobs`` downloads are in flight: the next file starts only after a result has
+    been collected, so once ``max_failures`` files have failed no new download starts, whatever
+    the thread timing.
+
     Parameters
     ----------
     files : iterable of RemoteFile
@@ -681,8 +687,9 @@ def download_many(
     desc : str or None
         The bar's label.
     max_failures : int or None, default=10
-        Stop starting new downloads after this many files failed (an offline machine should
-        not wait out the retries of thousands of files); ``None`` never stops.
+        Start no new download after this many files failed (an offline machine should not wait
+        out the retries of thousands of files); the at most ``n_jobs - 1`` downloads still in
+        flight finish. ``None`` never stops.
     **kwargs
         Passed to :func:`download_file` (``retries``, ``timeout``, ``backoff``,
         ``verify_existing``).
@@ -690,16 +697,17 @@ def download_many(
     Returns
     -------
     failures : list of (RemoteFile, Exception)
-        The files that could not be downloaded (or, after ``max_failures``, were not
-        attempted: their exception is a :class:`NotAttempted`); the others are in place.
-        A ``KeyboardInterrupt`` cancels the files not yet started and propagates.
+        The files that could not be downloaded, in the order they finished, then the files not
+        attempted after ``max_failures`` (their exception is a :class:`NotAttempted`), in input
+        order; the others are in place. A ``KeyboardInterrupt`` starts nothing more, lets the
+        downloads in flight finish and propagates.
 
     Raises
     ------
     ValueError, TypeError
         If ``n_jobs`` or ``max_failures`` is out of range (:func:`check_download_options`).
     """
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    from concurrent.futures import ThreadPoolExecutor
 
     check_download_options(n_jobs=n_jobs, max_failures=max_failures)
     files = list(files)
@@ -715,42 +723,62 @@ def download_many(
             desc=desc,
         )
     shared = LockedProgress(bar) if bar is not None else False
-    failures = []
+
+    def start(pool, file):
+        return pool.submit(
+            download_file,
+            file.url,
+            file.dest,
+            sha256=file.sha256,
+            md5=file.md5,
+            size=file.size,
+            progress=shared,
+            **kwargs,
+        )
+
     try:
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            futures = {
-                pool.submit(
-                    download_file,
-                    f.url,
-                    f.dest,
-                    sha256=f.sha256,
-                    md5=f.md5,
-                    size=f.size,
-                    progress=shared,
-                    **kwargs,
-                ): f
-                for f in files
-            }
-            try:
-                for future in as_completed(futures):
-                    if future.cancelled():
-                        failures.append((futures[future], NotAttempted("not attempted")))
-                        continue
-                    exc = future.exception()
-                    if exc is not None:
-                        failures.append((futures[future], exc))
-                        if max_failures is not None and len(failures) == max_failures:
-                            logger.warning(
-                                "%d downloads failed; not starting the remaining ones.",
-                                len(failures),
-                            )
-                            for other in futures:
-                                other.cancel()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+            return _run_bounded(files, functools.partial(start, pool), n_jobs, max_failures)
     finally:
         if bar is not None:
             bar.close()
-    return failures
+
+
+def _run_bounded(files, start, n_jobs, max_failures) -> list:
+    """Run ``start(file)`` (which returns a future) with at most ``n_jobs`` futures pending.
+
+    A new file starts only after a finished one has been collected, and none after
+    ``max_failures`` failures: the number of attempts is bounded by
+    ``max_failures + n_jobs - 1`` plus the successes, independently of thread scheduling.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    queue = iter(files)
+    pending = {}  # future -> RemoteFile
+    failures = []
+
+    def top_up():
+        for file in itertools.islice(queue, n_jobs - len(pending)):
+            pending[start(file)] = file
+
+    top_up()
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                file = pending.pop(future)
+                if future.exception() is not None:
+                    failures.append((file, future.exception()))
+            if max_failures is None or len(failures) < max_failures:
+                top_up()
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+    not_started = list(queue)
+    if not_started:
+        logger.warning(
+            "%d downloads failed; not starting the remaining %d.", len(failures), len(not_started)
+        )
+    reason = f"not attempted: {max_failures} other download(s) failed first"
+    return failures + [(file, NotAttempted(reason)) for file in not_started]

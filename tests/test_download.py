@@ -179,13 +179,103 @@ def test_present_file_is_skipped_and_a_bad_one_replaced(server, tmp_path):
     assert dest.read_bytes() == data and len(server.requests("/f")) == 3
 
 
-def test_download_many_stops_after_max_failures(refused_url, tmp_path):
-    files = [_download.RemoteFile(refused_url, tmp_path / f"f{i}", size=1) for i in range(5)]
+@pytest.fixture
+def started(monkeypatch):
+    """The destinations download_many hands to download_file, in the order it starts them."""
+    names = []
+    real = _download.download_file
+
+    def recording(url, dest, **kwargs):
+        names.append(dest.name)
+        return real(url, dest, **kwargs)
+
+    monkeypatch.setattr(_download, "download_file", recording)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "max_failures"),
+    [(1, 1), (1, 3), (2, 1), (3, 2)],
+    ids=["1-job-stop-at-1", "1-job-stop-at-3", "2-jobs-stop-at-1", "3-jobs-stop-at-2"],
+)
+def test_download_many_stops_after_max_failures(
+    refused_url, tmp_path, started, n_jobs, max_failures
+):
+    files = [_download.RemoteFile(refused_url, tmp_path / f"f{i}", size=1) for i in range(8)]
     failures = _download.download_many(
-        files, n_jobs=1, progress=False, max_failures=1, retries=0, backoff=0, timeout=5
+        files,
+        n_jobs=n_jobs,
+        progress=False,
+        max_failures=max_failures,
+        retries=0,
+        backoff=0,
+        timeout=5,
     )
-    skipped = [exc for _, exc in failures if isinstance(exc, _download.NotAttempted)]
-    assert len(failures) == 5 and len(skipped) >= 3  # the one worker may have started one more
+    # At most n_jobs downloads in flight and none started after the limit: whatever the
+    # thread timing, only the downloads already running when the limit was reached finish.
+    assert max_failures <= len(started) <= max_failures + n_jobs - 1
+    assert started == [f"f{i}" for i in range(len(started))]
+    assert len(failures) == 8
+    tried = [exc for _, exc in failures if not isinstance(exc, _download.NotAttempted)]
+    skipped = [f.dest.name for f, exc in failures if isinstance(exc, _download.NotAttempted)]
+    assert len(tried) == len(started) and all("refused" in str(exc) for exc in tried)
+    assert skipped == [f"f{i}" for i in range(len(started), 8)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_many_without_limit_tries_every_file(refused_url, tmp_path, started):
+    files = [_download.RemoteFile(refused_url, tmp_path / f"f{i}", size=1) for i in range(5)]
+    failures = _download.download_many(files, n_jobs=2, max_failures=None, retries=0, **FAST)
+    assert sorted(started) == [f"f{i}" for i in range(5)]
+    assert not any(isinstance(exc, _download.NotAttempted) for _, exc in failures)
+
+
+def test_download_many_keeps_the_good_files(server, tmp_path, started):
+    files = []
+    for i in range(6):
+        data = _payload(2000 + i, seed=i)
+        if i % 3:  # files 0 and 3 are missing on the server: 404
+            server.files[f"/f{i}"] = data
+        files.append(
+            _download.RemoteFile(
+                server.url + f"/f{i}", tmp_path / f"f{i}", size=len(data), sha256=_sha256(data)
+            )
+        )
+    failures = _download.download_many(files, n_jobs=2, max_failures=5, retries=0, **FAST)
+    assert sorted(f.dest.name for f, _ in failures) == ["f0", "f3"]
+    assert all("HTTP 404" in str(exc) for _, exc in failures)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f1", "f2", "f4", "f5"]
+    assert len(started) == 6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(n_jobs=0), ValueError, r"n_jobs == 0, must be >= 1"),
+        (dict(n_jobs=2.0), TypeError, r"n_jobs must be an instance of int, not float"),
+        (dict(max_failures=0), ValueError, r"max_failures == 0, must be >= 1"),
+    ],
+    ids=["zero-jobs", "float-jobs", "zero-max-failures"],
+)
+def test_download_many_bad_arguments(tmp_path, kwargs, error, match):
+    files = [_download.RemoteFile("http://127.0.0.1:9/x", tmp_path / "x")]
+    with pytest.raises(error, match=match):
+        _download.download_many(files, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(retries=-1), ValueError, r"retries == -1, must be >= 0"),
+        (dict(retries="3"), TypeError, r"retries must be an instance of int, not str"),
+        (dict(backoff=-0.5), ValueError, r"backoff == -0.5, must be >= 0"),
+        (dict(timeout=0), ValueError, r"timeout == 0, must be > 0"),
+    ],
+    ids=["negative-retries", "retries-as-text", "negative-backoff", "zero-timeout"],
+)
+def test_download_file_bad_arguments(tmp_path, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        download_file("http://127.0.0.1:9/x", tmp_path / "x", progress=False, **kwargs)
     assert list(tmp_path.iterdir()) == []
 
 
