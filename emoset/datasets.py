@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from . import _resources
 from ._cache import atomic_write_bytes
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "speaker_kfold",
     "write_split",
     "load_split",
+    "shipped_splits",
     "DEFAULT_DATA_HOME",
 ]
 
@@ -143,7 +145,8 @@ _LABEL_ALIASES = {
 _AUDIO_EXT = (".wav", ".flac")
 _VIDEO_EXT = (".mp4", ".flv", ".avi")
 
-_SPLITS_DIR = Path(__file__).resolve().parents[1] / "data" / "splits"
+#: A split name (``"cremad_5fold"``): what :func:`load_split` looks up in the shipped files.
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -715,20 +718,111 @@ def speaker_kfold(clips: Sequence[Clip], n_splits=5, *, shuffle=True, random_sta
     return [(train, test) for train, test in cv.split(np.zeros(len(clips)), y, groups)]
 
 
-def write_split(path, clips: Sequence[Clip], folds) -> Path:
-    """Write folds as a CSV file with columns ``id,corpus,speaker,fold`` (test fold of each clip)."""
-    path = Path(path)
+def _shipped_split(name):
+    """The split file shipped as ``emoset/data/splits/<name>.csv`` (a Traversable)."""
+    return _resources.emoset_data("splits", f"{name}.csv")
+
+
+def _is_split_name(name_or_path) -> bool:
+    return isinstance(name_or_path, str) and _SPLIT_NAME.fullmatch(name_or_path) is not None
+
+
+def shipped_splits() -> list[str]:
+    """The names of the split files shipped with emoset, for :func:`load_split`.
+
+    Returns
+    -------
+    names : list of str
+        E.g. ``["cremad_5fold", "ravdess_5fold"]``, sorted.
+    """
+    folder = _resources.emoset_data("splits")
+    if not folder.is_dir():
+        return []
+    return sorted(f.name[: -len(".csv")] for f in folder.iterdir() if f.name.endswith(".csv"))
+
+
+def write_split(name_or_path, clips: Sequence[Clip], folds) -> Path:
+    """Write folds as a CSV file with columns ``id,corpus,speaker,fold`` (test fold of each clip).
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A file, or a name (``"cremad_5fold"``: letters, digits, ``_`` and ``-``) for the split
+        files shipped with emoset, ``emoset/data/splits/<name>.csv`` (``make splits`` writes
+        those in a checkout).
+    clips : sequence of Clip
+    folds : sequence of (train_index, test_index)
+        Every clip must be in exactly one test fold.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written (atomically).
+
+    Raises
+    ------
+    ValueError
+        If a clip is in no test fold, or a name is given while emoset is imported from a zip
+        file (its package data cannot be written).
+    """
+    if _is_split_name(name_or_path):
+        path = _shipped_split(name_or_path)
+        if not isinstance(path, Path):
+            raise ValueError(
+                f"Cannot write the split {name_or_path!r} into emoset's package data ({path}); "
+                "pass a file path instead."
+            )
+    else:
+        path = Path(name_or_path)
     fold_of = {}
     for k, (_, test) in enumerate(folds):
         for i in test:
             fold_of[int(i)] = k
+    missing = [c.id for i, c in enumerate(clips) if i not in fold_of]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} clip(s) are in no test fold (first: {missing[0]}); a split file "
+            "gives every clip its test fold."
+        )
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(["id", "corpus", "speaker", "fold"])
     for i, c in enumerate(clips):
         writer.writerow([c.id, c.corpus, c.speaker, fold_of[i]])
-    atomic_write_bytes(path, text.getvalue().encode())
+    atomic_write_bytes(path, text.getvalue().encode("utf-8"))
     return path
+
+
+def _read_split(name_or_path) -> tuple[str, dict]:
+    """(where, ``{(corpus, id): fold}``) from a shipped split name or a file."""
+    if _is_split_name(name_or_path):
+        ref = _shipped_split(name_or_path)
+        if not ref.is_file():
+            raise FileNotFoundError(
+                f"No split {name_or_path!r} ships with emoset (emoset/data/splits/); the shipped "
+                f"splits are {shipped_splits()}. Pass a file path to read another split file."
+            )
+        where, text = str(ref), ref.read_text(encoding="utf-8-sig")
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"Split file {path} not found.")
+        where, text = str(path), path.read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = sorted({"id", "corpus", "fold"} - set(reader.fieldnames or ()))
+    if missing:
+        raise ValueError(
+            f"{where}: missing column(s) {missing}; a split file has id,corpus,speaker,fold."
+        )
+    folds = {}
+    for row in reader:
+        try:
+            folds[row["corpus"], row["id"]] = int(row["fold"])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where}, line {reader.line_num}: fold {row['fold']!r} is not an integer."
+            ) from None
+    return where, folds
 
 
 def load_split(name_or_path, clips: Sequence[Clip]):
@@ -737,8 +831,10 @@ def load_split(name_or_path, clips: Sequence[Clip]):
     Parameters
     ----------
     name_or_path : str or path-like
-        A file, or the name of one shipped under ``data/splits/`` (``"cremad_5fold"``,
-        ``"ravdess_5fold"``).
+        A file, or the name of a split shipped with emoset (``"cremad_5fold"``,
+        ``"ravdess_5fold"``; see :func:`shipped_splits`), read from the package data
+        ``emoset/data/splits/<name>.csv`` through :mod:`importlib.resources`, so it works from
+        an installed wheel.
     clips : sequence of Clip
         The clips to index; every clip must be listed in the file.
 
@@ -749,23 +845,24 @@ def load_split(name_or_path, clips: Sequence[Clip]):
     Raises
     ------
     FileNotFoundError
-        If the file does not exist.
+        If the file does not exist, or no split of that name is shipped.
     ValueError
-        If a clip is not in the file, or the file breaks speaker independence.
+        If a clip is not in the file, the file lacks a column or has a non-integer fold, or it
+        breaks speaker independence.
+
+    Examples
+    --------
+    >>> from emoset.datasets import load_cremad, load_split
+    >>> clips = load_cremad()  # doctest: +SKIP
+    >>> folds = load_split("cremad_5fold", clips)  # doctest: +SKIP
     """
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = _SPLITS_DIR / f"{name_or_path}.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"Split file {path} not found.")
-    with open(path, newline="") as f:
-        rows = {(r["corpus"], r["id"]): r for r in csv.DictReader(f)}
+    where, fold_of = _read_split(name_or_path)
     folds_of = []
     for c in clips:
-        row = rows.get((c.corpus, c.id))
-        if row is None:
-            raise ValueError(f"{path}: clip {c.corpus}/{c.id} is not in the split file.")
-        folds_of.append(int(row["fold"]))
+        fold = fold_of.get((c.corpus, c.id))
+        if fold is None:
+            raise ValueError(f"{where}: clip {c.corpus}/{c.id} is not in the split file.")
+        folds_of.append(fold)
     folds_of = np.asarray(folds_of)
     folds = []
     for k in np.unique(folds_of):
@@ -773,7 +870,7 @@ def load_split(name_or_path, clips: Sequence[Clip]):
         shared = {clips[i].speaker for i in train} & {clips[i].speaker for i in test}
         if shared:
             raise ValueError(
-                f"{path}: fold {k} has speaker(s) {sorted(shared)} in both train and test."
+                f"{where}: fold {k} has speaker(s) {sorted(shared)} in both train and test."
             )
         folds.append((train, test))
     return folds

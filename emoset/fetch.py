@@ -37,6 +37,7 @@ from ._download import (
     plan_missing,
     zenodo_files,
 )
+from ._resources import emoset_data
 from .datasets import DEFAULT_DATA_HOME, load_cremad, load_ravdess
 
 __all__ = [
@@ -131,10 +132,8 @@ def get_data_home(data_home=None) -> Path:
 
 def _read_cremad_file_list(file_list):
     """Rows ``(path, sha256, size)`` from the shipped list, a CSV (or .csv.gz) file or rows."""
-    from importlib import resources
-
     if file_list is None:
-        ref = resources.files("emoset").joinpath("data", "cremad_official_files.csv.gz")
+        ref = emoset_data("cremad_official_files.csv.gz")
         text = gzip.decompress(ref.read_bytes()).decode("utf-8")
         rows = list(csv.DictReader(io.StringIO(text)))
         rows += [{"path": p, "sha256": h, "size": n} for p, h, n in _CREMAD_META_FILES]

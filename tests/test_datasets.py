@@ -1,12 +1,19 @@
 """Corpus loaders on the real folders in ../shared/data and on layouts made here."""
 
 import csv
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import emoset
+from emoset import _resources
 from emoset.datasets import (
     EMOTIONS,
     Clip,
@@ -18,6 +25,7 @@ from emoset.datasets import (
     load_manifest,
     load_ravdess,
     load_split,
+    shipped_splits,
     speaker_kfold,
     to_emotiw,
     write_split,
@@ -181,6 +189,98 @@ def test_shipped_split_files(data_root):
         for train, test in folds:
             assert len(set(train) | set(test)) == len(clips)
             assert not {clips[i].speaker for i in train} & {clips[i].speaker for i in test}
+
+
+def test_split_files_are_package_data(tmp_path, monkeypatch):
+    assert shipped_splits() == ["cremad_5fold", "ravdess_5fold"]
+    folder = _resources.emoset_data("splits")
+    package = Path(emoset.__file__).parent
+    assert Path(str(folder)).parent == package / "data"
+    assert not (package.parent / "data" / "splits").exists()  # the old place is gone
+    monkeypatch.chdir(tmp_path)  # nothing is looked up relative to the working directory
+    rows = list(csv.DictReader(_resources.emoset_data("splits", "ravdess_5fold.csv").open()))
+    clips = [Clip(r["id"], None, Path("x.wav"), "sad", r["speaker"], r["corpus"]) for r in rows]
+    folds = load_split("ravdess_5fold", clips)
+    assert len(folds) == 5 and sum(len(test) for _, test in folds) == len(rows) == 1200
+
+
+def test_make_splits_reproduces_the_shipped_files(data_root, tmp_path):
+    from pipelines import make_splits
+
+    assert make_splits.main(["--data-root", str(data_root), "--out", str(tmp_path)]) == 0
+    for name in shipped_splits():
+        shipped = _resources.emoset_data("splits", f"{name}.csv").read_bytes()
+        assert (tmp_path / f"{name}.csv").read_bytes() == shipped, name
+
+
+@pytest.mark.slow  # builds a wheel (about 20 s)
+def test_split_files_load_from_an_installed_wheel(data_root, tmp_path):
+    """Build a wheel from the sources, unpack it elsewhere and read the splits from there."""
+    repo = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE"):
+        (src / name).write_bytes((repo / name).read_bytes())
+    shutil.copytree(repo / "emoset", src / "emoset", ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["-q", "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = (tmp_path / "dist").glob("emoset-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        zf.extractall(tmp_path / "site")
+    assert "emoset/data/splits/cremad_5fold.csv" in names
+    assert "emoset/data/splits/ravdess_5fold.csv" in names
+    script = (
+        "import emoset, emoset.datasets as d\n"
+        f"clips = d.load_cremad({str(data_root)!r})\n"
+        "print(emoset.__file__, len(d.load_split('cremad_5fold', clips)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [str(tmp_path / "site" / "emoset" / "__init__.py"), "5"]
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "match"),
+    [
+        ("id,corpus,speaker\nc0,x,s0\n", ValueError, r"missing column\(s\) \['fold'\]"),
+        ("id,corpus,speaker,fold\nc0,x,s0,first\n", ValueError, r"line 2: fold 'first' is not"),
+    ],
+    ids=["no-fold-column", "fold-not-integer"],
+)
+def test_bad_split_files(tmp_path, content, error, match):
+    path = tmp_path / "s.csv"
+    path.write_text(content)
+    with pytest.raises(error, match=match):
+        load_split(path, [Clip("c0", None, Path("0.wav"), "sad", "s0", "x")])
+
+
+def test_unknown_split_name_lists_the_shipped_ones():
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"No split 'afew_5fold' ships with emoset .*\['cremad_5fold', 'ravdess_5fold'\]",
+    ):
+        load_split("afew_5fold", [])
+
+
+def test_write_split_by_name_writes_package_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(_resources, "emoset_data", lambda *parts: tmp_path.joinpath(*parts))
+    (tmp_path / "splits").mkdir()
+    clips = [Clip(f"c{i}", None, Path(f"{i}.wav"), "sad", f"s{i % 2}", "x") for i in range(4)]
+    folds = [(np.array([1, 3]), np.array([0, 2])), (np.array([0, 2]), np.array([1, 3]))]
+    assert write_split("toy_2fold", clips, folds) == tmp_path / "splits" / "toy_2fold.csv"
+    assert shipped_splits() == ["toy_2fold"]
+    assert [sorted(test) for _, test in load_split("toy_2fold", clips)] == [[0, 2], [1, 3]]
+    with pytest.raises(ValueError, match=r"1 clip\(s\) are in no test fold \(first: c3\)"):
+        write_split("toy_2fold", clips, [(np.array([3]), np.array([0, 1, 2]))])
 
 
 def test_split_roundtrip_and_leak_detection(tmp_path):
