@@ -368,3 +368,171 @@ def test_afew_errors(tmp_path, monkeypatch):
         load_afew()
     with pytest.raises(FileNotFoundError, match="AFEW partition 'Train' not found"):
         load_afew(tmp_path)
+
+
+# --------------------------------------------------------------------- manifests as users write them
+
+_GOOD_MANIFEST = (
+    "video,audio,emotion,speaker,note\n"
+    ",clips/a.wav,Angry,s1,first take\n"
+    'clips/c.mp4,clips/b.wav,sad,s2,"quiet, then loud"\n'
+)
+
+
+def _media(tmp_path):
+    for name in ("a.wav", "b.wav", "c.mp4"):
+        _touch(tmp_path / "clips" / name)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "encoding", "transform"),
+    [
+        (b"", "utf-8", lambda t: t),
+        (b"\xef\xbb\xbf", "utf-8", lambda t: t),
+        (b"\xef\xbb\xbf", "utf-8", lambda t: t.replace("\n", "\r\n")),
+        (b"", "utf-8", lambda t: t.replace("\n", "\r")),
+        (b"\xff\xfe", "utf-16-le", lambda t: t.replace("\n", "\r\n")),
+        (b"\xfe\xff", "utf-16-be", lambda t: t),
+        (b"\xff\xfe", "utf-16-le", lambda t: t.replace(",", "\t").replace('"quiet\t', '"quiet,')),
+        (b"\xef\xbb\xbf", "utf-8", lambda t: t.replace(",", ";").replace('"quiet;', '"quiet,')),
+        (
+            b"",
+            "utf-8",
+            lambda t: t.replace("video,audio,emotion,speaker", " Video,AUDIO , Emotion,Speaker"),
+        ),
+        (b"", "utf-8", lambda t: "\n" + t.replace("\n", "\n\n,,,,\n", 1) + ",,,,\n\n"),
+        (b"", "utf-8", lambda t: t.replace("emotion", "label")),
+    ],
+    ids=[
+        "utf8",
+        "utf8-bom",
+        "utf8-bom-crlf",
+        "cr-only",
+        "utf16le-bom-crlf",
+        "utf16be-bom",
+        "utf16-tab-separated",
+        "semicolon-separated",
+        "header-case-and-spaces",
+        "blank-and-empty-rows",
+        "label-column",
+    ],
+)
+def test_manifest_encodings_and_dialects(tmp_path, prefix, encoding, transform):
+    _media(tmp_path)
+    path = tmp_path / "m.csv"
+    path.write_bytes(prefix + transform(_GOOD_MANIFEST).encode(encoding))
+    clips = load_manifest(path)
+    assert [(c.id, c.label, c.speaker) for c in clips] == [("a", "anger", "s1"), ("c", "sad", "s2")]
+    assert clips[0].video is None and clips[0].audio == tmp_path / "clips" / "a.wav"
+    assert clips[1].video == tmp_path / "clips" / "c.mp4"
+    assert [dict(c.meta) for c in clips] == [{"note": "first take"}, {"note": "quiet, then loud"}]
+
+
+_HEADER = "video,audio,emotion,speaker\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (_HEADER + ",clips/a.wav,sad\n", r"m\.csv, line 2: 3 field\(s\) but the header has 4"),
+        (_HEADER + ",clips/a.wav,sad,s1,x\n", r"m\.csv, line 2: 5 field\(s\) but the header has 4"),
+        (
+            _HEADER.replace("\n", "\r\n") + ",clips/a.wav,sad,s1\r\n,clips/b.wav\r\n",
+            r"m\.csv, line 3: 2 field\(s\)",
+        ),
+        (
+            "video,audio,emotion,speaker,note\n"
+            ',clips/a.wav,sad,s1,"two\nlines"\n'
+            ",clips/b.wav,sad\n",
+            r"m\.csv, line 4: 3 field\(s\) but the header has 5",
+        ),
+        (_HEADER + ",clips/a.wav,,s1\n", r"m\.csv, line 2: the emotion field is empty"),
+        (
+            "video,audio,label,speaker\n,clips/a.wav, ,s1\n",
+            r"m\.csv, line 2: the label field is empty",
+        ),
+        (
+            _HEADER + ",clips/a.wav,sad,s1\n,clips/b.wav,bored,s1\n",
+            r"m\.csv, line 3: unknown emotion 'bored'",
+        ),
+        (_HEADER + ",clips/a\x07.wav,sad,s1\n", r"m\.csv, line 2: the audio value .* not a usable"),
+        (_HEADER + "clips/\x00c.mp4,,sad,s1\n", r"m\.csv, line 2: the video value .* not a usable"),
+        (
+            _HEADER + f",{'x' * 300}.wav,sad,s1\n",
+            r"m\.csv, line 2: the audio value .* not a usable path \(File name too long\)",
+        ),
+        ("video,audio,label\n", r"m\.csv, line 1: missing column\(s\) \['speaker'\]"),
+        ("video,audio,speaker\n", r"m\.csv, line 1: missing column\(s\) \['emotion'\]"),
+        ("id,speaker\n", r"missing column\(s\) \['video', 'audio', 'emotion'\]"),
+        ("", r"m\.csv, line 1: missing column\(s\) \['video', 'audio', 'emotion', 'speaker'\]"),
+        (
+            "video,audio,emotion,speaker,speaker\n",
+            r"m\.csv, line 1: column 'speaker' appears twice \(columns 4 and 5\)",
+        ),
+        ("video,audio,Emotion,emotion,speaker\n", r"column 'emotion' appears twice"),
+        (
+            _HEADER + ",clips/a.wav,sad,s1\nclips/a.mp4,,sad,s1\n",
+            r"m\.csv, line 3: clip id 'a' \(corpus 'manifest'\) is already used on line 2",
+        ),
+        (
+            "id,video,audio,emotion,speaker\n1,,clips/a.wav,sad,s1\n2,,clips/./a.wav,happy,s1\n",
+            r"m\.csv, line 3: .*a\.wav is labelled 'happy' here and 'sad' on line 2",
+        ),
+        (
+            _HEADER + ",clips/a.wav,sad,s1\n,clips/a.wav,fearful,s1\n",
+            r"m\.csv, line 3: .*a\.wav is labelled 'fear' here and 'sad' on line 2",
+        ),
+    ],
+    ids=[
+        "short-row",
+        "long-row",
+        "short-row-crlf",
+        "line-after-multiline-field",
+        "empty-emotion",
+        "empty-label",
+        "unknown-label-line-3",
+        "control-character-in-path",
+        "nul-in-path",
+        "path-too-long",
+        "missing-speaker",
+        "missing-emotion-named-as-written",
+        "missing-three",
+        "empty-file",
+        "duplicate-column",
+        "duplicate-column-other-case",
+        "duplicate-id",
+        "same-file-two-labels",
+        "same-file-two-labels-no-id",
+    ],
+)
+def test_malformed_manifests(tmp_path, content, match):
+    _media(tmp_path)
+    _touch(tmp_path / "clips" / "a.mp4")
+    path = tmp_path / "m.csv"
+    path.write_bytes(content.encode())
+    with pytest.raises(ValueError, match=match):
+        load_manifest(path)
+
+
+def test_manifest_that_is_not_utf8(tmp_path):
+    _media(tmp_path)
+    path = tmp_path / "m.csv"
+    path.write_bytes((_HEADER + ",clips/a.wav,sad,s1\n,clips/b.wav,sad,René\n").encode("cp1252"))
+    with pytest.raises(
+        ValueError, match=r"m\.csv, line 3: not valid utf-8 text \(byte 0xe9\); save .* UTF-8"
+    ):
+        load_manifest(path)
+
+
+def test_manifest_corpus_filter_still_checks_every_row(tmp_path):
+    _media(tmp_path)
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "video,audio,emotion,speaker,corpus\n"
+        ",clips/a.wav,sad,s1,mine\n"
+        ",clips/missing.wav,sad,s1,theirs\n"
+    )
+    assert [c.id for c in load_manifest(path, corpus="mine")] == ["a"]
+    path.write_text(path.read_text() + ",clips/b.wav,sad,theirs\n")
+    with pytest.raises(ValueError, match=r"line 4: 4 field\(s\) but the header has 5"):
+        load_manifest(path, corpus="mine")
