@@ -46,7 +46,7 @@ bench: $(STAMP) ## Speed benchmarks (BLAS threads pinned to 1); tables on stdout
 data: $(STAMP) ## Download CREMA-D (12 actors, 442 MB) + RAVDESS speech audio (~208 MB); DATA_ARGS="--actors all" for all
 	$(PY) -m pipelines.fetch_data $(DATA_ARGS)
 
-splits: $(STAMP) ## Rewrite the fixed speaker-independent split files in data/splits/
+splits: $(STAMP) ## Rewrite the fixed speaker-independent split files in emoset/data/splits/
 	$(PY) -m pipelines.make_splits
 
 reproduce-emotiw2016: $(STAMP) ## The whole system: features, PLS/SVM subsystems, fusion, report in results/emotiw2016/

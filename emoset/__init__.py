@@ -16,8 +16,6 @@ from .audio import LibrosaFeatures, OpenSmileFeatures, make_audio_pipeline
 from .classifiers import ImageSetPLS, make_imageset_pipeline
 from .datasets import (
     Clip,
-    fetch_cremad,
-    fetch_ravdess,
     load_afew,
     load_cremad,
     load_manifest,
@@ -26,6 +24,7 @@ from .datasets import (
 )
 from .extract import ImageSetFeatures, extract_image_sets
 from .faces import FaceAligner, align_video
+from .fetch import fetch_cremad, fetch_ravdess
 from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
 from .fusion import StackingFusion, WeightedScoreFusion
 from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel

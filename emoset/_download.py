@@ -1,7 +1,7 @@
 """Checksummed, resumable HTTP downloads and safe zip extraction (standard library only).
 
-The machinery behind :func:`emoset.datasets.fetch_cremad` and
-:func:`emoset.datasets.fetch_ravdess`. Every function is pure in the sense that it depends only
+The machinery behind :func:`emoset.fetch.fetch_cremad` and
+:func:`emoset.fetch.fetch_ravdess`. Every function is pure in the sense that it depends only
 on its arguments (no module state, nothing at import time):
 
 - :func:`download_file` streams a URL into ``<dest>.part``, resumes an interrupted ``.part`` with
@@ -16,9 +16,12 @@ on its arguments (no module state, nothing at import time):
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
+import itertools
 import json
 import logging
+import numbers
 import os
 import re
 import shutil
@@ -30,6 +33,8 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sklearn.utils import check_scalar
 
 from ._cache import file_digests
 
@@ -147,6 +152,48 @@ def format_size(n_bytes) -> str:
 
 
 # --------------------------------------------------------------------------- checks
+
+#: name -> (type, lowest value, whether the lowest value is allowed, whether None is allowed)
+_OPTIONS = {
+    "n_jobs": (numbers.Integral, 1, True, False),
+    "retries": (numbers.Integral, 0, True, False),
+    "backoff": (numbers.Real, 0, True, False),
+    "timeout": (numbers.Real, 0, False, True),
+    "max_failures": (numbers.Integral, 1, True, True),
+}
+
+
+def check_download_options(**options) -> None:
+    """Check the numeric options of the download functions and the fetchers, by name.
+
+    The one validator of ``n_jobs``, ``retries``, ``backoff``, ``timeout`` and
+    ``max_failures``, so that a bad value fails before any network access, with the same
+    message everywhere.
+
+    Parameters
+    ----------
+    **options
+        Any of the names above with the value received.
+
+    Raises
+    ------
+    TypeError
+        If a value is not a number of the right kind (:func:`sklearn.utils.check_scalar`).
+    ValueError
+        If a value is below its bound; the message names the parameter, the bound and the
+        value.
+    """
+    for name, value in options.items():
+        target, low, inclusive, nullable = _OPTIONS[name]
+        if value is None and nullable:
+            continue
+        check_scalar(
+            value,
+            name,
+            target,
+            min_val=low,
+            include_boundaries="left" if inclusive else "neither",
+        )
 
 
 def verify_file(path, *, size=None, sha256=None, md5=None, name=None, url=None) -> None:
@@ -394,7 +441,10 @@ def download_file(
         On an HTTP error that retrying cannot fix (404, 403, ...) or when every attempt failed;
         the message names the URL. An incomplete ``.part`` file is kept so that the next call
         resumes it.
+    ValueError, TypeError
+        If ``retries``, ``backoff`` or ``timeout`` is out of range (:func:`check_download_options`).
     """
+    check_download_options(retries=retries, backoff=backoff, timeout=timeout)
     dest = Path(dest)
     if dest.is_file():
         try:
@@ -470,7 +520,10 @@ def fetch_json(url, *, retries=3, backoff=1.0, timeout=60.0) -> dict:
     ------
     DownloadError
         Naming the URL, when the document cannot be read or is not JSON.
+    ValueError, TypeError
+        If ``retries``, ``backoff`` or ``timeout`` is out of range (:func:`check_download_options`).
     """
+    check_download_options(retries=retries, backoff=backoff, timeout=timeout)
     for attempt in range(int(retries) + 1):
         try:
             request = urllib.request.Request(
@@ -620,6 +673,10 @@ def download_many(
 ) -> list:
     """Download several files with a thread pool and one shared progress bar.
 
+    At most ``n_jobs`` downloads are in flight: the next file starts only after a result has
+    been collected, so once ``max_failures`` files have failed no new download starts, whatever
+    the thread timing.
+
     Parameters
     ----------
     files : iterable of RemoteFile
@@ -630,8 +687,9 @@ def download_many(
     desc : str or None
         The bar's label.
     max_failures : int or None, default=10
-        Stop starting new downloads after this many files failed (an offline machine should
-        not wait out the retries of thousands of files); ``None`` never stops.
+        Start no new download after this many files failed (an offline machine should not wait
+        out the retries of thousands of files); the at most ``n_jobs - 1`` downloads still in
+        flight finish. ``None`` never stops.
     **kwargs
         Passed to :func:`download_file` (``retries``, ``timeout``, ``backoff``,
         ``verify_existing``).
@@ -639,12 +697,19 @@ def download_many(
     Returns
     -------
     failures : list of (RemoteFile, Exception)
-        The files that could not be downloaded (or, after ``max_failures``, were not
-        attempted: their exception is a :class:`NotAttempted`); the others are in place.
-        A ``KeyboardInterrupt`` cancels the files not yet started and propagates.
-    """
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+        The files that could not be downloaded, in the order they finished, then the files not
+        attempted after ``max_failures`` (their exception is a :class:`NotAttempted`), in input
+        order; the others are in place. A ``KeyboardInterrupt`` starts nothing more, lets the
+        downloads in flight finish and propagates.
 
+    Raises
+    ------
+    ValueError, TypeError
+        If ``n_jobs`` or ``max_failures`` is out of range (:func:`check_download_options`).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    check_download_options(n_jobs=n_jobs, max_failures=max_failures)
     files = list(files)
     bar = None
     if progress and files:
@@ -658,42 +723,62 @@ def download_many(
             desc=desc,
         )
     shared = LockedProgress(bar) if bar is not None else False
-    failures = []
+
+    def start(pool, file):
+        return pool.submit(
+            download_file,
+            file.url,
+            file.dest,
+            sha256=file.sha256,
+            md5=file.md5,
+            size=file.size,
+            progress=shared,
+            **kwargs,
+        )
+
     try:
-        with ThreadPoolExecutor(max_workers=max(1, int(n_jobs))) as pool:
-            futures = {
-                pool.submit(
-                    download_file,
-                    f.url,
-                    f.dest,
-                    sha256=f.sha256,
-                    md5=f.md5,
-                    size=f.size,
-                    progress=shared,
-                    **kwargs,
-                ): f
-                for f in files
-            }
-            try:
-                for future in as_completed(futures):
-                    if future.cancelled():
-                        failures.append((futures[future], NotAttempted("not attempted")))
-                        continue
-                    exc = future.exception()
-                    if exc is not None:
-                        failures.append((futures[future], exc))
-                        if max_failures is not None and len(failures) == max_failures:
-                            logger.warning(
-                                "%d downloads failed; not starting the remaining ones.",
-                                len(failures),
-                            )
-                            for other in futures:
-                                other.cancel()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            return _run_bounded(files, functools.partial(start, pool), n_jobs, max_failures)
     finally:
         if bar is not None:
             bar.close()
-    return failures
+
+
+def _run_bounded(files, start, n_jobs, max_failures) -> list:
+    """Run ``start(file)`` (which returns a future) with at most ``n_jobs`` futures pending.
+
+    A new file starts only after a finished one has been collected, and none after
+    ``max_failures`` failures: the number of attempts is bounded by
+    ``max_failures + n_jobs - 1`` plus the successes, independently of thread scheduling.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    queue = iter(files)
+    pending = {}  # future -> RemoteFile
+    failures = []
+
+    def top_up():
+        for file in itertools.islice(queue, n_jobs - len(pending)):
+            pending[start(file)] = file
+
+    top_up()
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                file = pending.pop(future)
+                if future.exception() is not None:
+                    failures.append((file, future.exception()))
+            if max_failures is None or len(failures) < max_failures:
+                top_up()
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+    not_started = list(queue)
+    if not_started:
+        logger.warning(
+            "%d downloads failed; not starting the remaining %d.", len(failures), len(not_started)
+        )
+    reason = f"not attempted: {max_failures} other download(s) failed first"
+    return failures + [(file, NotAttempted(reason)) for file in not_started]

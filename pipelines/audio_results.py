@@ -6,7 +6,7 @@ Usage::
 
 For each corpus (RAVDESS speech: 8 classes, 20 actors; CREMA-D: 6 classes, 80 face-crop +
 6 native clips) and feature set (eGeMAPSv02, ComParE_2016, librosa), the outer folds are the
-committed speaker-independent splits (``data/splits/<corpus>_5fold.csv``; no actor is ever in
+committed speaker-independent splits (``emoset/data/splits/<corpus>_5fold.csv``; no actor is ever in
 both train and test). Inside each training fold a ``GridSearchCV`` over the SVM's ``C`` and
 ``gamma`` (scored by UAR, inner ``GroupKFold`` by speaker) picks the hyperparameters; the test
 fold is used once, for scoring. With per-speaker standardisation every speaker's features are
@@ -75,7 +75,8 @@ LOADERS = {"ravdess": load_ravdess, "cremad": load_cremad}
 
 def _folds(name, clips, n_splits):
     try:
-        return load_split(f"{name}_{n_splits}fold", clips), f"data/splits/{name}_{n_splits}fold.csv"
+        source = f"emoset/data/splits/{name}_{n_splits}fold.csv"
+        return load_split(f"{name}_{n_splits}fold", clips), source
     except (FileNotFoundError, ValueError) as exc:
         logger.info("no committed split for %s (%s); using speaker_kfold", name, exc)
         return speaker_kfold(clips, n_splits, random_state=0), "speaker_kfold(random_state=0)"

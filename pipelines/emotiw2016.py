@@ -8,7 +8,7 @@ Usage::
 With ``AFEW_ROOT`` (the EmotiW layout ``Train_AFEW/<Emotion>/*.avi``, ``Val_AFEW/...``) it trains
 on Train and reports on Val, as the challenge did. Otherwise it runs on the CREMA-D clips of the
 data root (``../shared/data``: 80 face crops + 6 full frames, 56 actors) with the committed
-speaker-independent 5-fold split (``data/splits/cremad_5fold.csv``): no actor is ever in both
+speaker-independent 5-fold split (``emoset/data/splits/cremad_5fold.csv``): no actor is ever in both
 train and test.
 
 In every outer fold an :class:`emoset.system.AudioVisualEmotionRecognizer` is trained on the
@@ -148,7 +148,7 @@ def _load(args):
     clips = load_cremad(args.data_root)
     try:
         folds = load_split("cremad_5fold", clips)
-        protocol = "speaker-independent 5-fold CV (data/splits/cremad_5fold.csv)"
+        protocol = "speaker-independent 5-fold CV (emoset/data/splits/cremad_5fold.csv)"
     except ValueError as exc:  # a different CREMA-D copy (e.g. fetched): make the folds
         if "is not in the split file" not in str(exc):
             raise

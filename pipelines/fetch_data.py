@@ -10,7 +10,7 @@ Usage::
 
 Default subset (a fresh machine, about 650 MB):
 
-- CREMA-D: video + audio of the 12 actors in ``emoset.datasets.CREMAD_DEFAULT_ACTORS`` (6 female,
+- CREMA-D: video + audio of the 12 actors in ``emoset.fetch.CREMAD_DEFAULT_ACTORS`` (6 female,
   6 male; 977 clips, 1954 files, 441.8 MB) and the crowd raters' ``summaryTable.csv`` (449 kB),
   from github.com/CheyneyComputerScience/CREMA-D (ODbL 1.0);
 - RAVDESS: the speech audio of all 24 actors (``Audio_Speech_Actors_01-24.zip``, about 200 MB,
@@ -28,7 +28,7 @@ import os
 import sys
 
 from emoset._download import format_size
-from emoset.datasets import (
+from emoset.fetch import (
     CREMAD_DEFAULT_ACTORS,
     RAVDESS_PARTS,
     DownloadError,
@@ -72,7 +72,7 @@ def _ask(question) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="Licences: CREMA-D ODbL 1.0 / DbCL 1.0; RAVDESS CC BY-NC-SA 4.0 (non-commercial).",
@@ -103,9 +103,11 @@ def main(argv=None) -> int:
         "--verify", action="store_true", help="re-hash files already present (slow)"
     )
     parser.add_argument("--jobs", type=int, default=4, help="concurrent CREMA-D downloads")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return parser
 
+
+def _jobs(args, parser) -> list:
+    """``[(fetch function, keyword arguments)]`` for the requested corpora and actors."""
     cremad_ids, ravdess_ids, everything = _parse_actors(args.actors)
     explicit = args.actors is not None and not everything
     corpora = ("cremad", "ravdess") if args.corpus == "all" else (args.corpus,)
@@ -135,13 +137,11 @@ def main(argv=None) -> int:
                 verify_existing=args.verify,
             )
             jobs.append((fetch_ravdess, options))
-    home = get_data_home(args.data_home)
+    return jobs
 
-    try:
-        plans = [(fetch, kw, fetch(home, dry_run=True, **kw)) for fetch, kw in jobs]
-    except (DownloadError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+
+def _print_plans(plans) -> int:
+    """Print each plan and a few of its URLs; return the bytes still to download."""
     total = sum(plan.missing_bytes for _, _, plan in plans)
     for _, _, plan in plans:
         print(plan.summary())
@@ -151,6 +151,21 @@ def main(argv=None) -> int:
             print(f"    ... and {len(plan.missing) - 3} more")
     n_missing = sum(len(plan.missing) for _, _, plan in plans)
     print(f"To download: {n_missing} file(s), {format_size(total)}.")
+    return total
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    jobs = _jobs(args, parser)
+    home = get_data_home(args.data_home)
+    try:
+        plans = [(fetch, kw, fetch(home, dry_run=True, **kw)) for fetch, kw in jobs]
+    except (DownloadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    total = _print_plans(plans)
     if args.dry_run:
         return 0
     if total and not args.yes and not _ask("Download now, accepting the licences above?"):

@@ -1,12 +1,19 @@
 """Corpus loaders on the real folders in ../shared/data and on layouts made here."""
 
 import csv
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import emoset
+from emoset import _resources
 from emoset.datasets import (
     EMOTIONS,
     Clip,
@@ -18,6 +25,7 @@ from emoset.datasets import (
     load_manifest,
     load_ravdess,
     load_split,
+    shipped_splits,
     speaker_kfold,
     to_emotiw,
     write_split,
@@ -183,6 +191,98 @@ def test_shipped_split_files(data_root):
             assert not {clips[i].speaker for i in train} & {clips[i].speaker for i in test}
 
 
+def test_split_files_are_package_data(tmp_path, monkeypatch):
+    assert shipped_splits() == ["cremad_5fold", "ravdess_5fold"]
+    folder = _resources.emoset_data("splits")
+    package = Path(emoset.__file__).parent
+    assert Path(str(folder)).parent == package / "data"
+    assert not (package.parent / "data" / "splits").exists()  # the old place is gone
+    monkeypatch.chdir(tmp_path)  # nothing is looked up relative to the working directory
+    rows = list(csv.DictReader(_resources.emoset_data("splits", "ravdess_5fold.csv").open()))
+    clips = [Clip(r["id"], None, Path("x.wav"), "sad", r["speaker"], r["corpus"]) for r in rows]
+    folds = load_split("ravdess_5fold", clips)
+    assert len(folds) == 5 and sum(len(test) for _, test in folds) == len(rows) == 1200
+
+
+def test_make_splits_reproduces_the_shipped_files(data_root, tmp_path):
+    from pipelines import make_splits
+
+    assert make_splits.main(["--data-root", str(data_root), "--out", str(tmp_path)]) == 0
+    for name in shipped_splits():
+        shipped = _resources.emoset_data("splits", f"{name}.csv").read_bytes()
+        assert (tmp_path / f"{name}.csv").read_bytes() == shipped, name
+
+
+@pytest.mark.slow  # builds a wheel (about 20 s)
+def test_split_files_load_from_an_installed_wheel(data_root, tmp_path):
+    """Build a wheel from the sources, unpack it elsewhere and read the splits from there."""
+    repo = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE"):
+        (src / name).write_bytes((repo / name).read_bytes())
+    shutil.copytree(repo / "emoset", src / "emoset", ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["-q", "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = (tmp_path / "dist").glob("emoset-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        zf.extractall(tmp_path / "site")
+    assert "emoset/data/splits/cremad_5fold.csv" in names
+    assert "emoset/data/splits/ravdess_5fold.csv" in names
+    script = (
+        "import emoset, emoset.datasets as d\n"
+        f"clips = d.load_cremad({str(data_root)!r})\n"
+        "print(emoset.__file__, len(d.load_split('cremad_5fold', clips)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [str(tmp_path / "site" / "emoset" / "__init__.py"), "5"]
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "match"),
+    [
+        ("id,corpus,speaker\nc0,x,s0\n", ValueError, r"missing column\(s\) \['fold'\]"),
+        ("id,corpus,speaker,fold\nc0,x,s0,first\n", ValueError, r"line 2: fold 'first' is not"),
+    ],
+    ids=["no-fold-column", "fold-not-integer"],
+)
+def test_bad_split_files(tmp_path, content, error, match):
+    path = tmp_path / "s.csv"
+    path.write_text(content)
+    with pytest.raises(error, match=match):
+        load_split(path, [Clip("c0", None, Path("0.wav"), "sad", "s0", "x")])
+
+
+def test_unknown_split_name_lists_the_shipped_ones():
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"No split 'afew_5fold' ships with emoset .*\['cremad_5fold', 'ravdess_5fold'\]",
+    ):
+        load_split("afew_5fold", [])
+
+
+def test_write_split_by_name_writes_package_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(_resources, "emoset_data", lambda *parts: tmp_path.joinpath(*parts))
+    (tmp_path / "splits").mkdir()
+    clips = [Clip(f"c{i}", None, Path(f"{i}.wav"), "sad", f"s{i % 2}", "x") for i in range(4)]
+    folds = [(np.array([1, 3]), np.array([0, 2])), (np.array([0, 2]), np.array([1, 3]))]
+    assert write_split("toy_2fold", clips, folds) == tmp_path / "splits" / "toy_2fold.csv"
+    assert shipped_splits() == ["toy_2fold"]
+    assert [sorted(test) for _, test in load_split("toy_2fold", clips)] == [[0, 2], [1, 3]]
+    with pytest.raises(ValueError, match=r"1 clip\(s\) are in no test fold \(first: c3\)"):
+        write_split("toy_2fold", clips, [(np.array([3]), np.array([0, 1, 2]))])
+
+
 def test_split_roundtrip_and_leak_detection(tmp_path):
     clips = [Clip(f"c{i}", None, Path(f"{i}.wav"), "sad", f"s{i % 3}", "x") for i in range(6)]
     folds = [(np.array([1, 2, 4, 5]), np.array([0, 3])), (np.array([0, 3]), np.array([1, 2, 4, 5]))]
@@ -268,3 +368,171 @@ def test_afew_errors(tmp_path, monkeypatch):
         load_afew()
     with pytest.raises(FileNotFoundError, match="AFEW partition 'Train' not found"):
         load_afew(tmp_path)
+
+
+# --------------------------------------------------------------------- manifests as users write them
+
+_GOOD_MANIFEST = (
+    "video,audio,emotion,speaker,note\n"
+    ",clips/a.wav,Angry,s1,first take\n"
+    'clips/c.mp4,clips/b.wav,sad,s2,"quiet, then loud"\n'
+)
+
+
+def _media(tmp_path):
+    for name in ("a.wav", "b.wav", "c.mp4"):
+        _touch(tmp_path / "clips" / name)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "encoding", "transform"),
+    [
+        (b"", "utf-8", lambda t: t),
+        (b"\xef\xbb\xbf", "utf-8", lambda t: t),
+        (b"\xef\xbb\xbf", "utf-8", lambda t: t.replace("\n", "\r\n")),
+        (b"", "utf-8", lambda t: t.replace("\n", "\r")),
+        (b"\xff\xfe", "utf-16-le", lambda t: t.replace("\n", "\r\n")),
+        (b"\xfe\xff", "utf-16-be", lambda t: t),
+        (b"\xff\xfe", "utf-16-le", lambda t: t.replace(",", "\t").replace('"quiet\t', '"quiet,')),
+        (b"\xef\xbb\xbf", "utf-8", lambda t: t.replace(",", ";").replace('"quiet;', '"quiet,')),
+        (
+            b"",
+            "utf-8",
+            lambda t: t.replace("video,audio,emotion,speaker", " Video,AUDIO , Emotion,Speaker"),
+        ),
+        (b"", "utf-8", lambda t: "\n" + t.replace("\n", "\n\n,,,,\n", 1) + ",,,,\n\n"),
+        (b"", "utf-8", lambda t: t.replace("emotion", "label")),
+    ],
+    ids=[
+        "utf8",
+        "utf8-bom",
+        "utf8-bom-crlf",
+        "cr-only",
+        "utf16le-bom-crlf",
+        "utf16be-bom",
+        "utf16-tab-separated",
+        "semicolon-separated",
+        "header-case-and-spaces",
+        "blank-and-empty-rows",
+        "label-column",
+    ],
+)
+def test_manifest_encodings_and_dialects(tmp_path, prefix, encoding, transform):
+    _media(tmp_path)
+    path = tmp_path / "m.csv"
+    path.write_bytes(prefix + transform(_GOOD_MANIFEST).encode(encoding))
+    clips = load_manifest(path)
+    assert [(c.id, c.label, c.speaker) for c in clips] == [("a", "anger", "s1"), ("c", "sad", "s2")]
+    assert clips[0].video is None and clips[0].audio == tmp_path / "clips" / "a.wav"
+    assert clips[1].video == tmp_path / "clips" / "c.mp4"
+    assert [dict(c.meta) for c in clips] == [{"note": "first take"}, {"note": "quiet, then loud"}]
+
+
+_HEADER = "video,audio,emotion,speaker\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (_HEADER + ",clips/a.wav,sad\n", r"m\.csv, line 2: 3 field\(s\) but the header has 4"),
+        (_HEADER + ",clips/a.wav,sad,s1,x\n", r"m\.csv, line 2: 5 field\(s\) but the header has 4"),
+        (
+            _HEADER.replace("\n", "\r\n") + ",clips/a.wav,sad,s1\r\n,clips/b.wav\r\n",
+            r"m\.csv, line 3: 2 field\(s\)",
+        ),
+        (
+            "video,audio,emotion,speaker,note\n"
+            ',clips/a.wav,sad,s1,"two\nlines"\n'
+            ",clips/b.wav,sad\n",
+            r"m\.csv, line 4: 3 field\(s\) but the header has 5",
+        ),
+        (_HEADER + ",clips/a.wav,,s1\n", r"m\.csv, line 2: the emotion field is empty"),
+        (
+            "video,audio,label,speaker\n,clips/a.wav, ,s1\n",
+            r"m\.csv, line 2: the label field is empty",
+        ),
+        (
+            _HEADER + ",clips/a.wav,sad,s1\n,clips/b.wav,bored,s1\n",
+            r"m\.csv, line 3: unknown emotion 'bored'",
+        ),
+        (_HEADER + ",clips/a\x07.wav,sad,s1\n", r"m\.csv, line 2: the audio value .* not a usable"),
+        (_HEADER + "clips/\x00c.mp4,,sad,s1\n", r"m\.csv, line 2: the video value .* not a usable"),
+        (
+            _HEADER + f",{'x' * 300}.wav,sad,s1\n",
+            r"m\.csv, line 2: the audio value .* not a usable path \(File name too long\)",
+        ),
+        ("video,audio,label\n", r"m\.csv, line 1: missing column\(s\) \['speaker'\]"),
+        ("video,audio,speaker\n", r"m\.csv, line 1: missing column\(s\) \['emotion'\]"),
+        ("id,speaker\n", r"missing column\(s\) \['video', 'audio', 'emotion'\]"),
+        ("", r"m\.csv, line 1: missing column\(s\) \['video', 'audio', 'emotion', 'speaker'\]"),
+        (
+            "video,audio,emotion,speaker,speaker\n",
+            r"m\.csv, line 1: column 'speaker' appears twice \(columns 4 and 5\)",
+        ),
+        ("video,audio,Emotion,emotion,speaker\n", r"column 'emotion' appears twice"),
+        (
+            _HEADER + ",clips/a.wav,sad,s1\nclips/a.mp4,,sad,s1\n",
+            r"m\.csv, line 3: clip id 'a' \(corpus 'manifest'\) is already used on line 2",
+        ),
+        (
+            "id,video,audio,emotion,speaker\n1,,clips/a.wav,sad,s1\n2,,clips/./a.wav,happy,s1\n",
+            r"m\.csv, line 3: .*a\.wav is labelled 'happy' here and 'sad' on line 2",
+        ),
+        (
+            _HEADER + ",clips/a.wav,sad,s1\n,clips/a.wav,fearful,s1\n",
+            r"m\.csv, line 3: .*a\.wav is labelled 'fear' here and 'sad' on line 2",
+        ),
+    ],
+    ids=[
+        "short-row",
+        "long-row",
+        "short-row-crlf",
+        "line-after-multiline-field",
+        "empty-emotion",
+        "empty-label",
+        "unknown-label-line-3",
+        "control-character-in-path",
+        "nul-in-path",
+        "path-too-long",
+        "missing-speaker",
+        "missing-emotion-named-as-written",
+        "missing-three",
+        "empty-file",
+        "duplicate-column",
+        "duplicate-column-other-case",
+        "duplicate-id",
+        "same-file-two-labels",
+        "same-file-two-labels-no-id",
+    ],
+)
+def test_malformed_manifests(tmp_path, content, match):
+    _media(tmp_path)
+    _touch(tmp_path / "clips" / "a.mp4")
+    path = tmp_path / "m.csv"
+    path.write_bytes(content.encode())
+    with pytest.raises(ValueError, match=match):
+        load_manifest(path)
+
+
+def test_manifest_that_is_not_utf8(tmp_path):
+    _media(tmp_path)
+    path = tmp_path / "m.csv"
+    path.write_bytes((_HEADER + ",clips/a.wav,sad,s1\n,clips/b.wav,sad,René\n").encode("cp1252"))
+    with pytest.raises(
+        ValueError, match=r"m\.csv, line 3: not valid utf-8 text \(byte 0xe9\); save .* UTF-8"
+    ):
+        load_manifest(path)
+
+
+def test_manifest_corpus_filter_still_checks_every_row(tmp_path):
+    _media(tmp_path)
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "video,audio,emotion,speaker,corpus\n"
+        ",clips/a.wav,sad,s1,mine\n"
+        ",clips/missing.wav,sad,s1,theirs\n"
+    )
+    assert [c.id for c in load_manifest(path, corpus="mine")] == ["a"]
+    path.write_text(path.read_text() + ",clips/b.wav,sad,theirs\n")
+    with pytest.raises(ValueError, match=r"line 4: 4 field\(s\) but the header has 5"):
+        load_manifest(path, corpus="mine")

@@ -1,24 +1,13 @@
-"""Downloads and corpus fetchers against a real HTTP server on 127.0.0.1 (no internet).
+"""HTTP downloads and zip extraction against a real HTTP server on 127.0.0.1 (no internet).
 
-The server (``http.server`` in a thread, port 0) serves generated files, honours ``Range``
-requests, can drop the connection mid-file, fail once with a 5xx, ignore ``Range``, and serves a
-fake Zenodo record. An autouse fixture makes any connection outside loopback fail the test.
+See ``tests/_loopback.py`` for the server; any connection outside loopback fails the test.
 """
 
-import functools
-import gzip
-import hashlib
-import io
-import json
 import re
-import socket
-import threading
-import urllib.parse
 import urllib.request
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
+import _loopback
 import pytest
 
 from emoset import _download
@@ -29,146 +18,12 @@ from emoset._download import (
     extract_zip,
     zenodo_files,
 )
-from emoset.datasets import (
-    CREMAD_DEFAULT_ACTORS,
-    fetch_cremad,
-    fetch_ravdess,
-    get_data_home,
-    load_cremad,
-    load_ravdess,
-)
 
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-# --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):
-    """Fail any attempt to resolve or connect to a host other than loopback."""
-    real_connect = socket.socket.connect
-    real_getaddrinfo = socket.getaddrinfo
-
-    def connect(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in _LOOPBACK:
-            raise AssertionError(f"test tried to connect outside loopback: {address}")
-        return real_connect(self, address)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host not in _LOOPBACK and host is not None:
-            raise AssertionError(f"test tried to resolve {host!r} outside loopback")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-
-
-class _State:
-    def __init__(self):
-        self.files = {}  # URL path -> bytes
-        self.json = {}  # URL path -> object served as JSON
-        self.log = []  # (path, Range header or None)
-        self.drop_after = {}  # path -> send this many body bytes, then close (once)
-        self.fail_once = {}  # path -> HTTP status to answer once
-        self.ignore_range = set()
-        self.lock = threading.Lock()
-
-    def requests(self, path):
-        return [rng for p, rng in self.log if p == path]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-    def do_GET(self):
-        state = self.server.state
-        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
-        rng = self.headers.get("Range")
-        with state.lock:
-            state.log.append((path, rng))
-            fail = state.fail_once.pop(path, None)
-            cut = state.drop_after.pop(path, None)
-        if fail is not None:
-            return self._send(fail, b"try again")
-        if path in state.json:
-            return self._send(200, json.dumps(state.json[path]).encode(), "application/json")
-        data = state.files.get(path)
-        if data is None:
-            return self._send(404, b"not found")
-        start, status, headers = 0, 200, {}
-        if rng and path not in state.ignore_range:
-            start = int(re.fullmatch(r"bytes=(\d+)-", rng)[1])
-            if start >= len(data):
-                return self._send(416, b"", headers={"Content-Range": f"bytes */{len(data)}"})
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-        body = data[start:]
-        if cut is None:
-            return self._send(status, body, headers=headers)
-        # Announce the whole body, send part of it, then hang up: an interrupted download.
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[:cut])
-        self.wfile.flush()
-        self.close_connection = True
-        self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _send(self, status, body, ctype="application/octet-stream", headers=None):
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@pytest.fixture
-def server():
-    """A threaded HTTP server on 127.0.0.1; ``server.url`` is its base URL."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.state = _State()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state = httpd.state
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-
-
-@pytest.fixture
-def refused_url():
-    """A loopback URL on a port nobody listens on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/file.bin"
-
-
-def _payload(n, seed=0):
-    return bytes((i * 31 + seed * 7 + i // 251) % 256 for i in range(n))
-
-
-def _sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def _md5(data):
-    return hashlib.md5(data).hexdigest()
-
+# The loopback server fixtures (tests/_loopback.py), bound here so that pytest finds them.
+loopback_only = _loopback.loopback_only
+server = _loopback.server
+refused_url = _loopback.refused_url
+_payload, _sha256, _md5 = _loopback._payload, _loopback._sha256, _loopback._md5
 
 FAST = dict(progress=False, backoff=0.0, timeout=5.0)
 
@@ -324,21 +179,104 @@ def test_present_file_is_skipped_and_a_bad_one_replaced(server, tmp_path):
     assert dest.read_bytes() == data and len(server.requests("/f")) == 3
 
 
-def test_download_many_stops_after_max_failures(refused_url, tmp_path):
-    files = [_download.RemoteFile(refused_url, tmp_path / f"f{i}", size=1) for i in range(5)]
+@pytest.fixture
+def started(monkeypatch):
+    """The destinations download_many hands to download_file, in the order it starts them."""
+    names = []
+    real = _download.download_file
+
+    def recording(url, dest, **kwargs):
+        names.append(dest.name)
+        return real(url, dest, **kwargs)
+
+    monkeypatch.setattr(_download, "download_file", recording)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "max_failures"),
+    [(1, 1), (1, 3), (2, 1), (3, 2)],
+    ids=["1-job-stop-at-1", "1-job-stop-at-3", "2-jobs-stop-at-1", "3-jobs-stop-at-2"],
+)
+def test_download_many_stops_after_max_failures(
+    refused_url, tmp_path, started, n_jobs, max_failures
+):
+    files = [_download.RemoteFile(refused_url, tmp_path / f"f{i}", size=1) for i in range(8)]
     failures = _download.download_many(
-        files, n_jobs=1, progress=False, max_failures=1, retries=0, backoff=0, timeout=5
+        files,
+        n_jobs=n_jobs,
+        progress=False,
+        max_failures=max_failures,
+        retries=0,
+        backoff=0,
+        timeout=5,
     )
-    skipped = [exc for _, exc in failures if isinstance(exc, _download.NotAttempted)]
-    assert len(failures) == 5 and len(skipped) >= 3  # the one worker may have started one more
+    # At most n_jobs downloads in flight and none started after the limit: whatever the
+    # thread timing, only the downloads already running when the limit was reached finish.
+    assert max_failures <= len(started) <= max_failures + n_jobs - 1
+    assert started == [f"f{i}" for i in range(len(started))]
+    assert len(failures) == 8
+    tried = [exc for _, exc in failures if not isinstance(exc, _download.NotAttempted)]
+    skipped = [f.dest.name for f, exc in failures if isinstance(exc, _download.NotAttempted)]
+    assert len(tried) == len(started) and all("refused" in str(exc) for exc in tried)
+    assert skipped == [f"f{i}" for i in range(len(started), 8)]
     assert list(tmp_path.iterdir()) == []
 
 
-def test_fetch_cremad_offline_is_one_clear_error(server, refused_url, tmp_path):
-    rows = _cremad_corpus(server)
-    kwargs = {**_cremad_kwargs(server, rows), "base_url": refused_url.rsplit("/", 1)[0]}
-    with pytest.raises(DownloadError, match=r"6 of 6 CREMA-D file\(s\) failed.*refused"):
-        fetch_cremad(tmp_path, retries=0, **kwargs)
+def test_download_many_without_limit_tries_every_file(refused_url, tmp_path, started):
+    files = [_download.RemoteFile(refused_url, tmp_path / f"f{i}", size=1) for i in range(5)]
+    failures = _download.download_many(files, n_jobs=2, max_failures=None, retries=0, **FAST)
+    assert sorted(started) == [f"f{i}" for i in range(5)]
+    assert not any(isinstance(exc, _download.NotAttempted) for _, exc in failures)
+
+
+def test_download_many_keeps_the_good_files(server, tmp_path, started):
+    files = []
+    for i in range(6):
+        data = _payload(2000 + i, seed=i)
+        if i % 3:  # files 0 and 3 are missing on the server: 404
+            server.files[f"/f{i}"] = data
+        files.append(
+            _download.RemoteFile(
+                server.url + f"/f{i}", tmp_path / f"f{i}", size=len(data), sha256=_sha256(data)
+            )
+        )
+    failures = _download.download_many(files, n_jobs=2, max_failures=5, retries=0, **FAST)
+    assert sorted(f.dest.name for f, _ in failures) == ["f0", "f3"]
+    assert all("HTTP 404" in str(exc) for _, exc in failures)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f1", "f2", "f4", "f5"]
+    assert len(started) == 6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(n_jobs=0), ValueError, r"n_jobs == 0, must be >= 1"),
+        (dict(n_jobs=2.0), TypeError, r"n_jobs must be an instance of int, not float"),
+        (dict(max_failures=0), ValueError, r"max_failures == 0, must be >= 1"),
+    ],
+    ids=["zero-jobs", "float-jobs", "zero-max-failures"],
+)
+def test_download_many_bad_arguments(tmp_path, kwargs, error, match):
+    files = [_download.RemoteFile("http://127.0.0.1:9/x", tmp_path / "x")]
+    with pytest.raises(error, match=match):
+        _download.download_many(files, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(retries=-1), ValueError, r"retries == -1, must be >= 0"),
+        (dict(retries="3"), TypeError, r"retries must be an instance of int, not str"),
+        (dict(backoff=-0.5), ValueError, r"backoff == -0.5, must be >= 0"),
+        (dict(timeout=0), ValueError, r"timeout == 0, must be > 0"),
+    ],
+    ids=["negative-retries", "retries-as-text", "negative-backoff", "zero-timeout"],
+)
+def test_download_file_bad_arguments(tmp_path, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        download_file("http://127.0.0.1:9/x", tmp_path / "x", progress=False, **kwargs)
+    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- zip and Zenodo
@@ -397,319 +335,3 @@ def test_zenodo_record_forms(record):
 def test_zenodo_record_without_files():
     with pytest.raises(DownloadError, match=r"http://h/r: the record lists no files"):
         zenodo_files({"files": []}, "http://h/r")
-
-
-# --------------------------------------------------------------------------- CREMA-D
-
-
-def _cremad_corpus(server):
-    """Serve a tiny CREMA-D (2 actors) and return its file list rows."""
-    rows = []
-    names = ["1001_DFA_ANG_XX", "1001_IEO_HAP_HI", "1002_DFA_SAD_XX"]
-    for i, name in enumerate(names):
-        for path in (f"VideoFlash/{name}.flv", f"AudioWAV/{name}.wav"):
-            data = _payload(3000 + 100 * i + len(path), seed=i)
-            server.files["/media/" + path] = data
-            rows.append({"path": path, "sha256": _sha256(data), "size": len(data)})
-    table = (
-        b'"","FileName","VoiceVote","VoiceLevel","FaceVote","FaceLevel","MultiModalVote",'
-        b'"MultiModalLevel"\n'
-        b'"1","1001_DFA_ANG_XX","A","80","A","90","A","85"\n'
-        b'"2","1001_IEO_HAP_HI","H","70","N:H","50","H","60"\n'
-    )
-    server.files["/raw/processedResults/summaryTable.csv"] = table
-    rows.append(
-        {"path": "processedResults/summaryTable.csv", "sha256": _sha256(table), "size": len(table)}
-    )
-    return rows
-
-
-def _cremad_kwargs(server, rows):
-    return dict(
-        file_list=rows,
-        base_url=server.url + "/media/",
-        meta_url=server.url + "/raw",
-        progress=False,
-        n_jobs=2,
-        timeout=5.0,
-    )
-
-
-def test_fetch_cremad_end_to_end(server, tmp_path):
-    rows = _cremad_corpus(server)
-    kwargs = _cremad_kwargs(server, rows)
-    plan = fetch_cremad(tmp_path, actors=[1001], dry_run=True, **kwargs)
-    assert len(plan.files) == 5 and len(plan.missing) == 5 and "ODbL" in plan.licence
-    assert not (tmp_path / "cremad").exists()
-
-    clips = fetch_cremad(tmp_path, actors=[1001], **kwargs)
-    assert [c.id for c in clips] == ["1001_DFA_ANG_XX", "1001_IEO_HAP_HI"]
-    for c in clips:
-        assert c.subset == "official" and c.speaker == "1001"
-        assert c.video == tmp_path / "cremad" / "VideoFlash" / f"{c.id}.flv"
-        assert c.audio == tmp_path / "cremad" / "AudioWAV" / f"{c.id}.wav"
-    assert clips[1].meta["human"] == {"voice": "happy", "face": ("neutral", "happy"), "av": "happy"}
-    assert server.requests("/media/VideoFlash/1002_DFA_SAD_XX.flv") == []
-    assert not list((tmp_path / "cremad").rglob("*.part"))
-
-    # The loaders read the fetched folder by themselves.
-    loaded = load_cremad(tmp_path)
-    assert [c.id for c in loaded] == [c.id for c in clips]
-    assert loaded[0].meta["human"]["av"] == "anger"
-
-    # A second call finds everything in place and asks the server nothing.
-    n_requests = len(server.log)
-    assert fetch_cremad(tmp_path, actors=[1001], **kwargs) == clips
-    assert len(server.log) == n_requests
-    assert len(fetch_cremad(tmp_path, actors=[1001], dry_run=True, **kwargs).missing) == 0
-
-
-def test_fetch_cremad_audio_only_all_actors(server, tmp_path):
-    rows = _cremad_corpus(server)
-    clips = fetch_cremad(
-        tmp_path, modalities=["audio"], human_votes=False, **_cremad_kwargs(server, rows)
-    )
-    assert [c.speaker for c in clips] == ["1001", "1001", "1002"]
-    assert all(c.video is None and c.audio.suffix == ".wav" for c in clips)
-    assert not (tmp_path / "cremad" / "processedResults").exists()
-
-
-def test_fetch_cremad_reports_bad_files_and_keeps_good_ones(server, tmp_path):
-    rows = _cremad_corpus(server)
-    rows[0] = dict(rows[0], sha256="f" * 64)  # VideoFlash/1001_DFA_ANG_XX.flv
-    rows[-1] = dict(rows[-1], sha256="e" * 64)  # the summary table: only a warning
-    with pytest.raises(
-        DownloadError, match=r"1 of 6 CREMA-D file\(s\) failed.*1001_DFA_ANG_XX\.flv.*sha256"
-    ):
-        fetch_cremad(tmp_path, **_cremad_kwargs(server, rows))
-    assert not (tmp_path / "cremad" / "VideoFlash" / "1001_DFA_ANG_XX.flv").exists()
-    assert len(list((tmp_path / "cremad").rglob("*.wav"))) == 3
-    assert not (tmp_path / "cremad" / "processedResults" / "summaryTable.csv").exists()
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (
-            dict(actors=["0999"]),
-            r"Unknown CREMA-D actor\(s\) \['0999'\].*2 actors \(1001\.\.1002\)",
-        ),
-        (dict(modalities=["smell"]), r"modalities must be a non-empty subset .*got \['smell'\]"),
-        (dict(modalities=[]), r"modalities must be a non-empty subset"),
-    ],
-    ids=["unknown-actor", "unknown-modality", "no-modality"],
-)
-def test_fetch_cremad_bad_arguments(server, tmp_path, kwargs, match):
-    rows = _cremad_corpus(server)
-    with pytest.raises(ValueError, match=match):
-        fetch_cremad(tmp_path, **kwargs, **_cremad_kwargs(server, rows))
-    assert server.log == []
-
-
-def test_shipped_cremad_file_list():
-    plan = fetch_cremad("/nonexistent-emoset-home", dry_run=True, progress=False)
-    clips = [f for f in plan.files if "processedResults" not in f.url]
-    assert len(clips) == 14884 and 3.0e9 < plan.total_bytes < 3.1e9
-    assert all(re.fullmatch(r"[0-9a-f]{64}", f.sha256) for f in plan.files)
-    assert all(f.url.startswith("https://media.githubusercontent.com/") for f in clips)
-    small = fetch_cremad(
-        "/nonexistent-emoset-home", actors=CREMAD_DEFAULT_ACTORS, dry_run=True, human_votes=False
-    )
-    assert len(small.files) == 1954 and small.total_bytes == 441_788_431
-
-
-def test_shipped_cremad_list_matches_shared_copy(data_root):
-    shared = data_root / "cremad_official_files.csv"
-    if not shared.is_file():
-        pytest.skip(f"{shared} not found")
-    shipped = Path(__file__).parents[1] / "emoset" / "data" / "cremad_official_files.csv.gz"
-    assert gzip.decompress(shipped.read_bytes()) == shared.read_bytes()
-    table = data_root / "cremad" / "meta" / "summaryTable.csv"
-    plan = fetch_cremad("/nonexistent-emoset-home", actors=["1001"], dry_run=True)
-    (meta,) = [f for f in plan.files if f.dest.name == "summaryTable.csv"]
-    assert meta.sha256 == _sha256(table.read_bytes()) and meta.size == table.stat().st_size
-
-
-# --------------------------------------------------------------------------- RAVDESS
-
-
-def _zip_bytes(members):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def _ravdess_corpus(server, *, bad_md5=False):
-    """Serve a tiny RAVDESS (3 actors) and its Zenodo record; return the record URL."""
-    audio = {}
-    files = {}
-    for actor in (1, 2, 3):
-        for emo in ("01", "05"):
-            stem = f"01-{emo}-01-01-01-{actor:02d}"
-            audio[f"Actor_{actor:02d}/03-{stem}.wav"] = _payload(500, seed=actor)
-            video = {
-                f"Actor_{actor:02d}/01-{stem}.mp4": _payload(900, seed=actor),
-                f"Actor_{actor:02d}/02-{stem}.mp4": _payload(800, seed=actor),
-            }
-            key = f"Video_Speech_Actor_{actor:02d}.zip"
-            files.setdefault(key, {}).update(video)
-    files["Audio_Speech_Actors_01-24.zip"] = audio
-    record_path = "/api/records/1188976"
-    entries = []
-    for key, members in files.items():
-        data = _zip_bytes(members)
-        server.files[f"{record_path}/files/{key}/content"] = data
-        entries.append(
-            {
-                "key": key,
-                "size": len(data),
-                "checksum": "md5:" + ("0" * 32 if bad_md5 else _md5(data)),
-                "links": {"self": f"{server.url}{record_path}/files/{key}/content"},
-            }
-        )
-    server.json[record_path] = {"id": 1188976, "files": entries}
-    return server.url + record_path
-
-
-def test_fetch_ravdess_end_to_end(server, tmp_path):
-    record_url = _ravdess_corpus(server)
-    kwargs = dict(record_url=record_url, progress=False, timeout=5.0)
-    plan = fetch_ravdess(tmp_path, actors=[1, 2], dry_run=True, **kwargs)
-    assert [f.dest.name for f in plan.files] == [
-        "Audio_Speech_Actors_01-24.zip",
-        "Video_Speech_Actor_01.zip",
-        "Video_Speech_Actor_02.zip",
-    ]
-    assert "NonCommercial" in plan.licence and len(plan.missing) == 3
-
-    clips = fetch_ravdess(tmp_path, actors=[1, 2], **kwargs)
-    folder = tmp_path / "ravdess"
-    assert sorted(p.name for p in folder.glob("Actor_*")) == ["Actor_01", "Actor_02"]
-    assert [c.id for c in clips] == [
-        "01-01-01-01-01-01",
-        "01-01-01-01-01-02",
-        "01-05-01-01-01-01",
-        "01-05-01-01-01-02",
-    ]
-    assert all(c.audio.suffix == ".wav" and c.video.suffix == ".mp4" for c in clips)
-    assert clips[0].label == "neutral" and clips[2].label == "anger"
-    assert not (folder / ".downloads" / "Video_Speech_Actor_01.zip").exists()
-    assert server.requests("/api/records/1188976/files/Video_Speech_Actor_03.zip/content") == []
-    assert [c.id for c in load_ravdess(tmp_path)] == [c.id for c in clips]
-
-    # Everything is unpacked: a second call only reads the record.
-    n_requests = len(server.log)
-    assert fetch_ravdess(tmp_path, actors=[1, 2], **kwargs) == clips
-    assert [p for p, _ in server.log[n_requests:]] == ["/api/records/1188976"]
-
-    # One more actor: the all-actor audio zip comes again, only actor 3 is new.
-    clips3 = fetch_ravdess(tmp_path, actors=[1, 2, 3], **kwargs)
-    assert {c.speaker for c in clips3} == {"01", "02", "03"}
-    marker = json.loads((folder / ".fetched" / "Audio_Speech_Actors_01-24.zip.json").read_text())
-    assert marker["actors"] == [1, 2, 3] and len(marker["files"]) == 6
-
-
-def test_fetch_ravdess_audio_part_only_keeps_archive(server, tmp_path):
-    record_url = _ravdess_corpus(server)
-    clips = fetch_ravdess(
-        tmp_path,
-        actors=["02"],
-        parts="speech_audio",
-        record_url=record_url,
-        keep_archives=True,
-        progress=False,
-    )
-    assert [c.speaker for c in clips] == ["02", "02"] and all(c.video is None for c in clips)
-    assert (tmp_path / "ravdess" / ".downloads" / "Audio_Speech_Actors_01-24.zip").is_file()
-
-
-def test_fetch_ravdess_checksum_mismatch_extracts_nothing(server, tmp_path):
-    record_url = _ravdess_corpus(server, bad_md5=True)
-    with pytest.raises(
-        ChecksumError, match=r"Audio_Speech_Actors_01-24\.zip .*md5 mismatch: expected 0{32}, got"
-    ):
-        fetch_ravdess(tmp_path, parts=["speech_audio"], record_url=record_url, progress=False)
-    assert not list((tmp_path / "ravdess").glob("Actor_*"))
-    assert not list((tmp_path / "ravdess" / ".downloads").iterdir())
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (dict(actors=[25]), r"Unknown RAVDESS actor 25; actors are 1 \.\.\. 24"),
-        (dict(parts=["speech_smell"]), r"parts must be a non-empty subset .*speech_smell"),
-    ],
-    ids=["unknown-actor", "unknown-part"],
-)
-def test_fetch_ravdess_bad_arguments(server, tmp_path, kwargs, match):
-    record_url = _ravdess_corpus(server)
-    with pytest.raises(ValueError, match=match):
-        fetch_ravdess(tmp_path, record_url=record_url, progress=False, **kwargs)
-    assert server.log == []
-
-
-def test_fetch_ravdess_missing_record_file(server, tmp_path):
-    record_url = _ravdess_corpus(server)
-    with pytest.raises(DownloadError, match=r"has no file 'Audio_Song_Actors_01-24\.zip'"):
-        fetch_ravdess(tmp_path, parts=["song_audio"], record_url=record_url, progress=False)
-
-
-def test_fetch_ravdess_record_unreachable(refused_url, tmp_path):
-    with pytest.raises(DownloadError, match=r"Could not read " + re.escape(refused_url)):
-        fetch_ravdess(tmp_path, record_url=refused_url, retries=0, progress=False)
-
-
-# --------------------------------------------------------------------------- data home and script
-
-
-def test_get_data_home(monkeypatch, tmp_path):
-    monkeypatch.setenv("EMOSET_DATA", str(tmp_path))
-    assert get_data_home() == tmp_path
-    assert get_data_home(tmp_path / "x") == tmp_path / "x"
-    monkeypatch.delenv("EMOSET_DATA")
-    assert get_data_home().name == "emoset_data"
-
-
-def test_fetch_data_script_dry_run(tmp_path, capsys):
-    from pipelines import fetch_data
-
-    assert fetch_data.main(["--corpus", "cremad", "--dry-run", "--data-home", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "ODbL" in out and "1955 to download (442.2 MB)" in out
-    assert not (tmp_path / "cremad").exists()
-
-
-def test_fetch_data_script_downloads_after_confirmation(server, tmp_path, monkeypatch, capsys):
-    from pipelines import fetch_data
-
-    rows = _cremad_corpus(server)
-    loopback = functools.partial(fetch_cremad, **_cremad_kwargs(server, rows))
-    monkeypatch.setattr(fetch_data, "fetch_cremad", loopback)
-    argv = ["--corpus", "cremad", "--actors", "1001-1002", "--data-home", str(tmp_path)]
-    assert fetch_data.main(argv) == 1  # stdin is not a terminal and --yes is missing
-    assert "pass --yes" in capsys.readouterr().out and server.log == []
-    assert fetch_data.main([*argv, "--yes"]) == 0
-    assert "CREMA-D: 3 clip(s) ready" in capsys.readouterr().out
-    assert len(load_cremad(tmp_path)) == 3
-
-
-def test_fetch_cremad_reads_a_gzipped_file_list(server, tmp_path):
-    rows = _cremad_corpus(server)
-    listing = tmp_path / "files.csv.gz"
-    with gzip.open(listing, "wt", newline="") as f:
-        f.write("path,sha256,size\n")
-        f.writelines(f"{r['path']},{r['sha256']},{r['size']}\n" for r in rows)
-    kwargs = {**_cremad_kwargs(server, rows), "file_list": listing}
-    clips = fetch_cremad(tmp_path / "home", actors=["1002"], **kwargs)
-    assert [c.id for c in clips] == ["1002_DFA_SAD_XX"]
-    with pytest.raises(FileNotFoundError, match=r"CREMA-D file list .*nope\.csv not found"):
-        fetch_cremad(tmp_path, **{**kwargs, "file_list": tmp_path / "nope.csv"})
-
-
-def test_fetch_data_script_rejects_actor_of_the_other_corpus(tmp_path):
-    from pipelines import fetch_data
-
-    with pytest.raises(SystemExit, match="2"):
-        fetch_data.main(["--corpus", "cremad", "--actors", "5", "--data-home", str(tmp_path)])
