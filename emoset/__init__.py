@@ -29,7 +29,7 @@ from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
 from .fusion import StackingFusion, WeightedScoreFusion
 from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
 from .kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
-from .media import MediaError, iter_frames, load_audio, read_frames
+from .media import MediaError, iter_frames, load_audio, media_kind, read_frames
 from .normalize import standardize_per_speaker
 from .persistence import load_model, save_model
 from .pls import OneVsRestPLSClassifier
@@ -49,6 +49,7 @@ __all__ = [
     "load_cremad",
     "load_manifest",
     "load_ravdess",
+    "media_kind",
     "read_frames",
     "speaker_kfold",
     # faces and frame features

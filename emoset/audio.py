@@ -94,6 +94,7 @@ from ._validation import check_choice
 from ._version import __version__
 from ._warnings import summarise, warn_caller
 from .abstain import AbstainingClassifier
+from .media import MediaError
 
 __all__ = [
     "OPENSMILE_FEATURE_SETS",
@@ -439,13 +440,26 @@ def _probe_clip(path):
 # --------------------------------------------------------------------------- per-clip worker
 
 
-def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration):
+def _decode(path, allow_partial):
+    """The file's audio at its own rate, and the truncation note when only part decoded."""
+    from .media import TruncationWarning, load_audio
+
+    if not allow_partial:
+        return load_audio(path, sr=None), None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncationWarning)
+        y = load_audio(path, sr=None, allow_partial=True)
+    checks = [w.message.check for w in caught if issubclass(w.category, TruncationWarning)]
+    return y, "; ".join(c.reason for c in checks) or None
+
+
+def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration, allow_partial):
     """Decode one file, band-limit it, compute its vector; the record that gets cached."""
-    from .media import load_audio, resample
+    from .media import resample
 
     t0 = time.perf_counter()
     native = _native_rate(path) or sampling_rate
-    y = load_audio(path, sr=None)
+    y, partial = _decode(path, allow_partial)
     bandwidth = estimate_bandwidth(y, native)
     rate = native
     if band_rate is not None and native > band_rate:
@@ -472,6 +486,7 @@ def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration)
         "seconds": time.perf_counter() - t0,
         "native_sr": int(native),
         "bandwidth": bandwidth,
+        "partial": partial,
     }
 
 
@@ -579,6 +594,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             "sampling_rate": int(self.sampling_rate),
             "band_rate": self.band_rate_,
             "min_duration": float(self.min_duration),
+            "allow_partial": bool(self.allow_partial),
             "format": _cache.CACHE_FORMAT,
             "versions": versions,
         }
@@ -630,6 +646,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             sampling_rate=int(self.sampling_rate),
             band_rate=self.band_rate_,
             min_duration=float(self.min_duration),
+            allow_partial=bool(self.allow_partial),
         )
         cache = None
         if self.cache_dir is not None:
@@ -666,8 +683,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             "cached": bool(cached),
             "seconds": np.nan,
         }
-        if isinstance(rec, _cache.Failure):
-            row["reason"] = rec.message
+        if isinstance(rec, _cache.Failure):  # a MediaError names the file and says what
+            row["reason"] = str(rec.error) if isinstance(rec.error, MediaError) else rec.message
             return row
         row.update({k: rec[k] for k in ("status", "duration", "native_sr", "seconds")})
         row["bandwidth"] = np.nan if rec["bandwidth"] is None else rec["bandwidth"]
@@ -677,6 +694,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
                 f"shorter than min_duration={self.min_duration} s "
                 f"({rec['duration']:.2f} s): less reliable features"
             )
+        if rec.get("partial"):
+            row["reason"] = "; ".join(r for r in (row["reason"], rec["partial"]) if r)
         limit = self.bandwidth_
         if (
             limit is not None
@@ -786,6 +805,9 @@ class OpenSmileFeatures(_BaseAudioFeatures):
     on_error : {"warn", "raise"}, default="warn"
         What an unreadable clip does: abstain as a NaN row with a warning, or
         raise :class:`emoset.media.MediaError` naming the file.
+    allow_partial : bool, default=False
+        Use what decodes of a truncated file (its reason then says e.g. "truncated:
+        decoded 0.7 s of 2.3 s") instead of treating it as unreadable.
     as_frame : bool, default=False
         Return a :class:`pandas.DataFrame` indexed by clip id.
 
@@ -839,6 +861,7 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         cache_dir=None,
         verbose=0,
         on_error="warn",
+        allow_partial=False,
         as_frame=False,
     ):
         self.feature_set = feature_set
@@ -849,6 +872,7 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         self.cache_dir = cache_dir
         self.verbose = verbose
         self.on_error = on_error
+        self.allow_partial = allow_partial
         self.as_frame = as_frame
 
     def _validate(self):
@@ -883,7 +907,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
     bandwidth : "auto", float or None, default="auto"
     sampling_rate : int, default=16000
     min_duration : float, default=0.5
-    n_jobs, cache_dir, verbose, on_error, as_frame
+    n_jobs, cache_dir, verbose, on_error, allow_partial, as_frame
         As in :class:`OpenSmileFeatures`.
 
     Attributes
@@ -920,6 +944,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
         cache_dir=None,
         verbose=0,
         on_error="warn",
+        allow_partial=False,
         as_frame=False,
     ):
         self.n_mfcc = n_mfcc
@@ -932,6 +957,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
         self.cache_dir = cache_dir
         self.verbose = verbose
         self.on_error = on_error
+        self.allow_partial = allow_partial
         self.as_frame = as_frame
 
     def _validate(self):

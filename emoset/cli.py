@@ -6,8 +6,11 @@
     emoset predict model.skops clip.mp4 other.wav --json
     emoset evaluate model.skops --corpus cremad --speakers 1001,1002
 
-Models are saved with skops (:func:`emoset.system.save_model`): loading one never executes code
-from the file, and a model whose recorded SHA-256 does not match is refused.
+Exit status: 0 when every clip got a label, 1 when some clip could not be scored (each is
+reported with its reason; the others are still predicted and printed), 2 for a usage or model
+error. Models are saved with skops (:mod:`emoset.persistence`): loading one never executes code
+from the file, a model whose recorded SHA-256 does not match is refused, and the feature cache
+is always this command's (``--cache-dir``), never a folder named in the model.
 """
 
 from __future__ import annotations
@@ -22,12 +25,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main"]
+from ._version import __version__
+
+__all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("emoset")
 
 _CORPORA = ("cremad", "ravdess", "afew", "manifest")
-_AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff", ".aif"}
+
+
+class _UsageError(Exception):
+    """A problem with the command line or its inputs as a whole (exit status 2)."""
 
 
 def _load_corpus(args):
@@ -49,20 +57,29 @@ def _load_corpus(args):
         drop = set(args.exclude_speakers.split(","))
         clips = [c for c in clips if c.speaker not in drop]
     if not clips:
-        raise SystemExit(f"emoset: no clips left in corpus {args.corpus!r} after the filters.")
+        raise _UsageError(f"no clips left in corpus {args.corpus!r} after the filters.")
     return clips
 
 
 def _as_clip(path):
-    """A command-line path as an unlabelled clip (audio files have no video)."""
+    """A command-line path as an unlabelled clip, its kind read from the content.
+
+    Returns
+    -------
+    clip : Clip or None
+    error : str or None
+        Why the path cannot be a clip (missing, a folder, not a media file).
+    """
     from .datasets import Clip
+    from .media import MediaError, media_kind
 
     path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"emoset: {path}: no such file.")
-    if path.suffix.lower() in _AUDIO_SUFFIXES:
-        return Clip(id=path.stem, video=None, audio=path, label="", speaker=None, corpus="cli")
-    return Clip(id=path.stem, video=path, audio=None, label="", speaker=None, corpus="cli")
+    try:
+        kind = media_kind(path)
+    except MediaError as exc:
+        return None, str(exc)
+    video, audio = (path, None) if kind == "video" else (None, path)
+    return Clip(id=path.stem, video=video, audio=audio, label="", speaker=None, corpus="cli"), None
 
 
 def _cache_dir(args):
@@ -70,35 +87,25 @@ def _cache_dir(args):
 
 
 def _cmd_train(args):
-    from .classifiers import ImageSetPLS
-    from .system import AudioVisualEmotionRecognizer, default_video_subsystems, save_model
+    from .persistence import save_model
+    from .subsystems import VIDEO_FEATURES, default_video_subsystems
+    from .system import AudioVisualEmotionRecognizer
 
     clips = _load_corpus(args)
-    video = default_video_subsystems()
-    if args.video is not None:
-        wanted = [v for v in args.video.split(",") if v]
-        video = {}
-        for feat in wanted:
-            default = default_video_subsystems().get(f"{feat}-pls")
-            video[f"{feat}-pls"] = default or (
-                feat,
-                [
-                    ImageSetPLS("subspace", n_pca=64),
-                    ImageSetPLS("covariance", kernel="rbf", n_pca=32),
-                ],
-            )
+    features = VIDEO_FEATURES if args.video is None else [v for v in args.video.split(",") if v]
+    video = default_video_subsystems(features)
     if all(c.video is None for c in clips):
         if video:
             logger.info("No clip of this corpus has video: training audio subsystems only.")
         video = {}
-    audio = {} if args.no_audio else None
     model = AudioVisualEmotionRecognizer(
         video=video,
-        audio=audio,
+        audio={} if args.no_audio else None,
         cache_dir=_cache_dir(args),
         n_jobs=args.n_jobs,
         verbose=1,
         fps=args.fps,
+        allow_partial=args.allow_partial,
     )
     logger.info(
         "Training on %d clips of %s (%d speakers).",
@@ -116,47 +123,79 @@ def _cmd_train(args):
 
 
 def _load(args):
-    """Load a model and point it at this machine's cache and cores (not the trainer's)."""
-    from .system import load_model
+    """Load a model and give it this command's cache, cores and options (never the trainer's)."""
+    from .persistence import load_model
 
-    model = load_model(args.model)
-    return model.set_params(cache_dir=_cache_dir(args), n_jobs=args.n_jobs)
+    model = load_model(args.model, cache_dir=_cache_dir(args))
+    return model.set_params(
+        cache_dir=_cache_dir(args), n_jobs=args.n_jobs, allow_partial=args.allow_partial
+    )
+
+
+def _records(model, paths):
+    """One record per path, in order; unreadable paths get an error, the rest are scored."""
+    clips, errors = [], {}
+    for i, p in enumerate(paths):
+        clip, error = _as_clip(p)
+        if error is None:
+            clips.append((i, clip))
+        else:
+            errors[i] = error
+    scored = {}
+    if clips:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # every problem is in the records
+            for (i, _), rec in zip(
+                clips, model.predict_records([c for _, c in clips]), strict=True
+            ):
+                scored[i] = rec.to_dict()
+    out = []
+    for i, p in enumerate(paths):
+        if i in scored:
+            out.append(scored[i])
+        else:
+            out.append(
+                {
+                    "clip": Path(p).stem,
+                    "path": str(p),
+                    "label": None,
+                    "scores": {str(c): None for c in model.classes_},
+                    "subsystems": [],
+                    "reasons": {},
+                    "warnings": [],
+                    "ood": False,
+                    "distances": {},
+                    "error": errors[i],
+                }
+            )
+    return out
+
+
+def _print_record(r):
+    if r["label"] is None:
+        print(f"{r['path']}: no label ({r['error']})")
+        return
+    ranked = sorted(((v, k) for k, v in r["scores"].items() if v is not None), reverse=True)
+    scores = "  ".join(f"{k} {v:.2f}" for v, k in ranked)
+    print(f"{r['path']}: {r['label']}   ({scores}; from {', '.join(r['subsystems'])})")
+    for name, why in r["reasons"].items():
+        print(f"    {name} abstained: {why}")
+    for caveat in r["warnings"]:
+        print(f"    caveat: {caveat}")
 
 
 def _cmd_predict(args):
-    from .pls import softmax
-
     model = _load(args)
-    clips = [_as_clip(p) for p in args.clips]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        per_sub = model.subsystem_scores(clips)
-        proba = softmax(model.fusion_.decision_function(per_sub), axis=1)
-        labels = model.fusion_.predict(per_sub)
-    for w in caught:
-        logger.warning("%s", w.message)
-    results = []
-    for i, clip in enumerate(clips):
-        used = [n for n, s in per_sub.items() if not np.isnan(s[i]).any()]
-        results.append(
-            {
-                "clip": str(clip.video or clip.audio),
-                "label": str(labels[i]),
-                "scores": {
-                    str(c): (None if np.isnan(p) else round(float(p), 4))
-                    for c, p in zip(model.classes_, proba[i], strict=True)
-                },
-                "subsystems": used,
-            }
-        )
+    records = _records(model, args.clips)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(records, indent=2))
     else:
-        for r in results:
-            ranked = sorted(((v or 0.0, k) for k, v in r["scores"].items()), reverse=True)
-            scores = "  ".join(f"{k} {v:.2f}" for v, k in ranked)
-            print(f"{r['clip']}: {r['label']}   ({scores}; from {', '.join(r['subsystems'])})")
-    return 0
+        for r in records:
+            _print_record(r)
+    failed = sum(r["label"] is None for r in records)
+    if failed:
+        print(f"emoset: {failed} of {len(records)} clip(s) got no label.", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _cmd_evaluate(args):
@@ -165,9 +204,13 @@ def _cmd_evaluate(args):
     model = _load(args)
     clips = _load_corpus(args)
     y = np.array([c.label for c in clips])
-    pred = model.predict(clips)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # summarised below
+        records = model.predict_records(clips)
+    pred = np.array(["(no label)" if r.label is None else r.label for r in records], dtype=object)
     metrics = classification_metrics(y, pred, labels=list(model.classes_))
     metrics["chance"] = chance_levels(y)
+    metrics["unscored"] = {r.clip: r.error for r in records if r.label is None}
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
@@ -178,7 +221,9 @@ def _cmd_evaluate(args):
         )
         for label, recall in metrics["recall"].items():
             print(f"  {label:10s} recall {recall:.3f}")
-    return 0
+        for clip, error in metrics["unscored"].items():
+            print(f"  {clip}: no label, counted wrong ({error})")
+    return 1 if metrics["unscored"] else 0
 
 
 def _corpus_args(p):
@@ -197,14 +242,20 @@ def _corpus_args(p):
     )
     p.add_argument("--speakers", default=None, help="comma-separated speakers to keep")
     p.add_argument("--exclude-speakers", default=None, help="comma-separated speakers to drop")
+
+
+def _run_args(p):
     p.add_argument("--cache-dir", default=None, help="feature cache (default: ~/.cache/emoset)")
     p.add_argument("--n-jobs", type=int, default=None, help="clips processed in parallel")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="score what decodes of a truncated file (default: such a file gets no label)",
+    )
 
 
 def build_parser():
     """The argument parser of the ``emoset`` command."""
-    from . import __version__
-
     parser = argparse.ArgumentParser(
         prog="emoset",
         description="Train on a corpus, predict the emotion of new clips, evaluate a model.",
@@ -215,6 +266,7 @@ def build_parser():
 
     p = sub.add_parser("train", help="train the audio-visual recognizer on a corpus")
     _corpus_args(p)
+    _run_args(p)
     p.add_argument("-o", "--output", required=True, help="where to save the model (.skops)")
     p.add_argument(
         "--video",
@@ -234,13 +286,13 @@ def build_parser():
     p.add_argument("model", help="a model saved by 'emoset train'")
     p.add_argument("clips", nargs="+", help="video or audio files")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--cache-dir", default=None, help="feature cache (default: ~/.cache/emoset)")
-    p.add_argument("--n-jobs", type=int, default=None, help="clips processed in parallel")
+    _run_args(p)
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("evaluate", help="accuracy of a trained model on a labelled corpus")
     p.add_argument("model", help="a model saved by 'emoset train'")
     _corpus_args(p)
+    _run_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_evaluate)
     return parser
@@ -251,12 +303,18 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose + 1, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)  # a library warning is one log line, not a source excerpt
     try:
         return args.func(args)
-    except (OSError, ValueError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:
+    except (_UsageError, OSError, ValueError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:
         # OSError covers FileNotFoundError; RuntimeError covers emoset.media.MediaError
         print(f"emoset: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("emoset: interrupted (finished features are cached).", file=sys.stderr)
+        return 130
+    finally:
+        logging.captureWarnings(False)
 
 
 if __name__ == "__main__":

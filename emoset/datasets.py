@@ -29,6 +29,7 @@ import numpy as np
 
 from . import _resources
 from ._cache import atomic_write_bytes
+from .media import AUDIO_EXTENSIONS, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = [
     "Clip",
@@ -143,8 +144,6 @@ _LABEL_ALIASES = {
     "disgusted": "disgust",
     "neutrality": "neutral",
 }
-_AUDIO_EXT = (".wav", ".flac")
-_VIDEO_EXT = (".mp4", ".flv", ".avi")
 
 #: A split name (``"cremad_5fold"``): what :func:`load_split` looks up in the shipped files.
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -379,8 +378,8 @@ def load_cremad(root=None, *, subsets=None, with_human_votes=True) -> list[Clip]
     votes = load_cremad_human_votes(folder) if with_human_votes else {}
     clips = []
     for subset, vdir, adir in layouts:
-        videos = _by_stem(vdir, _VIDEO_EXT)
-        audios = _by_stem(adir, _AUDIO_EXT)
+        videos = _by_stem(vdir, VIDEO_EXTENSIONS)
+        audios = _by_stem(adir, AUDIO_EXTENSIONS)
         for stem in sorted(set(videos) | set(audios)):
             match = _CREMAD_NAME.match(stem)
             if match is None or match["emo"] not in CREMAD_CODES:
@@ -453,15 +452,15 @@ def load_ravdess(root=None, *, channel="speech") -> list[Clip]:
         for path in sorted(actor_dir.iterdir()):
             ext = path.suffix.lower()
             match = _RAVDESS_NAME.match(path.stem)
-            if match is None or ext not in _AUDIO_EXT + _VIDEO_EXT:
+            if match is None or ext not in MEDIA_EXTENSIONS:
                 continue
             if match["channel"] != channels[channel]:
                 continue
             key = path.stem[3:]
             entry = found.setdefault(key, {"match": match})
-            if match["modality"] == "03" and ext in _AUDIO_EXT:
+            if match["modality"] == "03" and ext in AUDIO_EXTENSIONS:
                 entry.setdefault("audio", path)
-            elif match["modality"] == "01" and ext in _VIDEO_EXT:
+            elif match["modality"] == "01" and ext in VIDEO_EXTENSIONS:
                 entry.setdefault("video", path)
     clips = []
     for key in sorted(found):
@@ -546,7 +545,7 @@ def load_afew(root=None, *, partitions=("Train", "Val")) -> list[Clip]:
                 )
                 continue
             for path in sorted(edir.iterdir()):
-                if path.suffix.lower() in _VIDEO_EXT and path.is_file():
+                if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file():
                     clips.append(
                         Clip(
                             id=f"{part}/{path.stem}",

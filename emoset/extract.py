@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from ._version import __version__
 from ._warnings import summarise, warn_caller
 from .faces import FaceAligner, align_video
 from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
-from .media import MediaError
+from .media import MediaError, TruncationWarning
 
 __all__ = [
     "FRAME_FEATURES",
@@ -145,14 +146,16 @@ def _feature_check(n_faces, dim):
 
 def _align(path, aligner, fps, max_frames, allow_partial):
     t0 = time.perf_counter()
-    faces, stats = align_video(
-        path,
-        aligner,
-        fps=fps,
-        max_frames=max_frames,
-        allow_partial=allow_partial,
-        warn_no_face=False,  # the caller summarises clips without a face once
-    )
+    options = dict(fps=fps, max_frames=max_frames, allow_partial=allow_partial)
+    partial = None
+    if allow_partial:  # a truncated file is used as far as it decodes, and the numbers kept
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TruncationWarning)
+            faces, stats = align_video(path, aligner, **options, warn_no_face=False)
+        checks = [w.message.check for w in caught if issubclass(w.category, TruncationWarning)]
+        partial = "; ".join(c.reason for c in checks) or None
+    else:  # the caller summarises clips without a face once
+        faces, stats = align_video(path, aligner, **options, warn_no_face=False)
     return {
         "faces": faces,
         "chips": stats.chips,
@@ -160,6 +163,7 @@ def _align(path, aligner, fps, max_frames, allow_partial):
         "n_faces": int(stats.n_faces),
         "n_detections": int(stats.n_detections),
         "frame_indices": np.asarray(stats.frame_indices, dtype=np.int64),
+        "partial": partial,
         "seconds": time.perf_counter() - t0,
     }
 
@@ -173,7 +177,13 @@ def _extract_one(task):
     aligned = None
     if cache is not None:
         faces_key = make_key(
-            "faces", __version__, file_sha256(path), _spec_key(aligner), fps, max_frames
+            "faces",
+            __version__,
+            file_sha256(path),
+            _spec_key(aligner),
+            fps,
+            max_frames,
+            allow_partial,
         )
         aligned = cache.get(faces_key, None, check=_check_faces)
     faces_cached = aligned is not None
@@ -203,6 +213,7 @@ def _extract_one(task):
             timings[name] = 0.0
         features[name] = values
     meta = {k: aligned[k] for k in ("n_frames", "n_faces", "n_detections")}
+    meta["partial"] = aligned.get("partial")
     return {"features": features, "meta": meta, "timings": timings, "faces_cached": faces_cached}
 
 
@@ -236,6 +247,7 @@ def _row(name, path, result, feature_names):
         "seconds_align": 0.0,
         "cached": False,
         "error": "",
+        "partial": "",
     }
     if isinstance(result, Failure):
         error = result.error
@@ -246,7 +258,7 @@ def _row(name, path, result, feature_names):
         return row
     meta = result["meta"]
     row.update(
-        meta,
+        {**meta, "partial": meta["partial"] or ""},
         face_rate=meta["n_faces"] / meta["n_frames"] if meta["n_frames"] else 0.0,
         seconds_align=result["timings"]["align"],
         cached=result["faces_cached"],
@@ -324,7 +336,9 @@ def extract_image_sets(
     info : pandas.DataFrame
         One row per clip, indexed by clip id: ``path``, ``n_frames``, ``n_faces``,
         ``face_rate``, ``n_detections``, ``seconds_align`` and ``seconds_<feature>`` (0 when
-        read from the cache), ``cached`` (faces came from the cache) and ``error``.
+        read from the cache), ``cached`` (faces came from the cache), ``error`` (why a clip
+        gave nothing) and ``partial`` (with ``allow_partial``, e.g. "truncated: decoded 0.7 s
+        of 2.3 s" for a clip used as far as it decoded).
 
     Raises
     ------

@@ -649,6 +649,7 @@ def align_video(
             f"(got {sorted(params)})."
         )
     color = "rgb" if aligner.chips else "gray"
-    partial = {"allow_partial": True} if allow_partial else {}  # TODO(merge media): always pass
-    frames = iter_frames(path, color=color, fps=fps, max_frames=max_frames, **partial)
+    frames = iter_frames(
+        path, color=color, fps=fps, max_frames=max_frames, allow_partial=allow_partial
+    )
     return aligner.align_frames(frames, source=Path(path).name, warn_no_face=warn_no_face)

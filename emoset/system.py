@@ -459,6 +459,17 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 out[i] = why
         return out
 
+    @staticmethod
+    def _caveats(modality, info):
+        """``{clip index: caveat}`` for clips scored despite a problem (short, partial, ...)."""
+        out = {}
+        for i, (_, row) in enumerate(info.iterrows()):
+            if modality == "video" and row["partial"] and not row["error"]:
+                out[i] = f"video {row['partial']}"
+            elif modality == "audio" and row["reason"] and row["status"] not in _AUDIO_ABSTAINS:
+                out[i] = f"audio {row['reason']}"
+        return out
+
     # ------------------------------------------------------------------ predict
     def _score(self, X):
         """Per-subsystem scores, reasons, caveats and distance ratios for the clips."""
@@ -482,11 +493,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 for i, w in enumerate(why):
                     if w is not None and i not in reasons:
                         reasons[i] = w
-                caveats = {}
-                if self.modalities_[name] == "audio":
-                    for i, (_, row) in enumerate(info.iterrows()):
-                        if row["reason"] and row["status"] not in _AUDIO_ABSTAINS:
-                            caveats[i] = row["reason"]
+                caveats = self._caveats(self.modalities_[name], info)
                 results[name] = (scores, reasons, caveats, ratio, info)
         return results
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoset.system import MIN_FACES
+from emoset.subsystems import MIN_FACES
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("emotiw2016")
@@ -80,18 +80,18 @@ QUICK_GRID = [("mean", "rbf"), ("subspace", "linear"), ("covariance", "rbf")]
 CLASSIFIERS = ("pls", "svm", "lr")
 
 
-def _imageset_model(set_model, kernel, classifier, memory=None):
-    from emoset.classifiers import ImageSetPLS
+def _imageset_pipeline(set_model, kernel, classifier):
+    """``set model -> kernel -> classifier`` with the grid's fixed hyperparameters."""
+    from emoset.classifiers import make_imageset_pipeline
 
     n_pca = 32 if set_model in ("covariance", "gaussian") else 64
-    return ImageSetPLS(
+    return make_imageset_pipeline(
         set_model,
         kernel=kernel,
         n_pca=n_pca,
         n_dims=10,
         n_components=10,
         classifier=classifier,
-        memory=memory,
         random_state=0,
     )
 
@@ -178,15 +178,12 @@ def _metrics(y, pred, labels):
     return m
 
 
-def _scores_to_pred(scores, classes):
-    pred = np.empty(len(scores), dtype=object)
-    ok = ~np.isnan(scores).any(axis=1)
-    pred[ok] = classes[np.argmax(scores[ok], axis=1)]
-    return pred
+def run_grid(sets, y, folds, grid, classifiers):
+    """Outer-fold accuracy of every feature x set model x kernel x classifier (descriptive).
 
-
-def run_grid(sets, y, folds, grid, classifiers, memory):
-    """Outer-fold accuracy of every feature x set model x kernel x classifier (descriptive)."""
+    The set models and the kernel matrix are computed once per fold and shared by the
+    classifiers (no on-disk cache of pickles needed).
+    """
     rows = []
     for feat, feat_sets in sets.items():
         for set_model, kernel in grid:
@@ -195,11 +192,12 @@ def run_grid(sets, y, folds, grid, classifiers, memory):
             for train, test in folds:
                 tr = [i for i in train if len(feat_sets[i]) >= MIN_FACES]
                 te = [i for i in test if len(feat_sets[i]) >= MIN_FACES]
+                front = _imageset_pipeline(set_model, kernel, classifiers[0])[:-1]
+                K_train = front.fit_transform([feat_sets[i] for i in tr], y[tr])
+                K_test = front.transform([feat_sets[i] for i in te])
                 for clf in classifiers:
-                    model = _imageset_model(set_model, kernel, clf, memory).fit(
-                        [feat_sets[i] for i in tr], y[tr]
-                    )
-                    preds[clf][te] = model.predict([feat_sets[i] for i in te])
+                    model = _imageset_pipeline(set_model, kernel, clf)[-1]
+                    preds[clf][te] = model.fit(K_train, y[tr]).predict(K_test)
             seconds = time.perf_counter() - t0
             for clf in classifiers:
                 m = _metrics(y, preds[clf], sorted(set(y)))
@@ -269,34 +267,38 @@ def _stacking():
 
 def run_system(clips, y, folds, args):
     """Nested evaluation of the recognizer and of every fusion scheme on the outer folds."""
-    from emoset.system import AudioVisualEmotionRecognizer, default_audio_subsystems
+    from emoset.scoring import scores_to_labels
+    from emoset.subsystems import default_audio_subsystems, default_video_subsystems
+    from emoset.system import AudioVisualEmotionRecognizer
 
     subsystem_pred, fusion_pred = {}, {name: np.empty(len(y), dtype=object) for name in FUSIONS}
-    selected = []
-    audio = default_audio_subsystems()
+    selected, problems = [], {}
+    audio = default_audio_subsystems(random_state=args.seed)
+    video = default_video_subsystems(random_state=args.seed)
     if args.quick:
         audio = {"audio-svm": audio["audio-svm"][:1]}
+        video = {n: c[:2] for n, c in video.items()}
     for k, (train, test) in enumerate(folds):
         t0 = time.perf_counter()
         train_clips = [clips[i] for i in train]
         test_clips = [clips[i] for i in test]
         model = AudioVisualEmotionRecognizer(
-            audio=audio, cache_dir=args.cache_dir, n_jobs=args.n_jobs, random_state=args.seed
+            video=video,
+            audio=audio,
+            cache_dir=args.cache_dir,
+            n_jobs=args.n_jobs,
+            random_state=args.seed,
         )
-        if args.quick:
-            from emoset.system import default_video_subsystems
-
-            model.set_params(
-                video={n: (f, c[:2]) for n, (f, c) in default_video_subsystems().items()}
-            )
         model.fit(train_clips)
+        for clip, reasons in model.data_problems_.items():
+            problems.setdefault(clip, set()).update(reasons)
         scores = model.subsystem_scores(test_clips)
         for name, s in scores.items():
-            subsystem_pred.setdefault(name, np.empty(len(y), dtype=object))[test] = _scores_to_pred(
-                s, model.classes_
+            subsystem_pred.setdefault(name, np.empty(len(y), dtype=object))[test] = (
+                scores_to_labels(s, model.classes_)
             )
-        video_names = [n for n in model.subsystems_ if n in model.frame_features_]
-        audio_names = [n for n in model.subsystems_ if n not in model.frame_features_]
+        video_names = [n for n, m in model.modalities_.items() if m == "video"]
+        audio_names = [n for n, m in model.modalities_.items() if m == "audio"]
         # the video subsystem whose chosen candidate had the best out-of-fold accuracy
         best_video = max(video_names, key=lambda n: max(model.candidate_scores_[n]))
         groups = {"all": video_names + audio_names, "best2": [best_video] + audio_names}
@@ -307,9 +309,8 @@ def run_system(clips, y, folds, args):
                 .set_params(classes=model.classes_)
                 .fit({n: model.oof_scores_[n] for n in names}, y[train])
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                fusion_pred[name][test] = fusion.predict({n: scores[n] for n in names})
+            fused = fusion.decision_function({n: scores[n] for n in names})
+            fusion_pred[name][test] = scores_to_labels(fused, model.classes_)
         selected.append(
             {
                 "fold": k,
@@ -329,7 +330,7 @@ def run_system(clips, y, folds, args):
             float(np.mean(fusion_pred[MAIN_FUSION][test] == y[test])),
             time.perf_counter() - t0,
         )
-    return subsystem_pred, fusion_pred, selected
+    return subsystem_pred, fusion_pred, selected, problems
 
 
 def emotion_map(sets, y, path):
@@ -445,6 +446,12 @@ def write_report(out, info, results):
         + ", ".join(f"{c.upper()} {_pct(v)} %" for c, v in means.items()),
         "",
     ]
+    lines += ["## Data problems (summarised once; the subsystems concerned abstain)", ""]
+    lines += [f"- {line}" for line in results["data_problems"]] or ["- none"]
+    lines += [""]
+    if results.get("warnings"):
+        lines += ["## Warnings raised during the run (each once)", ""]
+        lines += [f"- {w}" for w in results["warnings"]] + [""]
     lines += [
         "## Published AFEW results (7 classes; for reference, not comparable)",
         "",
@@ -482,9 +489,48 @@ def main(argv=None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
-    warnings.filterwarnings("ignore", message=".*upsampled.*")
-    from joblib import Memory
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        return _run(args, caught)
 
+
+def _data_problems(clips, extraction, problems, args):
+    """One line per kind of data problem, for the log and the report (never per fold)."""
+    from emoset.audio import OpenSmileFeatures
+
+    lines = []
+    few = extraction[extraction["n_faces"] < MIN_FACES]
+    if len(few):
+        shown = ", ".join(f"{i} ({r.n_faces} faces)" for i, r in few.iterrows())
+        lines.append(f"{len(few)} clip(s) with fewer than {MIN_FACES} aligned faces: {shown}")
+    audio = OpenSmileFeatures(cache_dir=args.cache_dir, n_jobs=args.n_jobs).fit(clips)
+    _, info = audio.extract(clips)
+    for status, text in (("short", "shorter than 0.5 s"), ("silent", "digital silence")):
+        rows = info[info["status"] == status]
+        if len(rows):
+            shown = ", ".join(f"{i} ({r.duration:.2f} s)" for i, r in rows.iterrows())
+            lines.append(f"{len(rows)} clip(s) with audio {text}: {shown}")
+    failed = info[info["status"].isin(["error", "nonfinite"])]
+    if len(failed):
+        shown = ", ".join(f"{i} ({r.reason})" for i, r in failed.iterrows())
+        lines.append(f"{len(failed)} clip(s) with unusable audio: {shown}")
+    for clip, reasons in sorted(problems.items()):
+        lines.append(f"{clip} could not be used by: {'; '.join(sorted(reasons))}")
+    return lines
+
+
+def _distinct_warnings(caught):
+    """The warnings raised during the run, each once (numbers masked to group repeats)."""
+    import re
+
+    seen = {}
+    for w in caught:
+        key = re.sub(r"\d+", "#", str(w.message))
+        seen.setdefault(key, [f"{w.category.__name__}: {w.message}", 0])[1] += 1
+    return [f"{text} (x{n})" if n > 1 else text for text, n in seen.values()]
+
+
+def _run(args, caught):
     from emoset.extract import extract_image_sets
     from emoset.report import chance_levels, human_accuracy, plot_confusion_matrix
 
@@ -507,7 +553,6 @@ def main(argv=None) -> int:
         extraction["face_rate"].median(),
         int((extraction["n_faces"] == 0).sum()),
     )
-    memory = Memory(str(Path(args.cache_dir) / "joblib"), verbose=0)
     # one BLAS thread: the summation order is fixed, so reruns give identical scores (near-tied
     # fusion weights would otherwise flip between runs), and small matrices run faster
     from threadpoolctl import threadpool_limits
@@ -519,9 +564,11 @@ def main(argv=None) -> int:
             folds,
             QUICK_GRID if args.quick else GRID,
             ("pls",) if args.quick else CLASSIFIERS,
-            memory,
         )
-        subsystem_pred, fusion_pred, selected = run_system(clips, y, folds, args)
+        subsystem_pred, fusion_pred, selected, problems = run_system(clips, y, folds, args)
+    data_problems = _data_problems(clips, extraction, problems, args)
+    for line in data_problems:
+        logger.info("data: %s", line)
 
     results = {
         "corpus": info,
@@ -538,6 +585,7 @@ def main(argv=None) -> int:
             "clips_without_face": int((extraction["n_faces"] == 0).sum()),
             "frames": int(extraction["n_frames"].sum()),
         },
+        "data_problems": data_problems,
         "seed": args.seed,
         "git_commit": _git_commit(),
         "versions": _versions(),
@@ -560,6 +608,11 @@ def main(argv=None) -> int:
         "cpus": os.cpu_count(),
         "quick": args.quick,
     }
+    results["warnings"] = _distinct_warnings(caught)
+    if results["warnings"]:
+        logger.info(
+            "%d distinct warning(s) during the run; listed in the report", len(results["warnings"])
+        )
     (out / "metrics.json").write_text(json.dumps(results, indent=2, default=str))
     report = write_report(out, info, results)
     print(report.read_text())

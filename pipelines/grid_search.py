@@ -91,11 +91,24 @@ def run(args):
     if args.subsystem == "video":
         from emoset.classifiers import ImageSetPLS
         from emoset.extract import extract_image_sets
+        from emoset.subsystems import MIN_FACES
 
         sets, _ = extract_image_sets(
             clips, args.feature, cache_dir=args.cache_dir, n_jobs=args.n_jobs, verbose=1
         )
-        keep = np.array([len(s) > 0 for s in sets])
+        keep = np.array([len(s) >= MIN_FACES for s in sets])
+        if not keep.all():  # a covariance needs 2 faces: such clips are left out, said once
+            dropped = [
+                f"{c.id} ({len(s)} faces)"
+                for c, s, k in zip(clips, sets, keep, strict=True)
+                if not k
+            ]
+            logger.warning(
+                "Leaving out %d clip(s) with fewer than %d aligned faces: %s",
+                len(dropped),
+                MIN_FACES,
+                ", ".join(dropped),
+            )
         X = [s for s, k in zip(sets, keep, strict=True) if k]
         y, groups = y[keep], groups[keep]
         estimator = ImageSetPLS(random_state=0)
@@ -113,16 +126,22 @@ def run(args):
         features = make_audio_pipeline(
             args.feature, cache_dir=args.cache_dir, n_jobs=args.n_jobs, verbose=1
         ).steps[0][1]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            X = features.fit_transform(clips)
+        X, info = features.fit(clips).extract(clips)
+        bad = info[info["status"].isin(["error", "silent", "nonfinite"])]
+        if len(bad):
+            logger.warning(
+                "%d clip(s) without usable audio abstain (their rows are dropped in every fit): %s",
+                len(bad),
+                ", ".join(f"{i} ({r})" for i, r in bad["reason"].items()),
+            )
         estimator = make_audio_pipeline("precomputed", probability=False)
     cv = GroupKFold(n_splits=args.n_splits)
+    # a failing fit is a bug or a bad grid value: say so at once, never a silent NaN score
     search = GridSearchCV(
-        estimator, grid, cv=cv, scoring=args.scoring, n_jobs=args.n_jobs, error_score=np.nan
+        estimator, grid, cv=cv, scoring=args.scoring, n_jobs=args.n_jobs, error_score="raise"
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.filterwarnings("ignore", message="Dropping .* training rows")  # said above
         search.fit(X, y, groups=groups)
     table = pd.DataFrame(search.cv_results_)
     keep_cols = [c for c in table.columns if c.startswith("param_")] + [

@@ -298,7 +298,7 @@ def test_bad_input_abstains_in_batch(make_bad, make_wav, tmp_path):
     assert np.isnan(X[1]).all()
     _, info = tr.extract([good, bad])
     assert list(info["status"]) == ["ok", "error"]
-    assert info["reason"].iloc[1].startswith("MediaError") and bad.name in info["reason"].iloc[1]
+    assert info["reason"].iloc[1].startswith(str(bad))  # the MediaError's own words
 
 
 @pytest.mark.parametrize("make_bad", BAD_INPUTS)

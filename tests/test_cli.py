@@ -19,7 +19,7 @@ def speakers(data_root):
 
 
 @pytest.fixture(scope="module")
-def model_path(data_root, speakers, tmp_path_factory):
+def model_path(data_root, speakers, tmp_path_factory, feature_cache):
     _, held_out = speakers
     out = tmp_path_factory.mktemp("model")
     path = out / "model.skops"
@@ -35,7 +35,7 @@ def model_path(data_root, speakers, tmp_path_factory):
             "--video",
             "cnn",
             "--cache-dir",
-            str(out / "cache"),
+            str(feature_cache),
             "-o",
             str(path),
         ]
@@ -47,7 +47,7 @@ def model_path(data_root, speakers, tmp_path_factory):
 def test_train_writes_model_and_digest(model_path, speakers):
     import hashlib
 
-    from emoset.system import load_model
+    from emoset.persistence import load_model
 
     digest, name = (model_path.parent / "model.skops.sha256").read_text().split()
     assert name == "model.skops" and digest == hashlib.sha256(model_path.read_bytes()).hexdigest()
@@ -56,30 +56,35 @@ def test_train_writes_model_and_digest(model_path, speakers):
     assert set(model.subsystems_) == {"cnn-pls", "audio-svm"}  # --video cnn, default audio
 
 
-def test_predict_unseen_clip_json(model_path, speakers, capsys):
+def test_predict_unseen_clip_json(model_path, speakers, capsys, feature_cache):
     clips, held_out = speakers
     unseen = [c for c in clips if c.speaker in held_out][:3]
     capsys.readouterr()
-    assert main(["predict", str(model_path), *[str(c.video) for c in unseen], "--json"]) == 0
+    argv = ["predict", str(model_path), *[str(c.video) for c in unseen], "--json"]
+    assert main([*argv, "--cache-dir", str(feature_cache)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [r["clip"] for r in out] == [str(c.video) for c in unseen]
+    assert [r["path"] for r in out] == [str(c.video) for c in unseen]
+    assert [r["clip"] for r in out] == [c.video.stem for c in unseen]
     for r in out:
         assert r["label"] in r["scores"]
         assert sum(r["scores"].values()) == pytest.approx(1.0, abs=1e-3)
         assert max(r["scores"], key=r["scores"].get) == r["label"]
         assert set(r["subsystems"]) == {"cnn-pls", "audio-svm"}
+        assert r["error"] is None and r["ood"] is False
 
 
-def test_predict_audio_file_uses_audio_only(model_path, speakers, capsys):
+def test_predict_audio_file_uses_audio_only(model_path, speakers, capsys, feature_cache):
     clips, held_out = speakers
     unseen = [c for c in clips if c.speaker in held_out][0]
     capsys.readouterr()
-    assert main(["predict", str(model_path), str(unseen.audio)]) == 0
-    line = capsys.readouterr().out.strip()
-    assert line.startswith(str(unseen.audio) + ": ") and line.endswith("from audio-svm)")
+    argv = ["predict", str(model_path), str(unseen.audio), "--cache-dir", str(feature_cache)]
+    assert main(argv) == 0
+    first, why = capsys.readouterr().out.strip().splitlines()
+    assert first.startswith(str(unseen.audio) + ": ") and first.endswith("from audio-svm)")
+    assert why.strip() == "cnn-pls abstained: no video (an audio-only clip)"
 
 
-def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys):
+def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys, feature_cache):
     _, held_out = speakers
     capsys.readouterr()
     assert (
@@ -93,6 +98,8 @@ def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys):
                 "facecrop128",
                 "--speakers",
                 ",".join(held_out),
+                "--cache-dir",
+                str(feature_cache),
                 "--json",
             ]
         )
@@ -105,13 +112,12 @@ def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys):
     # the command reports exactly what the loaded model predicts on those clips
     import numpy as np
 
-    from emoset.system import load_model
+    from emoset.persistence import load_model
 
-    pred = (
-        load_model(model_path).set_params(cache_dir=str(model_path.parent / "cache")).predict(clips)
-    )
+    pred = load_model(model_path, cache_dir=feature_cache).predict(clips)
     expected = float(np.mean(pred == np.array([c.label for c in clips])))
     assert metrics["accuracy"] == pytest.approx(expected)
+    assert metrics["unscored"] == {}
 
 
 def test_afew_evaluate_defaults_to_val(tmp_path):
