@@ -1,20 +1,17 @@
-"""Speech features (openSMILE, librosa) and the speech SVM pipeline.
+"""Speech features of clips (openSMILE, librosa) and the speech SVM pipeline.
 
-Two layers, as elsewhere in emoset:
-
-* pure functions on a decoded signal -- :func:`opensmile_functionals` and
-  :func:`librosa_functionals` map a mono float signal to one feature vector;
-  :func:`estimate_bandwidth` measures how much of the spectrum a recording fills;
-* scikit-learn transformers -- :class:`OpenSmileFeatures` and
-  :class:`LibrosaFeatures` map *clips* (audio paths, video paths or
-  :class:`emoset.datasets.Clip` records) to a feature matrix. They decode the
-  audio themselves with :func:`emoset.media.load_audio` (so video files work
-  too), band-limit it to the training bandwidth and resample it to a fixed
-  rate (16 kHz), run in parallel with joblib, cache each clip's vector on disk
-  keyed by the file's content hash, and turn bad clips into NaN rows
-  (abstentions) instead of crashing the batch. ``extract`` returns the
-  features with a per-clip table of what happened; ``transform`` the features
-  alone (a transform never changes the estimator).
+Two layers, as elsewhere in emoset: the pure functions on a decoded signal live in
+:mod:`emoset.speech` (:func:`~emoset.speech.opensmile_functionals`,
+:func:`~emoset.speech.librosa_functionals`, :func:`~emoset.speech.estimate_bandwidth`); this
+module holds the scikit-learn transformers :class:`OpenSmileFeatures` and
+:class:`LibrosaFeatures`, which map *clips* (audio paths, video paths or
+:class:`emoset.datasets.Clip` records) to a feature matrix. They decode the audio themselves
+with :func:`emoset.media.load_audio` (so video files work too), band-limit it to the training
+bandwidth and resample it to a fixed rate (16 kHz), run in parallel with joblib, cache each
+clip's vector on disk keyed by the file's content hash, and turn bad clips into NaN rows
+(abstentions) instead of crashing the batch. ``extract`` returns the features with a
+per-clip table of what happened; ``transform`` the features alone (a transform never changes
+the estimator).
 
 :func:`make_audio_pipeline` chains a transformer (or nothing, for precomputed
 matrices) with a :class:`~sklearn.preprocessing.StandardScaler` and an RBF
@@ -36,7 +33,7 @@ Real-audio behaviour (documented decisions)
   clip; wideband speech at prediction would put energy where the model never saw
   any and land far from every training clip (an RBF SVM then answers with its
   intercept, the same for every clip). So ``fit`` measures the bandwidth of the
-  training clips (:func:`estimate_bandwidth`, low decile: ``bandwidth_``), and
+  training clips (:func:`~emoset.speech.estimate_bandwidth`, low decile: ``bandwidth_``), and
   every clip, in training and prediction, is low-passed to that band (resampled
   to the smallest standard rate covering it, ``band_rate_``) before it is
   resampled to ``sampling_rate``. A clip whose own bandwidth is clearly lower
@@ -95,24 +92,26 @@ from ._version import __version__
 from ._warnings import summarise, warn_caller
 from .abstain import AbstainingClassifier
 from .media import MediaError
+from .speech import (
+    OPENSMILE_FEATURE_SETS,
+    band_rate,
+    covering_rate,
+    estimate_bandwidth,
+    librosa_feature_names,
+    librosa_functionals,
+    opensmile_feature_names,
+    opensmile_functionals,
+)
 
 __all__ = [
-    "OPENSMILE_FEATURE_SETS",
     "LibrosaFeatures",
     "OpenSmileFeatures",
-    "estimate_bandwidth",
-    "librosa_feature_names",
-    "librosa_functionals",
     "make_audio_pipeline",
-    "opensmile_functionals",
     "warn_audio_problems",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: openSMILE feature sets offered by :class:`OpenSmileFeatures` (functionals level),
-#: with their number of functionals.
-OPENSMILE_FEATURE_SETS = {"eGeMAPSv02": 88, "ComParE_2016": 6373, "emobase": 988}
 
 #: Peak amplitude at or below which a clip counts as digital silence (-80 dBFS).
 SILENCE_PEAK = 1e-4
@@ -166,262 +165,6 @@ def _native_rate(path: Path) -> int | None:
         return probe(path).audio_sr
     except Exception:  # the decoder reports the real problem
         return None
-
-
-# --------------------------------------------------------------------------- pure functions
-
-
-@functools.lru_cache(maxsize=8)
-def _smile(feature_set: str):
-    import opensmile
-
-    return opensmile.Smile(
-        feature_set=getattr(opensmile.FeatureSet, feature_set),
-        feature_level=opensmile.FeatureLevel.Functionals,
-    )
-
-
-def opensmile_functionals(signal, sampling_rate=16000, *, feature_set="eGeMAPSv02"):
-    """openSMILE functionals of one mono signal.
-
-    Parameters
-    ----------
-    signal : array-like of shape (n_samples,)
-        Mono audio in [-1, 1].
-    sampling_rate : int, default=16000
-        Rate of ``signal`` in Hz.
-    feature_set : {"eGeMAPSv02", "ComParE_2016", "emobase"}, default="eGeMAPSv02"
-
-    Returns
-    -------
-    values : ndarray of float32, shape (n_features,)
-        88 (eGeMAPSv02), 6373 (ComParE_2016) or 988 (emobase) values; may hold
-        NaN when the signal is too short for openSMILE.
-    names : list of str
-        The openSMILE feature names.
-
-    References
-    ----------
-    .. [1] Eyben et al., openSMILE, ACM Multimedia 2010.
-    .. [2] Eyben et al., GeMAPS, IEEE Trans. Affective Computing 2016.
-    .. [3] Schuller et al., ComParE, Interspeech 2016.
-    """
-    if feature_set not in OPENSMILE_FEATURE_SETS:
-        raise ValueError(
-            f"feature_set must be one of {sorted(OPENSMILE_FEATURE_SETS)}; got {feature_set!r}."
-        )
-    smile = _smile(feature_set)
-    x = np.ascontiguousarray(np.asarray(signal, dtype=np.float32).reshape(-1))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Segment too short")
-        frame = smile.process_signal(x, int(sampling_rate))
-    return frame.to_numpy(dtype=np.float32).reshape(-1), list(smile.feature_names)
-
-
-_LLD_SPECTRAL = ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff", "spectral_flatness")
-_N_CONTRAST = 7  # 6 bands + valley row
-_CONTRAST_FMIN = 100.0
-
-
-def _stat_names(percentiles) -> list[str]:
-    return ["mean", "std"] + [f"p{int(p) if float(p).is_integer() else p}" for p in percentiles]
-
-
-def librosa_feature_names(n_mfcc=20, percentiles=(10, 50, 90)) -> list[str]:
-    """Names of the values :func:`librosa_functionals` returns, in order."""
-    llds = []
-    for kind in ("mfcc", "mfcc_delta", "mfcc_delta2"):
-        llds += [f"{kind}{i}" for i in range(n_mfcc)]
-    llds += list(_LLD_SPECTRAL)
-    llds += [f"spectral_contrast{i}" for i in range(_N_CONTRAST)]
-    llds += ["zcr", "rms_db", "f0_semitone"]
-    stats = _stat_names(percentiles)
-    return [f"{lld}_{s}" for lld in llds for s in stats] + ["voiced_fraction"]
-
-
-def librosa_functionals(
-    signal,
-    sampling_rate=16000,
-    *,
-    n_mfcc=20,
-    n_fft=512,
-    hop_length=160,
-    fmin=65.0,
-    fmax=600.0,
-    pitch="yin",
-    percentiles=(10, 50, 90),
-):
-    """Frame-level descriptors from librosa summarised by statistics.
-
-    Descriptors (one value per 10 ms frame by default): ``n_mfcc`` MFCCs and
-    their first and second deltas, spectral centroid, bandwidth, 85 % roll-off,
-    flatness, 7 spectral-contrast rows, zero-crossing rate, RMS energy in dB
-    and F0 in semitones above 27.5 Hz (voiced frames only). Each is summarised
-    by mean, standard deviation and ``percentiles``; the fraction of voiced
-    frames is appended.
-
-    Parameters
-    ----------
-    signal : array-like of shape (n_samples,)
-    sampling_rate : int, default=16000
-    n_mfcc : int, default=20
-    n_fft : int, default=512
-        Analysis window in samples (32 ms at 16 kHz).
-    hop_length : int, default=160
-        Frame step in samples (10 ms at 16 kHz).
-    fmin, fmax : float, default=65.0, 600.0
-        F0 search range in Hz.
-    pitch : {"yin", "pyin"}, default="yin"
-        ``"pyin"`` (probabilistic YIN) gives a proper voicing decision but is
-        ~50x slower and JIT-compiles on first use. ``"yin"`` is fast; its
-        voicing is energy-based (frames within 30 dB of the loudest frame whose
-        F0 is inside the search range).
-    percentiles : sequence of float, default=(10, 50, 90)
-
-    Returns
-    -------
-    values : ndarray of float32, shape (n_features,)
-        Ordered as :func:`librosa_feature_names`. F0 statistics are 0 when no
-        frame is voiced (whisper, noise), with ``voiced_fraction`` 0.
-    names : list of str
-
-    Notes
-    -----
-    A licence-free alternative to openSMILE; the descriptors follow the
-    usual speech-emotion baselines rather than a standardised set such as
-    GeMAPS [1]_.
-
-    References
-    ----------
-    .. [1] Eyben et al., GeMAPS, IEEE Trans. Affective Computing 2016.
-    """
-    import librosa
-
-    if pitch not in ("yin", "pyin"):
-        raise ValueError(f"pitch must be 'yin' or 'pyin'; got {pitch!r}.")
-    sr = int(sampling_rate)
-    y = np.asarray(signal, dtype=np.float32).reshape(-1)
-    min_len = n_fft
-    if y.size < min_len:  # librosa needs one full window
-        y = np.pad(y, (0, min_len - y.size))
-    kw = dict(n_fft=n_fft, hop_length=hop_length)
-    S = np.abs(librosa.stft(y, **kw)) ** 2
-    mel = librosa.feature.melspectrogram(S=S, sr=sr)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)
-    width = min(9, mfcc.shape[1] if mfcc.shape[1] % 2 else mfcc.shape[1] - 1)
-    if width >= 3:
-        d1 = librosa.feature.delta(mfcc, width=width)
-        d2 = librosa.feature.delta(mfcc, order=2, width=width)
-    else:
-        d1 = np.zeros_like(mfcc)
-        d2 = np.zeros_like(mfcc)
-    mag = np.sqrt(S)
-    spectral = [
-        librosa.feature.spectral_centroid(S=mag, sr=sr),
-        librosa.feature.spectral_bandwidth(S=mag, sr=sr),
-        librosa.feature.spectral_rolloff(S=mag, sr=sr),
-        librosa.feature.spectral_flatness(S=mag),
-        librosa.feature.spectral_contrast(
-            S=mag, sr=sr, fmin=_CONTRAST_FMIN, n_bands=_N_CONTRAST - 1
-        ),
-    ]
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)
-    rms = librosa.feature.rms(S=mag, frame_length=n_fft, hop_length=hop_length)
-    rms_db = librosa.amplitude_to_db(rms, ref=1.0, top_db=None)
-    frames = np.vstack([mfcc, d1, d2, *spectral, zcr, rms_db])
-    n_frames = frames.shape[1]
-
-    frame_length = max(n_fft, int(2 ** np.ceil(np.log2(3 * sr / fmin))))
-    if y.size < frame_length:
-        y_pitch = np.pad(y, (0, frame_length - y.size))
-    else:
-        y_pitch = y
-    if pitch == "pyin":
-        f0, voiced, _ = librosa.pyin(
-            y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
-        )
-        voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
-    else:
-        f0 = librosa.yin(
-            y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
-        )
-        e = librosa.amplitude_to_db(
-            librosa.feature.rms(y=y_pitch, frame_length=frame_length, hop_length=hop_length)[0],
-            ref=1.0,
-            top_db=None,
-        )
-        voiced = (e > e.max() - 30.0) & (f0 > fmin * 1.01) & (f0 < fmax * 0.99)
-    m = min(len(f0), n_frames)
-    f0 = f0[:m]
-    voiced = voiced[:m]
-    semis = np.full(m, np.nan)
-    semis[voiced] = 12.0 * np.log2(f0[voiced] / 27.5)
-
-    def stats(row):
-        row = row[np.isfinite(row)]
-        if row.size == 0:
-            return np.zeros(2 + len(percentiles))
-        return np.concatenate([[row.mean(), row.std()], np.percentile(row, percentiles)])
-
-    rows = [stats(r) for r in frames] + [stats(semis)]
-    values = np.concatenate(rows + [[voiced.mean() if m else 0.0]]).astype(np.float32)
-    return values, librosa_feature_names(n_mfcc, percentiles)
-
-
-# --------------------------------------------------------------------------- bandwidth
-
-#: Sample rates a band limit is rounded up to (the Nyquist frequency of the first that covers
-#: the training bandwidth is the limit).
-STANDARD_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
-
-#: A clip's bandwidth is the highest frequency whose power is within this many dB of the peak.
-BANDWIDTH_DROP_DB = 60.0
-
-
-def estimate_bandwidth(signal, sampling_rate):
-    """The audible bandwidth of a signal: the highest frequency carrying real energy.
-
-    Welch's power spectrum (1024-sample segments) is taken at the file's own rate; the bandwidth
-    is the highest frequency whose power is within :data:`BANDWIDTH_DROP_DB` (60 dB) of the
-    spectrum's peak. Speech recorded at 8 kHz and stored at 16 kHz has a bandwidth of about
-    3.9 kHz, not 8 kHz: the measure looks at the content, not at the header.
-
-    Parameters
-    ----------
-    signal : array-like of shape (n_samples,)
-    sampling_rate : int
-
-    Returns
-    -------
-    bandwidth : float or None
-        In Hz; ``None`` for a signal without energy.
-    """
-    from scipy.signal import welch
-
-    y = np.asarray(signal, dtype=np.float64).reshape(-1)
-    if y.size < 2 or not np.any(y):
-        return None
-    f, p = welch(y, fs=float(sampling_rate), nperseg=min(1024, y.size))
-    if not np.any(p > 0):
-        return None
-    above = np.flatnonzero(p > p.max() * 10 ** (-BANDWIDTH_DROP_DB / 10))
-    return float(f[above[-1]])
-
-
-def _covering_rate(bandwidth):
-    """The smallest standard rate whose Nyquist frequency covers ``bandwidth`` (5 % slack)."""
-    for rate in STANDARD_RATES:
-        if rate / 2 >= 0.95 * bandwidth:
-            return rate
-    return STANDARD_RATES[-1]
-
-
-def _band_rate(bandwidth, sampling_rate):
-    """The standard rate that limits clips to ``bandwidth`` (None: no limit needed)."""
-    if bandwidth is None:
-        return None
-    rate = _covering_rate(bandwidth)
-    return rate if rate < sampling_rate else None
 
 
 def _probe_clip(path):
@@ -547,7 +290,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             self.bandwidth_ = float(self.bandwidth)
         elif self.bandwidth == "auto" and X is not None:
             self.bandwidth_ = self._training_bandwidth(_check_clips(X))
-        self.band_rate_ = _band_rate(self.bandwidth_, int(self.sampling_rate))
+        self.band_rate_ = band_rate(self.bandwidth_, int(self.sampling_rate))
         return self
 
     def _training_bandwidth(self, clips):
@@ -700,7 +443,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         if (
             limit is not None
             and rec["bandwidth"] is not None
-            and _covering_rate(rec["bandwidth"]) < _covering_rate(limit)
+            and covering_rate(rec["bandwidth"]) < covering_rate(limit)
         ):
             row["narrowband"] = True
             note = (
@@ -882,7 +625,7 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         return {"feature_set": self.feature_set}
 
     def _names(self):
-        return list(_smile(self.feature_set).feature_names)
+        return opensmile_feature_names(self.feature_set)
 
     def _versions(self):
         import opensmile

@@ -18,15 +18,10 @@ from sklearn.svm import SVC
 
 from emoset import _cache
 from emoset.abstain import AbstainingClassifier
-from emoset.audio import (
-    LibrosaFeatures,
-    OpenSmileFeatures,
-    estimate_bandwidth,
-    librosa_feature_names,
-    make_audio_pipeline,
-)
+from emoset.audio import LibrosaFeatures, OpenSmileFeatures, make_audio_pipeline
 from emoset.media import MediaError
 from emoset.normalize import standardize_per_speaker
+from emoset.speech import estimate_bandwidth, librosa_feature_names
 
 SR = 16000
 
