@@ -319,6 +319,9 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             return None
         return float(min(np.quantile(found, 0.1), int(self.sampling_rate) / 2))
 
+    def _warm_up(self):
+        """Prepare, in this process, what parallel workers would otherwise all build at once."""
+
     def get_feature_names_out(self, input_features=None):
         """The names of the output columns (openSMILE / librosa names).
 
@@ -394,6 +397,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         cache = None
         if self.cache_dir is not None:
             cache = _cache.DiskCache(Path(self.cache_dir) / f"audio-{self._kind}")
+        if self.n_jobs not in (None, 1):
+            self._warm_up()
         records, from_cache = _cache.parallel_map(
             func,
             paths,
@@ -726,6 +731,18 @@ class LibrosaFeatures(_BaseAudioFeatures):
         import librosa
 
         return {"librosa": librosa.__version__}
+
+    def _warm_up(self):
+        """Compile librosa's numba functions once here before the workers start.
+
+        numba's on-disk cache is not safe for concurrent first compilation: workers that all
+        compile the same functions into an empty cache can crash (seen once in ``librosa.yin``
+        on a fresh machine). After one compilation here they load the finished cache.
+        """
+        t = np.arange(int(self.sampling_rate) // 2) / float(self.sampling_rate)
+        librosa_functionals(
+            0.1 * np.sin(2 * np.pi * 150.0 * t), int(self.sampling_rate), **self._params()
+        )
 
 
 _FEATURES = {

@@ -551,3 +551,25 @@ def test_clip_pipeline_abstains_on_bad_clips(make_wav, tmp_path):
     assert np.isnan(scores[0]) and np.isfinite(scores[1:]).all()
     with pytest.warns(UserWarning, match="could not be read"):
         assert list(pipe.predict([bad, low[0], high[0]])[1:]) == ["low", "high"]
+
+
+@pytest.mark.slow
+def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
+    """A fresh machine: empty numba cache, two workers compiling librosa's functions."""
+    import subprocess
+    import sys
+
+    clips = [str(make_wav(f"v{i}.wav", f0=140.0 + 20 * i, seed=i)) for i in range(4)]
+    script = (
+        "import sys, numpy as np\n"
+        "from emoset.audio import LibrosaFeatures\n"
+        "X = LibrosaFeatures(n_jobs=2).fit().transform(sys.argv[1:])\n"
+        "assert np.isfinite(X).all(), X\n"
+        "print('ok', X.shape)\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    res = subprocess.run(
+        [sys.executable, "-c", script, *clips], capture_output=True, text=True, env=env
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "ok (4, 371)"
