@@ -542,7 +542,7 @@ def test_clip_pipeline_abstains_on_bad_clips(make_wav, tmp_path):
     X = low + high + [bad]
     y = ["low"] * 8 + ["high"] * 8 + ["low"]
     pipe = make_audio_pipeline("egemaps", cache_dir=tmp_path / "cache", probability=False)
-    with pytest.warns(UserWarning) as record:
+    with pytest.warns(UserWarning, match="could not be read") as record:
         pipe.fit(X, y)
     messages = " | ".join(str(w.message) for w in record)
     assert "could not be read" in messages and "Dropping 1 of 17 training rows" in messages

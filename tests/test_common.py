@@ -6,26 +6,34 @@
   by appending a :class:`SetInputCase` (an estimator factory plus a data factory).
 """
 
+import atexit
 import pickle
+import shutil
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
-from _factories import generate_sets, random_bases, random_spd
+from _factories import generate_sets, random_bases, random_spd, write_video
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from emoset.abstain import AbstainingClassifier
+from emoset.audio import LibrosaFeatures, OpenSmileFeatures
 from emoset.classifiers import ImageSetPLS
+from emoset.extract import ImageSetFeatures
+from emoset.faces import FaceAligner
 from emoset.frame_features import HOG, LBP, DenseSIFT, EmotionCNN
 from emoset.fusion import StackingFusion, WeightedScoreFusion
 from emoset.imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
 from emoset.kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
 from emoset.pls import OneVsRestPLSClassifier
+from emoset.system import AudioVisualEmotionRecognizer
 
 # --------------------------------------------------------------------------------------
 # scikit-learn's checks on the 2-D estimators
@@ -137,6 +145,67 @@ SET_INPUT_ESTIMATORS += [
 ]
 
 
+_MEDIA = Path(tempfile.mkdtemp(prefix="emoset-test-common-"))
+atexit.register(shutil.rmtree, _MEDIA, ignore_errors=True)
+
+
+def _voice(seed, f0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(16000) / 16000
+    phase = 2 * np.pi * f0 * (1 + 0.03 * np.sin(2 * np.pi * 5 * t)) * t
+    y = sum(np.sin(k * phase) / k for k in range(1, 6)) + 0.01 * rng.standard_normal(t.size)
+    return (0.3 * y / np.abs(y).max()).astype(np.float32)
+
+
+def _wav_clips(seed):
+    """Four short generated voices (two 'low', two 'high') as wav files."""
+    import soundfile as sf
+
+    paths, y = [], []
+    for i, f0 in enumerate((110.0, 125.0, 240.0, 260.0)):
+        path = _MEDIA / f"voice_{seed}_{i}.wav"
+        if not path.exists():
+            sf.write(path, _voice(seed * 10 + i, f0 + 5 * seed), 16000)
+        paths.append(path)
+        y.append("low" if f0 < 200 else "high")
+    return paths, np.array(y)
+
+
+def _video_clips(seed):
+    """Two tiny generated videos (no face: empty image sets)."""
+    paths = []
+    for i in range(2):
+        path = _MEDIA / f"video_{seed}_{i}.mp4"
+        if not path.exists():
+            rng = np.random.default_rng(seed * 10 + i)
+            write_video(path, rng.integers(0, 255, (4, 48, 48, 3), dtype=np.uint8))
+        paths.append(path)
+    return paths, None
+
+
+def _sets_with_a_small_one(seed):
+    sets, y = _image_sets(seed)
+    sets[3] = sets[3][:1]  # one frame: abstained on
+    return sets, y
+
+
+SET_INPUT_ESTIMATORS += [
+    SetInputCase(OpenSmileFeatures, _wav_clips, "OpenSmileFeatures"),
+    SetInputCase(lambda: LibrosaFeatures(n_mfcc=8), _wav_clips, "LibrosaFeatures"),
+    SetInputCase(lambda: ImageSetFeatures("lbp"), _video_clips, "ImageSetFeatures"),
+    SetInputCase(
+        lambda: AbstainingClassifier(ImageSetPLS("mean", n_components=2), min_set_size=2),
+        _sets_with_a_small_one,
+        "AbstainingClassifier-sets",
+    ),
+    SetInputCase(
+        lambda: AbstainingClassifier(ImageSetPLS("mean"), ood_quantile=0.9),
+        _image_sets,
+        "AbstainingClassifier-ood",
+    ),
+]
+
+
 def register_set_input_estimator(make_estimator, make_data, id):
     """Append an estimator to :data:`SET_INPUT_ESTIMATORS` (for other modules' tests)."""
     SET_INPUT_ESTIMATORS.append(SetInputCase(make_estimator, make_data, id))
@@ -147,8 +216,19 @@ def _outputs(estimator, X):
     out = []
     for method in ("transform", "decision_function", "predict_proba", "predict"):
         if hasattr(estimator, method):
-            out.append(np.asarray(getattr(estimator, method)(X)))
+            value = getattr(estimator, method)(X)
+            if isinstance(value, list):  # image sets: one array per clip
+                out.extend(np.asarray(v) for v in value)
+            else:
+                out.append(np.asarray(value))
     return out
+
+
+def _same(a, b):
+    if a.dtype.kind == "f":
+        assert_allclose(a, b)
+    else:
+        assert (a == b).all()
 
 
 def _fit(estimator, X, y):
@@ -165,7 +245,7 @@ def test_clone_round_trip(case):
     est = case.make_estimator()
     cloned = clone(est)
     assert cloned is not est
-    assert cloned.get_params() == est.get_params()
+    assert pickle.dumps(cloned.get_params()) == pickle.dumps(est.get_params())  # nested too
     assert type(cloned) is type(est)
 
 
@@ -203,10 +283,7 @@ def test_pickle_round_trip(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for a, b in zip(_outputs(est, X_new), _outputs(restored, X_new), strict=True):
-            if a.dtype.kind == "f":
-                assert_allclose(a, b)
-            else:
-                assert (a == b).all()
+            _same(a, b)
 
 
 @CASES
@@ -220,7 +297,53 @@ def test_same_seed_same_output(case):
             warnings.simplefilter("ignore", UserWarning)
             outs.append(_outputs(est, X_new))
     for a, b in zip(*outs, strict=True):
-        if a.dtype.kind == "f":
-            assert_allclose(a, b)
-        else:
-            assert (a == b).all()
+        _same(a, b)
+
+
+@CASES
+def test_transform_and_predict_leave_the_estimator_unchanged(case):
+    """A fitted estimator is read-only: transform, predict and friends change no attribute."""
+    X, y = case.make_data(0)
+    est = _fit(case.make_estimator(), X, y)
+    before = pickle.dumps(vars(est))
+    X_new, _ = case.make_data(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _outputs(est, X_new)
+        if hasattr(est, "extract"):
+            est.extract(X_new)
+    assert pickle.dumps(vars(est)) == before
+
+
+# --------------------------------------------------------------------------------------
+# Estimators that take clips or frames and are fitted elsewhere (test_faces, test_system)
+# --------------------------------------------------------------------------------------
+
+NO_DATA_ESTIMATORS = [
+    FaceAligner(),
+    FaceAligner(96, detect_every=1, landmarks=5, chips=True),
+    AudioVisualEmotionRecognizer(),
+    AudioVisualEmotionRecognizer(video={}, fusion=StackingFusion(), inner_cv=3),
+    ImageSetFeatures("hog", fps=5.0),
+]
+
+
+@pytest.mark.parametrize("est", NO_DATA_ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_estimators_without_data(est):
+    """The checks that need no data: clone, parameters as given, pickle, not-fitted error."""
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+    )
+
+    cloned = clone(est)
+    assert type(cloned) is type(est) and cloned is not est
+    assert pickle.dumps(cloned.get_params(deep=False)) == pickle.dumps(est.get_params(deep=False))
+    check_no_attributes_set_in_init(type(est).__name__, clone(est))
+    check_get_params_invariance(type(est).__name__, clone(est))
+    restored = pickle.loads(pickle.dumps(est))
+    assert restored.get_params(deep=False).keys() == est.get_params(deep=False).keys()
+    for method in ("predict", "transform"):
+        if hasattr(est, method):
+            with pytest.raises(NotFittedError, match="is not fitted yet"):
+                getattr(est, method)([Path("clip.mp4")])
