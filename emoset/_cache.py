@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -387,6 +388,16 @@ def parallel_map(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=desc, leave=False)
+    with warnings.catch_warnings():
+        # loky replaces a worker whose memory grew (dlib and onnxruntime models) and says so;
+        # its jobs are resubmitted and every result still arrives: nothing for the user to do
+        warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+        _consume(func, items, todo, results, keys, cache, n_jobs, on_error, bar)
+    return results, from_cache
+
+
+def _consume(func, items, todo, results, keys, cache, n_jobs, on_error, bar):
+    """Run ``func`` on the items ``todo``, storing each result (and caching it) as it arrives."""
     try:
         if todo:
             if n_jobs in (None, 1) or len(todo) == 1:
@@ -407,4 +418,3 @@ def parallel_map(
     finally:
         if bar is not None:
             bar.close()
-    return results, from_cache

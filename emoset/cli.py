@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
+from .extract import NO_VIDEO
 
 __all__ = ["main", "build_parser"]
 
@@ -179,7 +180,8 @@ def _print_record(r):
     scores = "  ".join(f"{k} {v:.2f}" for v, k in ranked)
     print(f"{r['path']}: {r['label']}   ({scores}; from {', '.join(r['subsystems'])})")
     for name, why in r["reasons"].items():
-        print(f"    {name} abstained: {why}")
+        if why != NO_VIDEO:  # an audio file: the video subsystems had nothing to look at
+            print(f"    {name} abstained: {why}")
     for caveat in r["warnings"]:
         print(f"    caveat: {caveat}")
 

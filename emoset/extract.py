@@ -102,6 +102,10 @@ def _video_path(clip):
     return None if video is None else Path(video)
 
 
+#: The reason an audio-only clip has no image set.
+NO_VIDEO = "no video (an audio-only clip)"
+
+
 class NoVideoError(ValueError):
     """The clip has no video file (an audio-only clip): no image set, no error of decoding."""
 
@@ -397,7 +401,7 @@ def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, o
         desc="image sets",
         on_error="raise" if on_error == "raise" else "return",
     )
-    results = [Failure(i, NoVideoError("no video (an audio-only clip)")) for i in range(len(clips))]
+    results = [Failure(i, NoVideoError(NO_VIDEO)) for i in range(len(clips))]
     for i, res in zip(todo, done, strict=True):
         results[i] = res
     sets = {name: [] for name in transformers}

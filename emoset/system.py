@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._cache import default_cache_dir, make_key
 from ._warnings import summarise, warn_caller
 from .datasets import Clip
-from .extract import ImageSetFeatures, clip_name, no_set_reason
+from .extract import NO_VIDEO, ImageSetFeatures, clip_name, no_set_reason
 from .fusion import WeightedScoreFusion, out_of_fold_scores
 from .scoring import aligned_scores, scores_accuracy, scores_to_labels, softmax
 from .subsystems import (
@@ -588,9 +588,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             ood = any(v > 1 for v in distances.values())
             label = labels[i]
             error = None
-            if label is None:
+            if label is None:  # an audio file has no video: that is not what went wrong
+                said = {n: w for n, w in reasons.items() if w != NO_VIDEO} or reasons
                 error = "no subsystem could score this clip: " + "; ".join(
-                    f"{n}: {w}" for n, w in reasons.items()
+                    f"{n}: {w}" for n, w in said.items()
                 )
             records.append(
                 ClipResult(

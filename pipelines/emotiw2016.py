@@ -76,6 +76,8 @@ GRID = [  # (set model, kernel): the descriptive table
     ("gaussian", "poly"),
     ("gaussian", "rbf"),
 ]
+#: Dimension of the subspace set models (the grid's and the recognizer's default candidates).
+SUBSPACE_DIM = 10
 QUICK_GRID = [("mean", "rbf"), ("subspace", "linear"), ("covariance", "rbf")]
 CLASSIFIERS = ("pls", "svm", "lr")
 
@@ -89,7 +91,7 @@ def _imageset_pipeline(set_model, kernel, classifier):
         set_model,
         kernel=kernel,
         n_pca=n_pca,
-        n_dims=10,
+        n_dims=SUBSPACE_DIM,
         n_components=10,
         classifier=classifier,
         random_state=0,
@@ -503,6 +505,13 @@ def _data_problems(clips, extraction, problems, args):
     if len(few):
         shown = ", ".join(f"{i} ({r.n_faces} faces)" for i, r in few.iterrows())
         lines.append(f"{len(few)} clip(s) with fewer than {MIN_FACES} aligned faces: {shown}")
+    thin = extraction[(extraction["n_faces"] >= MIN_FACES) & (extraction["n_faces"] < SUBSPACE_DIM)]
+    if len(thin):
+        shown = ", ".join(f"{i} ({r.n_faces} faces)" for i, r in thin.iterrows())
+        lines.append(
+            f"{len(thin)} clip(s) with fewer aligned faces than the subspace dimension "
+            f"({SUBSPACE_DIM}; the subspace model pads their basis with zeros): {shown}"
+        )
     audio = OpenSmileFeatures(cache_dir=args.cache_dir, n_jobs=args.n_jobs).fit(clips)
     _, info = audio.extract(clips)
     for status, text in (("short", "shorter than 0.5 s"), ("silent", "digital silence")):
@@ -525,6 +534,8 @@ def _distinct_warnings(caught):
 
     seen = {}
     for w in caught:
+        if "spans fewer than n_dims" in str(w.message):  # in the data problems already
+            continue
         key = re.sub(r"\d+", "#", str(w.message))
         seen.setdefault(key, [f"{w.category.__name__}: {w.message}", 0])[1] += 1
     return [f"{text} (x{n})" if n > 1 else text for text, n in seen.values()]

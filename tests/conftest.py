@@ -26,7 +26,7 @@ def data_root():
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory):
-    """Keep tests out of the user's ~/.cache/emoset (the converted CNN graph lands here)."""
+    """Keep tests out of the user's ~/.cache/emoset: default caches go to a temporary folder."""
     previous = os.environ.get("EMOSET_CACHE")
     os.environ["EMOSET_CACHE"] = str(tmp_path_factory.mktemp("emoset-cache"))
     yield

@@ -21,9 +21,9 @@ def test_readme_has_the_quick_start():
     assert re.search(r"from emoset import .*ImageSetPLS", blocks[0])
 
 
-def test_readme_examples_run(data_root, tmp_path, monkeypatch, capsys):
+def test_readme_examples_run(data_root, tmp_path, monkeypatch, capsys, feature_cache):
     monkeypatch.setenv("EMOSET_DATA", str(data_root))
-    monkeypatch.setenv("EMOSET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EMOSET_CACHE", str(feature_cache))  # cache_dir=True: the shared cache
     monkeypatch.chdir(tmp_path)
     namespace = {}
     with warnings.catch_warnings(record=True) as caught:
