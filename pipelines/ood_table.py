@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         f"Audio SVM ({args.features}) trained on the 80 CREMA-D face-crop clips (8 kHz); "
         f"training bandwidth {model.steps[0][1].bandwidth_:.0f} Hz.\n"
     )
-    print(markdown_table(rows))
+    print(markdown_table(rows, floatfmt=".1f"))
     return 0
 
 
