@@ -97,7 +97,8 @@ def resolve_public_name(app, env, node, contnode):
     documented = _documented_names(env)
     # last resort: a name documented once anywhere (``load_cremad_human_votes`` written in a
     # docstring of emoset.fetch means emoset.datasets.load_cremad_human_votes)
-    ends = [n for n in domain.objects if n.endswith("." + target)]
+    # (aliased entries are the canonical names autodoc adds for the same objects)
+    ends = [n for n, e in domain.objects.items() if n.endswith("." + target) and not e.aliased]
     if len(ends) == 1:
         candidates.append(ends[0])
     for candidate in candidates:
