@@ -9,10 +9,11 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export MPLBACKEND ?= Agg
 PYTEST_ARGS ?=
 DATA_ARGS ?=
+DOCS_ARGS ?=
 REPRODUCE_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint bench reproduce-emotiw2016 data splits clean
+.PHONY: help install test test-fast lint bench docs reproduce-emotiw2016 data splits clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -38,11 +39,18 @@ test-fast: $(STAMP) ## Run the tests without the minute-long end-to-end ones
 	$(PY) -m pytest -ra -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check
-	$(VENV)/bin/ruff check emoset tests pipelines benchmarks tools
-	$(VENV)/bin/ruff format --check emoset tests pipelines benchmarks tools
+	$(VENV)/bin/ruff check emoset tests pipelines benchmarks tools docs
+	$(VENV)/bin/ruff format --check emoset tests pipelines benchmarks tools docs
 
 bench: $(STAMP) ## Speed benchmarks (BLAS threads pinned to 1); tables on stdout
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks
+
+docs: $(STAMP) ## HTML documentation (API, user guide, gallery run on ../shared/data) in docs/_build/html
+	@$(PY) -c "import sphinx, numpydoc, sphinx_gallery, pydata_sphinx_theme" 2>/dev/null || \
+		$(PY) -m pip install --quiet -e ".[docs]"
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 EMOSET_CACHE=$${EMOSET_CACHE:-$(CURDIR)/.cache/emoset} \
+		$(PY) -m sphinx -b html -W --keep-going $(DOCS_ARGS) docs docs/_build/html
+	@echo "Documentation: docs/_build/html/index.html"
 
 data: $(STAMP) ## Download CREMA-D (12 actors, 442 MB) + RAVDESS speech audio (~208 MB); DATA_ARGS="--actors all" for all
 	$(PY) -m pipelines.fetch_data $(DATA_ARGS)
@@ -57,5 +65,5 @@ reproduce-emotiw2016: $(STAMP) ## The whole system: features, PLS/SVM subsystems
 	fi; \
 	$(PY) -m pipelines.emotiw2016 $(REPRODUCE_ARGS)
 
-clean: ## Remove caches and results (keeps .venv)
-	rm -rf .cache results .pytest_cache
+clean: ## Remove caches, results and built documentation (keeps .venv)
+	rm -rf .cache results .pytest_cache docs/_build docs/generated docs/auto_examples

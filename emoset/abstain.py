@@ -11,7 +11,7 @@ Distance to the training data
 -----------------------------
 With ``ood_quantile`` set, ``fit`` keeps a reference sample of the training inputs (all of them
 up to ``max_reference`` rows, else evenly spaced rows) in the space the wrapped classifier sees
-— the standardised features of an SVM, or :meth:`~emoset.ImageSetPLS.embedding` of image sets
+— the standardised features of an SVM, or :meth:`!ImageSetPLS.embedding` of image sets
 (the vectors the manifold kernels are computed from) — and the distance of every reference row
 to its nearest *other* reference row. The threshold is the ``ood_quantile`` quantile of these
 nearest-neighbour distances times ``ood_margin``; a new input whose nearest reference row is

@@ -327,7 +327,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        names : ndarray of str objects, shape (n_features_out_,)
+        names : ndarray of str objects, shape (``n_features_out_``,)
         """
         check_is_fitted(self)
         return self.feature_names_.copy()
@@ -362,7 +362,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_clips, n_features_out_)
+        features : ndarray of shape (n_clips, ``n_features_out_``)
             float64; NaN rows for clips that abstain.
         info : pandas.DataFrame
             One row per clip, indexed by clip id: ``path``, ``status`` (``"ok"``, ``"short"``,
@@ -467,7 +467,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_clips, n_features_out_) or DataFrame
+        features : ndarray of shape (n_clips, ``n_features_out_``) or DataFrame
             float64 (NaN rows for clips that abstain); a DataFrame indexed by clip id with the
             feature names as columns when ``as_frame``.
         """

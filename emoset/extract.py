@@ -13,7 +13,7 @@ plus the transformer's class and parameters (and the emoset version). A grid sea
 features or set models therefore never detects a face twice, and renaming or moving a corpus
 keeps its cache. Every entry is written atomically as soon as the clip is done, so an
 interrupted run resumes where it stopped, losing nothing. Entries hold arrays and JSON only
-(:class:`emoset._cache.DiskCache`): nothing read from the cache can run code.
+(``emoset._cache.DiskCache``): nothing read from the cache can run code.
 
 A clip that cannot be decoded, or has no face at all, gives an empty set and its reason in the
 ``info`` table: one bad clip never stops a batch, and one summarised warning per call says how
@@ -321,7 +321,7 @@ def extract_image_sets(
         Use what decodes of a truncated video (see :func:`emoset.media.iter_frames`) instead of
         counting the clip as failed.
     cache_dir : str, path-like, True or None
-        Folder of the content-keyed cache; ``True`` uses :func:`~emoset._cache.default_cache_dir`;
+        Folder of the content-keyed cache; ``True`` uses :func:`!emoset._cache.default_cache_dir`;
         ``None`` computes everything afresh.
     n_jobs : int or None
         Clips processed in parallel (joblib; the backend is the caller's choice, e.g.
@@ -527,7 +527,7 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        sets : list of ndarray of shape (n_faces_i, n_features_out_)
+        sets : list of ndarray of shape (n_faces_i, ``n_features_out_``)
             An empty ``(0, d)`` set for a clip without a face or an unreadable video.
         info : pandas.DataFrame
             As returned by :func:`extract_image_sets`.
@@ -559,7 +559,7 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        sets : list of ndarray of shape (n_faces_i, n_features_out_)
+        sets : list of ndarray of shape (n_faces_i, ``n_features_out_``)
         """
         sets, info = self.extract(X)
         _warn_no_sets(info)

@@ -4,7 +4,7 @@
 :class:`~emoset._download.DownloadPlan`: files, sizes, licence), download it with pinned or
 published checksums, and return the clips now on disk through the loaders of
 :mod:`emoset.datasets`. The HTTP mechanics (resumable, retried, verified downloads; safe zip
-extraction) live in :mod:`emoset._download`. Nothing here runs at import time.
+extraction) live in :mod:`!emoset._download`. Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -309,9 +309,9 @@ def fetch_cremad(
         the pinned summary table. Paths outside ``VideoFlash/`` and ``AudioWAV/`` are metadata,
         fetched from ``meta_url`` when ``human_votes`` is true.
     base_url : str
-        Where clip paths are fetched from (:data:`CREMAD_BASE_URL`).
+        Where clip paths are fetched from (:data:`!CREMAD_BASE_URL`).
     meta_url : str
-        Where metadata paths are fetched from (:data:`CREMAD_META_URL`).
+        Where metadata paths are fetched from (:data:`!CREMAD_META_URL`).
     verify_existing : bool, default=False
         Recompute the SHA-256 of files already present (slow) instead of checking their size.
     n_jobs : int, default=4
@@ -549,7 +549,7 @@ def fetch_ravdess(
     """Download RAVDESS from its Zenodo record, verified, and unpack it.
 
     The file list, sizes and MD5 checksums are read from the record's metadata (Zenodo REST
-    API, :data:`RAVDESS_RECORD_URL`) at run time; every archive is checked against them before
+    API, :data:`!RAVDESS_RECORD_URL`) at run time; every archive is checked against them before
     it is unpacked into ``<data_home>/ravdess/Actor_XX/``, where :func:`load_ravdess` finds it.
     Archives are downloaded to ``<data_home>/ravdess/.downloads/`` (resumable ``.part`` files)
     and deleted after unpacking unless ``keep_archives``; a small marker in

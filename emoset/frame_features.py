@@ -153,7 +153,7 @@ class _FrameTransformer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        F : ndarray of shape (n_frames, n_features_out_), float32, or list of such arrays
+        F : ndarray of shape (n_frames, ``n_features_out_``), float32, or list of such arrays
         """
         check_is_fitted(self)
         name = type(self).__name__

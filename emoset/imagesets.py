@@ -5,14 +5,14 @@ An *image set* is the array of per-frame feature vectors of one clip, shape
 scikit-learn's indexing, cross-validation and :class:`~sklearn.model_selection.GridSearchCV`
 work unchanged.  Each transformer here maps that list to a stacked ndarray:
 
-==================  ==============================  =================================
-model               point of                        output shape
-==================  ==============================  =================================
-``SubspaceModel``   Grassmann manifold (basis)      ``(n_sets, d, n_dims)``
-``CovarianceModel`` SPD manifold (covariance)       ``(n_sets, d, d)``
-``GaussianModel``   SPD manifold (Gaussian embed.)  ``(n_sets, d + 1, d + 1)``
-``MeanModel``       Euclidean space (mean)          ``(n_sets, d)``
-==================  ==============================  =================================
+===================  ==============================  =================================
+model                point of                        output shape
+===================  ==============================  =================================
+``SubspaceModel``    Grassmann manifold (basis)      ``(n_sets, d, n_dims)``
+``CovarianceModel``  SPD manifold (covariance)       ``(n_sets, d, d)``
+``GaussianModel``    SPD manifold (Gaussian embed.)  ``(n_sets, d + 1, d + 1)``
+``MeanModel``        Euclidean space (mean)          ``(n_sets, d)``
+===================  ==============================  =================================
 
 ``d`` is ``n_pca`` when a PCA, fitted on the stacked training frames, is used; otherwise the
 number of input features.

@@ -125,20 +125,20 @@ class OneVsRestPLSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when ``X`` had string column names.
     n_components_ : int
         Number of components actually used.
-    x_mean_, x_std_ : ndarray of shape (n_features_in_,)
+    x_mean_, x_std_ : ndarray of shape (``n_features_in_``,)
         Feature centring and scaling.
-    x_rotations_ : ndarray of shape (n_models, n_features_in_, n_components_)
+    x_rotations_ : ndarray of shape (n_models, ``n_features_in_``, ``n_components_``)
         Rotations ``R`` of each PLS model (``n_models`` is ``n_classes`` for "ovr", 1 for
         "pls2"): latent scores are ``((X - x_mean_) / x_std_) @ R``.
-    y_loadings_ : ndarray of shape (n_models, n_targets, n_components_)
+    y_loadings_ : ndarray of shape (n_models, n_targets, ``n_components_``)
         ``Y``-loadings ``Q`` (``n_targets`` is 1 for "ovr", ``n_classes`` for "pls2").
     y_mean_, y_std_ : ndarray of shape (n_classes,)
         Target centring and scaling.
-    coef_ : ndarray of shape (n_classes, n_features_in_)
+    coef_ : ndarray of shape (n_classes, ``n_features_in_``)
         Linear decision functions in the original feature units.
     intercept_ : ndarray of shape (n_classes,)
         Their intercepts: ``scores = X @ coef_.T + intercept_``.
@@ -298,7 +298,7 @@ class OneVsRestPLSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        scores : ndarray of shape (n_components_, n_samples, n_classes)
+        scores : ndarray of shape (``n_components_``, n_samples, n_classes)
             ``scores[a - 1]`` are the per-class scores of the model with ``a`` components
             (``scores[-1]`` equals the model's own scores).
         """
