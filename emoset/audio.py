@@ -297,8 +297,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         """Low decile of the clips' measured bandwidths, capped at the analysis Nyquist."""
         paths = [_source_of(c)[1] for c in clips]
         cache = None
-        if self.cache_dir is not None:
-            cache = _cache.DiskCache(Path(self.cache_dir) / "audio-probe")
+        if self._cache_root() is not None:
+            cache = _cache.DiskCache(self._cache_root() / "audio-probe")
         records, _ = _cache.parallel_map(
             _probe_clip,
             paths,
@@ -321,6 +321,12 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
     def _warm_up(self):
         """Prepare, in this process, what parallel workers would otherwise all build at once."""
+
+    def _cache_root(self):
+        """The cache folder: ``cache_dir``, the default one for ``True``, or None."""
+        if self.cache_dir is True:
+            return _cache.default_cache_dir()
+        return None if self.cache_dir is None else Path(self.cache_dir)
 
     def get_feature_names_out(self, input_features=None):
         """The names of the output columns (openSMILE / librosa names).
@@ -395,8 +401,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             allow_partial=bool(self.allow_partial),
         )
         cache = None
-        if self.cache_dir is not None:
-            cache = _cache.DiskCache(Path(self.cache_dir) / f"audio-{self._kind}")
+        if self._cache_root() is not None:
+            cache = _cache.DiskCache(self._cache_root() / f"audio-{self._kind}")
         if self.n_jobs not in (None, 1):
             self._warm_up()
         records, from_cache = _cache.parallel_map(
@@ -543,8 +549,9 @@ class OpenSmileFeatures(_BaseAudioFeatures):
     n_jobs : int or None, default=None
         Clips processed in parallel with joblib; the backend is the caller's
         (:func:`joblib.parallel_config`).
-    cache_dir : str or path-like or None, default=None
-        Folder for the on-disk cache. Each clip's vector is stored atomically
+    cache_dir : str, path-like, True or None, default=None
+        Folder for the on-disk cache (``True``: the default cache folder,
+        ``$EMOSET_CACHE`` or ``~/.cache/emoset``). Each clip's vector is stored atomically
         as soon as it is computed, keyed by the SHA-256 of the file's bytes,
         the parameters and the emoset/opensmile versions: a second call (or a
         resumed, interrupted one) reads finished clips back.

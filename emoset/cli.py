@@ -16,6 +16,7 @@ is always this command's (``--cache-dir``), never a folder named in the model.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -303,9 +304,37 @@ def build_parser():
 def main(argv=None) -> int:
     """Run the ``emoset`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose + 1, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.captureWarnings(True)  # a library warning is one log line, not a source excerpt
+    with _command_logging(logging.WARNING - 10 * min(args.verbose + 1, 2)):
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _command_logging(level):
+    """Log lines on stderr for emoset's loggers and warnings, for this command only.
+
+    A library warning becomes one log line instead of a source excerpt. Nothing is left
+    configured afterwards, so calling :func:`main` from Python changes no logging setup.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger("emoset"), logging.getLogger("py.warnings")]
+    saved = [(lg, lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(level)
+        lg.propagate = False
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        for lg, lvl, prop in saved:
+            lg.removeHandler(handler)
+            lg.setLevel(lvl)
+            lg.propagate = prop
+
+
+def _run(args):
     try:
         return args.func(args)
     except (_UsageError, OSError, ValueError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:
@@ -315,8 +344,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("emoset: interrupted (finished features are cached).", file=sys.stderr)
         return 130
-    finally:
-        logging.captureWarnings(False)
 
 
 if __name__ == "__main__":

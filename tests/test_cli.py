@@ -144,3 +144,13 @@ def test_errors_are_clear(tmp_path, capsys):
     assert "bogus.skops.sha256 beside it" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="2"):
         build_parser().parse_args(["train"])  # -o is required
+
+
+def test_main_leaves_logging_as_it_found_it(tmp_path):
+    import logging
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level, logging.getLogger("emoset").handlers[:])
+    main(["predict", str(tmp_path / "none.skops"), str(tmp_path / "x.mp4")])
+    after = (list(root.handlers), root.level, logging.getLogger("emoset").handlers[:])
+    assert after == before
