@@ -202,7 +202,7 @@ def test_train_and_predict(in_venv, data_root):
     clips = [str(data_root / "cremad" / "facecrop128" / "video" / f"{c}.mp4") for c in UNSEEN]
     results = json.loads(in_venv("emoset", "predict", str(model), *clips, "--json", *common))
     assert [r["path"] for r in results] == clips
-    assert [r["clip"] for r in results] == UNSEEN
+    assert [r["clip"] for r in results] == list(UNSEEN)
     classes = {"anger", "disgust", "fear", "happy", "neutral", "sad"}
     for r in results:
         assert r["label"] in classes and set(r["scores"]) == classes
