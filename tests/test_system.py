@@ -266,14 +266,22 @@ def test_fit_is_identical_across_processes_and_hash_seeds(cremad_split, feature_
         print(json.dumps(model.decision_function(test).tolist()))
         """
     )
-    outs = []
-    for seed in ("1", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        res = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO
+    runs = [  # side by side: each under the other's load
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=REPO,
         )
-        assert res.returncode == 0, res.stderr[-2000:]
-        outs.append(res.stdout.strip().splitlines()[-1])
+        for seed in ("1", "4242")
+    ]
+    outs = []
+    for run in runs:
+        stdout, stderr = run.communicate(timeout=600)
+        assert run.returncode == 0, stderr[-2000:]
+        outs.append(stdout.strip().splitlines()[-1])
     assert outs[0] == outs[1]  # bit-identical (compared as text)
 
 

@@ -192,7 +192,7 @@ def test_shipped_split_file(in_venv, data_root):
 
 def test_train_and_predict(in_venv, data_root):
     model = in_venv.cwd / "model.skops"
-    common = ["--cache-dir", str(in_venv.cwd / "features"), "--n-jobs", "1"]
+    common = ["--cache-dir", str(in_venv.cwd / "features"), "--n-jobs", "2"]
     in_venv(
         "emoset", "train", "--corpus", "cremad", "--data-root", str(data_root),
         "--subsets", "facecrop128", "--speakers", SPEAKERS, "--video", "cnn", "--no-audio",
