@@ -739,6 +739,7 @@ def write_overlay(timeline, source, path, *, crf=23):
     -------
     path : pathlib.Path
     """
+    from fractions import Fraction
     from pathlib import Path
 
     import av
@@ -760,7 +761,7 @@ def write_overlay(timeline, source, path, *, crf=23):
             if out is None:
                 rate = report.get("fps") or 25.0
                 out = av.open(str(path), mode="w")
-                stream = out.add_stream("libx264", rate=round(rate * 1000) / 1000)
+                stream = out.add_stream("libx264", rate=Fraction(rate).limit_denominator(1001))
                 stream.width, stream.height = img.shape[1] // 2 * 2, img.shape[0] // 2 * 2
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(int(crf)), "preset": "veryfast"}
