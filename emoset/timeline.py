@@ -452,7 +452,8 @@ class TimelineRun:
             audio_sr=AUDIO_RATE,
             video=bool(self.video),
             audio=bool(self.audio),
-            timeout=self.stall_timeout if self.live else None,
+            # FFmpeg gives up later than the reader's own stall check, which says why
+            timeout=self.stall_timeout + 10.0 if self.live else None,
             report=report,
         )
         self._report = report
@@ -477,6 +478,9 @@ class TimelineRun:
         try:
             while True:
                 got = reader.get(self.stall_timeout)
+                err = report.get("error")
+                if got == "end" and err and "exit requested" in err.lower():
+                    got = "stall"  # FFmpeg's read timeout ended the reader first
                 if got == "stall":
                     self.stats["ended"] = (
                         f"stalled: no data from {self.source} for {self.stall_timeout:g} s"
@@ -486,8 +490,11 @@ class TimelineRun:
                 if got == "end":
                     if reader.error is not None:
                         raise reader.error
-                    err = report.get("error")
-                    self.stats["ended"] = "end of stream" if not err else f"stream error: {err}"
+                    if err and "://" in str(self.source) and self.stats["n_frames"]:
+                        # FFmpeg reads a connection closed without a length as an I/O error
+                        self.stats["ended"] = f"end of stream (the connection ended: {err})"
+                    else:
+                        self.stats["ended"] = "end of stream" if not err else f"error: {err}"
                     break
                 yield got
         finally:
@@ -521,7 +528,8 @@ class TimelineRun:
                     break
                 if kind == "video":
                     self._add_frame(t, data, read)
-                    last_t = max(last_t, t + (1.0 / self.fps if self.fps else 0.0))
+                    src_fps = self._report.get("fps")
+                    last_t = max(last_t, t + (1.0 / src_fps if src_fps else 0.0))
                 else:
                     self._add_audio(t, data, read)
                     last_t = max(last_t, self._audio_end)
