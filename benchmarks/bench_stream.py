@@ -167,16 +167,23 @@ def _run(model, source, **kwargs):
     from emoset.timeline import stream_timeline
 
     run = stream_timeline(model, source, **kwargs)
-    rss = [_rss_mb()]
+    rss = [(0.0, _rss_mb())]
     rows = []
     t0 = time.perf_counter()
     for row in run:
         rows.append(row)
         if len(rows) % 20 == 0:
-            rss.append(_rss_mb())
+            rss.append((row["end"], _rss_mb()))
     wall = time.perf_counter() - t0
-    rss.append(_rss_mb())
+    rss.append((rows[-1]["end"] if rows else 0.0, _rss_mb()))
     return run, rows, wall, rss
+
+
+def _rss_summary(rss):
+    """Start, after the first tenth of the source, largest, end (MB)."""
+    end = rss[-1][0]
+    tenth = next((m for t, m in rss if t >= 0.1 * end), rss[-1][1])
+    return f"{rss[0][1]:.0f} / {tenth:.0f} / {max(m for _, m in rss):.0f} / {rss[-1][1]:.0f}"
 
 
 def main(argv=None) -> int:
@@ -212,9 +219,9 @@ def main(argv=None) -> int:
         )
         print(
             "| hop (s) | windows | x real time | decode | detect/align | frame features "
-            "| audio | kernels/PLS/fusion | RSS start / max / end (MB) |"
+            "| audio | kernels/PLS/fusion | RSS start / at 10 % / max / end (MB) |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")  # one column per stage
         first = None
         for hop in [float(h) for h in args.hops.split(",")]:
             run, rows, wall, rss = _run(model, src, window=args.window, hop=hop)
@@ -225,7 +232,7 @@ def main(argv=None) -> int:
             )
             print(
                 f"| {hop:g} | {len(rows)} | {run.stats['duration'] / wall:.1f}x | {stages} "
-                f"| {rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f} |",
+                f"| {_rss_summary(rss)} |",
                 flush=True,
             )
             if first is None:

@@ -68,6 +68,9 @@ AUDIO_RATE = 16000
 #: Windows scored together when reading a file (live sources score each window at once).
 _BATCH = 16
 
+#: Faces featurised per call (the frame features' working memory stays the same size).
+_FACE_BATCH = 64
+
 _STAGES = ("decode", "detect_align", "features", "audio", "classify")
 
 
@@ -332,13 +335,15 @@ class TimelineRun:
             frames = [f for f in todo.values() if name not in f.rows and f.faces[key] is not None]
             if not frames:
                 continue
-            faces = np.stack([f.faces[key][0] for f in frames])
-            chips = None
-            if frames[0].faces[key][1] is not None:
-                chips = np.stack([f.faces[key][1] for f in frames])
-            rows = self._featurize[name](faces, chips)
-            for f, row in zip(frames, rows, strict=True):
-                f.rows[name] = row
+            for a in range(0, len(frames), _FACE_BATCH):  # bounded batches: bounded memory
+                part = frames[a : a + _FACE_BATCH]
+                faces = np.stack([f.faces[key][0] for f in part])
+                chips = None
+                if part[0].faces[key][1] is not None:
+                    chips = np.stack([f.faces[key][1] for f in part])
+                rows = self._featurize[name](faces, chips)
+                for f, row in zip(part, rows, strict=True):
+                    f.rows[name] = row
         self.stats["seconds"]["features"] += time.perf_counter() - t0
 
     def _score(self, windows):

@@ -12,7 +12,7 @@ The same runs on a live stream with ``live=True`` or ``emoset timeline MODEL URL
 
 # %%
 # A small recognizer, reading video at 5 frames per second
-# -------------------------------------------------------
+# --------------------------------------------------------
 # Emotion-CNN image sets (mean pooling -> PLS) and eGeMAPS -> SVM, trained on the 80
 # face-crop clips (actor 1001 is not among them).
 import os
