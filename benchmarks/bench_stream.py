@@ -219,7 +219,7 @@ def main(argv=None) -> int:
         )
         print(
             "| hop (s) | windows | x real time | decode | detect/align | frame features "
-            "| audio | kernels/PLS/fusion | RSS start / at 10 % / max / end (MB) |"
+            "| audio (own thread) | kernels/PLS/fusion | RSS start / at 10 % / max / end (MB) |"
         )
         print("|---|---|---|---|---|---|---|---|---|")  # one column per stage
         first = None
@@ -228,7 +228,7 @@ def main(argv=None) -> int:
             s = run.stats["seconds"]
             stages = " | ".join(
                 f"{s[k]:.1f} s ({100 * s[k] / wall:.0f}%)"
-                for k in ("decode", "detect_align", "features", "audio", "classify")
+                for k in ("decode", "detect_align", "features", "audio_work", "classify")
             )
             print(
                 f"| {hop:g} | {len(rows)} | {run.stats['duration'] / wall:.1f}x | {stages} "

@@ -162,7 +162,10 @@ class TimelineRun:
         because the reader's buffer was full), ``ended`` (``"end of stream"``, or why the run
         stopped early), ``duration`` (seconds of source read), ``has_video``, ``has_audio``,
         ``fps`` (frames kept per second of source), ``seconds`` (wall time per stage:
-        ``decode``, ``detect_align``, ``features``, ``audio``, ``classify``, and ``total``),
+        ``decode``, ``detect_align``, ``features``, ``audio``, ``classify``, and ``total``;
+        reading a file, the audio of the windows is analysed in a second thread while frames
+        are read, ``audio`` is then the time spent waiting for it and ``audio_work`` the
+        thread's own time),
         ``faces`` (an ``(n, 5)`` array of ``time, left, top, right, bottom`` of the tracked
         face of every kept frame that had one).
     """
@@ -223,7 +226,7 @@ class TimelineRun:
             "has_video": None,
             "has_audio": None,
             "fps": self.fps,
-            "seconds": dict.fromkeys(_STAGES, 0.0),
+            "seconds": dict.fromkeys(_STAGES + ("audio_work",), 0.0),
             "faces": np.zeros((0, 5)),
         }
 
@@ -317,11 +320,39 @@ class TimelineRun:
         frames = [f for f in self._frames if start <= f.t < end]
         read = max((f.read for f in frames), default=0.0)
         piece = self._audio_piece(start, end) if self._has_audio else None
+        if piece is not None:
+            piece = piece.copy()  # the buffer is cut while the audio thread works
         for a_end, a_read in self._audio_reads:  # the chunk that holds the window's end
             if a_end >= end - 1e-9 or a_end == self._audio_reads[-1][0]:
                 read = max(read, a_read)
                 break
-        return {"start": start, "end": end, "frames": frames, "audio": piece, "read": read}
+        audio = None
+        if self.audio:
+            if self._audio_pool is not None:
+                audio = self._audio_pool.submit(self._audio_features, piece)
+            else:
+                audio = self._audio_features(piece)
+        return {"start": start, "end": end, "frames": frames, "audio_features": audio, "read": read}
+
+    def _audio_features(self, y):
+        """Each audio subsystem's features of one window's signal, and whether it has speech."""
+        t0 = time.perf_counter()
+        out = {"speech": False}
+        for name in self.audio:
+            step = self.steps[name]
+            values = np.full(int(step.n_features_out_), np.nan)
+            why = None
+            if y is None or y.size == 0:
+                why = "no audio track" if y is None else "no audio samples"
+            else:
+                values, status, reason = step.extract_signal(y, AUDIO_RATE)
+                if status in ("silent", "nonfinite"):
+                    why = reason
+            out[name] = (values, why)
+        if y is not None and y.size:
+            out["speech"] = bool(speech_activity(y, AUDIO_RATE) >= SPEECH_MIN_ACTIVITY)
+        self.stats["seconds"]["audio_work"] += time.perf_counter() - t0
+        return out
 
     def _featurise(self, windows):
         """Feature rows of the frames of ``windows`` not featurised yet (one batch each)."""
@@ -369,25 +400,22 @@ class TimelineRun:
                 rows = [f.rows[name] for f in w["frames"] if name in f.rows]
                 sets.append(np.stack(rows) if rows else np.zeros((0, dim), np.float32))
             features[name] = sets
-        t0 = time.perf_counter()
+        t0 = time.perf_counter()  # waiting for the audio thread, or the audio itself
         speech = [False] * len(windows)
         for name in self.audio:
-            step = self.steps[name]
-            X = np.full((len(windows), int(step.n_features_out_)), np.nan)
-            for i, w in enumerate(windows):
-                y = w["audio"]
-                if y is None or y.size == 0:
-                    reasons[name][i] = "no audio track" if y is None else "no audio samples"
-                    continue
-                X[i], status, why = step.extract_signal(y, AUDIO_RATE)
-                if status in ("silent", "nonfinite"):
-                    reasons[name][i] = why
-            features[name] = X
+            features[name] = np.full((len(windows), int(self.steps[name].n_features_out_)), np.nan)
         for i, w in enumerate(windows):
-            y = w["audio"]
-            speech[i] = bool(
-                y is not None and y.size and speech_activity(y, AUDIO_RATE) >= SPEECH_MIN_ACTIVITY
-            )
+            audio = w["audio_features"]
+            if audio is None:
+                continue
+            if hasattr(audio, "result"):  # computed in the audio thread while frames were read
+                audio = audio.result()
+            speech[i] = audio["speech"]
+            for name in self.audio:
+                values, why = audio[name]
+                features[name][i] = values
+                if why:
+                    reasons[name][i] = why
         secs["audio"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         results = model.score_features(features)
@@ -516,6 +544,13 @@ class TimelineRun:
         self._video_t = None
         self._recent = deque(maxlen=self.smooth)
         self._setup_video()
+        self._audio_pool = None
+        if self.audio and not self.live:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # openSMILE and librosa release the GIL for much of their work: the audio of the
+            # windows taken is analysed while the next frames are decoded and aligned
+            self._audio_pool = ThreadPoolExecutor(1, thread_name_prefix="emoset-timeline-audio")
         items = self._items()
         self._has_video = self._has_audio = None
         k = 0
@@ -552,6 +587,8 @@ class TimelineRun:
         finally:
             if self.live and hasattr(self, "_reader"):
                 self._reader.stop()
+            if self._audio_pool is not None and self.stats["ended"] is None:
+                self._audio_pool.shutdown(wait=False, cancel_futures=True)
         if self.stats["ended"] is None:
             self.stats["ended"] = "end of stream"
         if self._has_video is None and self.stats["ended"].startswith("stalled"):
@@ -580,6 +617,8 @@ class TimelineRun:
             k += 1
         for row, r in self._score(pending):
             yield self._finish(row, r)
+        if self._audio_pool is not None:
+            self._audio_pool.shutdown()
         self.stats["n_decoded"] = int(self._report.get("n_decoded", 0))
         if self._boxes:
             self.stats["faces"] = np.asarray(self._boxes, dtype=np.float64)
