@@ -198,11 +198,26 @@ def _decode(path, allow_partial):
 
 def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration, allow_partial):
     """Decode one file, band-limit it, compute its vector; the record that gets cached."""
-    from .media import resample
-
     t0 = time.perf_counter()
     native = _native_rate(path) or sampling_rate
     y, partial = _decode(path, allow_partial)
+    record = _signal_record(
+        y,
+        native,
+        kind=kind,
+        params=params,
+        sampling_rate=sampling_rate,
+        band_rate=band_rate,
+        min_duration=min_duration,
+    )
+    record.update(seconds=time.perf_counter() - t0, partial=partial)
+    return record
+
+
+def _signal_record(y, native, *, kind, params, sampling_rate, band_rate, min_duration):
+    """Band-limit a decoded signal, compute its vector: status, values, duration, bandwidth."""
+    from .media import resample
+
     bandwidth = estimate_bandwidth(y, native)
     rate = native
     if band_rate is not None and native > band_rate:
@@ -226,10 +241,8 @@ def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration,
         "values": values,
         "status": status,
         "duration": duration,
-        "seconds": time.perf_counter() - t0,
         "native_sr": int(native),
         "bandwidth": bandwidth,
-        "partial": partial,
     }
 
 
@@ -424,6 +437,48 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
                 out[i] = rec["values"]
         info = pd.DataFrame(rows, index=pd.Index([s[0] for s in sources], name="clip"))
         return out, info
+
+    def extract_signal(self, signal, sampling_rate):
+        """The feature vector of one decoded signal, as :meth:`extract` computes it for a file.
+
+        For callers that decode a long recording once and cut it into pieces
+        (:mod:`emoset.timeline`): the piece is band-limited to the training band, resampled
+        and analysed as a clip of that length would be. Nothing is cached.
+
+        Parameters
+        ----------
+        signal : array-like of shape (n_samples,)
+            Mono audio in [-1, 1].
+        sampling_rate : int
+            Rate of ``signal`` in Hz.
+
+        Returns
+        -------
+        values : ndarray of shape (``n_features_out_``,)
+            float64; NaN where the signal abstains (digital silence, non-finite features).
+        status : str
+            ``"ok"``, ``"short"``, ``"silent"`` or ``"nonfinite"`` (see :meth:`extract`).
+        reason : str
+            Why it abstains, or a caveat; ``""`` otherwise.
+        """
+        check_is_fitted(self)
+        y = np.asarray(signal, dtype=np.float32).reshape(-1)
+        rec = _signal_record(
+            y,
+            int(sampling_rate),
+            kind=self._kind,
+            params=self._params(),
+            sampling_rate=int(self.sampling_rate),
+            band_rate=self.band_rate_,
+            min_duration=float(self.min_duration),
+        )
+        values = np.full(self.n_features_out_, np.nan)
+        if rec["values"] is not None:
+            values[:] = rec["values"]
+        reason = _REASONS.get(rec["status"], "")
+        if rec["status"] == "short":
+            reason = f"shorter than min_duration={self.min_duration} s ({rec['duration']:.2f} s)"
+        return values, rec["status"], reason
 
     def _info_row(self, rec, path, cached):
         row = {

@@ -5,6 +5,8 @@
     emoset train --corpus cremad -o model.skops
     emoset predict model.skops clip.mp4 other.wav --json
     emoset evaluate model.skops --corpus cremad --speakers 1001,1002
+    emoset timeline model.skops interview.mp4 --csv timeline.csv --plot timeline.png
+    emoset timeline model.skops http://camera.local/stream.ts --live
 
 Exit status: 0 when every clip got a label, 1 when some clip could not be scored (each is
 reported with its reason; the others are still predicted and printed), 2 for a usage or model
@@ -229,6 +231,91 @@ def _cmd_evaluate(args):
     return 1 if metrics["unscored"] else 0
 
 
+def _json_value(v):
+    if isinstance(v, (float, np.floating)):
+        return None if not np.isfinite(v) else round(float(v), 4)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def _timeline_json(row):
+    return json.dumps({k: _json_value(v) for k, v in row.items()})
+
+
+def _timeline_table(frame, classes):
+    """A readable table: time span, label, its score, faces, speech, what scored."""
+    lines = [f"{'start':>8} {'end':>8}  {'label':10} {'score':>5}  faces speech  subsystems"]
+    for _, r in frame.iterrows():
+        label = r["label"] if r["label"] is not None else "-"
+        score = f"{r[r['label']]:.2f}" if r["label"] is not None else "  -  "
+        lines.append(
+            f"{r['start']:8.2f} {r['end']:8.2f}  {label:10} {score:>5}  {r['n_faces']:5d} "
+            f"{'yes' if r['speech'] else 'no':6}  {r['subsystems'] or '-'}"
+        )
+        if r["label"] is None:
+            lines.append(f"{'':19}{r['reason']}")
+    return "\n".join(lines)
+
+
+def _cmd_timeline(args):
+    import pandas as pd
+
+    from .timeline import stream_timeline
+
+    if args.overlay and (args.live or "://" in args.source):
+        raise _UsageError("--overlay re-reads the source: give a file, not a live source or URL.")
+    model = _load(args)
+    run = stream_timeline(
+        model,
+        args.source,
+        window=args.window,
+        hop=args.hop,
+        smooth=args.smooth,
+        fps=args.fps,
+        live=args.live,
+        stall_timeout=args.stall_timeout,
+        max_seconds=args.max_seconds,
+    )
+    rows = []
+    stream = args.jsonl or (args.live and not args.csv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
+        for row in run:
+            rows.append(row)
+            if stream:
+                print(_timeline_json(row), flush=True)
+    frame = pd.DataFrame(rows, columns=run.columns)
+    frame.attrs.update(run.stats)
+    if args.csv:
+        frame.to_csv(args.csv, index=False)
+    if not stream and not args.csv:
+        print(_timeline_table(frame, list(model.classes_)))
+    if args.plot:
+        from .report import plot_timeline
+
+        plot_timeline(frame, args.plot, title=f"Emotion over time: {Path(args.source).name}")
+    if args.overlay:
+        from .timeline import write_overlay
+
+        write_overlay(frame, args.source, args.overlay)
+    stats = run.stats
+    dropped = sum(stats["dropped"].values())
+    summary = (
+        f"emoset: {len(frame)} window(s) over {stats['duration']:.1f} s of {args.source} "
+        f"({stats['ended']}"
+    )
+    if args.live:
+        summary += f"; {dropped} item(s) dropped"
+        lat = frame["latency"].dropna() if "latency" in frame else []
+        if len(lat):
+            summary += f"; latency median {np.median(lat):.3f} s, max {np.max(lat):.3f} s"
+    print(summary + ").", file=sys.stderr)
+    return 0 if len(frame) else 1
+
+
 def _corpus_args(p):
     p.add_argument("--corpus", choices=_CORPORA, default="cremad", help="corpus to read")
     p.add_argument(
@@ -298,6 +385,40 @@ def build_parser():
     _run_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "timeline",
+        help="emotion over time in a long video or a live stream (one row per window)",
+    )
+    p.add_argument("model", help="a model saved by 'emoset train'")
+    p.add_argument(
+        "source", help="a video or audio file, a URL (http, rtsp, udp) or a device (/dev/video0)"
+    )
+    p.add_argument("--window", type=float, default=2.0, help="window length in s (default 2)")
+    p.add_argument("--hop", type=float, default=0.5, help="s between windows (default 0.5)")
+    p.add_argument("--smooth", type=int, default=1, help="average scores over K windows")
+    p.add_argument("--fps", type=float, default=None, help="video frames kept per second")
+    p.add_argument("--csv", default=None, metavar="FILE", help="write the table as CSV")
+    p.add_argument("--jsonl", action="store_true", help="print one JSON line per window")
+    p.add_argument("--plot", default=None, metavar="FILE.png", help="draw scores over time")
+    p.add_argument(
+        "--overlay", default=None, metavar="FILE.mp4", help="write the video with box and label"
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="read as a live stream: print each window as it completes (JSON lines), drop "
+        "frames rather than fall behind",
+    )
+    p.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=10.0,
+        help="with --live: end after this many s without data (default 10)",
+    )
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this much source")
+    _run_args(p)
+    p.set_defaults(func=_cmd_timeline)
     return parser
 
 

@@ -550,6 +550,55 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         )
         return sets[self.feature_name_], info
 
+    def make_aligner(self):
+        """The face aligner of this step (RGB chips switched on when the feature needs them).
+
+        What :meth:`extract` aligns faces with, for callers that feed frames one at a time
+        (:class:`~emoset.faces.FaceTrack`, :mod:`emoset.timeline`).
+
+        Returns
+        -------
+        aligner : FaceAligner
+            A new instance.
+        """
+        check_is_fitted(self)
+        aligner = FaceAligner(64) if self.aligner is None else clone(self.aligner)
+        if _uses_rgb(make_frame_features(self.feature)) and not aligner.chips:
+            aligner.set_params(chips=True)
+        return aligner
+
+    def frame_featurizer(self):
+        """A function from aligned faces to this step's frame-feature rows.
+
+        The per-frame half of :meth:`extract` (whose image set of a clip is these rows for all
+        its faces), for callers that align faces themselves (:mod:`emoset.timeline`). The frame
+        transformer is built and fitted once, when this is called.
+
+        Returns
+        -------
+        featurize : callable
+            ``featurize(faces, chips=None) -> ndarray of shape (n, n_features_out_)``, float32;
+            ``faces`` are ``(n, s, s)`` uint8 aligned faces and ``chips`` the ``(n, 150, 150,
+            3)`` RGB chips (used instead of the faces by features that need them).
+        """
+        check_is_fitted(self)
+        transformer = make_frame_features(self.feature)
+        aligner = self.make_aligner()
+        rgb = _uses_rgb(transformer)
+        warm = np.zeros((1, 150, 150, 3) if rgb else (1, aligner.crop_size, aligner.crop_size))
+        transformer.fit(warm.astype(np.uint8))
+        dim = int(self.n_features_out_)
+
+        def featurize(faces, chips=None):
+            source = chips if rgb else faces
+            if source is None:
+                raise RuntimeError(f"{self.feature_name_} needs RGB face chips.")
+            if len(source) == 0:
+                return np.zeros((0, dim), np.float32)
+            return np.ascontiguousarray(transformer.transform(source), dtype=np.float32)
+
+        return featurize
+
     def transform(self, X):
         """One image set per clip (see :meth:`extract`); one warning lists clips without one.
 

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "AlignStats",
     "FaceAligner",
+    "FaceTrack",
+    "TrackedFace",
     "align_video",
     "find_face_model",
     "similarity_transform",
@@ -485,75 +487,21 @@ class FaceAligner(BaseEstimator):
             If no frame has a face (the result is then an empty ``(0, crop_size, crop_size)``
             array).
         """
-        import cv2
-
         self._check_params()
-        dlib = _import_dlib() if self.chips else None
         size = int(self.crop_size)
         stats = AlignStats(source=None if source is None else str(source))
         faces, idx, boxes, lms, chips = [], [], [], [], []
-
-        box = None  # current track (left, top, right, bottom) or None
-        # at the last detection: normalised shape, scale, box offset, box size ratio, appearance
-        ref = None
-        since_detect = 0
+        track = FaceTrack(self, stats=stats)
         for i, frame in enumerate(frames):
-            gray, rgb = _check_frame(frame, i, source)
-            stats.n_frames += 1
-            h, w = gray.shape
-            shape = det = face = None
-            if box is not None and since_detect < self.detect_every:
-                shape, det = self._predict(gray, box)
-                c, s, norm = _normalise(shape)
-                ratio = s / ref[1]
-                ok = (
-                    _procrustes_error(norm, ref[0]) <= self.max_shape_error
-                    and 1.0 / self.max_scale_change <= ratio <= self.max_scale_change
-                    and 0 <= c[0] < w
-                    and 0 <= c[1] < h
-                )
-                if ok:
-                    face = self._warp(gray, shape)
-                    ok = float(_appearance(face) @ ref[4]) >= self.min_appearance_corr
-                if ok:
-                    stats.n_tracked += 1
-                    since_detect += 1
-                else:
-                    stats.n_lost += 1
-                    shape = face = None
-            if shape is None:
-                found = None
-                if box is not None and self.search_margin is not None:
-                    # re-detect near the track first: a fraction of the full-frame cost
-                    found = self._detect(gray, near=box)
-                    stats.n_detections += 1
-                    stats.n_roi_detections += 1
-                if found is None:
-                    found = self._detect(gray)
-                    stats.n_detections += 1
-                box = found
-                since_detect = 1
-                if box is None:
-                    ref = None
-                    continue
-                shape, det = self._predict(gray, box)
-                face = self._warp(gray, shape)
-                c, s, norm = _normalise(shape)
-                bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-                ref = (norm, s, (bc - c) / s, (box[2] - box[0]) / s, _appearance(face))
-            else:
-                # place the next box from the landmarks as the detector would have
-                bc = c + ref[2] * s
-                half = ref[3] * s / 2
-                box = (bc[0] - half, bc[1] - half, bc[0] + half, bc[1] + half)
-            faces.append(face)
+            found = track.update(frame, source=source)
+            if found is None:
+                continue
+            faces.append(found.face)
             idx.append(i)
-            boxes.append(box)
-            lms.append(shape)
+            boxes.append(found.box)
+            lms.append(found.landmarks)
             if self.chips:
-                if rgb is None:
-                    rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
-                chips.append(np.asarray(dlib.get_face_chip(rgb, det, size=CHIP_SIZE)))
+                chips.append(found.chip)
 
         stats.n_faces = len(faces)
         stats.frame_indices = np.asarray(idx, dtype=np.int64)
@@ -579,6 +527,133 @@ class FaceAligner(BaseEstimator):
             stats.n_lost,
         )
         return np.stack(faces), stats
+
+
+@dataclass
+class TrackedFace:
+    """One frame's aligned face, as :meth:`FaceTrack.update` returns it.
+
+    Attributes
+    ----------
+    face : ndarray of shape (crop_size, crop_size), uint8
+        The aligned grayscale face.
+    box : tuple of float
+        Face box (left, top, right, bottom) in frame pixels.
+    landmarks : ndarray of shape (n_points, 2)
+        Landmarks in frame pixels.
+    chip : ndarray of shape (150, 150, 3) or None
+        The RGB face chip (``FaceAligner(chips=True)`` only).
+    """
+
+    face: np.ndarray
+    box: tuple
+    landmarks: np.ndarray
+    chip: np.ndarray | None = None
+
+
+class FaceTrack:
+    """Frame-by-frame detection, tracking and alignment with a :class:`FaceAligner`'s settings.
+
+    :meth:`FaceAligner.align_frames` runs one over a clip; a stream (a long file or a live
+    source, see :mod:`emoset.timeline`) feeds frames one at a time with :meth:`update` and
+    keeps nothing but the current track.
+
+    Parameters
+    ----------
+    aligner : FaceAligner
+    stats : AlignStats or None
+        Counts are added to it (a new one by default, in ``self.stats``).
+
+    Examples
+    --------
+    >>> track = FaceTrack(FaceAligner(64))  # doctest: +SKIP
+    >>> found = track.update(frame)  # doctest: +SKIP
+    >>> None if found is None else found.face.shape  # doctest: +SKIP
+    (64, 64)
+    """
+
+    def __init__(self, aligner, *, stats=None):
+        aligner._check_params()
+        self.aligner = aligner
+        self.stats = AlignStats() if stats is None else stats
+        self._box = None  # current track (left, top, right, bottom) or None
+        # at the last detection: normalised shape, scale, box offset, box size ratio, appearance
+        self._ref = None
+        self._since_detect = 0
+
+    def update(self, frame, *, source=None):
+        """Align the face of the next frame.
+
+        Parameters
+        ----------
+        frame : ndarray of shape (h, w) or (h, w, 3), uint8
+        source : str, optional
+            Name of the clip, for error messages.
+
+        Returns
+        -------
+        found : TrackedFace or None
+            None when the frame has no face.
+        """
+        import cv2
+
+        al = self.aligner
+        stats = self.stats
+        gray, rgb = _check_frame(frame, stats.n_frames, source)
+        stats.n_frames += 1
+        h, w = gray.shape
+        box, ref = self._box, self._ref
+        shape = det = face = None
+        if box is not None and self._since_detect < al.detect_every:
+            shape, det = al._predict(gray, box)
+            c, s, norm = _normalise(shape)
+            ratio = s / ref[1]
+            ok = (
+                _procrustes_error(norm, ref[0]) <= al.max_shape_error
+                and 1.0 / al.max_scale_change <= ratio <= al.max_scale_change
+                and 0 <= c[0] < w
+                and 0 <= c[1] < h
+            )
+            if ok:
+                face = al._warp(gray, shape)
+                ok = float(_appearance(face) @ ref[4]) >= al.min_appearance_corr
+            if ok:
+                stats.n_tracked += 1
+                self._since_detect += 1
+            else:
+                stats.n_lost += 1
+                shape = face = None
+        if shape is None:
+            found = None
+            if box is not None and al.search_margin is not None:
+                # re-detect near the track first: a fraction of the full-frame cost
+                found = al._detect(gray, near=box)
+                stats.n_detections += 1
+                stats.n_roi_detections += 1
+            if found is None:
+                found = al._detect(gray)
+                stats.n_detections += 1
+            box = self._box = found
+            self._since_detect = 1
+            if box is None:
+                self._ref = None
+                return None
+            shape, det = al._predict(gray, box)
+            face = al._warp(gray, shape)
+            c, s, norm = _normalise(shape)
+            bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+            self._ref = (norm, s, (bc - c) / s, (box[2] - box[0]) / s, _appearance(face))
+        else:
+            # place the next box from the landmarks as the detector would have
+            bc = c + ref[2] * s
+            half = ref[3] * s / 2
+            self._box = (bc[0] - half, bc[1] - half, bc[0] + half, bc[1] + half)
+        chip = None
+        if al.chips:
+            if rgb is None:
+                rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+            chip = np.asarray(_import_dlib().get_face_chip(rgb, det, size=CHIP_SIZE))
+        return TrackedFace(face=face, box=self._box, landmarks=shape, chip=chip)
 
 
 def _check_frame(frame, i, source):

@@ -22,6 +22,7 @@ __all__ = [
     "markdown_table",
     "plot_confusion_matrix",
     "plot_emotion_map",
+    "plot_timeline",
 ]
 
 logger = logging.getLogger(__name__)
@@ -266,4 +267,64 @@ def plot_emotion_map(points, labels, path, *, title="Emotion map", axis_labels=(
     ax.set_title(title)
     ax.legend(fontsize=8, markerscale=1.0, frameon=False, loc="best")
     ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+_TIMELINE_META = {"start", "end", "label", "reason", "n_faces", "speech", "subsystems", "latency"}
+
+
+def plot_timeline(timeline, path, *, title="Emotion over time"):
+    """Per-class scores over time, with a band of the window labels under them.
+
+    Parameters
+    ----------
+    timeline : pandas.DataFrame
+        From :func:`emoset.timeline.predict_timeline` (``start``, ``end``, ``label`` and one
+        score column per class).
+    path : str or path-like
+        Output image (``.png``, ``.pdf``, ``.svg``); written atomically.
+    title : str
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Notes
+    -----
+    Each score is drawn at the centre of its window. The band shows the label of the window
+    centred nearest to each moment; grey hatching marks windows without a label.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    for col in ("start", "end", "label"):
+        if col not in timeline.columns:
+            raise ValueError(f"timeline has no {col!r} column; columns: {list(timeline.columns)}.")
+    classes = [c for c in timeline.columns if c not in _TIMELINE_META]
+    start = timeline["start"].to_numpy(dtype=float)
+    end = timeline["end"].to_numpy(dtype=float)
+    mid = (start + end) / 2
+    cmap = matplotlib.colormaps["tab10"]
+    colors = {c: cmap(k % 10) for k, c in enumerate(classes)}
+    fig = Figure(figsize=(9, 3.6))
+    ax, band = fig.subplots(2, 1, sharex=True, height_ratios=[5, 1])
+    for c in classes:
+        ax.plot(mid, timeline[c].to_numpy(dtype=float), color=colors[c], label=c, lw=1.4)
+    ax.set_ylabel("score (softmax)")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=min(len(classes), 7), frameon=False, loc="upper right")
+    # band: each window owns the span between the midpoints to its neighbours
+    edges = np.concatenate([[start[0] if len(start) else 0.0], (mid[1:] + mid[:-1]) / 2])
+    edges = np.concatenate([edges, [end[-1] if len(end) else 0.0]])
+    for i, label in enumerate(timeline["label"].tolist()):
+        x0, x1 = edges[i], edges[i + 1]
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            band.axvspan(x0, x1, color="0.85", hatch="//", lw=0)
+        else:
+            band.axvspan(x0, x1, color=colors.get(label, "0.5"), lw=0)
+    band.set_yticks([])
+    band.set_ylabel("label", rotation=0, ha="right", va="center")
+    band.set_xlabel("time (s)")
     return _save(fig, path)

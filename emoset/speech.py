@@ -38,6 +38,7 @@ __all__ = [
     "librosa_functionals",
     "opensmile_feature_names",
     "opensmile_functionals",
+    "speech_activity",
 ]
 
 #: openSMILE feature sets offered by :class:`OpenSmileFeatures` (functionals level),
@@ -249,6 +250,40 @@ def librosa_functionals(
     rows = [stats(r) for r in frames] + [stats(semis)]
     values = np.concatenate(rows + [[voiced.mean() if m else 0.0]]).astype(np.float32)
     return values, librosa_feature_names(n_mfcc, percentiles)
+
+
+# --------------------------------------------------------------------------- activity
+
+
+def speech_activity(signal, sampling_rate, *, frame=0.03, threshold_db=-45.0):
+    """Fraction of a signal's frames loud enough to hold speech (a simple energy detector).
+
+    The signal is cut into non-overlapping frames of ``frame`` seconds; a frame is active when
+    its RMS level is above ``threshold_db`` dBFS. Enough to tell speech from pauses and room
+    noise in recorded speech (peak-normalised corpora, interviews), not from loud music.
+
+    Parameters
+    ----------
+    signal : array-like of shape (n_samples,)
+        Mono audio in [-1, 1].
+    sampling_rate : int
+    frame : float, default=0.03
+        Frame length in seconds.
+    threshold_db : float, default=-45.0
+        Level in dBFS (RMS) above which a frame counts as active.
+
+    Returns
+    -------
+    activity : float
+        In [0, 1]; 0.0 for a signal shorter than one frame.
+    """
+    y = np.asarray(signal, dtype=np.float64).reshape(-1)
+    n = max(1, int(round(frame * sampling_rate)))
+    m = y.size // n
+    if m == 0:
+        return 0.0
+    rms = np.sqrt(np.mean(y[: m * n].reshape(m, n) ** 2, axis=1))
+    return float(np.mean(rms > 10 ** (threshold_db / 20)))
 
 
 # --------------------------------------------------------------------------- bandwidth

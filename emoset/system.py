@@ -497,6 +497,94 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 results[name] = (scores, reasons, caveats, ratio, info)
         return results
 
+    def feature_steps(self):
+        """Each subsystem's fitted feature step, with this recognizer's run-time options.
+
+        For callers that compute features themselves from a stream (:mod:`emoset.timeline`)
+        and score them with :meth:`score_features`: video steps
+        (:class:`~emoset.extract.ImageSetFeatures`) give the aligner and frame features,
+        audio steps the per-signal functionals
+        (:meth:`~emoset.audio.OpenSmileFeatures.extract_signal`).
+
+        Returns
+        -------
+        steps : dict
+            ``{name: feature step}`` (copies: changing them leaves the model as it was), in
+            the order of ``subsystems_``; ``modalities_`` says which are video.
+        """
+        check_is_fitted(self)
+        return {
+            name: self._runtime_step(pipe.steps[0][1], None)
+            for name, pipe in self.subsystems_.items()
+        }
+
+    def score_features(self, features):
+        """Score precomputed features with each subsystem's classifier (its Pipeline after the
+        feature step).
+
+        Parameters
+        ----------
+        features : dict
+            ``{name: X}`` for some or all of ``subsystems_``: a list of image sets ``(n_faces_i,
+            d)`` for a video subsystem, an ``(n, d)`` array (NaN rows abstain) for an audio
+            one, as their feature steps make them.
+
+        Returns
+        -------
+        results : dict
+            ``{name: (scores, reasons)}``: ``scores`` of shape ``(n, n_classes)`` in
+            ``classes_`` order, NaN rows where the subsystem abstains, and ``reasons`` a list
+            with why it abstained on each input (``None`` where it scored). Feed the scores
+            (``{name: scores}``) to ``fusion_.decision_function`` for the fused decision.
+        """
+        check_is_fitted(self)
+        unknown = sorted(set(features) - set(self.subsystems_))
+        if unknown:
+            raise ValueError(
+                f"Unknown subsystem(s) {unknown}; this model has {list(self.subsystems_)}."
+            )
+        results = {}
+        for name, X in features.items():
+            pipe = self.subsystems_[name]
+            Xt = pipe[1:-1].transform(X) if len(pipe.steps) > 2 else X
+            clf = pipe.steps[-1][1]
+            scores = aligned_scores(clf, Xt, self.classes_)
+            if hasattr(clf, "abstentions"):
+                why = list(clf.abstentions(Xt)[0])
+            else:
+                why = [None] * len(scores)
+            for i in np.flatnonzero(np.isnan(scores).any(axis=1)):
+                if why[i] is None:
+                    why[i] = "no score"
+            results[name] = (scores, why)
+        return results
+
+    def predict_timeline(self, source, window=2.0, hop=0.5, **params):
+        """Emotion over time: one row per window of a long file or a live stream.
+
+        Delegates to :func:`emoset.timeline.predict_timeline` (see there for ``**params``:
+        ``live``, ``smooth``, ``fps``, ``stall_timeout``, ...).
+
+        Parameters
+        ----------
+        source : str or path-like
+            A media file, a URL (http(s), rtsp, udp) or a V4L2 device (``/dev/video0``).
+        window : float, default=2.0
+            Window length in seconds.
+        hop : float, default=0.5
+            Seconds between window starts.
+
+        Returns
+        -------
+        timeline : pandas.DataFrame
+            One row per window: ``start``, ``end``, ``label``, ``reason``, a score column per
+            class, ``n_faces``, ``speech``, ``subsystems`` (and ``latency`` when live).
+        """
+        from .timeline import predict_timeline
+
+        check_is_fitted(self)
+        return predict_timeline(self, source, window=window, hop=hop, **params)
+
     def subsystem_scores(self, X):
         """Each subsystem's per-class scores (NaN rows where it abstains).
 

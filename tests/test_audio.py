@@ -575,3 +575,29 @@ def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "ok (4, 371)"
+
+
+@pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures])
+def test_extract_signal_equals_extract_of_the_file(make_wav, cls):
+    """The per-signal route (timelines) gives the file's features, band limit included."""
+    from emoset.media import load_audio
+
+    train = [make_wav(f"t{i}.wav", sr=8000, duration=1.0, f0=140.0 + 20 * i) for i in range(2)]
+    clip = make_wav("clip.wav", duration=1.2, f0=150.0)
+    step = cls().fit(train)
+    X, _ = step.extract([clip])
+    values, status, reason = step.extract_signal(load_audio(clip, sr=None), SR)
+    assert status == "ok" and reason == ""
+    assert np.allclose(values, X[0], rtol=1e-6, atol=1e-6)
+    values, status, reason = step.extract_signal(np.zeros(SR, np.float32), SR)
+    assert status == "silent" and "silence" in reason and np.isnan(values).all()
+
+
+def test_speech_activity_tells_speech_from_pauses():
+    from emoset.speech import speech_activity
+
+    voiced = _voice(1.0, SR)
+    y = np.concatenate([voiced, np.zeros(SR, np.float32)])
+    assert speech_activity(y, SR) == pytest.approx(0.5, abs=0.03)
+    assert speech_activity(np.zeros(SR), SR) == 0.0
+    assert speech_activity(np.zeros(10), SR) == 0.0

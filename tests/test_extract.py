@@ -170,3 +170,19 @@ def test_cache_holds_no_pickle_and_ignores_one(few_clips, tmp_path):
     assert not info["cached"].any()  # invalid entries are recomputed ...
     assert all(np.array_equal(a, b) for a, b in zip(clean, again, strict=True))  # ... exactly
     assert all(np.load(f, allow_pickle=False) is not None for f in files)  # and rewritten
+
+
+def test_frame_featurizer_gives_the_rows_of_extract(few_clips):
+    """Aligning frame by frame and featurising (timelines) gives the clip's image set."""
+    from emoset.faces import FaceTrack
+    from emoset.media import iter_frames
+
+    step = ImageSetFeatures("hog", fps=10).fit()
+    clip = few_clips[-1]  # a full-frame clip: the face is found, then tracked
+    (expected,), _ = step.extract([clip])
+    track = FaceTrack(step.make_aligner())
+    found = [track.update(f) for f in iter_frames(clip.video, color="gray", fps=10)]
+    faces = np.stack([f.face for f in found if f is not None])
+    rows = step.frame_featurizer()(faces)
+    assert rows.dtype == np.float32 and np.array_equal(rows, expected)
+    assert step.frame_featurizer()(faces[:0]).shape == (0, step.n_features_out_)
