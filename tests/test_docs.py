@@ -4,7 +4,7 @@ exist, and the site builds offline with warnings as errors.
 The slow test builds the API reference, the user guide (its figures are computed from the real
 clips during the build, so it runs the whole chain: alignment, CNN features, kernels, PLS, the
 recognizer and its fusion) and the data pages, and renders the gallery without running it
-(``-D plot_gallery=0``): the six examples add about 1.5 min of CPU with warm feature caches
+(``-D plot_gallery=0``): the seven examples add about 1.5 min of CPU with warm feature caches
 and several more cold, and ``make docs`` runs them. The fast tests check what a non-executed
 gallery cannot: that every name an example imports from emoset still exists.
 """
