@@ -250,6 +250,10 @@ class AlignStats:
         Face box (left, top, right, bottom) in frame pixels for each aligned face.
     landmarks : ndarray of shape (n_faces, n_points, 2)
         Landmarks in frame pixels for each aligned face.
+    aligned_landmarks : ndarray of shape (n_faces, n_points, 2)
+        The same landmarks in the pixels of the aligned crop (mapped by the similarity
+        transform that made the crop): the face's shape with head position, scale and roll
+        removed, the input of :class:`emoset.frame_features.Landmarks`.
     chips : ndarray of shape (n_faces, 150, 150, 3) or None
         RGB face chips as made by ``dlib.get_face_chip`` (input of
         :class:`emoset.frame_features.FaceDescriptor`), when ``FaceAligner(chips=True)``.
@@ -266,6 +270,7 @@ class AlignStats:
     frame_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     landmarks: np.ndarray | None = None
+    aligned_landmarks: np.ndarray | None = None
     chips: np.ndarray | None = None
     source: str | None = None
 
@@ -446,17 +451,19 @@ class FaceAligner(BaseEstimator):
         return pts * self.crop_size
 
     def _warp(self, gray, shape):
+        """The aligned crop and the landmarks mapped into it."""
         import cv2
 
         M = similarity_transform(_anchor_points(shape), self._template())
         size = int(self.crop_size)
-        return cv2.warpAffine(
+        face = cv2.warpAffine(
             gray,
             M,
             (size, size),
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )
+        return face, shape @ M[:, :2].T + M[:, 2]
 
     # -- main entry -------------------------------------------------------------------------
     def align_frames(self, frames, *, source=None, warn_no_face=True):
@@ -491,7 +498,7 @@ class FaceAligner(BaseEstimator):
         dlib = _import_dlib() if self.chips else None
         size = int(self.crop_size)
         stats = AlignStats(source=None if source is None else str(source))
-        faces, idx, boxes, lms, chips = [], [], [], [], []
+        faces, idx, boxes, lms, aligned, chips = [], [], [], [], [], []
 
         box = None  # current track (left, top, right, bottom) or None
         # at the last detection: normalised shape, scale, box offset, box size ratio, appearance
@@ -513,7 +520,7 @@ class FaceAligner(BaseEstimator):
                     and 0 <= c[1] < h
                 )
                 if ok:
-                    face = self._warp(gray, shape)
+                    face, points = self._warp(gray, shape)
                     ok = float(_appearance(face) @ ref[4]) >= self.min_appearance_corr
                 if ok:
                     stats.n_tracked += 1
@@ -537,7 +544,7 @@ class FaceAligner(BaseEstimator):
                     ref = None
                     continue
                 shape, det = self._predict(gray, box)
-                face = self._warp(gray, shape)
+                face, points = self._warp(gray, shape)
                 c, s, norm = _normalise(shape)
                 bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
                 ref = (norm, s, (bc - c) / s, (box[2] - box[0]) / s, _appearance(face))
@@ -550,6 +557,7 @@ class FaceAligner(BaseEstimator):
             idx.append(i)
             boxes.append(box)
             lms.append(shape)
+            aligned.append(points)
             if self.chips:
                 if rgb is None:
                     rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
@@ -559,6 +567,9 @@ class FaceAligner(BaseEstimator):
         stats.frame_indices = np.asarray(idx, dtype=np.int64)
         stats.boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         stats.landmarks = np.asarray(lms, dtype=np.float64).reshape(-1, int(self.landmarks), 2)
+        stats.aligned_landmarks = np.asarray(aligned, dtype=np.float64).reshape(
+            -1, int(self.landmarks), 2
+        )
         if self.chips:
             stats.chips = np.asarray(chips, dtype=np.uint8).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3)
         name = f" in {source}" if source is not None else ""
