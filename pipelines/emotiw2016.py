@@ -172,16 +172,18 @@ def _load(args):
 
 
 def _metrics(y, pred, labels, folds=None):
-    """Metrics over all clips; a clip a subsystem abstained on counts as wrong.
+    """Metrics over the test clips of ``folds`` (default: all clips); a clip a subsystem
+    abstained on counts as wrong.
 
-    With ``folds`` (several outer folds), ``fold_accuracy`` and ``se`` (the standard error of
-    the mean fold accuracy, ``std(ddof=1) / sqrt(n_folds)``) are added.
+    With several outer folds, ``fold_accuracy`` and ``se`` (the standard error of the mean
+    fold accuracy, ``std(ddof=1) / sqrt(n_folds)``) are added.
     """
     from emoset.report import classification_metrics
 
     pred = np.array(["(abstained)" if p is None else p for p in pred], dtype=object)
-    m = classification_metrics(y, pred, labels=labels)
-    m["abstained"] = int(np.sum(pred == "(abstained)"))
+    tested = slice(None) if folds is None else np.sort(np.concatenate([te for _, te in folds]))
+    m = classification_metrics(y[tested], pred[tested], labels=labels)
+    m["abstained"] = int(np.sum(pred[tested] == "(abstained)"))
     if folds is not None and len(folds) > 1:
         acc = [float(np.mean(pred[te] == y[te])) for _, te in folds]
         m["fold_accuracy"] = [round(a, 4) for a in acc]
@@ -211,7 +213,7 @@ def run_grid(sets, y, folds, grid, classifiers):
                     preds[clf][te] = model.fit(K_train, y[tr]).predict(K_test)
             seconds = time.perf_counter() - t0
             for clf in classifiers:
-                m = _metrics(y, preds[clf], sorted(set(y)))
+                m = _metrics(y, preds[clf], sorted(set(y)), folds)
                 rows.append(
                     {
                         "feature": feat,
@@ -555,7 +557,7 @@ def write_report(out, info, results):
         "acc": _pct(results["chance"]["majority"]),
         "se": "–",
         "uar": _pct(1 / len(results["labels"])),
-        "n": info["n_clips"],
+        "n": results["fusion"][MAIN_FUSION]["n"],
     }
     headers = {"acc": "accuracy %", "se": "± SE (folds)", "uar": "UAR %"}
     lines += [markdown_table([*rows, chance], headers=headers), ""]
@@ -733,6 +735,8 @@ def _run(args, caught):
     clips, folds, info = _load(args)
     y = np.array([c.label for c in clips])
     labels = sorted(set(y))
+    # the clips scored: every clip once in cross-validation; only Val with AFEW Train -> Val
+    tested = np.sort(np.concatenate([te for _, te in folds]))
     logger.info(
         "%s: %d clips, %d folds (%s)", info["corpus"], len(clips), len(folds), info["protocol"]
     )
@@ -782,7 +786,7 @@ def _run(args, caught):
     results = {
         "corpus": info,
         "labels": labels,
-        "chance": chance_levels(y),
+        "chance": chance_levels(y[tested]),
         "subsystems": {n: _metrics(y, p, labels, folds) for n, p in subsystem_pred.items()},
         "fusion": {n: _metrics(y, p, labels, folds) for n, p in fusion_pred.items()},
         "main_fusion": MAIN_FUSION,
