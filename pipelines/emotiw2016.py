@@ -322,6 +322,11 @@ MKL_FUSIONS = {
     "weights over the features + audio-SVM",
     "pick-one+landmarks": "per-class-3 + the landmarks SVM (4 subsystems)",
     "mkl+landmarks": "mkl-per-class + the landmarks SVM",
+    # the same with one weight per subsystem (fewer weights to fit on ~70 clips)
+    "mkl-video-global": "mkl-video with one weight per subsystem for all classes",
+    "pick-one-video+landmarks-global": "pick-one-video+landmarks with one weight per subsystem",
+    "mkl-global": "mkl-per-class with one weight per subsystem",
+    "pick-one+landmarks-global": "pick-one+landmarks with one weight per subsystem",
 }
 
 
@@ -455,8 +460,8 @@ def _multiple_kernel(train_clips, y_train, test_clips, model, scores, args):
     mkl = [n for names in kernels.values() for n in names]
     lm = list(geometry.subsystems_)
 
-    def per_class(names, train_scores=oof, test_scores=test):
-        fusion = WeightedScoreFusion("per_class", classes=classes).fit(
+    def per_class(names, train_scores=oof, test_scores=test, scheme="per_class"):
+        fusion = WeightedScoreFusion(scheme, classes=classes).fit(
             {n: train_scores[n] for n in names}, y_train
         )
         return fusion.decision_function({n: test_scores[n] for n in names})
@@ -469,6 +474,10 @@ def _multiple_kernel(train_clips, y_train, test_clips, model, scores, args):
         "mkl-per-class": per_class(mkl + audio),
         "pick-one+landmarks": per_class(pick + lm + audio),
         "mkl+landmarks": per_class(mkl + lm + audio),
+        "mkl-video-global": per_class(mkl, scheme="global"),
+        "pick-one-video+landmarks-global": per_class(pick + lm, scheme="global"),
+        "mkl-global": per_class(mkl + audio, scheme="global"),
+        "pick-one+landmarks-global": per_class(pick + lm + audio, scheme="global"),
     }
     mean_oof, mean_test = {}, {}
     for feature, names in kernels.items():  # equal weights: only the z-score statistics fitted

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# each runs the whole job in a subprocess; with a cold feature cache on a busy 2-core machine
+# that can take longer than the suite's 300 s default
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REFERENCE = Path(__file__).resolve().parents[1] / "pipelines" / "reference"
 

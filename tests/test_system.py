@@ -352,7 +352,7 @@ def test_keep_candidates_scores_every_candidate(cremad_split, feature_cache, sma
     """With keep_candidates every set model is fitted and scored (multiple-kernel fusion); the
     chosen one agrees with the subsystem the recognizer keeps."""
     train, test = cremad_split
-    model = make_small_recognizer(feature_cache, keep_candidates=True).fit(train)
+    model = make_small_recognizer(feature_cache, keep_candidates=True).fit(train[::2])
     cands = model.candidate_scores(test)["cnn-pls"]
     assert len(cands) == len(model.candidates_["cnn-pls"]) == 2
     k = model.selected_["cnn-pls"]
