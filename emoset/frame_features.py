@@ -840,9 +840,9 @@ def _check_points(X, owner):
 class Landmarks(TransformerMixin, BaseEstimator):
     """Facial geometry from the aligned landmarks: shape coordinates or distances, and motion.
 
-    Reads the landmarks of each aligned face in crop pixels
-    (:attr:`emoset.faces.AlignStats.aligned_landmarks`, ``(n_frames, 68, 2)``), not the pixels:
-    with :func:`emoset.extract.extract_image_sets` it is the frame feature ``"landmarks"``.
+    Reads the landmarks of each aligned face in crop pixels (``aligned_landmarks`` of
+    :class:`emoset.faces.AlignStats`, ``(n_frames, 68, 2)``), not the pixels: with
+    :func:`emoset.extract.extract_image_sets` it is the frame feature ``"landmarks"``.
     Each frame's shape is centred on its mean point and divided by the inter-ocular distance
     (the distance of the eye centres), so the features do not depend on the crop size.
 
