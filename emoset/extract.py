@@ -44,7 +44,15 @@ from ._cache import (
 from ._version import __version__
 from ._warnings import summarise, warn_caller
 from .faces import FaceAligner, align_video
-from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
+from .frame_features import (
+    HOG,
+    LBP,
+    DenseSIFT,
+    EmotionCNN,
+    FaceDescriptor,
+    Landmarks,
+    Mirrored,
+)
 from .media import MediaError, TruncationWarning
 
 __all__ = [
@@ -64,7 +72,11 @@ FRAME_FEATURES = {
     "cnn": lambda: EmotionCNN(output="features"),
     "cnn_scores": lambda: EmotionCNN(output="scores"),
     "faceid": lambda: FaceDescriptor(every=5, hold=True),
+    "landmarks": lambda: Landmarks(),
 }
+
+#: Prefix of a mirrored frame feature's name (``"mirrored-cnn"``: see :class:`Mirrored`).
+MIRRORED = "mirrored-"
 
 
 def make_frame_features(spec):
@@ -75,14 +87,19 @@ def make_frame_features(spec):
     spec : str or transformer
         One of :data:`FRAME_FEATURES` (``"densesift"``, ``"hog"``, ``"lbp"``, ``"cnn"`` — the
         mini-Xception's 128-D penultimate activations, ``"cnn_scores"`` — its 7 class scores,
-        ``"faceid"`` — dlib's 128-D face descriptor on every 5th frame, held), or a transformer
-        with ``fit``/``transform`` on ``(n, h, w)`` uint8 faces.
+        ``"faceid"`` — dlib's 128-D face descriptor on every 5th frame, held, ``"landmarks"`` —
+        the normalised 68 aligned points and their frame-to-frame differences; any of these
+        prefixed ``"mirrored-"`` computes it on the mirrored faces), or a transformer with
+        ``fit``/``transform`` on ``(n, h, w)`` uint8 faces (or on aligned landmarks
+        ``(n, 68, 2)`` when its ``input_kind`` is ``"landmarks"``).
 
     Returns
     -------
     transformer : estimator (a new, unfitted one)
     """
     if isinstance(spec, str):
+        if spec.startswith(MIRRORED) and spec[len(MIRRORED) :] in FRAME_FEATURES:
+            return Mirrored(FRAME_FEATURES[spec[len(MIRRORED) :]]())
         if spec not in FRAME_FEATURES:
             raise ValueError(
                 f"Unknown frame feature {spec!r}; choose from {sorted(FRAME_FEATURES)}"
@@ -124,7 +141,14 @@ def _uses_rgb(transformer):
     return getattr(transformer, "input_color", "gray") == "rgb"
 
 
-def _n_features(transformer, crop_size):
+def _uses_landmarks(transformer):
+    return getattr(transformer, "input_kind", "faces") == "landmarks"
+
+
+def _n_features(transformer, crop_size, n_points=68):
+    if _uses_landmarks(transformer):
+        points = np.random.default_rng(0).uniform(0, crop_size, (2, n_points, 2))
+        return int(clone(transformer).fit(points).n_features_out_)
     shape = (1, 150, 150, 3) if _uses_rgb(transformer) else (1, crop_size, crop_size)
     fitted = clone(transformer).fit(np.zeros(shape, np.uint8))
     return int(fitted.n_features_out_)
@@ -163,6 +187,7 @@ def _align(path, aligner, fps, max_frames, allow_partial):
     return {
         "faces": faces,
         "chips": stats.chips,
+        "landmarks": stats.aligned_landmarks.astype(np.float32),
         "n_frames": int(stats.n_frames),
         "n_faces": int(stats.n_faces),
         "n_detections": int(stats.n_detections),
@@ -190,6 +215,12 @@ def _extract_one(task):
             allow_partial,
         )
         aligned = cache.get(faces_key, None, check=_check_faces)
+    if (
+        aligned is not None
+        and any(_uses_landmarks(t) for t in transformers.values())
+        and aligned.get("landmarks") is None
+    ):
+        aligned = None  # cached by an emoset that did not keep the aligned landmarks
     faces_cached = aligned is not None
     if aligned is None:
         aligned = _align(path, aligner, fps, max_frames, allow_partial)
@@ -203,7 +234,10 @@ def _extract_one(task):
         check = _feature_check(aligned["n_faces"], dims[name])
         record = cache.get(key, None, check=check) if cache is not None else None
         if record is None:
-            source = aligned["chips"] if _uses_rgb(transformer) else aligned["faces"]
+            if _uses_landmarks(transformer):
+                source = aligned["landmarks"]
+            else:
+                source = aligned["chips"] if _uses_rgb(transformer) else aligned["faces"]
             if source is None:
                 raise RuntimeError(f"{name} needs RGB face chips: use FaceAligner(chips=True).")
             values = np.ascontiguousarray(
@@ -389,7 +423,10 @@ def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, o
     clips = list(clips)
     # each feature's width, known before any clip runs: a feature that cannot even be built
     # (e.g. a missing model file) fails here, at once, not after hours of extraction
-    dims = {name: _n_features(t, aligner.crop_size) for name, t in transformers.items()}
+    dims = {
+        name: _n_features(t, aligner.crop_size, int(aligner.landmarks))
+        for name, t in transformers.items()
+    }
     paths = [_video_path(c) for c in clips]
     todo = [i for i, p in enumerate(paths) if p is not None]
     tasks = [(paths[i], aligner, transformers, dims, options, cache_dir) for i in todo]
@@ -512,7 +549,7 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         """
         transformer = make_frame_features(self.feature)
         aligner = FaceAligner(64) if self.aligner is None else self.aligner
-        self.n_features_out_ = _n_features(transformer, aligner.crop_size)
+        self.n_features_out_ = _n_features(transformer, aligner.crop_size, int(aligner.landmarks))
         self.feature_name_ = (
             self.feature if isinstance(self.feature, str) else (type(self.feature).__name__)
         )
@@ -577,22 +614,29 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         Returns
         -------
         featurize : callable
-            ``featurize(faces, chips=None) -> ndarray of shape (n, n_features_out_)``, float32;
-            ``faces`` are ``(n, s, s)`` uint8 aligned faces and ``chips`` the ``(n, 150, 150,
-            3)`` RGB chips (used instead of the faces by features that need them).
+            ``featurize(faces, chips=None, landmarks=None) -> ndarray of shape (n,
+            n_features_out_)``, float32; ``faces`` are ``(n, s, s)`` uint8 aligned faces,
+            ``chips`` the ``(n, 150, 150, 3)`` RGB chips and ``landmarks`` the ``(n, 68, 2)``
+            aligned landmarks (used instead of the faces by features that need them).
         """
         check_is_fitted(self)
         transformer = make_frame_features(self.feature)
         aligner = self.make_aligner()
-        rgb = _uses_rgb(transformer)
-        warm = np.zeros((1, 150, 150, 3) if rgb else (1, aligner.crop_size, aligner.crop_size))
-        transformer.fit(warm.astype(np.uint8))
+        rgb, points = _uses_rgb(transformer), _uses_landmarks(transformer)
+        if points:
+            warm = np.zeros((1, int(aligner.landmarks), 2), np.float32)
+        elif rgb:
+            warm = np.zeros((1, 150, 150, 3), np.uint8)
+        else:
+            warm = np.zeros((1, aligner.crop_size, aligner.crop_size), np.uint8)
+        transformer.fit(warm)
         dim = int(self.n_features_out_)
 
-        def featurize(faces, chips=None):
-            source = chips if rgb else faces
+        def featurize(faces, chips=None, landmarks=None):
+            source = landmarks if points else chips if rgb else faces
             if source is None:
-                raise RuntimeError(f"{self.feature_name_} needs RGB face chips.")
+                needs = "aligned landmarks" if points else "RGB face chips"
+                raise RuntimeError(f"{self.feature_name_} needs {needs}.")
             if len(source) == 0:
                 return np.zeros((0, dim), np.float32)
             return np.ascontiguousarray(transformer.transform(source), dtype=np.float32)

@@ -252,6 +252,10 @@ class AlignStats:
         Face box (left, top, right, bottom) in frame pixels for each aligned face.
     landmarks : ndarray of shape (n_faces, n_points, 2)
         Landmarks in frame pixels for each aligned face.
+    aligned_landmarks : ndarray of shape (n_faces, n_points, 2)
+        The same landmarks in the pixels of the aligned crop (mapped by the similarity
+        transform that made the crop): the face's shape with head position, scale and roll
+        removed, the input of :class:`emoset.frame_features.Landmarks`.
     chips : ndarray of shape (n_faces, 150, 150, 3) or None
         RGB face chips as made by ``dlib.get_face_chip`` (input of
         :class:`emoset.frame_features.FaceDescriptor`), when ``FaceAligner(chips=True)``.
@@ -268,6 +272,7 @@ class AlignStats:
     frame_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     landmarks: np.ndarray | None = None
+    aligned_landmarks: np.ndarray | None = None
     chips: np.ndarray | None = None
     source: str | None = None
 
@@ -448,17 +453,19 @@ class FaceAligner(BaseEstimator):
         return pts * self.crop_size
 
     def _warp(self, gray, shape):
+        """The aligned crop and the landmarks mapped into it."""
         import cv2
 
         M = similarity_transform(_anchor_points(shape), self._template())
         size = int(self.crop_size)
-        return cv2.warpAffine(
+        face = cv2.warpAffine(
             gray,
             M,
             (size, size),
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )
+        return face, shape @ M[:, :2].T + M[:, 2]
 
     # -- main entry -------------------------------------------------------------------------
     def align_frames(self, frames, *, source=None, warn_no_face=True):
@@ -490,7 +497,7 @@ class FaceAligner(BaseEstimator):
         self._check_params()
         size = int(self.crop_size)
         stats = AlignStats(source=None if source is None else str(source))
-        faces, idx, boxes, lms, chips = [], [], [], [], []
+        faces, idx, boxes, lms, aligned, chips = [], [], [], [], [], []
         track = FaceTrack(self, stats=stats)
         for i, frame in enumerate(frames):
             found = track.update(frame, source=source)
@@ -500,6 +507,7 @@ class FaceAligner(BaseEstimator):
             idx.append(i)
             boxes.append(found.box)
             lms.append(found.landmarks)
+            aligned.append(found.aligned_landmarks)
             if self.chips:
                 chips.append(found.chip)
 
@@ -507,6 +515,9 @@ class FaceAligner(BaseEstimator):
         stats.frame_indices = np.asarray(idx, dtype=np.int64)
         stats.boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         stats.landmarks = np.asarray(lms, dtype=np.float64).reshape(-1, int(self.landmarks), 2)
+        stats.aligned_landmarks = np.asarray(aligned, dtype=np.float64).reshape(
+            -1, int(self.landmarks), 2
+        )
         if self.chips:
             stats.chips = np.asarray(chips, dtype=np.uint8).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3)
         name = f" in {source}" if source is not None else ""
@@ -541,6 +552,8 @@ class TrackedFace:
         Face box (left, top, right, bottom) in frame pixels.
     landmarks : ndarray of shape (n_points, 2)
         Landmarks in frame pixels.
+    aligned_landmarks : ndarray of shape (n_points, 2)
+        The same landmarks in the pixels of the aligned crop.
     chip : ndarray of shape (150, 150, 3) or None
         The RGB face chip (``FaceAligner(chips=True)`` only).
     """
@@ -548,6 +561,7 @@ class TrackedFace:
     face: np.ndarray
     box: tuple
     landmarks: np.ndarray
+    aligned_landmarks: np.ndarray
     chip: np.ndarray | None = None
 
 
@@ -615,7 +629,7 @@ class FaceTrack:
                 and 0 <= c[1] < h
             )
             if ok:
-                face = al._warp(gray, shape)
+                face, points = al._warp(gray, shape)
                 ok = float(_appearance(face) @ ref[4]) >= al.min_appearance_corr
             if ok:
                 stats.n_tracked += 1
@@ -639,7 +653,7 @@ class FaceTrack:
                 self._ref = None
                 return None
             shape, det = al._predict(gray, box)
-            face = al._warp(gray, shape)
+            face, points = al._warp(gray, shape)
             c, s, norm = _normalise(shape)
             bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
             self._ref = (norm, s, (bc - c) / s, (box[2] - box[0]) / s, _appearance(face))
@@ -653,7 +667,9 @@ class FaceTrack:
             if rgb is None:
                 rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
             chip = np.asarray(_import_dlib().get_face_chip(rgb, det, size=CHIP_SIZE))
-        return TrackedFace(face=face, box=self._box, landmarks=shape, chip=chip)
+        return TrackedFace(
+            face=face, box=self._box, landmarks=shape, aligned_landmarks=points, chip=chip
+        )
 
 
 def _check_frame(frame, i, source):

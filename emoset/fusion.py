@@ -16,7 +16,6 @@ on the concatenated normalised scores instead.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import warnings
 from collections.abc import Mapping
@@ -160,11 +159,24 @@ def _fuse(Z, weights):
     return fused
 
 
+def _compositions(n, k):
+    """The ``n``-tuples of non-negative integers summing to ``k``, in lexicographic order."""
+    if n == 1:
+        yield (k,)
+        return
+    for c in range(k + 1):
+        for rest in _compositions(n - 1, k - c):
+            yield (c, *rest)
+
+
 def _simplex_grid(n_sub, step):
-    """All weight vectors on the simplex with the given step (e.g. 0, 0.1, ..., 1)."""
+    """All weight vectors on the simplex with the given step (e.g. 0, 0.1, ..., 1).
+
+    Built directly (``C(k + n - 1, n - 1)`` points) rather than by filtering the ``(k + 1) ** n``
+    grid, so that many subsystems (e.g. one per frame feature x kernel) stay cheap.
+    """
     k = int(round(1.0 / step))
-    points = [c for c in itertools.product(range(k + 1), repeat=n_sub) if sum(c) == k]
-    return np.array(points, dtype=np.float64) / k
+    return np.array(list(_compositions(int(n_sub), k)), dtype=np.float64).reshape(-1, n_sub) / k
 
 
 def _objective(fused, y_idx, n_classes):
@@ -371,25 +383,24 @@ class WeightedScoreFusion(_BaseFusion):
         return self
 
     def _search(self, Z, y_idx, n_sub, n_cls):
-        grid = _simplex_grid(n_sub, self.step)
-        best, best_w = None, None
-        for g in grid:
-            w = np.repeat(g[:, None], n_cls, axis=1)
-            score = _objective(_fuse(Z, w), y_idx, n_cls)
-            if best is None or score > best:
-                best, best_w = score, w
+        """The grid search, every grid point of a step scored at once (see :class:`_Grid`).
+
+        The same weights as trying the points one by one: the first point with the best
+        (accuracy, UAR), each fused score computed with the same operations in the same order.
+        """
+        grid = _Grid(Z, y_idx, n_cls, _simplex_grid(n_sub, self.step))
+        best, k = grid.best(grid.global_scores())
+        w = np.repeat(grid.points[k][:, None], n_cls, axis=1)
         if self.scheme == "global" or n_sub == 1:
-            return best_w
-        w = best_w.copy()
+            return w
         for _ in range(int(self.n_rounds)):
             changed = False
             for c in range(n_cls):
-                for g in grid:
-                    trial = w.copy()
-                    trial[:, c] = g
-                    score = _objective(_fuse(Z, trial), y_idx, n_cls)
-                    if score > best:
-                        best, w, changed = score, trial, True
+                score, k = grid.best(grid.column_scores(w, c))
+                if score > best:
+                    best, changed = score, True
+                    w = w.copy()
+                    w[:, c] = grid.points[k]
             if not changed:
                 break
         return w
@@ -410,6 +421,77 @@ class WeightedScoreFusion(_BaseFusion):
         S, _ = _check_scores_and_target(self, S, fitting=False)
         Z, _ = normalize_scores(S, self.normalize, stats=self.norm_stats_)
         return _fuse(Z, self.weights_)
+
+
+class _Grid:
+    """Scores (accuracy, UAR) of fused scores for every weight vector of a grid at once.
+
+    Reproduces :func:`_fuse` and :func:`_objective` exactly (the weighted sums accumulate
+    over the subsystems in order, and predictions take the first maximum as ``argmax``
+    does), vectorised over the grid points, in chunks to bound memory.
+    """
+
+    def __init__(self, Z, y_idx, n_classes, points, chunk=4096):
+        self.points, self.chunk, self.n_classes = points, chunk, n_classes
+        self.Z = Z
+        self.avail = ~np.isnan(Z).any(axis=2)  # (n, m)
+        self.Zf = np.where(self.avail[:, :, None], Z, 0.0)
+        self.fallback = self.Zf.sum(axis=1) / np.maximum(self.avail.sum(axis=1), 1)[:, None]
+        self.ok = self.avail.any(axis=1)
+        self.y = y_idx[self.ok]
+        self.present = [c for c in range(n_classes) if np.any(self.y == c)]
+
+    def _columns(self, G, c):
+        """Fused column ``c`` for weight vectors ``G`` (g, m): shape (n, g)."""
+        num = den = None
+        for m in range(G.shape[1]):
+            W = G[None, :, m] * self.avail[:, m, None]
+            term = W * self.Zf[:, m, c][:, None]
+            num = term if num is None else num + term
+            den = W if den is None else den + W
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fused = num / den
+        return np.where(den > 0, fused, self.fallback[:, c][:, None])
+
+    def _score(self, pred):
+        """(accuracy, UAR) arrays for predictions ``pred`` of shape (n_ok, g)."""
+        hit = pred == self.y[:, None]
+        acc = np.mean(hit, axis=0)
+        recalls = np.array([np.mean(hit[self.y == c], axis=0) for c in self.present])
+        return acc, np.mean(recalls, axis=0)
+
+    def global_scores(self):
+        out = []
+        for s in range(0, len(self.points), self.chunk):
+            G = self.points[s : s + self.chunk]
+            F = np.stack([self._columns(G, c)[self.ok] for c in range(self.n_classes)], axis=2)
+            out.append(self._score(np.argmax(F, axis=2)))
+        return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))
+
+    def column_scores(self, w, c):
+        fused = _fuse(self.Z, w)[self.ok]
+        before, after = fused[:, :c], fused[:, c + 1 :]
+        neg = np.full(len(fused), -np.inf)
+        max_b = before.max(axis=1) if c > 0 else neg
+        max_a = after.max(axis=1) if c < self.n_classes - 1 else neg
+        arg_b = before.argmax(axis=1) if c > 0 else np.zeros(len(fused), int)
+        arg_a = c + 1 + (after.argmax(axis=1) if c < self.n_classes - 1 else 0)
+        other = np.where(max_b >= max_a, arg_b, arg_a)[:, None]
+        out = []
+        for s in range(0, len(self.points), self.chunk):
+            col = self._columns(self.points[s : s + self.chunk], c)[self.ok]
+            wins = (col > max_b[:, None]) & (col >= max_a[:, None])
+            out.append(self._score(np.where(wins, c, other)))
+        return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))
+
+    def best(self, scores):
+        """The best (accuracy, UAR) and the index of the first grid point reaching it."""
+        acc, uar = scores
+        if not self.ok.any():
+            return (0.0, 0.0), 0
+        top = acc == acc.max()
+        k = int(np.flatnonzero(top & (uar == uar[top].max()))[0])
+        return (float(acc[k]), float(uar[k])), k
 
 
 class StackingFusion(_BaseFusion):

@@ -15,18 +15,23 @@ reproduction scripts share.
 from __future__ import annotations
 
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
 from .abstain import AbstainingClassifier
 from .audio import make_audio_pipeline
 from .classifiers import ImageSetPLS
 from .extract import ImageSetFeatures
+from .imagesets import MeanModel
 
 __all__ = [
     "MIN_FACES",
     "VIDEO_FEATURES",
     "default_audio_subsystems",
     "default_video_subsystems",
+    "landmarks_video_subsystems",
     "make_video_pipeline",
+    "multiple_kernel_video_subsystems",
     "video_candidates",
 ]
 
@@ -142,6 +147,73 @@ def default_video_subsystems(features=VIDEO_FEATURES, *, random_state=0):
         ]
         for feature in features
     }
+
+
+def multiple_kernel_video_subsystems(
+    features=VIDEO_FEATURES, set_models=("subspace", "covariance", "gaussian"), *, random_state=0
+):
+    """One video subsystem per frame feature x set model kernel, for multiple-kernel fusion.
+
+    Liu et al. (2014) and Ding et al. (2016) fuse a PLS per kernel instead of picking one set
+    model per feature: each kernel of :func:`video_candidates` becomes its own subsystem (a
+    single candidate), and the recognizer's fusion weighs them per class on out-of-fold
+    scores.
+
+    Parameters
+    ----------
+    features : sequence of str, default=("densesift", "cnn")
+    set_models : sequence of str, default=("subspace", "covariance", "gaussian")
+        Set models of :func:`video_candidates` to use (``"mean"`` is the fourth).
+    random_state : int, default=0
+
+    Returns
+    -------
+    video : dict
+        ``{"<feature>-<set model>-pls": [pipeline]}``.
+
+    Examples
+    --------
+    >>> sorted(multiple_kernel_video_subsystems(["cnn"], ["subspace", "gaussian"]))
+    ['cnn-gaussian-pls', 'cnn-subspace-pls']
+    """
+    by_name = {est.set_model: est for est in video_candidates(random_state)}
+    unknown = [m for m in set_models if m not in by_name]
+    if unknown or not set_models:
+        raise ValueError(
+            f"set_models must name some of {sorted(by_name)}; got {list(set_models)!r}."
+        )
+    return {
+        f"{feature}-{model}-pls": [make_video_pipeline(feature, by_name[model])]
+        for feature in features
+        for model in set_models
+    }
+
+
+def landmarks_video_subsystems(*, C=1.0, random_state=0):
+    """Facial geometry: mean-pooled landmark features -> RBF SVM (one subsystem).
+
+    The clip's :class:`~emoset.frame_features.Landmarks` features (normalised shape of the 68
+    aligned points and its frame-to-frame motion) are averaged over the frames, standardised
+    and classified by an RBF SVM, as the landmark-distance branch of the EmotiW 2017 runner-up (Ouyang et al.).
+
+    Parameters
+    ----------
+    C : float, default=1.0
+    random_state : int, default=0
+
+    Returns
+    -------
+    video : dict
+        ``{"landmarks-svm": [pipeline]}``.
+    """
+    clf = Pipeline(
+        [
+            ("model", MeanModel()),
+            ("scale", StandardScaler()),  # coordinates and motion are on different scales
+            ("svm", SVC(C=C, random_state=random_state)),
+        ]
+    )
+    return {"landmarks-svm": [make_video_pipeline("landmarks", clf)]}
 
 
 def default_audio_subsystems(features=("egemaps", "compare", "librosa"), *, random_state=0):

@@ -197,6 +197,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         Progress bars when > 0.
     random_state : int, default=0
         Seed of the inner folds when they cannot be grouped by speaker.
+    keep_candidates : bool, default=False
+        Also fit every candidate (not only the chosen one) on all training clips and keep its
+        out-of-fold scores: :meth:`candidate_scores` then scores clips with each, e.g. for
+        multiple-kernel fusion (one subsystem per set model kernel) beside pick-one.
 
     Attributes
     ----------
@@ -214,6 +218,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         ``{name: [out-of-fold accuracy of each candidate]}``.
     oof_scores_ : dict
         ``{name: (n_train, n_classes)}`` out-of-fold scores the fusion was fitted on.
+    candidates_ : dict
+        With ``keep_candidates``: ``{name: [fitted pipeline of each candidate]}``.
+    candidate_oof_scores_ : dict
+        With ``keep_candidates``: ``{name: [out-of-fold scores of each candidate]}``.
     fusion_ : estimator
     data_problems_ : dict
         ``{clip id: [reason, ...]}`` for the training clips some subsystem could not use
@@ -261,6 +269,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         n_jobs=None,
         verbose=0,
         random_state=0,
+        keep_candidates=False,
     ):
         self.video = video
         self.audio = audio
@@ -273,6 +282,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
+        self.keep_candidates = keep_candidates
 
     # ------------------------------------------------------------------ specification
     def _specs(self):
@@ -380,6 +390,8 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         splits = _splits(y, groups, int(self.inner_cv), self.random_state)
         self.subsystems_, self.oof_scores_, self.modalities_ = {}, {}, {}
         self.selected_, self.candidate_scores_, self.frame_features_ = {}, {}, {}
+        if self.keep_candidates:
+            self.candidates_, self.candidate_oof_scores_ = {}, {}
         problems = {}
         with self._cache_session() as cache_dir, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -413,19 +425,32 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         """Keep the candidate with the best out-of-fold accuracy, fit it on all clips; return
         the key of its features."""
         best = None
+        oofs = []
         for k, cand in enumerate(cands):
             _, F, _ = features[_step_key(cand.steps[0][1])]
             oof = out_of_fold_scores(cand[1:], F, y, cv=splits, classes=self.classes_)
+            oofs.append(oof)
             acc = scores_accuracy(oof, y, self.classes_)
             self.candidate_scores_.setdefault(name, []).append(acc)
             if best is None or acc > best[0]:
                 best = (acc, k, oof)
         _, k, oof = best
+
+        def fit_candidate(j):
+            step, F, _ = features[_step_key(cands[j].steps[0][1])]
+            fitted = clone(cands[j])
+            fitted.steps[0] = (fitted.steps[0][0], self._stored_step(step))
+            fitted[1:].fit(F, y)  # the slice shares its steps with ``fitted``
+            return fitted
+
         key = _step_key(cands[k].steps[0][1])
-        step, F, _ = features[key]
-        fitted = clone(cands[k])
-        fitted.steps[0] = (fitted.steps[0][0], self._stored_step(step))
-        fitted[1:].fit(F, y)  # the slice shares its steps with ``fitted``
+        fitted = fit_candidate(k)
+        if self.keep_candidates:
+            self.candidates_[name] = [
+                fitted if j == k else fit_candidate(j) for j in range(len(cands))
+            ]
+            self.candidate_oof_scores_[name] = oofs
+        step = features[key][0]
         self.selected_[name] = k
         self.oof_scores_[name] = oof
         self.subsystems_[name] = fitted
@@ -584,6 +609,40 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self)
         return predict_timeline(self, source, window=window, hop=hop, **params)
+
+    def candidate_scores(self, X):
+        """Every candidate's per-class scores (needs ``keep_candidates=True``).
+
+        Parameters
+        ----------
+        X : list of Clip or of file paths
+
+        Returns
+        -------
+        scores : dict
+            ``{name: [ndarray of shape (n_clips, n_classes) per candidate]}``, columns in
+            ``classes_`` order, NaN rows where a candidate abstains.
+        """
+        check_is_fitted(self)
+        if not self.keep_candidates:
+            raise ValueError(
+                "candidate_scores needs the recognizer fitted with keep_candidates=True."
+            )
+        X = self._check_X(X)
+        out = {}
+        with self._cache_session() as cache_dir:
+            memo = {}
+            for name, pipes in self.candidates_.items():
+                for pipe in pipes:
+                    step = self._runtime_step(pipe.steps[0][1], cache_dir)
+                    key = _step_key(step)
+                    if key not in memo:
+                        memo[key] = step.extract(X)[0]
+                    F = memo[key]
+                    Xt = pipe[1:-1].transform(F) if len(pipe.steps) > 2 else F
+                    scores = aligned_scores(pipe.steps[-1][1], Xt, self.classes_)
+                    out.setdefault(name, []).append(scores)
+        return out
 
     def subsystem_scores(self, X):
         """Each subsystem's per-class scores (NaN rows where it abstains).

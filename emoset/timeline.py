@@ -258,7 +258,9 @@ class TimelineRun:
         fr = _Frame(t, read)
         for key, track in self._groups.items():
             found = track.update(frame)
-            fr.faces[key] = None if found is None else (found.face, found.chip)
+            fr.faces[key] = (
+                None if found is None else (found.face, found.chip, found.aligned_landmarks)
+            )
             if key == self._first_group and found is not None:
                 fr.box = found.box
         secs["detect_align"] += time.perf_counter() - t0
@@ -372,7 +374,8 @@ class TimelineRun:
                 chips = None
                 if part[0].faces[key][1] is not None:
                     chips = np.stack([f.faces[key][1] for f in part])
-                rows = self._featurize[name](faces, chips)
+                points = np.stack([f.faces[key][2] for f in part])
+                rows = self._featurize[name](faces, chips, points)
                 for f, row in zip(part, rows, strict=True):
                     f.rows[name] = row
         self.stats["seconds"]["features"] += time.perf_counter() - t0

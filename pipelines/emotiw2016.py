@@ -63,6 +63,7 @@ PUBLISHED = [
 ]
 
 FEATURES = ("densesift", "cnn")
+GRID_FEATURES = (*FEATURES, "landmarks")  # the grid's rows (full mode)
 GRID = [  # (set model, kernel): the descriptive table
     ("mean", "linear"),
     ("mean", "rbf"),
@@ -170,13 +171,23 @@ def _load(args):
     )
 
 
-def _metrics(y, pred, labels):
-    """Metrics over all clips; a clip a subsystem abstained on counts as wrong."""
+def _metrics(y, pred, labels, folds=None):
+    """Metrics over the test clips of ``folds`` (default: all clips); a clip a subsystem
+    abstained on counts as wrong.
+
+    With several outer folds, ``fold_accuracy`` and ``se`` (the standard error of the mean
+    fold accuracy, ``std(ddof=1) / sqrt(n_folds)``) are added.
+    """
     from emoset.report import classification_metrics
 
     pred = np.array(["(abstained)" if p is None else p for p in pred], dtype=object)
-    m = classification_metrics(y, pred, labels=labels)
-    m["abstained"] = int(np.sum(pred == "(abstained)"))
+    tested = slice(None) if folds is None else np.sort(np.concatenate([te for _, te in folds]))
+    m = classification_metrics(y[tested], pred[tested], labels=labels)
+    m["abstained"] = int(np.sum(pred[tested] == "(abstained)"))
+    if folds is not None and len(folds) > 1:
+        acc = [float(np.mean(pred[te] == y[te])) for _, te in folds]
+        m["fold_accuracy"] = [round(a, 4) for a in acc]
+        m["se"] = float(np.std(acc, ddof=1) / np.sqrt(len(acc)))
     return m
 
 
@@ -202,7 +213,7 @@ def run_grid(sets, y, folds, grid, classifiers):
                     preds[clf][te] = model.fit(K_train, y[tr]).predict(K_test)
             seconds = time.perf_counter() - t0
             for clf in classifiers:
-                m = _metrics(y, preds[clf], sorted(set(y)))
+                m = _metrics(y, preds[clf], sorted(set(y)), folds)
                 rows.append(
                     {
                         "feature": feat,
@@ -220,6 +231,48 @@ def run_grid(sets, y, folds, grid, classifiers):
                 set_model,
                 kernel,
                 {r["classifier"]: round(r["accuracy"], 3) for r in rows[-len(classifiers) :]},
+            )
+    return rows
+
+
+#: Configurations measured with and without mirror augmentation (the video candidates).
+MIRROR_CONFIGS = [
+    ("subspace", "linear"),
+    ("covariance", "rbf"),
+    ("gaussian", "rbf"),
+    ("mean", "rbf"),
+]
+
+
+def run_mirror(sets, mirrored, y, folds, configs):
+    """PLS accuracy of fixed configurations without and with mirror augmentation.
+
+    With augmentation every training clip also contributes the image set of its mirrored faces
+    (same label); test clips are scored on their own faces only. Same outer folds, same
+    hyperparameters: the only difference is the extra training sets.
+    """
+    rows = []
+    for feat, feat_sets in sets.items():
+        for set_model, kernel in configs:
+            preds = {m: np.empty(len(y), dtype=object) for m in ("off", "on")}
+            for train, test in folds:
+                tr = [i for i in train if len(feat_sets[i]) >= MIN_FACES]
+                te = [i for i in test if len(feat_sets[i]) >= MIN_FACES]
+                X_te = [feat_sets[i] for i in te]
+                X_tr = [feat_sets[i] for i in tr]
+                pipe = _imageset_pipeline(set_model, kernel, "pls")
+                preds["off"][te] = pipe.fit(X_tr, y[tr]).predict(X_te)
+                X_aug = X_tr + [mirrored[feat][i] for i in tr]
+                y_aug = np.concatenate([y[tr], y[tr]])
+                pipe = _imageset_pipeline(set_model, kernel, "pls")
+                preds["on"][te] = pipe.fit(X_aug, y_aug).predict(X_te)
+            row = {"feature": feat, "set_model": set_model, "kernel": kernel}
+            for mode, p in preds.items():
+                m = _metrics(y, p, sorted(set(y)), folds)
+                row[mode], row[f"{mode}_se"] = m["accuracy"], m.get("se")
+            rows.append(row)
+            logger.info(
+                "mirror %s %s-%s: off %.3f, on %.3f", feat, set_model, kernel, row["off"], row["on"]
             )
     return rows
 
@@ -253,6 +306,28 @@ FUSIONS = {
     ),
 }
 MAIN_FUSION = "per-class-3"  # fixed before looking at any result: the recognizer's default
+
+#: Set models whose kernels each become a PLS subsystem in the multiple-kernel fusion (Liu et
+#: al. 2014; Ding et al. 2016); the quick mode keeps the first two.
+MKL_SET_MODELS = ("subspace", "covariance", "gaussian")
+MKL_FUSIONS = {
+    # name: description (every weight fitted on the inner out-of-fold scores)
+    "pick-one-video": "per-class weights over DenseSIFT-PLS + CNN-PLS, one set model each "
+    "(video only)",
+    "mkl-video": "per-class weights over every feature x kernel PLS (video only)",
+    "pick-one-video+landmarks": "pick-one-video + the landmarks SVM (video only)",
+    "mkl-video+landmarks": "mkl-video + the landmarks SVM (video only)",
+    "mkl-per-class": "per-class weights over every feature x kernel PLS + audio-SVM",
+    "mkl-kernel-mean": "per feature, the mean of its kernels' z-scored scores; then per-class "
+    "weights over the features + audio-SVM",
+    "pick-one+landmarks": "per-class-3 + the landmarks SVM (4 subsystems)",
+    "mkl+landmarks": "mkl-per-class + the landmarks SVM",
+    # the same with one weight per subsystem (fewer weights to fit on ~70 clips)
+    "mkl-video-global": "mkl-video with one weight per subsystem for all classes",
+    "pick-one-video+landmarks-global": "pick-one-video+landmarks with one weight per subsystem",
+    "mkl-global": "mkl-per-class with one weight per subsystem",
+    "pick-one+landmarks-global": "pick-one+landmarks with one weight per subsystem",
+}
 
 
 def _weighted(scheme):
@@ -290,6 +365,7 @@ def run_system(clips, y, folds, args):
             cache_dir=args.cache_dir,
             n_jobs=args.n_jobs,
             random_state=args.seed,
+            keep_candidates=True,  # every set model's PLS, for the multiple-kernel fusion
         )
         model.fit(train_clips)
         for clip, reasons in model.data_problems_.items():
@@ -313,6 +389,15 @@ def run_system(clips, y, folds, args):
             )
             fused = fusion.decision_function({n: scores[n] for n in names})
             fusion_pred[name][test] = scores_to_labels(fused, model.classes_)
+        mkl, extra = _multiple_kernel(train_clips, y[train], test_clips, model, scores, args)
+        for name, s in extra.items():  # the landmarks SVM, reported beside the others
+            subsystem_pred.setdefault(name, np.empty(len(y), dtype=object))[test] = (
+                scores_to_labels(s, model.classes_)
+            )
+        for name, fused in mkl.items():
+            fusion_pred.setdefault(name, np.empty(len(y), dtype=object))[test] = scores_to_labels(
+                fused, model.classes_
+            )
         selected.append(
             {
                 "fold": k,
@@ -333,6 +418,77 @@ def run_system(clips, y, folds, args):
             time.perf_counter() - t0,
         )
     return subsystem_pred, fusion_pred, selected, problems
+
+
+def _multiple_kernel(train_clips, y_train, test_clips, model, scores, args):
+    """Multiple-kernel fusion and the landmarks SVM on one outer fold, beside pick-one.
+
+    ``model`` (fitted with ``keep_candidates=True``) holds every set model candidate of each
+    frame feature fitted on the training clips, with its inner out-of-fold scores: each
+    frame feature x kernel in :data:`MKL_SET_MODELS` is one PLS subsystem here. The landmarks
+    SVM is trained by its own recognizer on the same clips (the same speaker-grouped inner
+    folds). Every fusion weight is fitted on the inner out-of-fold scores only. Returns
+    ``({fusion name: test scores}, {"landmarks-svm": test scores})``.
+    """
+    from emoset.fusion import WeightedScoreFusion
+    from emoset.subsystems import landmarks_video_subsystems
+    from emoset.system import AudioVisualEmotionRecognizer
+
+    geometry = AudioVisualEmotionRecognizer(
+        video=landmarks_video_subsystems(random_state=args.seed),
+        audio={},
+        cache_dir=args.cache_dir,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+    ).fit(train_clips)
+    classes = model.classes_
+    oof = {**model.oof_scores_, **geometry.oof_scores_}
+    test = {**scores, **geometry.subsystem_scores(test_clips)}
+    candidate_test = model.candidate_scores(test_clips)
+    kernels = {feature: [] for feature in FEATURES}
+    for feature in FEATURES:
+        name = f"{feature}-pls"
+        for k, pipe in enumerate(model.candidates_[name]):
+            set_model = pipe.steps[-1][1].estimator.set_model
+            if set_model in MKL_SET_MODELS:
+                kname = f"{feature}-{set_model}-pls"
+                oof[kname] = model.candidate_oof_scores_[name][k]
+                test[kname] = candidate_test[name][k]
+                kernels[feature].append(kname)
+    audio = [n for n, m in model.modalities_.items() if m == "audio"]
+    pick = [n for n, m in model.modalities_.items() if m == "video"]
+    mkl = [n for names in kernels.values() for n in names]
+    lm = list(geometry.subsystems_)
+
+    def per_class(names, train_scores=oof, test_scores=test, scheme="per_class"):
+        fusion = WeightedScoreFusion(scheme, classes=classes).fit(
+            {n: train_scores[n] for n in names}, y_train
+        )
+        return fusion.decision_function({n: test_scores[n] for n in names})
+
+    out = {
+        "pick-one-video": per_class(pick),
+        "mkl-video": per_class(mkl),
+        "pick-one-video+landmarks": per_class(pick + lm),
+        "mkl-video+landmarks": per_class(mkl + lm),
+        "mkl-per-class": per_class(mkl + audio),
+        "pick-one+landmarks": per_class(pick + lm + audio),
+        "mkl+landmarks": per_class(mkl + lm + audio),
+        "mkl-video-global": per_class(mkl, scheme="global"),
+        "pick-one-video+landmarks-global": per_class(pick + lm, scheme="global"),
+        "mkl-global": per_class(mkl + audio, scheme="global"),
+        "pick-one+landmarks-global": per_class(pick + lm + audio, scheme="global"),
+    }
+    mean_oof, mean_test = {}, {}
+    for feature, names in kernels.items():  # equal weights: only the z-score statistics fitted
+        mean = WeightedScoreFusion(weights=np.ones(len(names)), classes=classes)
+        mean.fit({n: oof[n] for n in names}, y_train)
+        mean_oof[feature] = mean.decision_function({n: oof[n] for n in names})
+        mean_test[feature] = mean.decision_function({n: test[n] for n in names})
+    for n in audio:
+        mean_oof[n], mean_test[n] = oof[n], test[n]
+    out["mkl-kernel-mean"] = per_class(list(mean_oof), mean_oof, mean_test)
+    return out, {n: test[n] for n in lm}
 
 
 def emotion_map(sets, y, path):
@@ -380,36 +536,54 @@ def write_report(out, info, results):
         "the fusion)",
         "",
     ]
-    rows = []
-    for name, m in results["subsystems"].items():
-        rows.append(
-            {"system": name, "acc": _pct(m["accuracy"]), "uar": _pct(m["uar"]), "n": m["n"]}
-        )
-    for name, m in results["fusion"].items():
+
+    def row(label, m):
+        return {
+            "system": label,
+            "acc": _pct(m["accuracy"]),
+            "se": _pct(m.get("se")),
+            "uar": _pct(m["uar"]),
+            "n": m["n"],
+        }
+
+    rows = [row(name, m) for name, m in results["subsystems"].items()]
+    for name in FUSIONS:
         label = f"fusion {name}" + (" (main)" if name == MAIN_FUSION else "")
-        rows.append(
-            {"system": label, "acc": _pct(m["accuracy"]), "uar": _pct(m["uar"]), "n": m["n"]}
-        )
+        rows.append(row(label, results["fusion"][name]))
     for name, h in results.get("human", {}).items():
         if h is not None:
             rows.append(
                 {
                     "system": f"human raters (majority vote), {name}",
                     "acc": _pct(h["accuracy"]),
+                    "se": "–",
                     "uar": _pct(h["uar"]),
                     "n": h["n"],
                 }
             )
-    rows.append(
-        {
-            "system": "chance (majority class)",
-            "acc": _pct(results["chance"]["majority"]),
-            "uar": _pct(1 / len(results["labels"])),
-            "n": info["n_clips"],
-        }
-    )
-    lines += [markdown_table(rows, headers={"acc": "accuracy %", "uar": "UAR %"}), ""]
+    chance = {
+        "system": "chance (majority class)",
+        "acc": _pct(results["chance"]["majority"]),
+        "se": "–",
+        "uar": _pct(1 / len(results["labels"])),
+        "n": results["fusion"][MAIN_FUSION]["n"],
+    }
+    headers = {"acc": "accuracy %", "se": "± SE (folds)", "uar": "UAR %"}
+    lines += [markdown_table([*rows, chance], headers=headers), ""]
     lines += ["Fusion schemes: " + "; ".join(f"**{k}**: {v[0]}" for k, v in FUSIONS.items()), ""]
+    lines += [
+        "## Multiple-kernel fusion beside pick-one (same outer folds, nested)",
+        "",
+        "Pick-one: each frame feature keeps the set model with the best inner out-of-fold "
+        "accuracy. Multiple-kernel: every feature x kernel is its own PLS subsystem and all "
+        "are fused per class (Liu et al. 2014; Ding et al. 2016). Every weight is fitted on "
+        "the inner out-of-fold scores of the training clips.",
+        "",
+    ]
+    mkl_rows = [row(f"pick-one {MAIN_FUSION} (main)", results["fusion"][MAIN_FUSION])]
+    mkl_rows += [row(name, results["fusion"][name]) for name in MKL_FUSIONS]
+    lines += [markdown_table([*mkl_rows, chance], headers=headers), ""]
+    lines += ["; ".join(f"**{k}**: {v}" for k, v in MKL_FUSIONS.items()), ""]
     lines += ["## Per-class recall (%)", ""]
     rows = []
     for name, m in list(results["subsystems"].items()) + [
@@ -429,7 +603,7 @@ def write_report(out, info, results):
     rows = []
     keys = sorted(
         {(r["feature"], r["set_model"], r["kernel"]) for r in grid},
-        key=lambda k: (FEATURES.index(k[0]) if k[0] in FEATURES else 9, k[1], k[2]),
+        key=lambda k: (GRID_FEATURES.index(k[0]) if k[0] in GRID_FEATURES else 9, k[1], k[2]),
     )
     for feat, sm, ker in keys:
         row = {"feature": feat, "set model": sm, "kernel": ker}
@@ -448,6 +622,25 @@ def write_report(out, info, results):
         + ", ".join(f"{c.upper()} {_pct(v)} %" for c, v in means.items()),
         "",
     ]
+    if results.get("mirror"):
+        lines += [
+            "## Mirror augmentation (PLS, fixed configurations, same outer folds)",
+            "",
+            "On: every training clip also gives the image set of its horizontally mirrored "
+            "faces (same label); test clips are never mirrored.",
+            "",
+        ]
+        rows = [
+            {
+                "feature": r["feature"],
+                "set model": r["set_model"],
+                "kernel": r["kernel"],
+                "off %": f"{_pct(r['off'])} ± {_pct(r['off_se'])}",
+                "on %": f"{_pct(r['on'])} ± {_pct(r['on_se'])}",
+            }
+            for r in results["mirror"]
+        ]
+        lines += [markdown_table(rows), ""]
     lines += ["## Data problems (summarised once; the subsystems concerned abstain)", ""]
     lines += [f"- {line}" for line in results["data_problems"]] or ["- none"]
     lines += [""]
@@ -551,6 +744,8 @@ def _run(args, caught):
     clips, folds, info = _load(args)
     y = np.array([c.label for c in clips])
     labels = sorted(set(y))
+    # the clips scored: every clip once in cross-validation; only Val with AFEW Train -> Val
+    tested = np.sort(np.concatenate([te for _, te in folds]))
     logger.info(
         "%s: %d clips, %d folds (%s)", info["corpus"], len(clips), len(folds), info["protocol"]
     )
@@ -558,6 +753,11 @@ def _run(args, caught):
     sets, extraction = extract_image_sets(
         clips, list(FEATURES), cache_dir=args.cache_dir, n_jobs=args.n_jobs, verbose=1
     )
+    geometry = {}
+    if not args.quick:  # the landmarks as image sets, in the descriptive grid
+        geometry, _ = extract_image_sets(
+            clips, ["landmarks"], cache_dir=args.cache_dir, n_jobs=args.n_jobs, verbose=1
+        )
     logger.info(
         "image sets: face rate min %.3f, median %.3f; %d clips without a face",
         extraction["face_rate"].min(),
@@ -570,12 +770,23 @@ def _run(args, caught):
 
     with threadpool_limits(limits=1):
         grid = run_grid(
-            sets,
+            sets if args.quick else {**sets, **geometry},
             y,
             folds,
             QUICK_GRID if args.quick else GRID,
             ("pls",) if args.quick else CLASSIFIERS,
         )
+        mirror = []
+        if not args.quick:
+            mirrored, _ = extract_image_sets(
+                clips,
+                [f"mirrored-{f}" for f in FEATURES],
+                cache_dir=args.cache_dir,
+                n_jobs=args.n_jobs,
+                verbose=1,
+            )
+            mirrored = {f: mirrored[f"mirrored-{f}"] for f in FEATURES}
+            mirror = run_mirror(sets, mirrored, y, folds, MIRROR_CONFIGS)
         subsystem_pred, fusion_pred, selected, problems = run_system(clips, y, folds, args)
     data_problems = _data_problems(clips, extraction, problems, args)
     for line in data_problems:
@@ -584,11 +795,12 @@ def _run(args, caught):
     results = {
         "corpus": info,
         "labels": labels,
-        "chance": chance_levels(y),
-        "subsystems": {n: _metrics(y, p, labels) for n, p in subsystem_pred.items()},
-        "fusion": {n: _metrics(y, p, labels) for n, p in fusion_pred.items()},
+        "chance": chance_levels(y[tested]),
+        "subsystems": {n: _metrics(y, p, labels, folds) for n, p in subsystem_pred.items()},
+        "fusion": {n: _metrics(y, p, labels, folds) for n, p in fusion_pred.items()},
         "main_fusion": MAIN_FUSION,
         "grid": grid,
+        "mirror": mirror,
         "folds": selected,
         "extraction": {
             "face_rate_min": float(extraction["face_rate"].min()),

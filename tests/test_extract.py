@@ -186,3 +186,30 @@ def test_frame_featurizer_gives_the_rows_of_extract(few_clips):
     rows = step.frame_featurizer()(faces)
     assert rows.dtype == np.float32 and np.array_equal(rows, expected)
     assert step.frame_featurizer()(faces[:0]).shape == (0, step.n_features_out_)
+
+
+def test_landmarks_and_mirrored_features_of_real_clips(few_clips, tmp_path):
+    """``landmarks`` reads the aligned points (kept with the cached faces); ``mirrored-*`` the
+    flipped faces; an older cache entry without the points is re-aligned, not misread."""
+    from emoset import __version__
+    from emoset._cache import DiskCache, file_sha256, make_key
+    from emoset.extract import _spec_key
+    from emoset.faces import FaceAligner
+
+    clips = few_clips[:1]
+    sets, info = extract_image_sets(
+        clips, ["landmarks", "mirrored-landmarks", "lbp", "mirrored-lbp"], fps=5, cache_dir=tmp_path
+    )
+    n = int(info["n_faces"].iloc[0])
+    assert n >= 5 and sets["landmarks"][0].shape == sets["mirrored-landmarks"][0].shape == (n, 272)
+    assert not np.allclose(sets["landmarks"][0], sets["mirrored-landmarks"][0])
+    assert not np.allclose(sets["lbp"][0], sets["mirrored-lbp"][0])
+    cache = DiskCache(tmp_path / "image_sets")
+    video = file_sha256(clips[0].video)
+    key = make_key("faces", __version__, video, _spec_key(FaceAligner(64)), 5, None, False)
+    record = cache.get(key)
+    assert record["landmarks"].shape == (n, 68, 2)
+    cache.put(key, {k: v for k, v in record.items() if k != "landmarks"})  # an older entry
+    again, info2 = extract_image_sets(clips, "landmarks", fps=5, cache_dir=tmp_path)
+    assert not info2["cached"].iloc[0]
+    np.testing.assert_array_equal(again[0], sets["landmarks"][0])

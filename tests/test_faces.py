@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from emoset.faces import (
+    CANONICAL_POINTS,
     AlignStats,
     FaceAligner,
     align_video,
@@ -161,6 +162,12 @@ def test_face_crop_clip(crop_frames):
     assert stats.n_detections + stats.n_tracked == stats.n_frames
     assert stats.landmarks.shape == (stats.n_faces, 68, 2)
     assert faces.std() > 10  # a face, not a flat patch
+    # the landmarks mapped into the crop: the eyes sit where the template puts them
+    aligned = stats.aligned_landmarks
+    assert aligned.shape == (stats.n_faces, 68, 2)
+    eyes = np.stack([aligned[:, 36:42].mean(1), aligned[:, 42:48].mean(1)], axis=1)
+    np.testing.assert_allclose(eyes, np.broadcast_to(CANONICAL_POINTS[:2] * 64, eyes.shape), atol=3)
+    assert not np.allclose(aligned, stats.landmarks, atol=5)  # not the frame's pixels
 
 
 def test_native_clip_rgb_and_gray_agree(native_frames):

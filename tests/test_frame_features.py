@@ -399,3 +399,84 @@ def test_face_descriptor_accepts_gray_crops(faces):
     out = FaceDescriptor().fit_transform(faces[:2])
     assert out.shape == (2, 128) and out.dtype == np.float32
     assert FaceDescriptor().fit(faces).transform(faces[:0]).shape == (0, 128)
+
+
+# ---------------------------------------------------------------------------- facial geometry
+def _points(n=6, seed=0):
+    """A 68-point face shape (the template's rough layout) moving a little over ``n`` frames."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(10, 54, size=(68, 2))
+    base[36:42] = [20, 25] + rng.normal(0, 1, (6, 2))  # image-left eye
+    base[42:48] = [44, 25] + rng.normal(0, 1, (6, 2))  # image-right eye
+    return base + rng.normal(0, 0.5, size=(n, 68, 2))
+
+
+def test_landmarks_are_invariant_to_position_and_scale():
+    pts = _points()
+    est = ff.Landmarks(deltas=False).fit(pts)
+    moved = 2.0 * pts + [7.0, -3.0]
+    np.testing.assert_allclose(est.transform(moved), est.transform(pts), atol=1e-5)
+    assert est.transform(pts).shape == (6, 136) and est.n_features_out_ == 136
+
+
+def test_landmark_deltas_are_the_motion_between_frames():
+    pts = _points()
+    f = ff.Landmarks().fit(pts).transform(pts)
+    assert f.shape == (6, 272) and f.dtype == np.float32
+    np.testing.assert_array_equal(f[0, 136:], 0.0)
+    np.testing.assert_allclose(f[1:, 136:], np.diff(f[:, :136], axis=0), atol=1e-6)
+    still = np.repeat(pts[:1], 4, axis=0)
+    np.testing.assert_array_equal(ff.Landmarks().fit(still).transform(still)[:, 136:], 0.0)
+
+
+def test_landmark_distances():
+    pts = _points(3)
+    f = ff.Landmarks("distances", deltas=False).fit(pts).transform(pts)
+    assert f.shape == (3, 68 * 67 // 2) and (f >= 0).all()
+    left, right = pts[:, 36:42].mean(1), pts[:, 42:48].mean(1)
+    iod = np.linalg.norm(right - left, axis=1)
+    np.testing.assert_allclose(
+        f[:, 0], np.linalg.norm(pts[:, 0] - pts[:, 1], axis=1) / iod, rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    ("est", "X", "match"),
+    [
+        (ff.Landmarks(kind="angles"), _points(2), "kind must be"),
+        (ff.Landmarks(), np.zeros((2, 64, 64), np.uint8), r"expected aligned landmarks"),
+        (ff.Landmarks(), np.full((2, 68, 2), np.nan), "must be finite"),
+        (ff.Mirrored(ff.Landmarks()), np.zeros((2, 5, 2)), r"\(n_frames, 68, 2\) to be mirrored"),
+    ],
+    ids=["kind", "faces-not-points", "nan", "mirror-5-points"],
+)
+def test_landmarks_bad_input(est, X, match):
+    with pytest.raises(ValueError, match=match):
+        est.fit(X)
+
+
+def test_mirror_map_is_an_involution_that_swaps_the_eyes():
+    m = ff.MIRROR_68
+    assert sorted(m) == list(range(68)) and (m[m] == np.arange(68)).all()
+    assert set(m[36:42]) == set(range(42, 48)) and m[30] == 30 and m[48] == 54
+
+
+def test_mirrored_landmarks_of_a_symmetric_face_are_the_face():
+    pts = _points(1)[0]
+    pts[:, 0] -= 32
+    sym = (pts + pts[ff.MIRROR_68] * [-1, 1]) / 2  # the symmetric part of the shape
+    est = ff.Landmarks()
+    a = ff.Mirrored(est).fit(sym[None]).transform(sym[None])
+    b = clone(est).fit(sym[None]).transform(sym[None])
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    asym = ff.Mirrored(est).fit(pts[None]).transform(pts[None])
+    assert not np.allclose(asym, clone(est).fit(pts[None]).transform(pts[None]), atol=1e-3)
+
+
+def test_mirrored_faces(faces):
+    a = ff.Mirrored(LBP()).fit(faces).transform(faces)
+    b = LBP().fit(faces).transform(faces[:, :, ::-1])
+    np.testing.assert_array_equal(a, b)
+    assert ff.Mirrored(LBP()).fit(faces).n_features_out_ == 160
+    with pytest.raises(TypeError, match="needs a frame-feature transformer"):
+        ff.Mirrored().fit(faces)

@@ -200,3 +200,58 @@ def test_out_of_fold_scores_keep_abstentions_and_missing_classes():
     assert np.isnan(oof[[3, 10]]).all()
     ok = second[np.isfinite(oof[second]).all(axis=1)]  # scored by the model without class 2
     assert np.all(oof[ok, 2] <= oof[ok].min(axis=1) + 1e-12)
+
+
+def test_simplex_grid_is_the_filtered_grid_and_scales_to_many_subsystems():
+    import itertools
+
+    from emoset.fusion import _simplex_grid
+
+    for n in (1, 2, 3, 4):  # same points in the same order as filtering the full grid
+        full = [c for c in itertools.product(range(11), repeat=n) if sum(c) == 10]
+        np.testing.assert_array_equal(_simplex_grid(n, 0.1), np.array(full) / 10)
+    grid = _simplex_grid(9, 0.1)  # one subsystem per feature x kernel + audio: 43,758 points
+    assert grid.shape == (43758, 9)
+    np.testing.assert_allclose(grid.sum(axis=1), 1.0)
+
+
+def _one_by_one(Z, y_idx, n_sub, n_cls, per_class, step=0.1, n_rounds=2):
+    """The weight search written as the plain loop over grid points (the reference)."""
+    from emoset.fusion import _fuse, _objective, _simplex_grid
+
+    grid = _simplex_grid(n_sub, step)
+    best, w = None, None
+    for g in grid:
+        trial = np.repeat(g[:, None], n_cls, axis=1)
+        score = _objective(_fuse(Z, trial), y_idx, n_cls)
+        if best is None or score > best:
+            best, w = score, trial
+    for _ in range(n_rounds if per_class else 0):
+        for c in range(n_cls):
+            for g in grid:
+                trial = w.copy()
+                trial[:, c] = g
+                score = _objective(_fuse(Z, trial), y_idx, n_cls)
+                if score > best:
+                    best, w = score, trial
+    return w
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("scheme", ["global", "per_class"])
+def test_vectorised_search_gives_the_loops_weights(seed, scheme):
+    """Same weights as trying grid points one by one, ties and abstentions included."""
+    from emoset.fusion import normalize_scores
+
+    rng = np.random.default_rng(seed)
+    n_sub, n_cls = 2 + seed % 2, 4
+    y = rng.integers(0, n_cls, 40)
+    S = rng.normal(size=(40, n_sub, n_cls)) + np.eye(n_cls)[y][:, None, :]
+    if seed % 2:
+        S = np.round(S, 1)  # many ties
+    S[rng.integers(0, 40, 4), rng.integers(0, n_sub, 4)] = np.nan
+    S[0] = np.nan
+    fusion = WeightedScoreFusion(scheme, normalize=None).fit(S, y)
+    Z, _ = normalize_scores(S, None)
+    expected = _one_by_one(Z, y, n_sub, n_cls, scheme == "per_class")
+    np.testing.assert_array_equal(fusion.weights_, expected)

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# each runs the whole job in a subprocess; with a cold feature cache on a busy 2-core machine
+# that can take longer than the suite's 300 s default
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REFERENCE = Path(__file__).resolve().parents[1] / "pipelines" / "reference"
 
@@ -42,9 +44,17 @@ def test_quick_reproduction_matches_reference(quick_run):
             assert got == pytest.approx(expected, abs=1e-4), (group, name)
     main = metrics["fusion"][metrics["main_fusion"]]["accuracy"]
     assert main > chance + 0.1
-    assert main > max(m["accuracy"] for m in metrics["subsystems"].values())
+    fused = ("densesift-pls", "cnn-pls", "audio-svm")  # the main fusion's subsystems
+    assert main > max(metrics["subsystems"][n]["accuracy"] for n in fused)
     for fold in metrics["folds"]:  # candidates chosen on training clips, one per subsystem
         assert set(fold["selected"]) == {"densesift-pls", "cnn-pls", "audio-svm"}
+    # multiple-kernel fusion and the landmarks SVM beside pick-one, on the same outer folds
+    for name in ("mkl-video", "pick-one-video", "mkl-per-class", "mkl-kernel-mean"):
+        m = metrics["fusion"][name]
+        assert m["n"] == 86 and len(m["fold_accuracy"]) == 5 and m["se"] > 0, name
+    assert metrics["subsystems"]["landmarks-svm"]["accuracy"] > chance
+    for name, expected in reference.get("multiple_kernel", {}).items():
+        assert metrics["fusion"][name]["accuracy"] == pytest.approx(expected, abs=1e-4), name
 
 
 def test_output_is_plain(quick_run):
@@ -70,6 +80,9 @@ def test_report_has_every_table_and_both_figures(quick_run):
         "40.5",
         "fusion per-class-3 (main)",
         "fusion global-2",
+        "## Multiple-kernel fusion beside pick-one",
+        "± SE (folds)",
+        "mkl-kernel-mean",
         "## Data problems",
         "1076_MTI_NEU_XX",
     ):
@@ -142,3 +155,102 @@ def test_grid_search_video_and_audio(data_root, tmp_path, capsys, feature_cache)
     assert len(pd.read_csv(csv)) == 2
     assert main(["audio", "--feature", "mfcc"]) == 2
     assert "Audio feature must be one of" in capsys.readouterr().err
+
+
+#: AFEW's folder name of each CREMA-D label (CREMA-D has no surprise: that folder stays empty).
+AFEW_FOLDERS = {
+    "anger": "Angry",
+    "disgust": "Disgust",
+    "fear": "Fear",
+    "happy": "Happy",
+    "neutral": "Neutral",
+    "sad": "Sad",
+}
+
+
+def _afew_clip(clip, path, fps=5):
+    """Re-encode a CREMA-D face crop as AFEW ships its clips: MPEG-4 Part 2 in AVI, 720x576,
+    the picture scaled to the frame height and letterboxed (black bars), PCM audio."""
+    import cv2
+    import numpy as np
+    import soundfile as sf
+    from _factories import write_video
+
+    from emoset.media import read_frames
+
+    frames = read_frames(clip.video, color="rgb", fps=fps)
+    h, w = frames.shape[1:3]
+    scale = min(576 / h, 720 / w)
+    nh, nw = 2 * round(h * scale / 2), 2 * round(w * scale / 2)
+    canvas = np.zeros((len(frames), 576, 720, 3), np.uint8)
+    top, left = (576 - nh) // 2, (720 - nw) // 2
+    for i, f in enumerate(frames):
+        canvas[i, top : top + nh, left : left + nw] = cv2.resize(f, (nw, nh))
+    audio, rate = sf.read(str(clip.audio), dtype="float32", always_2d=False)
+    return write_video(
+        path, canvas, fps=fps, codec="mpeg4", audio=audio, sample_rate=rate, audio_codec="pcm_s16le"
+    )
+
+
+def _afew_tree(data_root, root, n_train=2, n_val=1):
+    """``Train_AFEW/<Emotion>/*.avi`` and ``Val_AFEW/<Emotion>/*.avi`` from the CREMA-D face
+    crops, split by actor: no actor is in both."""
+    from emoset.datasets import load_cremad
+
+    clips = sorted(load_cremad(data_root, subsets=["facecrop128"]), key=lambda c: c.id)
+    val_actors = {next(c.speaker for c in clips if c.label == e) for e in AFEW_FOLDERS}
+    for part in ("Train", "Val"):
+        for folder in [*AFEW_FOLDERS.values(), "Surprise"]:
+            (root / f"{part}_AFEW" / folder).mkdir(parents=True)
+    for label, folder in AFEW_FOLDERS.items():
+        train = [c for c in clips if c.label == label and c.speaker not in val_actors]
+        val = [c for c in clips if c.label == label and c.speaker in val_actors]
+        for part, chosen in (("Train", train[:n_train]), ("Val", val[:n_val])):
+            assert len(chosen) == (n_train if part == "Train" else n_val), (label, part)
+            for c in chosen:
+                _afew_clip(c, root / f"{part}_AFEW" / folder / f"{c.id}.avi")
+    return val_actors
+
+
+def test_afew_layout_end_to_end(data_root, tmp_path):
+    """``AFEW_ROOT=... python -m pipelines.emotiw2016 --quick`` on an EmotiW-layout tree made
+    from CREMA-D (MPEG-4 Part 2 AVI, 720x576, letterboxed, 5 fps, an empty Surprise folder):
+    it trains on Train, reports on Val, and writes every output."""
+    import os
+    import subprocess
+    import sys
+
+    import av
+
+    from emoset.datasets import load_afew
+
+    root = tmp_path / "AFEW"
+    val_actors = _afew_tree(data_root, root)
+    clips = load_afew(root)
+    assert len(clips) == 18 and not any(c.label == "surprise" for c in clips)
+    train_actors = {c.id.split("/")[1].split("_")[0] for c in clips if c.subset == "Train"}
+    assert not train_actors & {str(a) for a in val_actors}
+    with av.open(str(clips[0].video)) as f:
+        v = f.streams.video[0]
+        assert (v.codec_context.name, v.width, v.height) == ("mpeg4", 720, 576)
+        assert f.streams.audio
+    out = tmp_path / "out"
+    res = subprocess.run(
+        [sys.executable, "-m", "pipelines.emotiw2016", "--quick", "--out", str(out),
+         "--cache-dir", str(tmp_path / "cache"), "--n-jobs", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REFERENCE.parents[1],
+        env={**os.environ, "AFEW_ROOT": str(root)},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["corpus"]["corpus"] == "AFEW" and metrics["corpus"]["n_clips"] == 18
+    assert metrics["labels"] == sorted(AFEW_FOLDERS)  # Surprise: no clip, no class
+    assert metrics["extraction"]["clips_without_face"] == 0
+    for group in ("subsystems", "fusion"):
+        for name, m in metrics[group].items():
+            assert m["n"] == 6 and 0 <= m["accuracy"] <= 1, (group, name)
+    report = (out / "report.md").read_text()
+    assert "EmotiW 2016 reproduction — AFEW" in report and "Multiple-kernel" in report
+    assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"

@@ -354,3 +354,22 @@ def test_fusion_is_configurable(cremad_split, feature_cache):
     model.fit(train[:40])
     w = model.fusion_.weights_
     assert np.allclose(w, w[:, :1])
+
+
+def test_keep_candidates_scores_every_candidate(cremad_split, feature_cache, small_recognizer):
+    """With keep_candidates every set model is fitted and scored (multiple-kernel fusion); the
+    chosen one agrees with the subsystem the recognizer keeps."""
+    train, test = cremad_split
+    model = make_small_recognizer(feature_cache, keep_candidates=True).fit(train[::2])
+    cands = model.candidate_scores(test)["cnn-pls"]
+    assert len(cands) == len(model.candidates_["cnn-pls"]) == 2
+    k = model.selected_["cnn-pls"]
+    np.testing.assert_array_equal(cands[k], model.subsystem_scores(test)["cnn-pls"])
+    np.testing.assert_array_equal(
+        model.candidate_oof_scores_["cnn-pls"][k], model.oof_scores_["cnn-pls"]
+    )
+    other = cands[1 - k]
+    assert other.shape == (len(test), len(model.classes_))
+    assert not np.allclose(other, cands[k], equal_nan=True)
+    with pytest.raises(ValueError, match="keep_candidates=True"):
+        small_recognizer.candidate_scores(test[:2])
