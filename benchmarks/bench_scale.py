@@ -136,6 +136,45 @@ def _fmt_case(r):
     )
 
 
+def report(rows, sizes, landmarks, models):
+    """Print the measurements and the fitted exponents as markdown tables."""
+    print(
+        f"Generated sets: d={D}, 30-120 frames, {N_CLASSES} classes (chance "
+        f"{1 / N_CLASSES:.3f}); predict on {N_TEST} clips; BLAS 1 thread, n_jobs=1; "
+        f"one subprocess per case.\n"
+    )
+    print("| set model | method | n | fit s | predict s | peak GiB | peak - data GiB | accuracy |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(_fmt_case(r))
+    largest = max(sizes)
+    print(
+        f"\n| set model | method | b: fit time ~ n^b | c: memory ~ n^c "
+        f"| n = {largest:,}: fit s, peak - data GiB |"
+    )
+    print("|---|---|---:|---:|---|")
+    for model in models:
+        for m in (None, landmarks):
+            done = [r for r in rows if r["model"] == model and r["landmarks"] == m]
+            ok = [r for r in done if "skipped" not in r]
+            ns = [r["n"] for r in ok]
+            b = fitted_exponent(ns, [r["fit_s"] for r in ok])
+            extra = [r["peak_mb"] - r["data_mb"] for r in ok]
+            c = fitted_exponent(ns, extra)
+            method = "exact" if m is None else f"Nyström m={m}"
+            if ok and ok[-1]["n"] == largest:
+                at = f"{ok[-1]['fit_s']:.0f} s, {extra[-1] / 1024:.1f} GiB (measured)"
+            elif len(ok) >= 2:
+                scale = largest / ok[-1]["n"]
+                at = (
+                    f"~{ok[-1]['fit_s'] * scale**b:.0f} s, ~{extra[-1] / 1024 * scale**c:.1f} GiB "
+                    f"(extrapolated from n={ok[-1]['n']:,})"
+                )
+            else:
+                at = "n/a"
+            print(f"| {model} | {method} | {b:.2f} | {c:.2f} | {at} |")
+
+
 def main(argv=None):
     """Run the benchmark and print markdown tables; return 0 on success."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,6 +185,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="n = 250, 500, 1000; m = 100")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per case")
     parser.add_argument("--json", default=None, help="also write the measurements here")
+    parser.add_argument("--report", default=None, help="re-print the tables of a --json file")
     parser.add_argument("--case", nargs=2, metavar=("MODEL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:  # one measurement, in this (fresh) process
@@ -153,6 +193,13 @@ def main(argv=None):
         print(json.dumps(run_case(args.case[0], int(args.case[1]), landmarks)))
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.report:
+        with open(args.report) as fh:
+            rows = json.load(fh)
+        marks = {r["landmarks"] for r in rows if r["landmarks"]}
+        models = [m for m in MODELS if any(r["model"] == m for r in rows)]
+        report(rows, sorted({r["n"] for r in rows}), marks.pop() if marks else None, models)
+        return 0
     sizes = args.sizes or ([250, 500, 1000] if args.quick else [1000, 5000, 20000])
     landmarks = args.landmarks or (100 if args.quick else 1000)
     rows = []
@@ -160,7 +207,7 @@ def main(argv=None):
         for n in sizes:
             for m in (None, landmarks):
                 if m is None and n > args.exact_max:
-                    gram_gb = n * n * 8 / 2**30
+                    gram_gb = n * n * 8 / 1e9
                     rows.append(
                         {
                             "model": model,
@@ -174,32 +221,7 @@ def main(argv=None):
                 r = _subprocess_case(model, n, m, args.timeout)
                 logger.info("  %s", r)
                 rows.append(r)
-    print(
-        f"Generated sets: d={D}, 30-120 frames, {N_CLASSES} classes (chance "
-        f"{1 / N_CLASSES:.3f}); predict on {N_TEST} clips; BLAS 1 thread, n_jobs=1; "
-        f"one subprocess per case.\n"
-    )
-    print("| set model | method | n | fit s | predict s | peak GB | peak - data GB | accuracy |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(_fmt_case(r))
-    print("\n| set model | method | exponent b (fit time ~ n^b) | largest n: fit s (estimate) |")
-    print("|---|---|---:|---|")
-    for model in args.models:
-        for m in (None, landmarks):
-            done = [r for r in rows if r["model"] == model and r["landmarks"] == m]
-            ok = [r for r in done if "skipped" not in r]
-            b = fitted_exponent([r["n"] for r in ok], [r["fit_s"] for r in ok])
-            method = "exact" if m is None else f"Nyström m={m}"
-            largest = max(sizes)
-            if ok and ok[-1]["n"] == largest:
-                at = f"{ok[-1]['fit_s']:.0f} s (measured)"
-            elif len(ok) >= 2:
-                est = ok[-1]["fit_s"] * (largest / ok[-1]["n"]) ** b
-                at = f"~{est:.0f} s (extrapolated from n={ok[-1]['n']:,})"
-            else:
-                at = "n/a"
-            print(f"| {model} | {method} | {b:.2f} | {at} |")
+    report(rows, sizes, landmarks, args.models)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -102,7 +102,7 @@ def _train(args, n_jobs):
 
     clips = _load_corpus(args)
     features = VIDEO_FEATURES if args.video is None else [v for v in args.video.split(",") if v]
-    video = default_video_subsystems(features)
+    video = default_video_subsystems(features, n_landmarks=args.landmarks)
     if all(c.video is None for c in clips):
         if video:
             logger.info("No clip of this corpus has video: training audio subsystems only.")
@@ -267,6 +267,19 @@ def _run_args(p):
     )
 
 
+def _landmarks(text):
+    """``--landmarks`` value: "auto", "none" (exact kernels) or a positive integer."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected auto, none or a positive integer; got {text!r}")
+    return value
+
+
 def add_cluster_argument(p):
     """``--dask-scheduler ADDRESS`` (default ``$EMOSET_DASK_SCHEDULER``) on a subcommand.
 
@@ -304,6 +317,14 @@ def build_parser():
     )
     p.add_argument("--no-audio", action="store_true", help="no audio subsystem")
     p.add_argument("--fps", type=float, default=None, help="resample videos to this frame rate")
+    p.add_argument(
+        "--landmarks",
+        type=_landmarks,
+        default="auto",
+        metavar="{auto,none,M}",
+        help="Nyström landmarks of the video kernels: 'auto' (exact up to 5,000 training "
+        "clips, 1,000 landmarks above; the default), 'none' (always exact) or a number",
+    )
     add_cluster_argument(p)
     p.set_defaults(func=_cmd_train)
 

@@ -83,8 +83,10 @@ __all__ = [
     "AUTO_LANDMARKS",
 ]
 
-#: ``n_landmarks="auto"``: the exact kernel for at most this many training sets.
-AUTO_EXACT_MAX = 3000
+#: ``n_landmarks="auto"``: the exact kernel for at most this many training sets.  Measured
+#: (benchmarks/bench_scale.py, one core): an exact video candidate on 5,000 clips fits in
+#: 15-27 s and adds 0.8 GB; its memory grows with n^2 (about 13 GB at 20,000 clips).
+AUTO_EXACT_MAX = 5000
 
 #: ``n_landmarks="auto"``: the number of landmarks above :data:`AUTO_EXACT_MAX` sets.
 AUTO_LANDMARKS = 1000
