@@ -217,6 +217,8 @@ def _cmd_evaluate(args):
     y = np.array([c.label for c in clips])
     with dask_cluster(args.dask_scheduler) as client:
         model = _load(args, cluster_n_jobs(args.n_jobs, client))
+        if client is not None:
+            model.set_params(verbose=1)  # a progress bar while the cluster extracts
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # summarised below
             records = model.predict_records(clips)

@@ -1,7 +1,7 @@
 """Run feature extraction on a Dask cluster: the one home of ``--dask-scheduler``.
 
 Extraction (faces and frame features of every clip, speech functionals) goes through
-joblib (:func:`emoset._cache.parallel_map`); inside :func:`dask_cluster` joblib's backend is
+joblib (``emoset._cache.parallel_map``); inside :func:`dask_cluster` joblib's backend is
 Dask distributed, so each clip becomes one task on the cluster's workers.  Training stays in
 the calling process.
 
