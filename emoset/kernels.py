@@ -128,9 +128,9 @@ _PARAMS_DOC = """
         Number of training sets.
     n_landmarks_ : int or None
         Number of landmarks used (``None``: exact kernel rows).
-    landmark_indices_ : ndarray of shape (n_landmarks_,) or None
+    landmark_indices_ : ndarray of shape (``n_landmarks_``,) or None
         Positions of the landmarks among the training sets (sorted).
-    components_ : ndarray of shape (n_landmarks_, r) or None
+    components_ : ndarray of shape (``n_landmarks_``, r) or None
         Map from kernel values against the landmarks to the ``r`` output features.
     input_shape_ : tuple of int
         Shape of one training summary.
