@@ -8,8 +8,9 @@ subspace/projection, covariance and Gaussian/log-Euclidean RBF, mean/RBF) and fo
 
 * ``fit`` and ``predict`` wall time (``predict`` on 700 held-out clips), BLAS pinned to one
   thread and ``n_jobs=1`` (so the times are per core);
-* the peak resident memory of the process (``ru_maxrss``) and the memory of the clips
-  themselves (RSS after generating them), so ``peak - data`` is what training adds;
+* the peak resident memory of the process (``ru_maxrss``) and its memory once the clips are
+  generated ("data": the interpreter, NumPy and the clips, before emoset is imported), so
+  ``peak - data`` is what importing emoset and training add;
 * the held-out accuracy (chance is 1/7).
 
 The exact kernel runs only where its ``n x n`` Gram matrix fits (up to ``--exact-max``
