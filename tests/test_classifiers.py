@@ -391,3 +391,15 @@ def test_nystroem_on_the_cremad_folds(cremad_split, feature_cache):
         < np.mean(quarter)
         < exact.set_params(set_model="mean", n_pca=None).fit(Xtr, ytr).score(Xte, yte)
     )
+
+
+def test_nystroem_models_round_trip_through_save_model(separable, tmp_path):
+    from emoset.persistence import load_model, save_model
+
+    (X, y), (Xt, _) = separable
+    for classifier in ("pls", "svm"):
+        clf = ImageSetPLS(
+            "covariance", kernel="rbf", classifier=classifier, n_landmarks=10, random_state=0
+        ).fit(X, y)
+        back = load_model(save_model(clf, tmp_path / f"{classifier}.skops"))
+        assert np.array_equal(back.decision_function(Xt), clf.decision_function(Xt))
