@@ -88,7 +88,7 @@ def make_video_pipeline(
     return Pipeline([("features", features), ("clf", clf)])
 
 
-def video_candidates(random_state=0, *, n_landmarks=None):
+def video_candidates(random_state=0, *, n_landmarks="auto"):
     """The set models of Liu et al. (2014) as candidates of one video subsystem.
 
     Linear subspace with the projection kernel, covariance and Gaussian with the log-Euclidean
@@ -100,10 +100,11 @@ def video_candidates(random_state=0, *, n_landmarks=None):
     random_state : int, default=0
         Seed of the PCA solver and of the landmark draw (a fixed seed: the same data give
         the same scores).
-    n_landmarks : None, int or "auto", default=None
-        Nyström approximation of every candidate's kernel (see :class:`~emoset.ImageSetPLS`);
-        ``"auto"`` keeps exact kernels on small corpora and scales to tens of thousands of
-        clips.
+    n_landmarks : None, int or "auto", default="auto"
+        Nyström approximation of every candidate's kernel (see :class:`~emoset.ImageSetPLS`):
+        ``"auto"`` keeps the exact kernels up to :data:`~emoset.kernels.AUTO_EXACT_MAX`
+        training clips (the same model as ``None`` there) and scales to tens of thousands of
+        clips; ``None``: always exact.
 
     Returns
     -------
@@ -129,14 +130,14 @@ def video_candidates(random_state=0, *, n_landmarks=None):
     return candidates
 
 
-def default_video_subsystems(features=VIDEO_FEATURES, *, random_state=0, n_landmarks=None):
+def default_video_subsystems(features=VIDEO_FEATURES, *, random_state=0, n_landmarks="auto"):
     """One video subsystem per frame feature, each with :func:`video_candidates`.
 
     Parameters
     ----------
     features : sequence of str, default=("densesift", "cnn")
     random_state : int, default=0
-    n_landmarks : None, int or "auto", default=None
+    n_landmarks : None, int or "auto", default="auto"
         Of :func:`video_candidates`.
 
     Returns

@@ -403,3 +403,14 @@ def test_nystroem_models_round_trip_through_save_model(separable, tmp_path):
         ).fit(X, y)
         back = load_model(save_model(clf, tmp_path / f"{classifier}.skops"))
         assert np.array_equal(back.decision_function(Xt), clf.decision_function(Xt))
+
+
+def test_auto_landmarks_are_the_exact_model_on_small_corpora(separable):
+    from emoset.subsystems import video_candidates
+
+    assert {est.n_landmarks for est in video_candidates()} == {"auto"}
+    (X, y), (Xt, _) = separable
+    exact = ImageSetPLS("gaussian", kernel="rbf").fit(X, y)
+    auto = ImageSetPLS("gaussian", kernel="rbf", n_landmarks="auto").fit(X, y)
+    assert auto.pipeline_.named_steps["kernel"].n_landmarks_ is None
+    assert np.array_equal(auto.decision_function(Xt), exact.decision_function(Xt))
