@@ -85,7 +85,8 @@ __all__ = [
 
 #: ``n_landmarks="auto"``: the exact kernel for at most this many training sets.  Measured
 #: (benchmarks/bench_scale.py, one core): an exact video candidate on 5,000 clips fits in
-#: 15-27 s and adds 0.8 GB; its memory grows with n^2 (about 13 GB at 20,000 clips).
+#: 15-27 s and adds 0.8 GiB; from 5,000 to 10,000 clips its memory grows as n^1.7 (about
+#: 8 GiB beyond the clips themselves at 20,000 clips, extrapolated).
 AUTO_EXACT_MAX = 5000
 
 #: ``n_landmarks="auto"``: the number of landmarks above :data:`AUTO_EXACT_MAX` sets.
