@@ -392,7 +392,7 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
             scores = np.column_stack([-0.5 * scores, 0.5 * scores])
         return softmax(scores)
 
-    def embedding(self, X):
+    def kernel_features(self, X):
         """The classifier's input for image sets: kernel rows or Nyström features.
 
         Parameters
@@ -406,6 +406,11 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
             Exact kernel rows ``K(X, training sets)`` (``n_columns`` = number of training
             sets), or with ``n_landmarks`` the ``r <= n_landmarks`` Nyström features
             (approximate kernel rows in landmark coordinates; the feature map for "svm").
+
+        Notes
+        -----
+        Not named ``embedding``: :class:`~emoset.abstain.AbstainingClassifier` looks for that
+        method for the vectors the manifold kernels are computed from (its distance check).
         """
         sets = self._check_sets(X)
         return self.pipeline_[:-1].transform(sets)

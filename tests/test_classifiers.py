@@ -324,19 +324,19 @@ def test_accuracy_grows_with_the_number_of_landmarks(separable):
     assert acc[80] == exact
 
 
-def test_landmarks_are_seeded_and_the_embedding_is_the_classifier_input(separable):
+def test_landmarks_are_seeded_and_kernel_features_are_the_classifier_input(separable):
     (X, y), (Xt, _) = separable
     a = ImageSetPLS("gaussian", kernel="rbf", n_landmarks=12, random_state=1).fit(X, y)
     b = clone(a).fit(X, y)
     c = ImageSetPLS("gaussian", kernel="rbf", n_landmarks=12, random_state=2).fit(X, y)
     assert np.array_equal(a.decision_function(Xt), b.decision_function(Xt))
     assert not np.allclose(a.decision_function(Xt), c.decision_function(Xt))
-    E = a.embedding(Xt)
+    E = a.kernel_features(Xt)
     assert E.shape[0] == len(Xt) and E.shape[1] <= 12
     assert_allclose(a.pipeline_[-1].decision_function(E), a.decision_function(Xt))
     assert a.n_landmarks == 12  # the parameter is untouched by fit
     exact = ImageSetPLS("mean").fit(X, y)
-    assert exact.embedding(Xt).shape == (len(Xt), len(X))  # exact kernel rows
+    assert exact.kernel_features(Xt).shape == (len(Xt), len(X))  # exact kernel rows
 
 
 def test_nystroem_svm_uses_the_feature_map_and_bad_landmarks_are_rejected(separable):
