@@ -91,6 +91,7 @@ def make_imageset_pipeline(
     pls_strategy="ovr",
     pls_backend="ikpls",
     C=1.0,
+    n_landmarks=None,
     memory=None,
     random_state=None,
 ):
@@ -103,6 +104,8 @@ def make_imageset_pipeline(
     pipeline : Pipeline
         Steps ``"model"``, ``"kernel"`` and ``"clf"``; ``memory`` caches the first two (the
         kernel matrix), so a grid search over classifier parameters computes it once per fold.
+        With ``n_landmarks`` the kernel step gives Nyström features and the SVM is
+        ``SVC(kernel="linear")`` on the feature map.
 
     Raises
     ------
@@ -129,13 +132,23 @@ def make_imageset_pipeline(
         )
     else:
         model = MeanModel(n_pca, random_state=random_state)
-    kern = kernel_cls(kernel, gamma=gamma, degree=degree, coef0=coef0)
+    nystroem_svm = classifier == "svm" and n_landmarks is not None
+    kern = kernel_cls(
+        kernel,
+        gamma=gamma,
+        degree=degree,
+        coef0=coef0,
+        n_landmarks=n_landmarks,
+        output="features" if nystroem_svm else "rows",
+        random_state=random_state,
+    )
     if classifier == "pls":
         clf = OneVsRestPLSClassifier(
             n_components, scale=scale, strategy=pls_strategy, backend=pls_backend
         )
     elif classifier == "svm":
-        clf = SVC(C=C, kernel="precomputed", random_state=random_state)
+        svm_kernel = "linear" if nystroem_svm else "precomputed"
+        clf = SVC(C=C, kernel=svm_kernel, random_state=random_state)
     else:
         # kernel rows are not on a common scale (the linear log-Euclidean kernel reaches 1e3):
         # standardised columns let the solver converge instead of stopping at its iteration limit
@@ -181,10 +194,17 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
         PLS engine (same model; ikpls is faster).
     C : float, default=1.0
         Inverse regularisation of the SVM and the logistic regression.
+    n_landmarks : None, int or "auto", default=None
+        ``None``: the exact kernel (an ``n x n`` Gram matrix).  An integer ``m``: the
+        Nyström approximation on ``m`` landmark sets drawn with ``random_state``, and the
+        classifier fitted on ``n x m`` features (time and memory linear in ``n``; see
+        :mod:`emoset.kernels`).  ``"auto"``: exact up to
+        :data:`~emoset.kernels.AUTO_EXACT_MAX` training sets, Nyström with
+        :data:`~emoset.kernels.AUTO_LANDMARKS` landmarks above.
     memory : str, joblib.Memory or None, default=None
         Cache of the set-model and kernel steps (see :class:`~sklearn.pipeline.Pipeline`).
     random_state : int, RandomState instance or None, default=None
-        Seed of the PCA solver and the SVM.
+        Seed of the PCA solver, the landmark draw and the SVM.
 
     Attributes
     ----------
@@ -197,6 +217,12 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    With ``n_landmarks >= n_sets`` (every training set a landmark) PLS and LR give the exact
+    model's scores up to round-off; with fewer landmarks they are the models on the
+    Nyström-approximated kernel rows (PLS with ``scale=True`` is not invariant to that
+    change of coordinates, so leave ``scale`` off with landmarks).  The SVM on the Nyström
+    feature map is the kernel SVM on the approximated kernel.
+
     ``predict_proba`` is the softmax of the per-class scores for ``"pls"`` and ``"svm"``
     (uncalibrated: it ranks like ``decision_function``; use
     :class:`~sklearn.calibration.CalibratedClassifierCV` for calibrated probabilities), and
@@ -246,6 +272,7 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
         pls_strategy="ovr",
         pls_backend="ikpls",
         C=1.0,
+        n_landmarks=None,
         memory=None,
         random_state=None,
     ):
@@ -264,6 +291,7 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
         self.pls_strategy = pls_strategy
         self.pls_backend = pls_backend
         self.C = C
+        self.n_landmarks = n_landmarks
         self.memory = memory
         self.random_state = random_state
 
@@ -293,7 +321,7 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
             For a malformed list of sets (naming the set), or mismatching ``y``.
         """
         pipeline = self._make_pipeline()
-        min_frames = pipeline.named_steps["model"]._min_frames
+        min_frames = pipeline.named_steps["model"].min_frames
         sets = check_image_sets(X, min_frames=min_frames)
         y = column_or_1d(y, warn=True)
         if len(y) != len(sets):
@@ -313,7 +341,7 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
         return check_image_sets(
             X,
             n_features=self.n_features_in_,
-            min_frames=self.pipeline_.named_steps["model"]._min_frames,
+            min_frames=self.pipeline_.named_steps["model"].min_frames,
         )
 
     def predict(self, X):
@@ -369,6 +397,29 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
             scores = np.column_stack([-0.5 * scores, 0.5 * scores])
         return softmax(scores)
 
+    def kernel_features(self, X):
+        """The classifier's input for image sets: kernel rows or Nyström features.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_frames_i, n_features)
+            Image sets.
+
+        Returns
+        -------
+        features : ndarray of shape (n_sets, n_columns)
+            Exact kernel rows ``K(X, training sets)`` (``n_columns`` = number of training
+            sets), or with ``n_landmarks`` the ``r <= n_landmarks`` Nyström features
+            (approximate kernel rows in landmark coordinates; the feature map for "svm").
+
+        Notes
+        -----
+        Not named ``embedding``: :class:`~emoset.abstain.AbstainingClassifier` looks for that
+        method for the vectors the manifold kernels are computed from (its distance check).
+        """
+        sets = self._check_sets(X)
+        return self.pipeline_[:-1].transform(sets)
+
     def latent_scores(self, X, n_components=2):
         """PLS latent scores (``x_scores``) of image sets, e.g. for a 2-D emotion map.
 
@@ -395,8 +446,9 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"latent_scores needs classifier='pls'; this model uses {self.classifier!r}."
             )
-        K = self.pipeline_[:-1].transform(sets)
-        return self.pipeline_[-1].latent_scores(K, n_components=n_components)
+        return self.pipeline_[-1].latent_scores(
+            self.pipeline_[:-1].transform(sets), n_components=n_components
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

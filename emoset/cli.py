@@ -7,6 +7,7 @@
     emoset evaluate model.skops --corpus cremad --speakers 1001,1002
     emoset timeline model.skops interview.mp4 --csv timeline.csv --plot timeline.png
     emoset timeline model.skops http://camera.local/stream.ts --live
+    emoset train --corpus cremad -o model.skops --dask-scheduler tcp://10.0.0.5:8786
 
 Exit status: 0 when every clip got a label, 1 when some clip could not be scored (each is
 reported with its reason; the others are still predicted and printed), 2 for a usage or model
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
+from .cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster
 from .extract import NO_VIDEO
 
 __all__ = ["main", "build_parser"]
@@ -91,13 +93,18 @@ def _cache_dir(args):
 
 
 def _cmd_train(args):
+    with dask_cluster(args.dask_scheduler) as client:
+        return _train(args, cluster_n_jobs(args.n_jobs, client))
+
+
+def _train(args, n_jobs):
     from .persistence import save_model
     from .subsystems import VIDEO_FEATURES, default_video_subsystems
     from .system import AudioVisualEmotionRecognizer
 
     clips = _load_corpus(args)
     features = VIDEO_FEATURES if args.video is None else [v for v in args.video.split(",") if v]
-    video = default_video_subsystems(features)
+    video = default_video_subsystems(features, n_landmarks=args.landmarks)
     if all(c.video is None for c in clips):
         if video:
             logger.info("No clip of this corpus has video: training audio subsystems only.")
@@ -106,7 +113,7 @@ def _cmd_train(args):
         video=video,
         audio={} if args.no_audio else None,
         cache_dir=_cache_dir(args),
-        n_jobs=args.n_jobs,
+        n_jobs=n_jobs,
         verbose=1,
         fps=args.fps,
         allow_partial=args.allow_partial,
@@ -126,13 +133,15 @@ def _cmd_train(args):
     return 0
 
 
-def _load(args):
+def _load(args, n_jobs=None):
     """Load a model and give it this command's cache, cores and options (never the trainer's)."""
     from .persistence import load_model
 
     model = load_model(args.model, cache_dir=_cache_dir(args))
     return model.set_params(
-        cache_dir=_cache_dir(args), n_jobs=args.n_jobs, allow_partial=args.allow_partial
+        cache_dir=_cache_dir(args),
+        n_jobs=args.n_jobs if n_jobs is None else n_jobs,
+        allow_partial=args.allow_partial,
     )
 
 
@@ -206,12 +215,15 @@ def _cmd_predict(args):
 def _cmd_evaluate(args):
     from .report import chance_levels, classification_metrics
 
-    model = _load(args)
     clips = _load_corpus(args)
     y = np.array([c.label for c in clips])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # summarised below
-        records = model.predict_records(clips)
+    with dask_cluster(args.dask_scheduler) as client:
+        model = _load(args, cluster_n_jobs(args.n_jobs, client))
+        if client is not None:
+            model.set_params(verbose=1)  # a progress bar while the cluster extracts
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # summarised below
+            records = model.predict_records(clips)
     pred = np.array(["(no label)" if r.label is None else r.label for r in records], dtype=object)
     metrics = classification_metrics(y, pred, labels=list(model.classes_))
     metrics["chance"] = chance_levels(y)
@@ -344,6 +356,34 @@ def _run_args(p):
     )
 
 
+def _landmarks(text):
+    """``--landmarks`` value: "auto", "none" (exact kernels) or a positive integer."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected auto, none or a positive integer; got {text!r}")
+    return value
+
+
+def add_cluster_argument(p):
+    """``--dask-scheduler ADDRESS`` (default ``$EMOSET_DASK_SCHEDULER``) on a subcommand.
+
+    Commands run their extraction inside :func:`emoset.cluster.dask_cluster`
+    ``(args.dask_scheduler)``.
+    """
+    p.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="extract features on this Dask cluster, e.g. tcp://10.0.0.5:8786 (default "
+        f"${SCHEDULER_ENV}; clips and --cache-dir must be on a folder shared with the workers)",
+    )
+
+
 def build_parser():
     """The argument parser of the ``emoset`` command."""
     parser = argparse.ArgumentParser(
@@ -366,6 +406,15 @@ def build_parser():
     )
     p.add_argument("--no-audio", action="store_true", help="no audio subsystem")
     p.add_argument("--fps", type=float, default=None, help="resample videos to this frame rate")
+    p.add_argument(
+        "--landmarks",
+        type=_landmarks,
+        default="auto",
+        metavar="{auto,none,M}",
+        help="Nyström landmarks of the video kernels: 'auto' (exact up to 5,000 training "
+        "clips, 1,000 landmarks above; the default), 'none' (always exact) or a number",
+    )
+    add_cluster_argument(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(
@@ -384,6 +433,7 @@ def build_parser():
     _corpus_args(p)
     _run_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_cluster_argument(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser(
@@ -458,8 +508,17 @@ def _command_logging(level):
 def _run(args):
     try:
         return args.func(args)
-    except (_UsageError, OSError, ValueError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:
-        # OSError covers FileNotFoundError; RuntimeError covers emoset.media.MediaError
+    except (
+        _UsageError,
+        OSError,
+        ValueError,
+        TypeError,
+        RuntimeError,
+        ImportError,
+        zipfile.BadZipFile,
+    ) as exc:
+        # OSError covers FileNotFoundError; RuntimeError covers emoset.media.MediaError;
+        # ImportError: an optional dependency (Dask for --dask-scheduler) is missing
         print(f"emoset: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -58,11 +58,17 @@ __all__ = [
     "squared_distances",
     "mean_squared_distance",
     "kernel_map",
+    "inverse_sqrt_factor",
+    "NYSTROEM_FLOOR",
 ]
 
 #: Relative floor applied to eigenvalues before a logarithm (times the largest eigenvalue).
 EIGENVALUE_FLOOR = 1e-10
 _ABS_FLOOR = np.finfo(np.float64).tiny ** 0.5
+
+#: Relative floor below which eigenvalues of a landmark Gram matrix are dropped (times the
+#: largest eigenvalue) in :func:`inverse_sqrt_factor`.
+NYSTROEM_FLOOR = 1e-12
 
 
 def symmetrize(A):
@@ -572,3 +578,44 @@ def kernel_map(A, B, *, kernel="linear", **params):
             f"Unknown kernel {kernel!r}; expected one of {sorted(KERNEL_FUNCTIONS)}."
         ) from None
     return func(A, B, **params)
+
+
+def inverse_sqrt_factor(W, *, floor=NYSTROEM_FLOOR):
+    """Factor ``N`` with ``N N^T = W^+`` for a symmetric positive semi-definite ``W``.
+
+    The Nyström normalisation [1]_: one eigendecomposition ``W = V diag(lambda) V^T``;
+    eigenvalues at or below ``floor * lambda_max`` (round-off, rank deficiency of linear
+    kernels) are dropped and ``N = V_r diag(lambda_r^{-1/2})`` is returned, so ``K_nm N``
+    are features whose inner products are ``K_nm W^+ K_mn``.
+
+    Parameters
+    ----------
+    W : ndarray of shape (m, m)
+        Gram matrix of the landmarks.
+    floor : float, default=NYSTROEM_FLOOR
+        Relative eigenvalue floor.
+
+    Returns
+    -------
+    N : ndarray of shape (m, r)
+        ``r`` is the number of eigenvalues kept (at least 1).
+
+    References
+    ----------
+    .. [1] C. K. I. Williams and M. Seeger, "Using the Nyström method to speed up kernel
+       machines", NIPS 2001.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emoset.geometry import inverse_sqrt_factor
+    >>> N = inverse_sqrt_factor(np.diag([4.0, 1.0, 0.0]))
+    >>> np.allclose(N @ N.T, np.diag([0.25, 1.0, 0.0]))
+    True
+    """
+    W = symmetrize(_check_square_stack(W, "W"))
+    eigvals, eigvecs = np.linalg.eigh(W)
+    top = max(float(eigvals[-1]), _ABS_FLOOR)
+    keep = eigvals > floor * top
+    keep[-1] = True
+    return eigvecs[:, keep] / np.sqrt(np.maximum(eigvals[keep], _ABS_FLOOR))

@@ -147,7 +147,9 @@ def check_image_sets(X, *, n_features=None, min_frames=1):
 class _BaseSetModel(TransformerMixin, BaseEstimator):
     """Shared fit/transform logic: validation and the optional PCA on training frames."""
 
-    _min_frames = 1
+    #: Fewest frames an image set needs (a public class constant: callers such as
+    #: :class:`~emoset.classifiers.ImageSetPLS` validate sets with it before ``fit``).
+    min_frames = 1
 
     def _validate_params(self):
         n_pca = self.n_pca
@@ -193,7 +195,7 @@ class _BaseSetModel(TransformerMixin, BaseEstimator):
         self : object
             The fitted model.
         """
-        sets = check_image_sets(X, min_frames=self._min_frames)
+        sets = check_image_sets(X, min_frames=self.min_frames)
         self._fit_pca(sets)
         self._check_fit_params()
         return self
@@ -215,7 +217,7 @@ class _BaseSetModel(TransformerMixin, BaseEstimator):
             Stacked set summaries (see the class docstring for the shape).
         """
         check_is_fitted(self)
-        sets = check_image_sets(X, n_features=self.n_features_in_, min_frames=self._min_frames)
+        sets = check_image_sets(X, n_features=self.n_features_in_, min_frames=self.min_frames)
         return self._summarise(self._project(sets))
 
     def __sklearn_tags__(self):
@@ -348,7 +350,7 @@ class SubspaceModel(_BaseSetModel):
         return self._fit_transform(X)
 
     def _fit_transform(self, X):
-        sets = check_image_sets(X, min_frames=self._min_frames)
+        sets = check_image_sets(X, min_frames=self.min_frames)
         self._fit_pca(sets)
         self._check_fit_params()
         bases, self.ranks_ = self._bases(self._project(sets))
@@ -406,7 +408,7 @@ class CovarianceModel(_BaseSetModel):
     True
     """
 
-    _min_frames = 2
+    min_frames = 2
 
     def __init__(self, shrinkage="ledoit-wolf", *, reg=1e-6, n_pca=None, random_state=None):
         self.shrinkage = shrinkage

@@ -20,6 +20,26 @@ over pairs.  All kernels are positive (semi-)definite:
 ``kernel="poly"`` is ``(g k_lin + coef0) ** degree`` with the linear kernel ``k_lin``.  The
 RBF forms are positive definite for every ``g > 0`` (Jayasumana et al. 2013, 2015).
 
+Large corpora: the Nyström approximation
+----------------------------------------
+The exact kernel costs ``O(n^2)`` memory and the classifiers on it ``O(n^2)`` to ``O(n^3)``
+time.  With ``n_landmarks=m`` a kernel evaluates the manifold kernel only against ``m``
+training sets (the landmarks, drawn without replacement with ``random_state``) and returns
+``n x r`` features (``r <= m``, eigenvalues of the landmark Gram matrix ``W = K_mm`` at or
+below ``1e-12 lambda_max`` dropped): time and memory linear in ``n`` [5]_.
+
+* ``output="rows"`` (default): ``K_nm W^{-1/2} G^{1/2}`` with ``G = W^{-1/2} K_mn K_nm
+  W^{-1/2}``.  These are the approximate kernel rows ``K_nm W^+ K_mn`` (``n_new x n_train``)
+  in ``r`` orthonormal coordinates, so PLS (without ``scale``) and L2-penalised linear models
+  fitted on them give exactly the predictions they would give on the approximate rows; with
+  ``m >= n_train`` every training set is a landmark and the result is the exact model up to
+  round-off.
+* ``output="features"``: the Nyström feature map ``K_nm W^{-1/2}``, whose inner products
+  approximate the kernel (``SVC(kernel="linear")`` on it is the kernel SVM).
+
+``n_landmarks="auto"`` keeps the exact kernel up to :data:`AUTO_EXACT_MAX` training sets and
+uses :data:`AUTO_LANDMARKS` landmarks above.
+
 References
 ----------
 .. [1] J. Hamm and D. D. Lee, "Grassmann discriminant analysis: a unifying view on
@@ -31,6 +51,8 @@ References
    on Riemannian manifolds with Gaussian RBF kernels", IEEE TPAMI 37(12), 2015.
 .. [4] M. Liu et al., "Combining multiple kernel methods on Riemannian manifold for emotion
    recognition in the wild", ICMI 2014.
+.. [5] C. K. I. Williams and M. Seeger, "Using the Nyström method to speed up kernel
+   machines", NIPS 2001.
 """
 
 import logging
@@ -38,19 +60,39 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .geometry import (
     KERNEL_FUNCTIONS,
+    inverse_sqrt_factor,
     kernel_map,
     log_vectors,
     mean_squared_distance,
     projector_vectors,
+    sqrtm_spd,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ProjectionKernel", "LogEuclideanKernel", "EuclideanKernel"]
+__all__ = [
+    "ProjectionKernel",
+    "LogEuclideanKernel",
+    "EuclideanKernel",
+    "AUTO_EXACT_MAX",
+    "AUTO_LANDMARKS",
+]
+
+#: ``n_landmarks="auto"``: the exact kernel for at most this many training sets.  Measured
+#: (benchmarks/bench_scale.py, one core): an exact video candidate on 5,000 clips fits in
+#: 15-27 s and adds 0.8 GiB; from 5,000 to 10,000 clips its memory grows as n^1.7 (about
+#: 8 GiB beyond the clips themselves at 20,000 clips, extrapolated).
+AUTO_EXACT_MAX = 5000
+
+#: ``n_landmarks="auto"``: the number of landmarks above :data:`AUTO_EXACT_MAX` sets.
+AUTO_LANDMARKS = 1000
+
+_OUTPUTS = ("rows", "features")
 
 _PARAMS_DOC = """
     Parameters
@@ -65,15 +107,32 @@ _PARAMS_DOC = """
         Degree of the "poly" form.
     coef0 : float, default=1.0
         Offset of the "poly" form (``>= 0`` keeps the kernel positive semi-definite).
+    n_landmarks : None, int or "auto", default=None
+        ``None``: the exact kernel (``transform`` returns ``n_new x n_train`` rows).  An
+        integer ``m``: the Nyström approximation on ``min(m, n_train)`` landmark sets (see
+        the module docstring); ``"auto"``: exact up to :data:`AUTO_EXACT_MAX` training sets,
+        :data:`AUTO_LANDMARKS` landmarks above.
+    output : {"rows", "features"}, default="rows"
+        With landmarks: approximate kernel rows in landmark coordinates, or the Nyström
+        feature map.  ``"features"`` with ``n_landmarks=None`` (or "auto" on a small
+        training set) is the exact feature map (every training set a landmark).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the landmark draw.
 
     Attributes
     ----------
-    embedding_ : ndarray of shape (n_train, D)
-        Vectorised training summaries.
+    embedding_ : ndarray of shape (n_columns, D)
+        Vectorised training summaries (only the landmarks' with a Nyström approximation).
     gamma_ : float or None
-        The ``g`` actually used (``None`` for "linear").
+        The ``g`` actually used (``None`` for "linear"); chosen from all training sets.
     n_train_ : int
-        Number of training sets (columns of ``K``).
+        Number of training sets.
+    n_landmarks_ : int or None
+        Number of landmarks used (``None``: exact kernel rows).
+    landmark_indices_ : ndarray of shape (``n_landmarks_``,) or None
+        Positions of the landmarks among the training sets (sorted).
+    components_ : ndarray of shape (``n_landmarks_``, r) or None
+        Map from kernel values against the landmarks to the ``r`` output features.
     input_shape_ : tuple of int
         Shape of one training summary.
 """
@@ -84,11 +143,24 @@ class _BaseKernel(TransformerMixin, BaseEstimator):
 
     _input_ndim = 3
 
-    def __init__(self, kernel="linear", *, gamma=None, degree=2, coef0=1.0):
+    def __init__(
+        self,
+        kernel="linear",
+        *,
+        gamma=None,
+        degree=2,
+        coef0=1.0,
+        n_landmarks=None,
+        output="rows",
+        random_state=None,
+    ):
         self.kernel = kernel
         self.gamma = gamma
         self.degree = degree
         self.coef0 = coef0
+        self.n_landmarks = n_landmarks
+        self.output = output
+        self.random_state = random_state
 
     def _check_input(self, X, *, reset):
         if self._input_ndim == 2:
@@ -134,6 +206,24 @@ class _BaseKernel(TransformerMixin, BaseEstimator):
                     "coef0 must be a non-negative float so that the kernel is positive "
                     f"semi-definite; got {self.coef0!r}."
                 )
+        m = self.n_landmarks
+        if not (
+            m is None
+            or (isinstance(m, str) and m == "auto")
+            or (isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 1)
+        ):
+            raise ValueError(f"n_landmarks must be None, 'auto' or a positive integer; got {m!r}.")
+        if not isinstance(self.output, str) or self.output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {list(_OUTPUTS)}; got {self.output!r}.")
+
+    def _resolve_landmarks(self, n_train):
+        """Number of landmarks for ``n_train`` training sets (``None``: exact rows)."""
+        m = self.n_landmarks
+        if isinstance(m, str):  # "auto"
+            m = None if n_train <= AUTO_EXACT_MAX else AUTO_LANDMARKS
+        if m is None:
+            return None if self.output == "rows" else n_train
+        return min(int(m), n_train)
 
     def _default_gamma(self, E):
         if self.gamma is not None or self.kernel == "linear":
@@ -171,13 +261,42 @@ class _BaseKernel(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_embedding(self, X):
+        """Fit; return the training output of ``fit_transform``, or ``None`` if exact."""
         self._validate_params()
         X = self._check_input(X, reset=True)
         E = self._embed(X)
-        self.embedding_ = E
-        self.n_train_ = E.shape[0]
+        n = E.shape[0]
+        self.n_train_ = n
         self.gamma_ = self._default_gamma(E)
-        return E
+        m = self._resolve_landmarks(n)
+        self.n_landmarks_ = m
+        if m is None:
+            self.embedding_ = E
+            self.landmark_indices_ = None
+            self.components_ = None
+            return None
+        if m >= n:
+            idx = np.arange(n)
+        else:
+            idx = np.sort(check_random_state(self.random_state).choice(n, m, replace=False))
+        landmarks = E[idx]
+        N = inverse_sqrt_factor(self._kernel(landmarks, landmarks))
+        F = self._kernel(E, landmarks) @ N  # Nyström features of the training sets
+        if self.output == "rows":
+            root = sqrtm_spd(F.T @ F)  # G^{1/2}: rows K_nm W^+ K_mn in r coordinates
+            N = N @ root
+            F = F @ root
+        self.embedding_ = landmarks
+        self.landmark_indices_ = idx
+        self.components_ = N
+        logger.debug(
+            "%s: %d of %d training sets as landmarks, %d features.",
+            type(self).__name__,
+            m,
+            n,
+            N.shape[1],
+        )
+        return F
 
     def fit_transform(self, X, y=None):
         """Fit, then return the symmetric training Gram matrix (embeddings computed once).
@@ -191,10 +310,13 @@ class _BaseKernel(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        K : ndarray of shape (n_train, n_train)
-            Gram matrix.
+        K : ndarray of shape (n_train, n_train) or (n_train, r)
+            Gram matrix (with landmarks: the training features, as ``transform`` gives).
         """
-        E = self._fit_embedding(X)
+        F = self._fit_embedding(X)
+        if F is not None:
+            return F
+        E = self.embedding_
         K = self._kernel(E, E)
         return 0.5 * (K + K.T)
 
@@ -208,17 +330,19 @@ class _BaseKernel(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        K : ndarray of shape (n_samples, n_train)
-            Kernel rows.
+        K : ndarray of shape (n_samples, n_train) or (n_samples, r)
+            Kernel rows (with landmarks: the ``r`` Nyström features, see ``output``).
         """
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        return self._kernel(self._embed(X), self.embedding_)
+        K = self._kernel(self._embed(X), self.embedding_)
+        return K if self.components_ is None else K @ self.components_
 
     def get_feature_names_out(self, input_features=None):
-        """Names ``k0 .. k{n_train-1}`` of the kernel columns (one per training set)."""
+        """Names ``k0 ..`` of the output columns (one per training set, or per feature)."""
         check_is_fitted(self)
-        return np.asarray([f"k{i}" for i in range(self.n_train_)], dtype=object)
+        n_out = self.n_train_ if self.components_ is None else self.components_.shape[1]
+        return np.asarray([f"k{i}" for i in range(n_out)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

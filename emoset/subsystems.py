@@ -93,7 +93,7 @@ def make_video_pipeline(
     return Pipeline([("features", features), ("clf", clf)])
 
 
-def video_candidates(random_state=0):
+def video_candidates(random_state=0, *, n_landmarks="auto"):
     """The set models of Liu et al. (2014) as candidates of one video subsystem.
 
     Linear subspace with the projection kernel, covariance and Gaussian with the log-Euclidean
@@ -103,13 +103,19 @@ def video_candidates(random_state=0):
     Parameters
     ----------
     random_state : int, default=0
-        Seed of the PCA solver (a fixed seed: the same data give the same scores).
+        Seed of the PCA solver and of the landmark draw (a fixed seed: the same data give
+        the same scores).
+    n_landmarks : None, int or "auto", default="auto"
+        Nyström approximation of every candidate's kernel (see :class:`~emoset.ImageSetPLS`):
+        ``"auto"`` keeps the exact kernels up to :data:`~emoset.kernels.AUTO_EXACT_MAX`
+        training clips (the same model as ``None`` there) and scales to tens of thousands of
+        clips; ``None``: always exact.
 
     Returns
     -------
     candidates : list of ImageSetPLS
     """
-    return [
+    candidates = [
         ImageSetPLS(
             "subspace",
             kernel="linear",
@@ -124,15 +130,20 @@ def video_candidates(random_state=0):
         ImageSetPLS("gaussian", kernel="rbf", n_pca=32, n_components=10, random_state=random_state),
         ImageSetPLS("mean", kernel="rbf", n_pca=64, n_components=10, random_state=random_state),
     ]
+    for est in candidates:
+        est.set_params(n_landmarks=n_landmarks)
+    return candidates
 
 
-def default_video_subsystems(features=VIDEO_FEATURES, *, random_state=0):
+def default_video_subsystems(features=VIDEO_FEATURES, *, random_state=0, n_landmarks="auto"):
     """One video subsystem per frame feature, each with :func:`video_candidates`.
 
     Parameters
     ----------
     features : sequence of str, default=("densesift", "cnn")
     random_state : int, default=0
+    n_landmarks : None, int or "auto", default="auto"
+        Of :func:`video_candidates`.
 
     Returns
     -------
@@ -143,7 +154,8 @@ def default_video_subsystems(features=VIDEO_FEATURES, *, random_state=0):
     """
     return {
         f"{feature}-pls": [
-            make_video_pipeline(feature, est) for est in video_candidates(random_state)
+            make_video_pipeline(feature, est)
+            for est in video_candidates(random_state, n_landmarks=n_landmarks)
         ]
         for feature in features
     }

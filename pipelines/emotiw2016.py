@@ -4,6 +4,7 @@ Usage::
 
     python -m pipelines.emotiw2016 [--data-root DIR] [--out results/emotiw2016] [--n-jobs 2]
     AFEW_ROOT=/path/to/AFEW python -m pipelines.emotiw2016
+    python -m pipelines.emotiw2016 --dask-scheduler tcp://10.0.0.5:8786   # extraction on a cluster
 
 With ``AFEW_ROOT`` (the EmotiW layout ``Train_AFEW/<Emotion>/*.avi``, ``Val_AFEW/...``) it trains
 on Train and reports on Val, as the challenge did. Otherwise it runs on the CREMA-D clips of the
@@ -676,6 +677,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(REPO / "results" / "emotiw2016"))
     parser.add_argument("--cache-dir", default=str(REPO / ".cache" / "emoset"))
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="extract features on this Dask cluster (default $EMOSET_DASK_SCHEDULER; the data "
+        "and --cache-dir must be on a folder shared with the workers)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--quick", action="store_true", help="fewer candidates and grid rows (for tests)"
@@ -684,8 +692,15 @@ def main(argv=None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
-    with warnings.catch_warnings(record=True) as caught:
+    from emoset.cluster import cluster_n_jobs, dask_cluster
+
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        dask_cluster(args.dask_scheduler) as client,
+    ):
         warnings.simplefilter("always")
+        if client is not None:
+            args.n_jobs = cluster_n_jobs(None, client)  # every worker thread of the cluster
         return _run(args, caught)
 
 

@@ -296,3 +296,138 @@ def test_lr_on_large_kernel_rows_converges():
         clf.fit(K, y)
     assert clf[-1].n_iter_.max() < 100
     assert clf.score(K, y) > 0.9
+
+
+# --------------------------------------------------------------------------------------
+# Nyström approximation (n_landmarks)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classifier", ["pls", "svm", "lr"])
+@pytest.mark.parametrize("set_model", SET_MODELS)
+def test_every_training_set_as_landmark_gives_the_exact_scores(separable, set_model, classifier):
+    (X, y), (Xt, _) = separable
+    params = dict(kernel="rbf", classifier=classifier, n_dims=3, n_components=5, random_state=0)
+    exact = ImageSetPLS(set_model, **params).fit(X, y)
+    approx = ImageSetPLS(set_model, n_landmarks=len(X), **params).fit(X, y)
+    d = exact.decision_function(Xt)
+    # the same problem on the same kernel: PLS is closed-form (round-off only); libsvm
+    # (tol=1e-3) and lbfgs (tol=1e-4) stop within their tolerances from another start
+    tol = {"pls": 1e-9, "svm": 1e-3, "lr": 2e-2}[classifier]
+    assert_allclose(approx.decision_function(Xt), d, atol=tol * np.abs(d).max())
+    assert np.array_equal(approx.predict(Xt), exact.predict(Xt))
+
+
+def test_accuracy_grows_with_the_number_of_landmarks(separable):
+    (X, y), (Xt, yt) = separable
+    exact = ImageSetPLS("covariance", kernel="rbf", n_components=5).fit(X, y).score(Xt, yt)
+    acc = {
+        m: np.mean(
+            [
+                ImageSetPLS(
+                    "covariance", kernel="rbf", n_components=5, n_landmarks=m, random_state=s
+                )
+                .fit(X, y)
+                .score(Xt, yt)
+                for s in range(3)
+            ]
+        )
+        for m in (4, 10, 20, 40, 80)
+    }
+    # monotone up to one test set of noise per step, from near chance (1/4) to the exact model
+    values = list(acc.values())
+    assert all(b >= a - 1 / len(yt) for a, b in zip(values, values[1:], strict=False))
+    assert acc[4] < exact - 0.1
+    assert acc[80] == exact
+
+
+def test_landmarks_are_seeded_and_kernel_features_are_the_classifier_input(separable):
+    (X, y), (Xt, _) = separable
+    a = ImageSetPLS("gaussian", kernel="rbf", n_landmarks=12, random_state=1).fit(X, y)
+    b = clone(a).fit(X, y)
+    c = ImageSetPLS("gaussian", kernel="rbf", n_landmarks=12, random_state=2).fit(X, y)
+    assert np.array_equal(a.decision_function(Xt), b.decision_function(Xt))
+    assert not np.allclose(a.decision_function(Xt), c.decision_function(Xt))
+    E = a.kernel_features(Xt)
+    assert E.shape[0] == len(Xt) and E.shape[1] <= 12
+    assert_allclose(a.pipeline_[-1].decision_function(E), a.decision_function(Xt))
+    assert a.n_landmarks == 12  # the parameter is untouched by fit
+    exact = ImageSetPLS("mean").fit(X, y)
+    assert exact.kernel_features(Xt).shape == (len(Xt), len(X))  # exact kernel rows
+
+
+def test_nystroem_svm_uses_the_feature_map_and_bad_landmarks_are_rejected(separable):
+    (X, y), _ = separable
+    clf = ImageSetPLS("mean", classifier="svm", n_landmarks=10, random_state=0).fit(X, y)
+    assert clf.pipeline_[-1].kernel == "linear"
+    assert clf.pipeline_.named_steps["kernel"].output == "features"
+    with pytest.raises(ValueError, match="n_landmarks must be None, 'auto' or a positive"):
+        ImageSetPLS("mean", n_landmarks=-3).fit(X, y)
+
+
+def test_set_models_publish_their_minimum_number_of_frames():
+    assert SubspaceModel.min_frames == MeanModel.min_frames == 1
+    assert CovarianceModel.min_frames == GaussianModel.min_frames == 2
+
+
+def test_nystroem_on_the_cremad_folds(cremad_split, feature_cache):
+    """Real CNN image sets of held-out actors: m = n is exact; m = n/4 loses accuracy.
+
+    Measured (57 training, 23 test clips, 6 classes, chance 1/6): mean-RBF exact 0.478;
+    m = n/4 (14 landmarks) 0.33 averaged over 10 seeds, m = 3n/4 0.49.  With so few
+    training clips a quarter of them does not span the kernel: the "within 1 point" goal
+    holds only from about 3n/4 landmarks here; it is a large-n property (see
+    benchmarks/bench_scale.py).
+    """
+    from emoset.extract import ImageSetFeatures
+
+    train, test = cremad_split
+    feats = ImageSetFeatures("cnn", cache_dir=feature_cache)
+    Xtr, Xte = feats.fit_transform(train), feats.transform(test)
+    keep_tr = [i for i, s in enumerate(Xtr) if len(s) >= 2]
+    keep_te = [i for i, s in enumerate(Xte) if len(s) >= 2]
+    Xtr, ytr = [Xtr[i] for i in keep_tr], np.array([train[i].label for i in keep_tr])
+    Xte, yte = [Xte[i] for i in keep_te], np.array([test[i].label for i in keep_te])
+    n = len(Xtr)
+    for params in (dict(set_model="mean"), dict(set_model="covariance", n_pca=16)):
+        exact = ImageSetPLS(kernel="rbf", n_components=5, random_state=0, **params).fit(Xtr, ytr)
+        full = clone(exact).set_params(n_landmarks=n).fit(Xtr, ytr)
+        d = exact.decision_function(Xte)
+        assert_allclose(full.decision_function(Xte), d, atol=1e-9 * np.abs(d).max())
+        assert full.score(Xte, yte) == exact.score(Xte, yte)
+    quarter = [
+        clone(exact)
+        .set_params(set_model="mean", n_pca=None, n_landmarks=n // 4, random_state=s)
+        .fit(Xtr, ytr)
+        .score(Xte, yte)
+        for s in range(10)
+    ]
+    chance = 1 / len(np.unique(ytr))
+    assert (
+        chance + 0.05
+        < np.mean(quarter)
+        < exact.set_params(set_model="mean", n_pca=None).fit(Xtr, ytr).score(Xte, yte)
+    )
+
+
+def test_nystroem_models_round_trip_through_save_model(separable, tmp_path):
+    from emoset.persistence import load_model, save_model
+
+    (X, y), (Xt, _) = separable
+    for classifier in ("pls", "svm"):
+        clf = ImageSetPLS(
+            "covariance", kernel="rbf", classifier=classifier, n_landmarks=10, random_state=0
+        ).fit(X, y)
+        back = load_model(save_model(clf, tmp_path / f"{classifier}.skops"))
+        assert np.array_equal(back.decision_function(Xt), clf.decision_function(Xt))
+
+
+def test_auto_landmarks_are_the_exact_model_on_small_corpora(separable):
+    from emoset.subsystems import video_candidates
+
+    assert {est.n_landmarks for est in video_candidates()} == {"auto"}
+    (X, y), (Xt, _) = separable
+    exact = ImageSetPLS("gaussian", kernel="rbf").fit(X, y)
+    auto = ImageSetPLS("gaussian", kernel="rbf", n_landmarks="auto").fit(X, y)
+    assert auto.pipeline_.named_steps["kernel"].n_landmarks_ is None
+    assert np.array_equal(auto.decision_function(Xt), exact.decision_function(Xt))

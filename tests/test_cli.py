@@ -154,3 +154,18 @@ def test_main_leaves_logging_as_it_found_it(tmp_path):
     main(["predict", str(tmp_path / "none.skops"), str(tmp_path / "x.mp4")])
     after = (list(root.handlers), root.level, logging.getLogger("emoset").handlers[:])
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, "auto"), ("none", None), ("auto", "auto"), ("250", 250)]
+)
+def test_train_landmarks_option(value, expected):
+    argv = ["train", "-o", "m.skops"] + ([] if value is None else ["--landmarks", value])
+    assert build_parser().parse_args(argv).landmarks == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_train_rejects_bad_landmarks(value, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "-o", "m.skops", "--landmarks", value])
+    assert "expected auto, none or a positive integer" in capsys.readouterr().err

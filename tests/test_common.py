@@ -45,6 +45,7 @@ TWO_D_ESTIMATORS = [
     OneVsRestPLSClassifier(3, strategy="pls2"),
     EuclideanKernel(),
     EuclideanKernel("rbf"),
+    EuclideanKernel("rbf", n_landmarks=5, random_state=0),
 ]
 
 
@@ -120,6 +121,19 @@ SET_INPUT_ESTIMATORS = [
         "ImageSetPLS-svm",
     ),
     SetInputCase(lambda: ImageSetPLS("mean", classifier="lr"), _image_sets, "ImageSetPLS-lr"),
+    SetInputCase(
+        lambda: LogEuclideanKernel("rbf", n_landmarks=4, random_state=0), _spd, "Nystroem-rows"
+    ),
+    SetInputCase(
+        lambda: ImageSetPLS("covariance", kernel="rbf", n_landmarks=8, random_state=0),
+        _image_sets,
+        "ImageSetPLS-nystroem",
+    ),
+    SetInputCase(
+        lambda: ImageSetPLS("mean", classifier="svm", n_landmarks=8, random_state=0),
+        _image_sets,
+        "ImageSetPLS-nystroem-svm",
+    ),
 ]
 
 

@@ -167,3 +167,84 @@ def test_kernels_reject_summaries_of_another_shape_in_transform():
 def test_kernels_reject_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
         EuclideanKernel(**params).fit(np.eye(3))
+
+
+# --------------------------------------------------------------------------------------
+# Nyström approximation (n_landmarks)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_nystroem_with_every_training_set_is_the_exact_kernel(kind, form, make_sets):
+    """m >= n: the feature map reproduces K, the rows reproduce the exact rows' Gram."""
+    cls, M = _summaries(kind, make_sets)
+    train, new = M[:18], M[18:]
+    exact = cls(form).fit(train)
+    K_new, K_train = exact.transform(new), exact.transform(train)
+    feats = cls(form, n_landmarks=100, output="features").fit(train)
+    assert feats.n_landmarks_ == 18
+    F_new, F_train = feats.transform(new), feats.fit_transform(train)
+    scale = np.abs(K_train).max()
+    assert_allclose(F_new @ F_train.T, K_new, atol=1e-9 * scale)
+    assert_allclose(F_train @ F_train.T, K_train, atol=1e-9 * scale)
+    rows = cls(form, n_landmarks=18).fit(train)
+    R_new, R_train = rows.transform(new), rows.transform(train)
+    assert R_train.shape[1] <= 18
+    # the rows are K(., train) in orthonormal coordinates: same inner products
+    assert_allclose(R_new @ R_train.T, K_new @ K_train.T, atol=1e-9 * scale**2 * 18)
+    assert_allclose(R_train @ R_train.T, K_train @ K_train.T, atol=1e-9 * scale**2 * 18)
+
+
+def test_nystroem_is_linear_in_n_and_approximates_the_kernel(make_sets):
+    """m < n: n x r features; the error of the approximate kernel shrinks as m grows."""
+    _, M = _summaries("covariance", make_sets, n=60)
+    K = LogEuclideanKernel("rbf").fit(M).transform(M)
+    errors = []
+    for m in (5, 15, 30, 60):
+        kern = LogEuclideanKernel("rbf", n_landmarks=m, output="features", random_state=0)
+        F = kern.fit_transform(M)
+        assert F.shape[0] == 60 and F.shape[1] <= m
+        assert kern.embedding_.shape[0] == m == kern.landmark_indices_.size
+        assert len(kern.get_feature_names_out()) == F.shape[1]
+        errors.append(np.linalg.norm(F @ F.T - K) / np.linalg.norm(K))
+    assert errors == sorted(errors, reverse=True)
+    assert errors[0] > 1e-3 and errors[-1] < 1e-9
+
+
+def test_nystroem_landmarks_follow_random_state(make_sets):
+    _, M = _summaries("mean", make_sets, n=40)
+    a = EuclideanKernel("rbf", n_landmarks=8, random_state=3).fit(M)
+    b = EuclideanKernel("rbf", n_landmarks=8, random_state=3).fit(M)
+    c = EuclideanKernel("rbf", n_landmarks=8, random_state=4).fit(M)
+    assert np.array_equal(a.landmark_indices_, b.landmark_indices_)
+    assert np.array_equal(a.transform(M), b.transform(M))
+    assert not np.array_equal(a.landmark_indices_, c.landmark_indices_)
+    assert a.gamma_ == c.gamma_ == EuclideanKernel("rbf").fit(M).gamma_  # from all sets
+
+
+def test_auto_landmarks_keep_small_problems_exact_and_cap_large_ones():
+    from emoset.kernels import AUTO_EXACT_MAX, AUTO_LANDMARKS
+
+    rng = np.random.default_rng(0)
+    small = EuclideanKernel("rbf", n_landmarks="auto").fit(rng.normal(size=(50, 3)))
+    assert small.n_landmarks_ is None and small.transform(np.zeros((1, 3))).shape == (1, 50)
+    X = rng.normal(size=(AUTO_EXACT_MAX + 1, 3))
+    large = EuclideanKernel("rbf", n_landmarks="auto", random_state=0).fit(X)
+    assert large.n_landmarks_ == AUTO_LANDMARKS
+    assert large.transform(X[:2]).shape[1] <= AUTO_LANDMARKS
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_landmarks": 0}, "n_landmarks must be None, 'auto' or a positive integer"),
+        ({"n_landmarks": True}, "n_landmarks must be None, 'auto' or a positive integer"),
+        ({"n_landmarks": "all"}, "n_landmarks must be None, 'auto' or a positive integer"),
+        ({"n_landmarks": 2, "output": "kernel"}, "output must be one of"),
+    ],
+    ids=["zero", "bool", "unknown-string", "unknown-output"],
+)
+def test_nystroem_rejects_bad_params(params, match):
+    with pytest.raises(ValueError, match=match):
+        EuclideanKernel(**params).fit(np.eye(3))

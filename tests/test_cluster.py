@@ -1,0 +1,106 @@
+"""Tests for emoset.cluster: extraction on a Dask cluster (loopback only), --dask-scheduler."""
+
+import logging
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from emoset.cli import main
+from emoset.cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster, scheduler_address
+from emoset.datasets import load_cremad
+from emoset.extract import extract_image_sets
+
+
+def test_scheduler_address_comes_from_the_argument_then_the_environment(monkeypatch):
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    assert scheduler_address(None) is None
+    monkeypatch.setenv(SCHEDULER_ENV, "tcp://127.0.0.1:8786")
+    assert scheduler_address(None) == "tcp://127.0.0.1:8786"
+    assert scheduler_address("tcp://10.0.0.5:1") == "tcp://10.0.0.5:1"
+    assert scheduler_address("") is None  # explicitly local
+    assert cluster_n_jobs(None, None) is None and cluster_n_jobs(3, object()) == 3
+    assert cluster_n_jobs(1, object()) == -1
+
+
+def test_no_address_is_local(monkeypatch):
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    with dask_cluster(None) as client:
+        assert client is None
+
+
+@pytest.mark.parametrize(("command", "how"), [("train", "flag"), ("evaluate", "env")])
+def test_cli_commands_connect_to_the_scheduler(
+    command, how, data_root, monkeypatch, tmp_path, capsys
+):
+    """--dask-scheduler / $EMOSET_DASK_SCHEDULER reach train and evaluate (nothing listens)."""
+    pytest.importorskip("distributed")
+    import dask
+
+    # Dask's own setting bounds the wait for a scheduler (30 s by default)
+    monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "1s")
+    address = "tcp://127.0.0.1:9"  # the discard port: connection refused at once
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    argv = (
+        ["train", "-o", str(tmp_path / "m.skops")]
+        if command == "train"
+        else ["evaluate", str(tmp_path / "m.skops")]
+    )
+    argv += ["--data-root", str(data_root), "--speakers", "1001", "--cache-dir", str(tmp_path)]
+    if how == "flag":
+        argv += ["--dask-scheduler", address]
+    else:
+        monkeypatch.setenv(SCHEDULER_ENV, address)
+    assert main(argv) == 2
+    assert f"emoset: error: Cannot reach the Dask scheduler at {address}" in capsys.readouterr().err
+    assert not (tmp_path / "m.skops").exists()
+
+
+def _kill_one_busy_worker(client, cache_dir, done, killed):
+    """Once a clip is in the cache, SIGKILL a worker that is processing another clip."""
+    pids = client.run(os.getpid)
+    while not done.is_set():
+        finished = list(cache_dir.rglob("*.npz"))
+        busy = [addr for addr, tasks in client.processing().items() if tasks]
+        if finished and busy:
+            os.kill(pids[busy[0]], signal.SIGKILL)
+            killed.append((busy[0], len(finished)))
+            return
+        done.wait(0.05)
+
+
+def test_a_worker_killed_mid_extraction_loses_nothing(data_root, tmp_path):
+    """Loopback LocalCluster (2 processes): kill one during extraction; same features as serial."""
+    distributed = pytest.importorskip("distributed")
+    clips = load_cremad(data_root, subsets=["facecrop128"])[:4]
+    serial, _ = extract_image_sets(clips, "lbp", fps=5)
+    cache = tmp_path / "shared-cache"
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,  # the killed worker's nanny reports it; expected
+    ) as cluster:
+        with dask_cluster(cluster.scheduler_address) as client:
+            done, killed = threading.Event(), []
+            watcher = threading.Thread(
+                target=_kill_one_busy_worker, args=(client, cache, done, killed)
+            )
+            watcher.start()
+            try:
+                sets, info = extract_image_sets(
+                    clips, "lbp", fps=5, cache_dir=cache, n_jobs=cluster_n_jobs(None, client)
+                )
+            finally:
+                done.set()
+                watcher.join()
+    assert killed, "the run finished before a worker could be killed"
+    assert (info["error"] == "").all()
+    assert all(np.array_equal(a, b) for a, b in zip(serial, sets, strict=True))
+    # everything finished is in the shared cache: a re-run computes nothing
+    again, info2 = extract_image_sets(clips, "lbp", fps=5, cache_dir=cache)
+    assert info2["cached"].all()
+    assert all(np.array_equal(a, b) for a, b in zip(serial, again, strict=True))
