@@ -4,7 +4,7 @@ Usage::
 
     python -m pipelines.audio_results [--data-root DIR] [--cache-dir DIR] [--n-jobs 1]
         [--corpora ravdess cremad] [--features egemaps compare librosa]
-        [--models rbf linear kbest-rbf] [--fuse egemaps/rbf+compare/rbf] [--per-speaker-norm]
+        [--models rbf linear kbest-rbf] [--fuse egemaps/rbf+compare/rbf] [--per-speaker-norm [rbf]]
 
 For each corpus (RAVDESS speech: 8 classes, 20 actors, 1200 clips; CREMA-D: 6 classes, 80
 face-crop + 6 native clips of 56 actors), feature set (eGeMAPSv02, ComParE_2016, librosa) and
@@ -35,7 +35,8 @@ at test time (:class:`~emoset.abstain.AbstainingClassifier` semantics): it count
 Each extractor's band limit is learned from the outer-training clips of every fold (no test
 clip is looked at); when it equals the one of all clips the features are shared.
 
-``--per-speaker-norm`` adds, for every row, the variant with per-speaker z-scoring
+``--per-speaker-norm [MODEL ...]`` adds, for those models' rows (all when none is named), the
+variant with per-speaker z-scoring
 (:func:`emoset.normalize.standardize_per_speaker`: no labels, but transductive over the test
 speaker's unlabelled clips), reported in a separate table; it is off by default and skipped
 for corpora where most speakers have fewer than 5 clips (CREMA-D here).
@@ -59,10 +60,12 @@ import json
 import logging
 import re
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
+import joblib
 import numpy as np
 from sklearn.feature_selection import SelectPercentile, f_classif
 from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -102,8 +105,12 @@ ABSTAINED = "(abstained)"
 # --------------------------------------------------------------------------- models
 
 
-def make_model(model):
-    """The pipeline of one model name: scaler -> [selection] -> kernel -> abstaining SVM."""
+def make_model(model, memory=None):
+    """The pipeline of one model name: scaler -> [selection] -> kernel -> abstaining SVM.
+
+    ``memory`` (``Pipeline(memory=...)``) keeps fitted scaler / selection / kernel steps, so the
+    ``C`` values of one grid point share one Gram matrix.
+    """
     kernel = "linear" if model.endswith("linear") else "rbf"
     balanced = None if model == "rbf-unbalanced" else "balanced"
     svm = SVC(kernel="precomputed", class_weight=balanced, random_state=0)
@@ -111,7 +118,7 @@ def make_model(model):
     if model.startswith("kbest"):
         steps.append(("select", SelectPercentile(f_classif)))
     steps += [("kernel", EuclideanKernel(kernel)), ("svm", AbstainingClassifier(svm))]
-    return Pipeline(steps)
+    return Pipeline(steps, memory=memory)
 
 
 def model_grid(model, n_features, *, Cs, linear_Cs, gammas, percentiles):
@@ -151,12 +158,12 @@ def _predict(estimator, X):
     return pred
 
 
-def search_fold(model, X, y, groups, train, *, grid, inner_splits, n_jobs):
+def search_fold(model, X, y, groups, train, *, grid, inner_splits, n_jobs, memory=None):
     """The fitted inner grid search of one outer training fold (clips with features only)."""
     train = train[np.all(np.isfinite(X[train]), axis=1)]
     n_inner = min(inner_splits, len(set(groups[train])))
     search = GridSearchCV(
-        make_model(model),
+        make_model(model, memory),
         grid,
         scoring="balanced_accuracy",
         cv=GroupKFold(n_splits=n_inner),
@@ -167,7 +174,7 @@ def search_fold(model, X, y, groups, train, *, grid, inner_splits, n_jobs):
     return search
 
 
-def evaluate(model, Xs, y, groups, folds, *, grid, inner_splits, n_jobs):
+def evaluate(model, Xs, y, groups, folds, *, grid, inner_splits, n_jobs, memory=None):
     """Nested CV of one model: tune on each outer training fold, score its test fold once.
 
     Parameters
@@ -185,7 +192,15 @@ def evaluate(model, Xs, y, groups, folds, *, grid, inner_splits, n_jobs):
     searches = []
     for X, (train, test) in zip(Xs, folds, strict=True):
         search = search_fold(
-            model, X, y, groups, train, grid=grid, inner_splits=inner_splits, n_jobs=n_jobs
+            model,
+            X,
+            y,
+            groups,
+            train,
+            grid=grid,
+            inner_splits=inner_splits,
+            n_jobs=n_jobs,
+            memory=memory,
         )
         y_pred[test] = _predict(search.best_estimator_, X[test])
         searches.append(search)
@@ -366,8 +381,11 @@ def _parser():
     )
     parser.add_argument(
         "--per-speaker-norm",
-        action="store_true",
-        help="also report every row with per-speaker z-scoring (transductive)",
+        nargs="*",
+        default=None,
+        metavar="MODEL",
+        help="also report rows with per-speaker z-scoring (transductive): for the given "
+        "models, or for all models when none is given",
     )
     parser.add_argument("--cache-dir", default=str(REPO / ".cache"))
     parser.add_argument("--out", default=str(REPO / "results" / "audio"))
@@ -414,7 +432,7 @@ def _check_fuse(fuse, features, models):
     return pairs
 
 
-def run_corpus(corpus, args, fuse):
+def run_corpus(corpus, args, fuse, memory=None):
     clips = LOADERS[corpus](args.data_root)
     if args.speakers:
         clips = [c for c in clips if c.speaker in set(args.speakers)]
@@ -434,8 +452,10 @@ def run_corpus(corpus, args, fuse):
     chance = chance_levels(y[evaluated])
     # Per-speaker norm needs several clips per speaker; most CREMA-D actors here have one.
     per_speaker = bool(
-        args.per_speaker_norm and np.median(np.unique(groups, return_counts=True)[1]) >= 5
+        args.per_speaker_norm is not None
+        and np.median(np.unique(groups, return_counts=True)[1]) >= 5
     )
+    norm_models = args.per_speaker_norm or args.models
     res = {
         "n_clips": int(len(evaluated)),
         "n_speakers": len(set(groups[evaluated])),
@@ -472,6 +492,8 @@ def run_corpus(corpus, args, fuse):
         for norm in norms:
             Xn = Xs if norm == "none" else [standardize_per_speaker(X, groups) for X in Xs]
             for model in args.models:
+                if norm != "none" and model not in norm_models:
+                    continue
                 grid = model_grid(
                     model,
                     d,
@@ -490,6 +512,7 @@ def run_corpus(corpus, args, fuse):
                     grid=grid,
                     inner_splits=args.inner_splits,
                     n_jobs=args.n_jobs,
+                    memory=memory,
                 )
                 fitted[(feat, model, norm)] = (Xn, searches)
                 row = {
@@ -517,6 +540,8 @@ def run_corpus(corpus, args, fuse):
                 )
     for spec, keys in fuse:
         for norm in norms:
+            if any((f, m, norm) not in fitted for f, m in keys):
+                continue
             t0 = time.perf_counter()
             y_pred, weights = evaluate_fusion(
                 [fitted[(f, m, norm)] for f, m in keys],
@@ -562,7 +587,13 @@ def main(argv=None) -> int:
             warnings.filterwarnings("ignore", message=".*native sample rate below.*")
             # inner CREMA-D folds can miss a class; balanced accuracy says so for every fit
             warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-            results = {corpus: run_corpus(corpus, args, fuse) for corpus in args.corpora}
+            # band-limited (8 kHz) CREMA-D audio leaves some ComParE functionals constant: their
+            # F value is undefined and SelectPercentile ranks them last, as it should
+            warnings.filterwarnings("ignore", message="Features .* are constant")
+            warnings.filterwarnings("ignore", message="invalid value encountered in divide")
+            with tempfile.TemporaryDirectory(prefix="audio_results-") as tmp:
+                memory = joblib.Memory(tmp, verbose=0)  # fitted steps of this run only
+                results = {c: run_corpus(c, args, fuse, memory) for c in args.corpora}
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous_level)
