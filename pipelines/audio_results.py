@@ -555,7 +555,7 @@ def run_corpus(corpus, args, fuse, memory=None):
                 "key": spec,
                 "features": " + ".join(FEATURES[f][0] for f, _ in keys),
                 "dims": sum(fitted[(f, m, norm)][0][0].shape[1] for f, m in keys),
-                "model": "score fusion of " + " and ".join(MODELS[m] for _, m in keys),
+                "model": "score fusion (" + " + ".join(m for _, m in keys) + ")",
                 "norm": norm,
                 **fold_scores(y, y_pred, folds, classes),
                 "fusion_weights_per_fold": weights,
