@@ -22,9 +22,7 @@ last, wrapped in :class:`emoset.abstain.AbstainingClassifier`):
 * ``linear`` -- linear SVM, grid ``C``;
 * ``kbest-rbf`` / ``kbest-linear`` -- univariate feature selection (ANOVA F,
   ``SelectPercentile(f_classif)``, fitted on the inner training folds only) before the SVM, the
-  percentile searched with the other parameters (``gamma`` relative to the kept dimensions);
-* ``quantile-rbf`` -- a rank-based ``QuantileTransformer`` (normal output) instead of the
-  ``StandardScaler``, robust to the heavy tails of some functionals, then the RBF SVM.
+  percentile searched with the other parameters (``gamma`` relative to the kept dimensions).
 
 ``--fuse A/m+B/n`` adds a score-level fusion of two rows (e.g. the eGeMAPS and ComParE RBF SVMs):
 in every outer training fold each member keeps the hyperparameters its own search chose, its
@@ -72,7 +70,7 @@ import numpy as np
 from sklearn.feature_selection import SelectPercentile, f_classif
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import QuantileTransformer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from emoset.abstain import AbstainingClassifier
@@ -99,7 +97,6 @@ MODELS = {
     "linear": "linear SVM",
     "kbest-rbf": "ANOVA-F selection + RBF SVM",
     "kbest-linear": "ANOVA-F selection + linear SVM",
-    "quantile-rbf": "quantile-normal scaling + RBF SVM",
 }
 #: What a clip without a label (an abstention) is called in the metrics: never a class.
 ABSTAINED = "(abstained)"
@@ -117,10 +114,7 @@ def make_model(model, memory=None):
     kernel = "linear" if model.endswith("linear") else "rbf"
     balanced = None if model == "rbf-unbalanced" else "balanced"
     svm = SVC(kernel="precomputed", class_weight=balanced, random_state=0)
-    scaler = StandardScaler()
-    if model.startswith("quantile"):  # rank-based: robust to the heavy tails of functionals
-        scaler = QuantileTransformer(output_distribution="normal", random_state=0)
-    steps = [("scale", scaler)]
+    steps = [("scale", StandardScaler())]
     if model.startswith("kbest"):
         steps.append(("select", SelectPercentile(f_classif)))
     steps += [("kernel", EuclideanKernel(kernel)), ("svm", AbstainingClassifier(svm))]
