@@ -517,10 +517,10 @@ def ravdess_subset(data_root):
     return [c for c in load_ravdess(data_root) if c.speaker in {"01", "02", "03", "04"}]
 
 
-def test_audio_pipeline_on_real_ravdess_is_above_chance(ravdess_subset, tmp_path_factory):
+def test_audio_pipeline_on_real_ravdess_is_above_chance(ravdess_subset, feature_cache):
     from emoset.datasets import clip_labels
 
-    cache = tmp_path_factory.mktemp("audio-cache")
+    cache = feature_cache  # shared: the audio_results test below reads these clips back
     clips = ravdess_subset
     y = clip_labels(clips)
     train = np.array([c.speaker in {"01", "02"} for c in clips])  # test: actors 03, 04
@@ -533,6 +533,69 @@ def test_audio_pipeline_on_real_ravdess_is_above_chance(ravdess_subset, tmp_path
     assert proba.shape == (len(test_clips), 8)
     assert pipe.named_steps["features"].extract(test_clips)[1]["cached"].all()  # reused
     assert os.path.isdir(Path(cache) / "audio-opensmile")
+
+
+# --------------------------------------------------------------------------- audio_results
+
+
+def test_audio_results_abstention_gets_no_label_and_counts_wrong():
+    from pipelines.audio_results import evaluate, fold_scores, model_grid
+
+    X, y = _blobs(90)
+    groups = np.tile(np.arange(9), 10)  # 9 speakers, each with clips of every class
+    X[[9, 80]] = np.nan  # a training clip (speaker 0) and a test clip (speaker 8) without features
+    folds = [(np.flatnonzero(groups < 6), np.flatnonzero(groups >= 6))]
+    grid = model_grid("rbf", 5, Cs=[1.0], linear_Cs=[1.0], gammas=[1.0], percentiles=[50])
+    y_pred, searches = evaluate("rbf", [X], y, groups, folds, grid=grid, inner_splits=3, n_jobs=1)
+    test = folds[0][1]
+    assert y_pred[80] is None  # no made-up class
+    assert sum(p is None for p in y_pred[test]) == 1
+    assert searches[0].best_estimator_.named_steps["svm"].n_abstained_fit_ == 0
+    scores = fold_scores(y[test], y_pred[test], [(None, np.arange(len(test)))], ["a", "b", "c"])
+    hits = [p == t for p, t in zip(y_pred[test], y[test], strict=True) if p is not None]
+    assert np.mean(hits) > 0.9  # the 29 scored clips: well separated blobs
+    assert scores["n_abstained"] == 1
+    assert scores["accuracy"] == pytest.approx(np.sum(hits) / 30)  # the abstention is wrong
+
+
+def test_audio_results_command_on_a_tiny_ravdess_subset(data_root, feature_cache, tmp_path):
+    """``pipelines.audio_results.main`` end to end: nested CV, fusion, per-speaker rows, files."""
+    import json
+
+    from pipelines.audio_results import main
+
+    out = tmp_path / "out"
+    argv = [
+        "--data-root", str(data_root), "--corpora", "ravdess",
+        "--speakers", "01", "02", "03", "04", "--clip-pattern", "^01-..-01-01-01-",
+        "--features", "egemaps", "--models", "rbf", "linear",
+        "--fuse", "egemaps/rbf+egemaps/linear", "--per-speaker-norm", "--max-folds", "2",
+        "--C", "1", "10", "--gamma", "0.1", "1", "--linear-C", "0.01",
+        "--cache-dir", str(feature_cache), "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    saved = json.loads((out / "audio_results.json").read_text())
+    res = saved["results"]["ravdess"]
+    # 4 actors x 8 clips (one per emotion); the committed split puts them in 4 folds, 2 scored
+    assert (res["n_folds"], res["n_clips"], res["n_speakers"]) == (2, 16, 2)
+    assert res["chance_uniform"] == pytest.approx(1 / 8)
+    rows = {(r["key"], r["norm"]): r for r in res["rows"]}
+    keys = ["egemaps/rbf", "egemaps/linear", "egemaps/rbf+egemaps/linear"]
+    assert set(rows) == {(k, n) for k in keys for n in ("none", "per-speaker z")}
+    for row in rows.values():
+        assert len(row["accuracy_per_fold"]) == 2
+        assert row["accuracy"] == pytest.approx(np.mean(row["accuracy_per_fold"]))
+        se = np.std(row["accuracy_per_fold"], ddof=1) / np.sqrt(2)
+        assert row["accuracy_se"] == pytest.approx(se)
+        assert set(row["recall"]) == set(res["classes"]) and row["n_abstained"] == 0
+    for params in rows[("egemaps/rbf", "none")]["best_params_per_fold"]:
+        assert params["svm__estimator__C"] in (1.0, 10.0)
+        assert np.isclose(params["kernel__gamma"], [0.1 / 88, 1 / 88]).any()
+    weights = rows[("egemaps/rbf+egemaps/linear", "none")]["fusion_weights_per_fold"]
+    assert len(weights) == 2 and all(sum(w) == pytest.approx(1.0) for w in weights)
+    table = (out / "audio_results.md").read_text()
+    assert "Command: `python -m pipelines.audio_results --data-root" in table
+    assert "With per-speaker z-scoring" in table and " ± " in table
 
 
 def test_clip_pipeline_abstains_on_bad_clips(make_wav, tmp_path):
