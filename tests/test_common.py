@@ -31,7 +31,12 @@ from emoset.faces import FaceAligner
 from emoset.frame_features import HOG, LBP, DenseSIFT, EmotionCNN
 from emoset.fusion import StackingFusion, WeightedScoreFusion
 from emoset.imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
-from emoset.kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
+from emoset.kernels import (
+    EuclideanKernel,
+    KernelRowScaler,
+    LogEuclideanKernel,
+    ProjectionKernel,
+)
 from emoset.pls import OneVsRestPLSClassifier
 from emoset.system import AudioVisualEmotionRecognizer
 
@@ -46,6 +51,7 @@ TWO_D_ESTIMATORS = [
     EuclideanKernel(),
     EuclideanKernel("rbf"),
     EuclideanKernel("rbf", n_landmarks=5, random_state=0),
+    KernelRowScaler(),
 ]
 
 

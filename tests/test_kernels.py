@@ -248,3 +248,19 @@ def test_auto_landmarks_keep_small_problems_exact_and_cap_large_ones():
 def test_nystroem_rejects_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
         EuclideanKernel(**params).fit(np.eye(3))
+
+
+def test_kernel_row_scaler_commutes_with_a_rotation_of_the_columns():
+    """One scale for all columns: LR on rotated rows (Nyström coordinates) sees the same data."""
+    from emoset.kernels import KernelRowScaler
+
+    rng = np.random.default_rng(0)
+    K = 2400 + rng.normal(size=(30, 30)) * np.logspace(0, 3, 30)
+    Q, _ = np.linalg.qr(rng.normal(size=(30, 30)))
+    a = KernelRowScaler().fit(K)
+    b = KernelRowScaler().fit(K @ Q)
+    Kt = K[:5] + 1.0
+    assert_allclose(b.transform(Kt @ Q), a.transform(Kt) @ Q, atol=1e-10)
+    assert_allclose(a.transform(K).mean(axis=0), 0, atol=1e-9)
+    assert np.linalg.norm(a.transform(K)) == pytest.approx(len(K))
+    assert KernelRowScaler().fit(np.ones((4, 3))).scale_ == 1.0  # constant rows: no division by 0
