@@ -183,5 +183,23 @@ def load_model(path, *, cache_dir=None, require_digest=True):
         raise ValueError(
             f"{path}: not a valid emoset model file ({type(exc).__name__}: {exc})."
         ) from None
+    _check_params_present(model, path)
     _set_machine_params(model, {**_MACHINE_PARAMS, "cache_dir": cache_dir})
     return model
+
+
+def _check_params_present(model, path):
+    """Refuse a model whose estimators lack parameters this emoset has (an older version)."""
+    import inspect
+
+    from ._version import __version__
+
+    for est in _estimators(model):
+        init = inspect.signature(type(est).__init__).parameters.values()
+        names = [p.name for p in init if p.name != "self" and p.kind != p.VAR_KEYWORD]
+        missing = [name for name in names if not hasattr(est, name)]
+        if missing:
+            raise ValueError(
+                f"{path}: saved by another emoset version: its {type(est).__name__} has no "
+                f"parameter(s) {missing}; train the model again with emoset {__version__}."
+            )

@@ -289,6 +289,30 @@ class Untrusted:
     """A type from outside emoset and its libraries."""
 
 
+def test_a_model_from_another_version_is_refused_by_name(tmp_path):
+    """A saved estimator without a parameter this emoset has: a clean error, not a traceback."""
+    from emoset.classifiers import ImageSetPLS
+
+    rng = np.random.default_rng(0)
+    sets = [rng.normal(size=(6, 4)) for _ in range(8)]
+    old = ImageSetPLS("mean", n_components=2).fit(sets, [0, 1] * 4)
+    del old.n_landmarks  # as saved by an emoset from before the parameter existed
+    import hashlib
+
+    import skops.io as sio
+
+    path = tmp_path / "old.skops"
+    sio.dump(old, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "old.skops.sha256").write_text(f"{digest}  old.skops\n")
+    with pytest.raises(
+        ValueError,
+        match=r"old\.skops: saved by another emoset version: its "
+        r"ImageSetPLS has no parameter\(s\) \['n_landmarks'\]",
+    ):
+        load_model(path)
+
+
 def test_load_refuses_foreign_types(tmp_path):
     path = save_model({"payload": Untrusted(), "f": eval}, tmp_path / "evil.skops")
     with pytest.raises(ValueError, match=r"refusing to load types other than emoset estimators"):
