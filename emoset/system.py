@@ -496,24 +496,22 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         return out
 
     # ------------------------------------------------------------------ predict
+    def _extract_once(self, pipe, X, cache_dir, memo):
+        """``(features, info)`` of ``pipe``'s feature step for X; steps alike share ``memo``."""
+        step = self._runtime_step(pipe.steps[0][1], cache_dir)
+        key = _step_key(step)
+        if key not in memo:
+            memo[key] = step.extract(X)
+        return memo[key]
+
     def _score(self, X):
         """Per-subsystem scores, reasons, caveats and distance ratios for the clips."""
         results = {}
         with self._cache_session() as cache_dir:
             memo = {}
             for name, pipe in self.subsystems_.items():
-                step = self._runtime_step(pipe.steps[0][1], cache_dir)
-                key = _step_key(step)
-                if key not in memo:
-                    memo[key] = step.extract(X)
-                F, info = memo[key]
-                Xt = pipe[1:-1].transform(F) if len(pipe.steps) > 2 else F
-                clf = pipe.steps[-1][1]
-                scores = aligned_scores(clf, Xt, self.classes_)
-                if hasattr(clf, "abstentions"):
-                    why, ratio = clf.abstentions(Xt)
-                else:
-                    why, ratio = [None] * len(X), np.full(len(X), np.nan)
+                F, info = self._extract_once(pipe, X, cache_dir, memo)
+                scores, why, ratio = _classify(pipe, F, self.classes_)
                 reasons = self._feature_reasons(self.modalities_[name], F, info)
                 for i, w in enumerate(why):
                     if w is not None and i not in reasons:
@@ -570,14 +568,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             )
         results = {}
         for name, X in features.items():
-            pipe = self.subsystems_[name]
-            Xt = pipe[1:-1].transform(X) if len(pipe.steps) > 2 else X
-            clf = pipe.steps[-1][1]
-            scores = aligned_scores(clf, Xt, self.classes_)
-            if hasattr(clf, "abstentions"):
-                why = list(clf.abstentions(Xt)[0])
-            else:
-                why = [None] * len(scores)
+            scores, why, _ = _classify(self.subsystems_[name], X, self.classes_)
             for i in np.flatnonzero(np.isnan(scores).any(axis=1)):
                 if why[i] is None:
                     why[i] = "no score"
@@ -634,14 +625,8 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             memo = {}
             for name, pipes in self.candidates_.items():
                 for pipe in pipes:
-                    step = self._runtime_step(pipe.steps[0][1], cache_dir)
-                    key = _step_key(step)
-                    if key not in memo:
-                        memo[key] = step.extract(X)[0]
-                    F = memo[key]
-                    Xt = pipe[1:-1].transform(F) if len(pipe.steps) > 2 else F
-                    scores = aligned_scores(pipe.steps[-1][1], Xt, self.classes_)
-                    out.setdefault(name, []).append(scores)
+                    F, _ = self._extract_once(pipe, X, cache_dir, memo)
+                    out.setdefault(name, []).append(_classify(pipe, F, self.classes_)[0])
         return out
 
     def subsystem_scores(self, X):
@@ -758,6 +743,22 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 )
             )
         return records
+
+
+def _classify(pipe, F, classes):
+    """Score features with a fitted subsystem Pipeline's steps after its feature step.
+
+    Returns ``(scores, why, ratio)``: scores in ``classes`` order (NaN rows where it abstains),
+    why it abstained on each input (``None`` where it scored) and the distance ratio to the
+    training data (NaN for a classifier that does not measure it).
+    """
+    Xt = pipe[1:-1].transform(F) if len(pipe.steps) > 2 else F
+    clf = pipe.steps[-1][1]
+    scores = aligned_scores(clf, Xt, classes)
+    if hasattr(clf, "abstentions"):
+        why, ratio = clf.abstentions(Xt)
+        return scores, list(why), ratio
+    return scores, [None] * len(scores), np.full(len(scores), np.nan)
 
 
 def _warn_once_each(caught):
