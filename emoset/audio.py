@@ -99,6 +99,7 @@ from .speech import (
     estimate_bandwidth,
     librosa_feature_names,
     librosa_functionals,
+    librosa_window_functionals,
     opensmile_feature_names,
     opensmile_functionals,
 )
@@ -244,6 +245,12 @@ def _signal_record(y, native, *, kind, params, sampling_rate, band_rate, min_dur
         "native_sr": int(native),
         "bandwidth": bandwidth,
     }
+
+
+def _span(start, end, rate):
+    """The samples of ``[start, end)`` seconds at ``rate``."""
+    a = max(0, int(round(start * rate)))
+    return slice(a, max(a, int(round(end * rate))))
 
 
 def _check_record(n_features):
@@ -479,6 +486,69 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         if rec["status"] == "short":
             reason = f"shorter than min_duration={self.min_duration} s ({rec['duration']:.2f} s)"
         return values, rec["status"], reason
+
+    def extract_windows(self, signal, sampling_rate, bounds):
+        """Feature vectors of windows of one decoded signal (a timeline's overlapping windows).
+
+        Each window is analysed as :meth:`extract_signal` analyses a piece, except that the
+        signal is band-limited and resampled once and, for librosa descriptors, the
+        frame-level descriptors are computed once and summarised per window
+        (:func:`emoset.speech.librosa_window_functionals`); openSMILE analyses each piece.
+
+        Parameters
+        ----------
+        signal : array-like of shape (n_samples,)
+            Mono audio in [-1, 1].
+        sampling_rate : int
+        bounds : sequence of (start, end)
+            Seconds from the start of ``signal``.
+
+        Returns
+        -------
+        values : ndarray of shape (n_windows, ``n_features_out_``)
+            NaN rows where a window abstains.
+        status, reason : list of str
+            As :meth:`extract_signal` returns them, one per window.
+        """
+        check_is_fitted(self)
+        y = np.asarray(signal, dtype=np.float32).reshape(-1)
+        native = int(sampling_rate)
+        if self._kind != "librosa":
+            out = [self.extract_signal(y[_span(a, b, native)], native) for a, b in bounds]
+            values = np.array([o[0] for o in out]).reshape(len(bounds), self.n_features_out_)
+            return values, [o[1] for o in out], [o[2] for o in out]
+        from .media import resample
+
+        rate = native
+        if self.band_rate_ is not None and native > self.band_rate_:
+            y, rate = resample(y, native, self.band_rate_), self.band_rate_
+        sr = int(self.sampling_rate)
+        y = resample(y, rate, sr)
+        spans = [_span(a, b, sr) for a, b in bounds]
+        values = np.full((len(bounds), self.n_features_out_), np.nan)
+        loud = [
+            i for i, sl in enumerate(spans) if y[sl].size and np.max(np.abs(y[sl])) > SILENCE_PEAK
+        ]
+        if loud:
+            got = librosa_window_functionals(
+                y, sr, [(spans[i].start, spans[i].stop) for i in loud], **self._params()
+            )
+            values[loud] = got
+        status, reason = [], []
+        for i, sl in enumerate(spans):
+            duration = (sl.stop - sl.start) / sr
+            st = "ok"
+            if not np.isfinite(values[i]).all():
+                st = "silent" if i not in loud else "nonfinite"
+                values[i] = np.nan
+            elif duration < float(self.min_duration):
+                st = "short"
+            why = _REASONS.get(st, "")
+            if st == "short":
+                why = f"shorter than min_duration={self.min_duration} s ({duration:.2f} s)"
+            status.append(st)
+            reason.append(why)
+        return values, status, reason
 
     def _info_row(self, rec, path, cached):
         row = {

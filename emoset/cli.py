@@ -279,26 +279,30 @@ def _cmd_timeline(args):
 
     if args.overlay and (args.live or "://" in args.source):
         raise _UsageError("--overlay re-reads the source: give a file, not a live source or URL.")
-    model = _load(args)
-    run = stream_timeline(
-        model,
-        args.source,
-        window=args.window,
-        hop=args.hop,
-        smooth=args.smooth,
-        fps=args.fps,
-        live=args.live,
-        stall_timeout=args.stall_timeout,
-        max_seconds=args.max_seconds,
-    )
-    rows = []
-    stream = args.jsonl or (args.live and not args.csv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
-        for row in run:
-            rows.append(row)
-            if stream:
-                print(_timeline_json(row), flush=True)
+    with dask_cluster(args.dask_scheduler) as client:
+        model = _load(args)
+        run = stream_timeline(
+            model,
+            args.source,
+            window=args.window,
+            hop=args.hop,
+            smooth=args.smooth,
+            fps=args.fps,
+            live=args.live,
+            stall_timeout=args.stall_timeout,
+            max_seconds=args.max_seconds,
+            segment=args.segment,
+            n_jobs=cluster_n_jobs(args.n_jobs, client),
+            cache_dir=_cache_dir(args),
+        )
+        rows = []
+        stream = args.jsonl or (args.live and not args.csv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
+            for row in run:
+                rows.append(row)
+                if stream:
+                    print(_timeline_json(row), flush=True)
     frame = pd.DataFrame(rows, columns=run.columns)
     frame.attrs.update(run.stats)
     if args.csv:
@@ -467,7 +471,15 @@ def build_parser():
         help="with --live: end after this many s without data (default 10)",
     )
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this much source")
+    p.add_argument(
+        "--segment",
+        type=float,
+        default=60.0,
+        help="files: s of windows per segment; segments run in parallel (--n-jobs) and are "
+        "cached (--cache-dir), so a run resumes (default 60)",
+    )
     _run_args(p)
+    add_cluster_argument(p)
     p.set_defaults(func=_cmd_timeline)
     return parser
 

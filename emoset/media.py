@@ -37,6 +37,7 @@ count samples exactly), so a complete file is never flagged.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import struct
 import warnings
@@ -725,6 +726,7 @@ def iter_media(
     audio=True,
     timeout=None,
     report=None,
+    start=None,
 ):
     """Stream a source's video frames and audio in one pass, in the order they arrive.
 
@@ -745,6 +747,11 @@ def iter_media(
         Which streams to read (a missing stream is simply absent from the output).
     timeout : float or None
         See :func:`open_source`.
+    start : float or None
+        Seek to this many seconds into a file first (to the key frame before it, decoding
+        from there); nothing earlier is yielded. Kept frames stay on the grid of ``1 / fps``
+        steps from the start of the source, so a run from ``start`` keeps the frames a run
+        from the beginning keeps there.
     report : dict or None
         Filled with ``"has_video"``, ``"has_audio"``, ``"fps"`` (the source's frame rate),
         ``"width"``, ``"height"``, ``"n_decoded"`` (video frames decoded) and ``"error"`` (the
@@ -800,6 +807,14 @@ def iter_media(
             resampler = av.AudioResampler(format="flt", layout="mono", rate=int(audio_sr))
         step = None if fps is None else 1.0 / float(fps)
         next_t = None
+        start = float(start) if start else None
+        if start is not None:
+            try:
+                container.seek(int(((origin or 0.0) + start) * av.time_base), backward=True)
+            except av.error.FFmpegError as exc:
+                raise MediaError(name, f"cannot seek to {start:g} s ({exc})") from exc
+            if step is not None:
+                next_t = math.ceil(start / step - 1e-6) * step
         n_video = 0
         audio_start = None
         n_samples = 0
@@ -817,6 +832,8 @@ def iter_media(
                         if origin is None:
                             origin = t
                         t -= origin
+                        if start is not None and t + 1e-6 < start:
+                            continue
                         if step is not None:
                             if next_t is None:
                                 next_t = t
@@ -834,6 +851,11 @@ def iter_media(
                             y = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                             t = audio_start + n_samples / float(audio_sr)
                             n_samples += y.size
+                            if start is not None and t < start:  # before the seek point
+                                y = y[int(round((start - t) * audio_sr)) :]
+                                t = start
+                                if not y.size:
+                                    continue
                             yield "audio", t, y
             if resampler is not None and audio_start is not None:
                 for out in resampler.resample(None):

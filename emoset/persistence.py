@@ -103,6 +103,68 @@ def save_model(model, path):
     return path
 
 
+#: Parameters that change how fast or where a model runs, never what it computes.
+_RUN_PARAMS = frozenset({*_MACHINE_PARAMS, "n_jobs", "verbose"})
+
+
+def model_digest(model):
+    """SHA-256 of what a fitted model computes: its classes, parameters and fitted arrays.
+
+    Folders, cores and verbosity (``cache_dir``, ``memory``, ``n_jobs``, ``verbose``) and
+    private run-time state (attributes starting with ``_``) are left out, so a model loaded
+    twice, or given other cores, has the same digest. :mod:`emoset.timeline` keys its cached
+    segments on it.
+
+    Parameters
+    ----------
+    model : estimator
+
+    Returns
+    -------
+    digest : str
+        64 hex characters.
+    """
+    import numbers
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    seen = set()
+
+    def feed(obj):
+        if obj is None or isinstance(obj, (bool, numbers.Number, str, bytes)):
+            h.update(f"{type(obj).__name__}:{obj!r};".encode())
+            return
+        if isinstance(obj, np.ndarray):
+            arr = np.ascontiguousarray(obj)
+            h.update(f"nd:{arr.dtype.str}:{arr.shape};".encode())
+            h.update(arr.tobytes() if arr.dtype.kind != "O" else repr(arr.tolist()).encode())
+            return
+        if id(obj) in seen:
+            h.update(b"seen;")
+            return
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            h.update(f"dict:{len(obj)};".encode())
+            for key in sorted(obj, key=repr):
+                feed(key)
+                feed(obj[key])
+        elif isinstance(obj, (list, tuple)):
+            h.update(f"{type(obj).__name__}:{len(obj)};".encode())
+            for item in obj:
+                feed(item)
+        elif hasattr(obj, "__dict__"):
+            h.update(f"{type(obj).__module__}.{type(obj).__qualname__};".encode())
+            skip = _RUN_PARAMS if isinstance(obj, BaseEstimator) else frozenset()
+            state = {k: v for k, v in vars(obj).items() if not k.startswith("_") and k not in skip}
+            feed(state)
+        else:
+            h.update(f"{type(obj).__module__}.{type(obj).__qualname__}:{obj!r};".encode())
+
+    feed(model)
+    return h.hexdigest()
+
+
 def _recorded_digest(path, sidecar):
     text = sidecar.read_text(encoding="utf-8", errors="replace").strip()
     fields = text.split()

@@ -36,6 +36,7 @@ __all__ = [
     "estimate_bandwidth",
     "librosa_feature_names",
     "librosa_functionals",
+    "librosa_window_functionals",
     "opensmile_feature_names",
     "opensmile_functionals",
     "speech_activity",
@@ -179,10 +180,69 @@ def librosa_functionals(
     ----------
     .. [1] Eyben et al., GeMAPS, IEEE Trans. Affective Computing 2016.
     """
-    import librosa
-
     if pitch not in ("yin", "pyin"):
         raise ValueError(f"pitch must be 'yin' or 'pyin'; got {pitch!r}.")
+    frames, f0, energy = _librosa_descriptors(
+        signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin, fmax, pitch
+    )
+    values = _librosa_summary(frames, f0, energy, fmin, fmax, percentiles)
+    return values, librosa_feature_names(n_mfcc, percentiles)
+
+
+def librosa_window_functionals(
+    signal,
+    sampling_rate,
+    bounds,
+    *,
+    n_mfcc=20,
+    n_fft=512,
+    hop_length=160,
+    fmin=65.0,
+    fmax=600.0,
+    pitch="yin",
+    percentiles=(10, 50, 90),
+):
+    """:func:`librosa_functionals` of many windows of one signal, its descriptors computed once.
+
+    The frame-level descriptors of the whole signal are computed once and each window is
+    summarised from the frames centred inside it (``1 + n // hop_length`` frames for ``n``
+    samples, as for a clip of that length); overlapping windows (a timeline's) share the
+    work. Frames within half an analysis window of a window's edges see the neighbouring
+    signal instead of padding, so values there differ slightly from analysing the window
+    alone.
+
+    Parameters
+    ----------
+    signal : array-like of shape (n_samples,)
+    sampling_rate : int
+    bounds : sequence of (start, end)
+        Sample indices of each window in ``signal``.
+    n_mfcc, n_fft, hop_length, fmin, fmax, pitch, percentiles
+        As in :func:`librosa_functionals`.
+
+    Returns
+    -------
+    values : ndarray of float32, shape (n_windows, n_features)
+    """
+    if pitch not in ("yin", "pyin"):
+        raise ValueError(f"pitch must be 'yin' or 'pyin'; got {pitch!r}.")
+    frames, f0, energy = _librosa_descriptors(
+        signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin, fmax, pitch
+    )
+    n = len(librosa_feature_names(n_mfcc, percentiles))
+    out = np.zeros((len(bounds), n), dtype=np.float32)
+    for i, (a, b) in enumerate(bounds):
+        lo = -(-int(a) // hop_length)  # first frame centred at or after the window's start
+        hi = min(frames.shape[1], lo + 1 + (int(b) - int(a)) // hop_length)
+        e = None if energy is None else energy[lo:hi]
+        out[i] = _librosa_summary(frames[:, lo:hi], f0[lo:hi], e, fmin, fmax, percentiles)
+    return out
+
+
+def _librosa_descriptors(signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin, fmax, pitch):
+    """Frame-level descriptors, F0 and (YIN) frame energy in dB, or NaN-F0 voicing (pYIN)."""
+    import librosa
+
     sr = int(sampling_rate)
     y = np.asarray(signal, dtype=np.float32).reshape(-1)
     min_len = n_fft
@@ -213,7 +273,6 @@ def librosa_functionals(
     rms = librosa.feature.rms(S=mag, frame_length=n_fft, hop_length=hop_length)
     rms_db = librosa.amplitude_to_db(rms, ref=1.0, top_db=None)
     frames = np.vstack([mfcc, d1, d2, *spectral, zcr, rms_db])
-    n_frames = frames.shape[1]
 
     frame_length = max(n_fft, int(2 ** np.ceil(np.log2(3 * sr / fmin))))
     if y.size < frame_length:
@@ -225,17 +284,29 @@ def librosa_functionals(
             y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
         )
         voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
+        return frames, np.where(voiced, f0, np.nan), None
+    f0 = librosa.yin(
+        y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
+    )
+    energy = librosa.amplitude_to_db(
+        librosa.feature.rms(y=y_pitch, frame_length=frame_length, hop_length=hop_length)[0],
+        ref=1.0,
+        top_db=None,
+    )
+    return frames, f0, energy
+
+
+def _librosa_summary(frames, f0, energy, fmin, fmax, percentiles):
+    """Statistics of the descriptors of some frames, F0 of the voiced ones, voiced fraction.
+
+    ``energy`` (YIN): a frame is voiced within 30 dB of the loudest frame with F0 inside the
+    search range; ``None`` (pYIN): F0 is NaN where unvoiced.
+    """
+    if energy is None:
+        voiced = np.isfinite(f0)
     else:
-        f0 = librosa.yin(
-            y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
-        )
-        e = librosa.amplitude_to_db(
-            librosa.feature.rms(y=y_pitch, frame_length=frame_length, hop_length=hop_length)[0],
-            ref=1.0,
-            top_db=None,
-        )
-        voiced = (e > e.max() - 30.0) & (f0 > fmin * 1.01) & (f0 < fmax * 0.99)
-    m = min(len(f0), n_frames)
+        voiced = (energy > energy.max() - 30.0) & (f0 > fmin * 1.01) & (f0 < fmax * 0.99)
+    m = min(len(f0), frames.shape[1])
     f0 = f0[:m]
     voiced = voiced[:m]
     semis = np.full(m, np.nan)
@@ -248,8 +319,7 @@ def librosa_functionals(
         return np.concatenate([[row.mean(), row.std()], np.percentile(row, percentiles)])
 
     rows = [stats(r) for r in frames] + [stats(semis)]
-    values = np.concatenate(rows + [[voiced.mean() if m else 0.0]]).astype(np.float32)
-    return values, librosa_feature_names(n_mfcc, percentiles)
+    return np.concatenate(rows + [[voiced.mean() if m else 0.0]]).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- activity

@@ -31,11 +31,13 @@ def test_no_address_is_local(monkeypatch):
         assert client is None
 
 
-@pytest.mark.parametrize(("command", "how"), [("train", "flag"), ("evaluate", "env")])
+@pytest.mark.parametrize(
+    ("command", "how"), [("train", "flag"), ("evaluate", "env"), ("timeline", "flag")]
+)
 def test_cli_commands_connect_to_the_scheduler(
     command, how, data_root, monkeypatch, tmp_path, capsys
 ):
-    """--dask-scheduler / $EMOSET_DASK_SCHEDULER reach train and evaluate (nothing listens)."""
+    """--dask-scheduler / $EMOSET_DASK_SCHEDULER reach train, evaluate and timeline."""
     pytest.importorskip("distributed")
     import dask
 
@@ -43,12 +45,13 @@ def test_cli_commands_connect_to_the_scheduler(
     monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "1s")
     address = "tcp://127.0.0.1:9"  # the discard port: connection refused at once
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
-    argv = (
-        ["train", "-o", str(tmp_path / "m.skops")]
-        if command == "train"
-        else ["evaluate", str(tmp_path / "m.skops")]
-    )
-    argv += ["--data-root", str(data_root), "--speakers", "1001", "--cache-dir", str(tmp_path)]
+    model = str(tmp_path / "m.skops")
+    if command == "timeline":  # nothing listens: the scheduler is reached before anything else
+        argv = ["timeline", model, str(tmp_path / "long.mp4"), "--cache-dir", str(tmp_path)]
+    else:
+        argv = ["train", "-o", model] if command == "train" else ["evaluate", model]
+        argv += ["--data-root", str(data_root), "--speakers", "1001"]
+        argv += ["--cache-dir", str(tmp_path)]
     if how == "flag":
         argv += ["--dask-scheduler", address]
     else:

@@ -6,8 +6,10 @@ written with PyAV into a temporary folder; live streams are served by an HTTP se
 """
 
 import json
+import os
 import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -254,6 +256,140 @@ def test_stalled_stream_ends_with_a_message(model, ts_stream, stream_server, cap
     assert all("latency" in r for r in rows)
     assert "stalled: no data from" in err and "for 2 s" in err
     assert rows[-1]["end"] <= 2.4  # about half of the 4.3 s stream arrived
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@pytest.fixture(scope="module")
+def segmented(model, long_video):
+    """The long video in segments of 4 s of windows, one at a time."""
+    return predict_timeline(model, long_video[0], segment=4.0)
+
+
+def test_segments_cover_the_windows_of_one_pass(segmented, long_timeline, model):
+    classes = [str(c) for c in model.classes_]
+    assert segmented.attrs["n_segments"] == 4  # 12.9 s of window starts, 4 s each
+    assert segmented["start"].tolist() == long_timeline["start"].tolist()
+    assert segmented["end"].tolist() == long_timeline["end"].tolist()
+    assert segmented.attrs["ended"] == "end of stream"
+    assert segmented.attrs["duration"] == pytest.approx(long_timeline.attrs["duration"])
+    # each segment seeks to its first window and tracks faces anew: the same frames are kept
+    # and the labels are those of one pass but where a fresh track aligns a face differently
+    assert segmented.attrs["n_frames"] >= long_timeline.attrs["n_frames"]
+    assert (segmented["n_faces"] == long_timeline["n_faces"]).all()
+    agree = (segmented["label"] == long_timeline["label"]).mean()
+    assert agree >= 0.9, agree
+    scores = np.abs(segmented[classes].to_numpy() - long_timeline[classes].to_numpy())
+    assert np.nanmedian(scores) < 0.02
+    faces = segmented.attrs["faces"]
+    assert np.all(np.diff(faces[:, 0]) > 0)  # each kept frame's face once, in time order
+
+
+def test_segments_in_parallel_give_the_same_rows(segmented, model, long_video):
+    both = predict_timeline(model, long_video[0], segment=4.0, n_jobs=2)
+    assert both.equals(segmented)
+    assert np.array_equal(both.attrs["faces"], segmented.attrs["faces"])
+
+
+def test_segments_on_a_dask_cluster_give_the_same_rows(segmented, model, long_video):
+    distributed = pytest.importorskip("distributed")
+    from emoset.cluster import dask_cluster
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        with dask_cluster(cluster.scheduler_address):
+            on_cluster = predict_timeline(model, long_video[0], segment=4.0, n_jobs=-1)
+    assert on_cluster.equals(segmented)
+
+
+def test_cached_segments_resume_a_run(segmented, model, long_video, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    first = predict_timeline(model, long_video[0], segment=4.0, cache_dir=cache)
+    files = sorted((cache / "timeline").rglob("*.npz"))
+    assert len(files) == 4 and first.attrs["from_cache"] == 0
+    assert first.equals(segmented)
+    files[1].unlink()  # as if the run had stopped there
+    files[2].write_bytes(b"not a cache entry")  # a damaged entry is recomputed
+    with caplog.at_level("WARNING", logger="emoset._cache"):
+        again = predict_timeline(model, long_video[0], segment=4.0, cache_dir=cache)
+    assert again.attrs["from_cache"] == 2
+    assert again.equals(segmented)
+    assert np.array_equal(again.attrs["faces"], segmented.attrs["faces"])
+    assert "Ignoring invalid cache entry" in caplog.text
+    # another window length is another computation, never read from these entries
+    other = predict_timeline(model, long_video[0], window=1.0, segment=4.0, cache_dir=cache)
+    assert other.attrs["from_cache"] == 0 and len(other) != len(segmented)
+
+
+def test_overlay_keeps_the_sound(long_timeline, long_video, tmp_path):
+    from emoset.media import load_audio, probe
+    from emoset.overlay import write_overlay
+
+    out = write_overlay(long_timeline, long_video[0], tmp_path / "overlay.mp4")
+    info, src = probe(out), probe(long_video[0])
+    assert info.has_video and info.has_audio
+    assert info.n_frames == src.n_frames
+    assert info.duration == pytest.approx(src.duration, abs=0.1)
+    a, b = load_audio(long_video[0], sr=16000), load_audio(out, sr=16000)
+    n = min(a.size, b.size)
+    assert abs(a.size - b.size) < 0.05 * 16000
+    lag = int(np.argmax(np.correlate(b[8000:24000], a[8000:12000], mode="valid")))
+    assert lag < 2000  # the sound stays with its frames (AAC adds a few ms of delay)
+    assert np.corrcoef(a[: n - 2000], b[lag : lag + n - 2000])[0, 1] > 0.9
+    silent = write_overlay(long_timeline, long_video[0], tmp_path / "mute.mp4", audio=False)
+    assert not probe(silent).has_audio
+
+
+# --------------------------------------------------------------------------- udp
+
+
+def _udp_bound(port):
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        if any(int(line.split()[1].split(":")[1], 16) == port for line in lines):
+            return True
+    return False
+
+
+def test_live_udp_stream(model, ts_stream):
+    """MPEG-TS sent as UDP datagrams to 127.0.0.1: rows as for the file, then a stall ends it."""
+    if not os.path.exists("/proc/net/udp"):
+        pytest.skip("needs /proc/net/udp to see when the reader listens")
+    data = ts_stream.read_bytes()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    sent = threading.Event()
+
+    def send():
+        for _ in range(1000):  # FFmpeg binds the port when the run opens the source
+            if _udp_bound(port):
+                break
+            time.sleep(0.01)
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(0, len(data), 188 * 7):  # 7 TS packets a datagram, as streamers send
+            out.sendto(data[i : i + 188 * 7], ("127.0.0.1", port))
+            time.sleep(0.0005)
+        out.close()
+        sent.set()
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    kwargs = dict(window=2.0, hop=1.0, fps=FPS)
+    run = stream_timeline(model, f"udp://127.0.0.1:{port}", live=True, stall_timeout=2, **kwargs)
+    rows = list(run)
+    sender.join(5)
+    assert sent.is_set()
+    assert run.stats["ended"].startswith("stalled")  # UDP has no end: the silence ends it
+    offline = predict_timeline(model, ts_stream, **kwargs)
+    assert [r["start"] for r in rows] == offline["start"].tolist()
+    assert [r["label"] for r in rows] == offline["label"].tolist()
 
 
 # --------------------------------------------------------------------------- command line
