@@ -1,5 +1,8 @@
 """Run every benchmark (``make bench``): ``python -m benchmarks [name ...]``.
 
+``python -m benchmarks NAME --option ...`` runs one benchmark with its own options (see
+``python -m benchmarks NAME --help``).
+
 Each ``bench_*.py`` module has ``main(argv) -> int`` and prints a markdown table. BLAS and
 OpenMP threads should be pinned to one (the Makefile does it) so that timings are per core;
 every figure is a median of several runs, and comparisons (ours vs. a peer) are measured in the
@@ -14,14 +17,18 @@ from pathlib import Path
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    wanted, options = argv[:split], argv[split:]
     here = Path(__file__).resolve().parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
-    chosen = [n for n in names if not argv or n in argv or n.removeprefix("bench_") in argv]
+    chosen = [n for n in names if not wanted or n in wanted or n.removeprefix("bench_") in wanted]
+    if options and len(chosen) != 1:
+        raise SystemExit("options go to one benchmark: python -m benchmarks NAME --option ...")
     status = 0
     for name in chosen:
         print(f"\n## {name}\n", flush=True)
         module = importlib.import_module(f"benchmarks.{name}")
-        status |= int(module.main([]) or 0)
+        status |= int(module.main(options) or 0)
     return status
 
 

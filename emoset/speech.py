@@ -182,9 +182,10 @@ def librosa_functionals(
     """
     if pitch not in ("yin", "pyin"):
         raise ValueError(f"pitch must be 'yin' or 'pyin'; got {pitch!r}.")
-    frames, f0, energy = _librosa_descriptors(
-        signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin, fmax, pitch
+    log_mel, frames, f0, energy = _librosa_descriptors(
+        signal, sampling_rate, n_fft, hop_length, fmin, fmax, pitch
     )
+    frames = np.vstack([_mfcc_rows(log_mel, n_mfcc), frames])
     values = _librosa_summary(frames, f0, energy, fmin, fmax, percentiles)
     return values, librosa_feature_names(n_mfcc, percentiles)
 
@@ -204,12 +205,13 @@ def librosa_window_functionals(
 ):
     """:func:`librosa_functionals` of many windows of one signal, its descriptors computed once.
 
-    The frame-level descriptors of the whole signal are computed once and each window is
-    summarised from the frames centred inside it (``1 + n // hop_length`` frames for ``n``
-    samples, as for a clip of that length); overlapping windows (a timeline's) share the
-    work. Frames within half an analysis window of a window's edges see the neighbouring
-    signal instead of padding, so values there differ slightly from analysing the window
-    alone.
+    The spectra, spectral descriptors and F0 of the whole signal are computed once; each
+    window takes the frames centred inside it (``1 + n // hop_length`` frames for ``n``
+    samples, as for a clip of that length) and computes its MFCCs (with the log-mel floor
+    and the deltas of that window alone) and statistics. Overlapping windows (a timeline's)
+    share the expensive part. Frames within half an analysis window of a window's edges see
+    the neighbouring signal instead of padding, so values there differ slightly from
+    analysing the window alone.
 
     Parameters
     ----------
@@ -226,8 +228,8 @@ def librosa_window_functionals(
     """
     if pitch not in ("yin", "pyin"):
         raise ValueError(f"pitch must be 'yin' or 'pyin'; got {pitch!r}.")
-    frames, f0, energy = _librosa_descriptors(
-        signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin, fmax, pitch
+    log_mel, frames, f0, energy = _librosa_descriptors(
+        signal, sampling_rate, n_fft, hop_length, fmin, fmax, pitch
     )
     n = len(librosa_feature_names(n_mfcc, percentiles))
     out = np.zeros((len(bounds), n), dtype=np.float32)
@@ -235,12 +237,16 @@ def librosa_window_functionals(
         lo = -(-int(a) // hop_length)  # first frame centred at or after the window's start
         hi = min(frames.shape[1], lo + 1 + (int(b) - int(a)) // hop_length)
         e = None if energy is None else energy[lo:hi]
-        out[i] = _librosa_summary(frames[:, lo:hi], f0[lo:hi], e, fmin, fmax, percentiles)
+        rows = np.vstack([_mfcc_rows(log_mel[:, lo:hi], n_mfcc), frames[:, lo:hi]])
+        out[i] = _librosa_summary(rows, f0[lo:hi], e, fmin, fmax, percentiles)
     return out
 
 
-def _librosa_descriptors(signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin, fmax, pitch):
-    """Frame-level descriptors, F0 and (YIN) frame energy in dB, or NaN-F0 voicing (pYIN)."""
+def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, pitch):
+    """Log-mel spectrum, the other frame-level descriptors, F0, and (YIN) frame energy in dB.
+
+    With pYIN the energy is ``None`` and F0 is NaN where unvoiced.
+    """
     import librosa
 
     sr = int(sampling_rate)
@@ -250,15 +256,9 @@ def _librosa_descriptors(signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin,
         y = np.pad(y, (0, min_len - y.size))
     kw = dict(n_fft=n_fft, hop_length=hop_length)
     S = np.abs(librosa.stft(y, **kw)) ** 2
-    mel = librosa.feature.melspectrogram(S=S, sr=sr)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)
-    width = min(9, mfcc.shape[1] if mfcc.shape[1] % 2 else mfcc.shape[1] - 1)
-    if width >= 3:
-        d1 = librosa.feature.delta(mfcc, width=width)
-        d2 = librosa.feature.delta(mfcc, order=2, width=width)
-    else:
-        d1 = np.zeros_like(mfcc)
-        d2 = np.zeros_like(mfcc)
+    # log-mel before power_to_db's 80 dB floor, which is relative to the loudest frame of
+    # whatever is analysed: each window sets its own (_mfcc_rows)
+    log_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=S, sr=sr), top_db=None)
     mag = np.sqrt(S)
     spectral = [
         librosa.feature.spectral_centroid(S=mag, sr=sr),
@@ -272,7 +272,7 @@ def _librosa_descriptors(signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin,
     zcr = librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)
     rms = librosa.feature.rms(S=mag, frame_length=n_fft, hop_length=hop_length)
     rms_db = librosa.amplitude_to_db(rms, ref=1.0, top_db=None)
-    frames = np.vstack([mfcc, d1, d2, *spectral, zcr, rms_db])
+    frames = np.vstack([*spectral, zcr, rms_db])
 
     frame_length = max(n_fft, int(2 ** np.ceil(np.log2(3 * sr / fmin))))
     if y.size < frame_length:
@@ -284,7 +284,7 @@ def _librosa_descriptors(signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin,
             y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
         )
         voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
-        return frames, np.where(voiced, f0, np.nan), None
+        return log_mel, frames, np.where(voiced, f0, np.nan), None
     f0 = librosa.yin(
         y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
     )
@@ -293,7 +293,23 @@ def _librosa_descriptors(signal, sampling_rate, n_mfcc, n_fft, hop_length, fmin,
         ref=1.0,
         top_db=None,
     )
-    return frames, f0, energy
+    return log_mel, frames, f0, energy
+
+
+def _mfcc_rows(log_mel, n_mfcc):
+    """MFCCs and their deltas of some frames' log-mel spectrum (80 dB below its loudest)."""
+    import librosa
+
+    log_mel = np.maximum(log_mel, log_mel.max() - 80.0)
+    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)
+    width = min(9, mfcc.shape[1] if mfcc.shape[1] % 2 else mfcc.shape[1] - 1)
+    if width >= 3:
+        d1 = librosa.feature.delta(mfcc, width=width)
+        d2 = librosa.feature.delta(mfcc, order=2, width=width)
+    else:
+        d1 = np.zeros_like(mfcc)
+        d2 = np.zeros_like(mfcc)
+    return np.vstack([mfcc, d1, d2])
 
 
 def _librosa_summary(frames, f0, energy, fmin, fmax, percentiles):

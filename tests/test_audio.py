@@ -656,6 +656,35 @@ def test_extract_signal_equals_extract_of_the_file(make_wav, cls):
     assert status == "silent" and "silence" in reason and np.isnan(values).all()
 
 
+@pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures])
+def test_extract_windows_of_one_signal(data_root, cls):
+    """Windows of one recording (a timeline's): a window that is the whole signal is exactly
+    the signal's features; overlapping windows stay close to analysing each piece alone."""
+    from emoset.media import load_audio
+
+    clips = sorted((data_root / "cremad" / "native" / "audio").glob("1001_*.wav"))[:3]
+    if len(clips) < 3:
+        pytest.skip(f"CREMA-D audio of actor 1001 is not in {data_root}")
+    y = np.concatenate([load_audio(c, sr=SR) for c in clips])
+    step = cls().fit(clips)
+    whole, status, _ = step.extract_windows(y, SR, [(0.0, y.size / SR)])
+    alone = step.extract_signal(y, SR)[0]
+    assert status == ["ok"] and np.allclose(whole[0], alone, rtol=1e-5, atol=1e-5)
+    bounds = [(s, s + 2.0) for s in np.arange(0.0, y.size / SR - 2.0, 0.5)]
+    values, status, _ = step.extract_windows(y, SR, bounds)
+    pieces = np.stack([step.extract_signal(y[int(a * SR) : int(b * SR)], SR)[0] for a, b in bounds])
+    assert values.shape == pieces.shape and set(status) == {"ok"}
+    if cls is OpenSmileFeatures:  # openSMILE analyses each piece
+        assert np.array_equal(values, pieces)
+    else:  # shared descriptors: only frames at a window's edges see other context
+        z = (values - pieces) / (pieces.std(axis=0) + 1e-6)
+        assert np.median(np.abs(z)) < 0.1
+    silent = np.zeros(3 * SR, np.float32)
+    values, status, reason = step.extract_windows(silent, SR, [(0.0, 2.0), (1.0, 3.0)])
+    assert status == ["silent", "silent"] and np.isnan(values).all()
+    assert "silence" in reason[0]
+
+
 def test_speech_activity_tells_speech_from_pauses():
     from emoset.speech import speech_activity
 
