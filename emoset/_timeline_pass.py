@@ -1,6 +1,6 @@
 """One pass over a source for :mod:`emoset.timeline`: frames and audio in, window rows out.
 
-:class:`SourcePass` reads a source once (:func:`emoset.media.iter_media`) and turns the windows
+:class:`SourcePass` reads a source once (:func:`emoset.sources.iter_media`) and turns the windows
 ``first, first + 1, ...`` (window ``k`` covers ``[k * hop, k * hop + window)`` seconds) into
 rows, as :mod:`emoset.timeline` describes:
 
@@ -464,7 +464,7 @@ class SourcePass:
     # ------------------------------------------------------------------ the run
     def _items(self):
         """``(kind, t, data, read_time)`` from the source; sets ``stats['ended']``."""
-        from .media import iter_media
+        from .sources import iter_media
 
         report = {}
         items = iter_media(

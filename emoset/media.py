@@ -37,9 +37,7 @@ count samples exactly), so a complete file is never flagged.
 from __future__ import annotations
 
 import logging
-import math
 import os
-import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +45,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from ._durations import _promised_seconds, _riff_header_frames
 
 __all__ = [
     "MediaError",
@@ -58,8 +58,6 @@ __all__ = [
     "media_kind",
     "check_truncation",
     "iter_frames",
-    "iter_media",
-    "open_source",
     "read_frames",
     "load_audio",
     "resample",
@@ -381,108 +379,6 @@ def media_kind(path) -> str:
         )
 
 
-# --------------------------------------------------------------------------- promised durations
-
-
-def _format_names(container) -> set:
-    return set(container.format.name.split(","))
-
-
-def _matroska_duration(stream) -> float | None:
-    """The per-track ``DURATION`` tag Matroska muxers write (``HH:MM:SS.nnnnnnnnn``).
-
-    It is the track's end time, which exceeds its length when the track starts late.
-    """
-    for key, value in stream.metadata.items():
-        if key.upper().split("-")[0] == "DURATION":
-            try:
-                h, m, s = value.strip().split(":")
-                return int(h) * 3600 + int(m) * 60 + float(s)
-            except ValueError:
-                return None
-    return None
-
-
-def _mp3_has_frame_count(path: Path) -> bool:
-    """Whether an mp3 starts with a Xing/Info/VBRI header (a frame count, not a guess)."""
-    with open(path, "rb") as f:
-        head = f.read(10)
-        offset = 0
-        if len(head) == 10 and head[:3] == b"ID3":
-            size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14
-            size |= (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
-            offset = 10 + size + (10 if head[5] & 0x10 else 0)
-        f.seek(offset)
-        data = f.read(4096)
-    for i in range(len(data) - 1):
-        if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0:
-            frame = data[i : i + 200]
-            return any(tag in frame for tag in (b"Xing", b"Info", b"VBRI"))
-    return False
-
-
-def _promised_seconds(path: Path, container, stream) -> float | None:
-    """What the header says a stream lasts, where the container states it (see module doc)."""
-    names = _format_names(container)
-    seconds = None
-    if names & {"mov", "mp4", "wav", "aiff", "flac", "w64"}:
-        if stream.duration and stream.time_base:
-            seconds = float(stream.duration * stream.time_base)
-    elif "matroska" in names:
-        seconds = _matroska_duration(stream)  # where the track ends, not how long it lasts
-        if seconds is not None and stream.start_time and stream.time_base:
-            seconds -= max(0.0, float(stream.start_time * stream.time_base))
-    elif "avi" in names:
-        if stream.type == "video" and stream.frames:
-            rate = stream.average_rate or stream.guessed_rate
-            seconds = float(stream.frames / rate) if rate else None
-    elif "mp3" in names and stream.duration and stream.time_base and _mp3_has_frame_count(path):
-        seconds = float(stream.duration * stream.time_base)
-    return seconds if seconds is not None and seconds > 0 else None
-
-
-def _riff_header_frames(path: Path) -> int | None:
-    """Sample frames a WAV/RF64 or AIFF header promises (None: unknown or not such a file).
-
-    libsndfile silently shortens a file whose data chunk runs past the end of the file, so the
-    promise has to be read from the header itself.
-    """
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12:
-            return None
-        tag, form = head[:4], head[8:12]
-        if tag in (b"RIFF", b"RIFX", b"RF64", b"BW64") and form == b"WAVE":
-            endian, wav = (">" if tag == b"RIFX" else "<"), True
-        elif tag == b"FORM" and form in (b"AIFF", b"AIFC"):
-            endian, wav = ">", False
-        else:
-            return None
-        block_align = fmt_tag = ds64 = None
-        while True:
-            chunk = f.read(8)
-            if len(chunk) < 8:
-                return None
-            cid, size = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
-            if wav and cid == b"data":
-                if size == 0xFFFFFFFF and ds64 is not None:
-                    size = ds64
-                if size in (0, 0xFFFFFFFF) or not block_align:
-                    return None  # written as a stream: the size was never filled in
-                if fmt_tag not in (1, 3, 6, 7, 0xFFFE):  # compressed: no fixed block per frame
-                    return None
-                return size // block_align
-            body = f.read(min(size, 64))
-            if wav and cid == b"fmt " and len(body) >= 14:
-                fmt_tag, _, _, _, block_align = struct.unpack(endian + "HHIIH", body[:14])
-            elif wav and cid == b"ds64" and len(body) >= 16:
-                ds64 = struct.unpack("<Q", body[8:16])[0]
-            elif not wav and cid == b"COMM" and len(body) >= 6:
-                frames = struct.unpack(">I", body[2:6])[0]
-                return frames or None
-            f.seek(size - len(body) + (size & 1), os.SEEK_CUR)
-
-
 # --------------------------------------------------------------------------- video
 
 
@@ -669,203 +565,6 @@ def read_frames(path, *, color="rgb", fps=None, max_frames=None, allow_partial=F
         shape = (0, info.height or 0, info.width or 0) + ((3,) if color == "rgb" else ())
         return np.zeros(shape, dtype=np.uint8)
     return np.stack(frames)
-
-
-# --------------------------------------------------------------------------- long and live sources
-
-
-def _is_url(source) -> bool:
-    return isinstance(source, str) and "://" in source
-
-
-def open_source(source, *, timeout=None):
-    """Open a file, a URL or a capture device with PyAV, for :func:`iter_media`.
-
-    Parameters
-    ----------
-    source : str or path-like
-        A media file; a URL FFmpeg reads (``http(s)://``, ``rtsp://``, ``udp://``, ...); or a
-        V4L2 device such as ``/dev/video0`` (opened with FFmpeg's ``v4l2`` input).
-    timeout : float or None
-        Seconds FFmpeg waits to open a network source and for each read of it before giving
-        up (``None``: FFmpeg's own defaults, which may wait for ever).
-
-    Returns
-    -------
-    container : av.container.InputContainer
-
-    Raises
-    ------
-    MediaError
-        If the file is missing or empty, or FFmpeg cannot open the source.
-    """
-    import av
-
-    options = {}
-    fmt = None
-    if _is_url(source):
-        name = str(source)
-    elif str(source).startswith("/dev/video"):
-        name, fmt = str(source), "v4l2"
-    else:
-        name = os.fspath(_check_file(source))
-    kwargs = {} if timeout is None else {"timeout": (float(timeout), float(timeout))}
-    try:
-        return av.open(name, mode="r", format=fmt, options=options, **kwargs)
-    except av.error.FFmpegError as exc:
-        raise MediaError(name, f"cannot open the source ({exc})") from exc
-
-
-def iter_media(
-    source,
-    *,
-    color="rgb",
-    fps=None,
-    audio_sr=16000,
-    video=True,
-    audio=True,
-    timeout=None,
-    report=None,
-    start=None,
-):
-    """Stream a source's video frames and audio in one pass, in the order they arrive.
-
-    One demultiplexing pass serves both streams, so a live source (which can be read only
-    once) gives both, and a long file is decoded once. Video frames are resampled to ``fps``
-    (dropped, never duplicated) and converted only when kept.
-
-    Parameters
-    ----------
-    source : str or path-like
-        See :func:`open_source`.
-    color : {"rgb", "gray"}, default="rgb"
-    fps : float or None
-        Keep at most one video frame per ``1 / fps`` seconds; ``None`` keeps every frame.
-    audio_sr : int, default=16000
-        Rate of the mono float32 audio chunks.
-    video, audio : bool, default=True
-        Which streams to read (a missing stream is simply absent from the output).
-    timeout : float or None
-        See :func:`open_source`.
-    start : float or None
-        Seek to this many seconds into a file first (to the key frame before it, decoding
-        from there); nothing earlier is yielded. Kept frames stay on the grid of ``1 / fps``
-        steps from the start of the source, so a run from ``start`` keeps the frames a run
-        from the beginning keeps there.
-    report : dict or None
-        Filled with ``"has_video"``, ``"has_audio"``, ``"fps"`` (the source's frame rate),
-        ``"width"``, ``"height"``, ``"n_decoded"`` (video frames decoded) and ``"error"`` (the
-        decoder error that ended the stream early, or None). Without it such an error raises.
-
-    Yields
-    ------
-    kind : {"video", "audio"}
-    t : float
-        Seconds since the start of the source (the earliest timestamp of its streams).
-    data : ndarray
-        A ``(h, w, 3)`` or ``(h, w)`` uint8 frame, or a float32 chunk of audio samples
-        starting at ``t``.
-
-    Raises
-    ------
-    MediaError
-        If the source cannot be opened, holds neither a video nor an audio stream, or (without
-        ``report``) fails part way.
-    """
-    import av
-
-    _check_frame_args(color, fps, None)
-    keep_error = report is not None
-    report = {} if report is None else report
-    container = open_source(source, timeout=timeout)
-    name = str(source)
-    with container:
-        vids = _video_streams(container) if video else []
-        auds = list(container.streams.audio[:1]) if audio else []
-        vstream = vids[0] if vids else None
-        astream = auds[0] if auds else None
-        report.update(has_video=vstream is not None, has_audio=astream is not None)
-        report.update(fps=None, width=None, height=None, n_decoded=0, error=None)
-        if vstream is None and astream is None:
-            raise MediaError(name, "neither a video nor an audio stream in the source")
-        starts = []
-        for st in (vstream, astream):
-            if st is not None and st.start_time is not None and st.time_base:
-                starts.append(float(st.start_time * st.time_base))
-        origin = min(starts) if starts else None
-        rate = None
-        if vstream is not None:
-            vstream.thread_type = "AUTO"
-            rate = vstream.average_rate or vstream.guessed_rate
-            report.update(
-                fps=float(rate) if rate else None,
-                width=int(vstream.codec_context.width),
-                height=int(vstream.codec_context.height),
-            )
-        resampler = None
-        if astream is not None:
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=int(audio_sr))
-        step = None if fps is None else 1.0 / float(fps)
-        next_t = None
-        start = float(start) if start else None
-        if start is not None:
-            try:
-                container.seek(int(((origin or 0.0) + start) * av.time_base), backward=True)
-            except av.error.FFmpegError as exc:
-                raise MediaError(name, f"cannot seek to {start:g} s ({exc})") from exc
-            if step is not None:
-                next_t = math.ceil(start / step - 1e-6) * step
-        n_video = 0
-        audio_start = None
-        n_samples = 0
-        fmt = _COLORS[color]
-        streams = [s for s in (vstream, astream) if s is not None]
-        try:
-            for packet in container.demux(*streams):
-                for frame in packet.decode():
-                    if packet.stream is vstream:
-                        n_video += 1
-                        report["n_decoded"] = n_video
-                        t = frame.time
-                        if t is None:
-                            t = (n_video - 1) / float(rate or fps or 25.0)
-                        if origin is None:
-                            origin = t
-                        t -= origin
-                        if start is not None and t + 1e-6 < start:
-                            continue
-                        if step is not None:
-                            if next_t is None:
-                                next_t = t
-                            if t + 1e-6 < next_t:
-                                continue
-                            next_t += step * max(1, int((t - next_t) // step) + 1)
-                        yield "video", t, frame.to_ndarray(format=fmt)
-                    else:
-                        if audio_start is None:
-                            t = frame.time if frame.time is not None else 0.0
-                            if origin is None:
-                                origin = t
-                            audio_start = t - origin
-                        for out in resampler.resample(frame):
-                            y = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-                            t = audio_start + n_samples / float(audio_sr)
-                            n_samples += y.size
-                            if start is not None and t < start:  # before the seek point
-                                y = y[int(round((start - t) * audio_sr)) :]
-                                t = start
-                                if not y.size:
-                                    continue
-                            yield "audio", t, y
-            if resampler is not None and audio_start is not None:
-                for out in resampler.resample(None):
-                    y = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-                    yield "audio", audio_start + n_samples / float(audio_sr), y
-                    n_samples += y.size
-        except av.error.FFmpegError as exc:
-            if not keep_error:
-                raise MediaError(name, f"decoding stopped at an error ({exc})") from exc
-            report["error"] = str(exc)
 
 
 # --------------------------------------------------------------------------- audio
@@ -1108,3 +807,7 @@ def check_truncation(path, stream=None) -> TruncationCheck:
     ):
         pass
     return report[0]
+
+
+# the long and live sources have their own module; importable from here as before
+from .sources import iter_media, open_source  # noqa: E402, F401

@@ -98,7 +98,8 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
     """
     import av
 
-    from .media import MediaError, _video_streams, open_source
+    from .media import MediaError, _video_streams
+    from .sources import open_source
 
     path = Path(path)
     boxes = np.asarray(timeline.attrs.get("faces", np.zeros((0, 5))), dtype=np.float64)

@@ -4,7 +4,7 @@ A fitted :class:`~emoset.system.AudioVisualEmotionRecognizer` labels one clip at
 :func:`predict_timeline` slides a window (``window`` seconds, every ``hop`` seconds) over a
 source and labels each window as if it were a clip:
 
-* **one pass**: the source is demultiplexed once (:func:`emoset.media.iter_media`); video
+* **one pass**: the source is demultiplexed once (:func:`emoset.sources.iter_media`); video
   frames are kept at the model's frame rate, and each kept frame is aligned once (one
   :class:`~emoset.faces.FaceTrack` per aligner) and featurised once per frame feature (in
   batches, when a window needs them). A window's image set is the feature rows of the frames
@@ -89,7 +89,7 @@ def _count(name, value, minimum, what):
 
 def _segmentable(source):
     """A local file (seekable, a known length): the sources that are cut into segments."""
-    from .media import _is_url
+    from .sources import _is_url
 
     text = str(source)
     return not _is_url(source) and not text.startswith("/dev/") and os.path.isfile(text)
