@@ -185,7 +185,7 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None, **fit_params):
+    def fit(self, X, y, sample_weight=None, *, augmented=None, **fit_params):
         """Fit the wrapped classifier on the usable rows (and the distance check).
 
         Parameters
@@ -195,6 +195,11 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             are rejected (``ValueError``).
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
+        augmented : array-like of bool of shape (n_samples,), optional
+            Rows that are augmented copies of others (e.g. the image sets of mirrored faces):
+            the classifier is fitted on them, but the distance check's reference and
+            threshold come from the other rows only (a copy's nearest neighbour is its
+            original, which would shrink the threshold).
         **fit_params
             Passed to the wrapped estimator's ``fit`` (per-sample arrays are subset to the
             kept rows).
@@ -216,6 +221,13 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             keep = np.all(np.isfinite(X), axis=1)
         check_classification_targets(y)
         n = len(y)
+        if augmented is not None:
+            augmented = np.asarray(augmented)
+            if augmented.dtype != bool or augmented.shape != (n,):
+                raise ValueError(
+                    f"augmented must be a boolean array of shape ({n},); got dtype "
+                    f"{augmented.dtype} and shape {augmented.shape}."
+                )
         self.n_abstained_fit_ = int((~keep).sum())
         if keep.sum() == 0:
             raise ValueError(
@@ -263,12 +275,12 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.calibrator_ = None
             self.estimator_ = clone(base).fit(Xk, yk, **params)
         self.classes_ = self.estimator_.classes_
-        self._fit_distance_check(Xk)
+        self._fit_distance_check(Xk if augmented is None else self._take(Xk, ~augmented[keep]))
         return self
 
     def _fit_distance_check(self, Xk):
         self.ood_reference_ = self.ood_threshold_ = None
-        if self.ood_quantile is None:
+        if self.ood_quantile is None or len(Xk) < 2:
             return
         R = self._representation(Xk)
         if len(R) > self.max_reference:  # evenly spaced rows: deterministic, no RNG

@@ -117,6 +117,7 @@ def _train(args, n_jobs):
         verbose=1,
         fps=args.fps,
         allow_partial=args.allow_partial,
+        mirror=args.mirror,
     )
     logger.info(
         "Training on %d clips of %s (%d speakers).",
@@ -417,6 +418,12 @@ def build_parser():
         metavar="{auto,none,M}",
         help="Nyström landmarks of the video kernels: 'auto' (exact up to 5,000 training "
         "clips, 1,000 landmarks above; the default), 'none' (always exact) or a number",
+    )
+    p.add_argument(
+        "--mirror",
+        action="store_true",
+        help="mirror augmentation: the video subsystems also train on each training clip's "
+        "horizontally mirrored faces (never used to score)",
     )
     add_cluster_argument(p)
     p.set_defaults(func=_cmd_train)

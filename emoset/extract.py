@@ -587,6 +587,42 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         )
         return sets[self.feature_name_], info
 
+    def mirrored(self):
+        """This step on the horizontally mirrored faces (for mirror augmentation).
+
+        A copy whose frame feature is the mirror of this one's: ``"cnn"`` <-> ``"mirrored-cnn"``,
+        a transformer ``T`` <-> ``Mirrored(T)`` (see :class:`~emoset.frame_features.Mirrored`).
+        Aligner, frame rate and cache are the same, so a clip's faces are aligned once and its
+        mirrored features are cached beside the originals.
+
+        Returns
+        -------
+        step : ImageSetFeatures
+            A new, unfitted step.
+
+        Raises
+        ------
+        ValueError
+            If the feature is a name that has no mirrored form.
+
+        Examples
+        --------
+        >>> ImageSetFeatures("cnn").mirrored().feature
+        'mirrored-cnn'
+        """
+        feature = self.feature
+        if isinstance(feature, str):
+            if feature.startswith(MIRRORED):
+                feature = feature[len(MIRRORED) :]
+            else:
+                feature = MIRRORED + feature
+            make_frame_features(feature)  # an unknown name fails here, before any extraction
+        elif isinstance(feature, Mirrored):
+            feature = feature.transformer
+        else:
+            feature = Mirrored(feature)
+        return clone(self).set_params(feature=feature)
+
     def make_aligner(self):
         """The face aligner of this step (RGB chips switched on when the feature needs them).
 

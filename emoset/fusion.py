@@ -574,7 +574,16 @@ class StackingFusion(_BaseFusion):
 
 
 def out_of_fold_scores(
-    estimator, X, y, *, groups=None, cv=5, classes=None, method=None, n_jobs=None
+    estimator,
+    X,
+    y,
+    *,
+    groups=None,
+    cv=5,
+    classes=None,
+    method=None,
+    n_jobs=None,
+    fit_params=None,
 ):
     """Out-of-fold scores of each training clip, for choosing candidates and fitting a fusion.
 
@@ -600,6 +609,9 @@ def out_of_fold_scores(
         ``"decision_function"`` or ``"predict_proba"``; default: the first the estimator has.
     n_jobs : int or None
         Folds fitted in parallel (the result does not depend on it).
+    fit_params : dict or None
+        Passed to each clone's ``fit``; arrays of length ``n_clips`` are cut to the fold's
+        training rows.
 
     Returns
     -------
@@ -623,7 +635,11 @@ def out_of_fold_scores(
     def one_fold(train, test):
         if len(test) == 0 or len(np.unique(y[train])) < 2:
             return test, None
-        model = clone(estimator).fit(take(train), y[train])
+        params = {
+            k: (np.asarray(v)[train] if hasattr(v, "__len__") and len(v) == len(y) else v)
+            for k, v in (fit_params or {}).items()
+        }
+        model = clone(estimator).fit(take(train), y[train], **params)
         return test, aligned_scores(model, take(test), classes, method=method)
 
     out = np.full((len(y), len(classes)), np.nan)

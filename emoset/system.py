@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import default_cache_dir, make_key
 from ._warnings import summarise, warn_caller
+from .abstain import AbstainingClassifier
 from .datasets import Clip
 from .extract import NO_VIDEO, ImageSetFeatures, clip_name, no_set_reason
 from .fusion import WeightedScoreFusion, out_of_fold_scores
@@ -145,6 +146,32 @@ def _splits(y, groups, n_splits, random_state):
     return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
 
 
+def _with_mirrors(F, mirrored, y, splits):
+    """``(X, y, folds)`` to fit a subsystem on: its features, plus mirrored sets when given.
+
+    The mirrored set of clip ``i`` is row ``n + i`` with clip ``i``'s label. In every fold it
+    trains exactly when clip ``i`` trains (it carries the clip's speaker) and it is never held
+    out: out-of-fold scores exist for rows ``0 .. n - 1`` only, the original clips.
+    """
+    if mirrored is None:
+        return F, y, splits
+    n = len(y)
+    if len(mirrored) != n:
+        raise RuntimeError(f"{len(mirrored)} mirrored image sets for {n} clips.")
+    folds = [(np.concatenate([tr, np.asarray(tr) + n]), np.asarray(te)) for tr, te in splits]
+    return list(F) + list(mirrored), np.concatenate([y, y]), folds
+
+
+def _augmented_params(pipe, n_mirrored):
+    """Fit parameters that tell an abstaining classifier which rows are mirrored copies: they
+    train it but stay out of its distance check (a copy's nearest neighbour is its original)."""
+    name, clf = pipe.steps[-1]
+    if not n_mirrored or not isinstance(clf, AbstainingClassifier):
+        return {}
+    # rows 0 .. n - 1 are the clips, n .. 2n - 1 their mirrors (see _with_mirrors)
+    return {f"{name}__augmented": np.repeat([False, True], n_mirrored)}
+
+
 def _candidates(spec):
     """A subsystem's candidates: a list or tuple of estimators, or one estimator."""
     return list(spec) if isinstance(spec, (list, tuple)) else [spec]
@@ -201,6 +228,14 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         Also fit every candidate (not only the chosen one) on all training clips and keep its
         out-of-fold scores: :meth:`candidate_scores` then scores clips with each, e.g. for
         multiple-kernel fusion (one subsystem per set model kernel) beside pick-one.
+    mirror : bool, default=False
+        Mirror augmentation: every training clip also gives each video subsystem the image set
+        of its horizontally mirrored aligned faces (same label; the feature step's
+        :meth:`~emoset.extract.ImageSetFeatures.mirrored`, cached like the original). Only
+        training data grows: a mirrored set follows its clip into the training side of every
+        inner fold (it carries the clip's speaker) and is never held out, so out-of-fold
+        scores, candidate choice and the fusion come from the original clips alone; nothing
+        is mirrored when scoring. Audio subsystems are unchanged.
 
     Attributes
     ----------
@@ -270,6 +305,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         verbose=0,
         random_state=0,
         keep_candidates=False,
+        mirror=False,
     ):
         self.video = video
         self.audio = audio
@@ -283,6 +319,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         self.keep_candidates = keep_candidates
+        self.mirror = mirror
 
     # ------------------------------------------------------------------ specification
     def _specs(self):
@@ -384,9 +421,20 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
 
         X = self._check_X(X)
         check_scalar(self.inner_cv, "inner_cv", int, min_val=2)
+        if not isinstance(self.mirror, (bool, np.bool_)):
+            raise ValueError(f"mirror must be True or False; got {self.mirror!r}.")
         y, groups = _labels_and_groups(X, y, groups)
         self.classes_ = np.unique(y)
         specs = self._specs()
+        if self.mirror:
+            for name, (modality, cands) in specs.items():
+                for cand in cands:
+                    if modality == "video" and not hasattr(cand.steps[0][1], "mirrored"):
+                        raise TypeError(
+                            f"Subsystem {name!r}: mirror=True needs a feature step that can "
+                            "mirror faces (ImageSetFeatures); got "
+                            f"{type(cand.steps[0][1]).__name__}."
+                        )
         splits = _splits(y, groups, int(self.inner_cv), self.random_state)
         self.subsystems_, self.oof_scores_, self.modalities_ = {}, {}, {}
         self.selected_, self.candidate_scores_, self.frame_features_ = {}, {}, {}
@@ -395,14 +443,18 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         problems = {}
         with self._cache_session() as cache_dir, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            features = {}
+            features, mirrored = {}, {}
             for name, (modality, cands) in specs.items():
                 for cand in cands:
                     key = _step_key(cand.steps[0][1])
                     if key not in features:
                         step = self._runtime_step(clone(cand.steps[0][1]), cache_dir).fit(X)
                         features[key] = (step, *step.extract(X))
-                key = self._select(name, modality, cands, features, y, splits)
+                    if self.mirror and modality == "video" and key not in mirrored:
+                        step = cand.steps[0][1].mirrored()
+                        step = self._runtime_step(step, cache_dir).fit(X)
+                        mirrored[key] = step.extract(X)[0]
+                key = self._select(name, modality, cands, features, mirrored, y, splits)
                 _, F, info = features[key]
                 for i, why in self._feature_reasons(modality, F, info).items():
                     problems.setdefault(clip_name(X[i]), []).append(f"{name}: {why}")
@@ -421,14 +473,27 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.fusion_ = fusion.fit({n: self.oof_scores_[n] for n in self.subsystems_}, y)
         return self
 
-    def _select(self, name, modality, cands, features, y, splits):
+    def _select(self, name, modality, cands, features, mirrored, y, splits):
         """Keep the candidate with the best out-of-fold accuracy, fit it on all clips; return
-        the key of its features."""
+        the key of its features.
+
+        ``mirrored`` holds the mirrored image sets of the training clips by feature key (mirror
+        augmentation); candidates whose features have them train on both.
+        """
         best = None
         oofs = []
+        n = len(y)
         for k, cand in enumerate(cands):
-            _, F, _ = features[_step_key(cand.steps[0][1])]
-            oof = out_of_fold_scores(cand[1:], F, y, cv=splits, classes=self.classes_)
+            key = _step_key(cand.steps[0][1])
+            F, y_fit, folds = _with_mirrors(features[key][1], mirrored.get(key), y, splits)
+            oof = out_of_fold_scores(
+                cand[1:],
+                F,
+                y_fit,
+                cv=folds,
+                classes=self.classes_,
+                fit_params=_augmented_params(cand, len(y_fit) - n),
+            )[:n]
             oofs.append(oof)
             acc = scores_accuracy(oof, y, self.classes_)
             self.candidate_scores_.setdefault(name, []).append(acc)
@@ -437,10 +502,13 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         _, k, oof = best
 
         def fit_candidate(j):
-            step, F, _ = features[_step_key(cands[j].steps[0][1])]
+            key = _step_key(cands[j].steps[0][1])
+            step, F, _ = features[key]
+            F, y_fit, _ = _with_mirrors(F, mirrored.get(key), y, splits)
             fitted = clone(cands[j])
             fitted.steps[0] = (fitted.steps[0][0], self._stored_step(step))
-            fitted[1:].fit(F, y)  # the slice shares its steps with ``fitted``
+            params = _augmented_params(fitted, len(y_fit) - n)
+            fitted[1:].fit(F, y_fit, **params)  # the slice shares its steps with ``fitted``
             return fitted
 
         key = _step_key(cands[k].steps[0][1])

@@ -17,7 +17,9 @@ training clips only. Inside it, each subsystem (DenseSIFT image sets -> PLS, emo
 sets -> PLS, speech functionals -> SVM) picks its set model / feature set by speaker-grouped
 inner cross-validation, and the out-of-fold scores of the training clips are what every fusion
 scheme is fitted on. The test fold is used once, to score. A descriptive table of every set
-model x kernel x classifier (PLS / SVM / LR) on the same outer folds comes with it.
+model x kernel x classifier (PLS / SVM / LR) on the same outer folds comes with it, and (not
+with ``--quick``) mirror augmentation off / on: in every outer fold the same recognizer is
+fitted again with ``mirror=True``.
 
 Writes ``<out>/metrics.json`` (versions, seed, git commit, every number), ``<out>/report.md``
 (the tables), ``<out>/confusion.png`` and ``<out>/emotion_map.png``. Features are cached by
@@ -236,46 +238,52 @@ def run_grid(sets, y, folds, grid, classifiers):
     return rows
 
 
-#: Configurations measured with and without mirror augmentation (the video candidates).
-MIRROR_CONFIGS = [
-    ("subspace", "linear"),
-    ("covariance", "rbf"),
-    ("gaussian", "rbf"),
-    ("mean", "rbf"),
-]
+def mirror_rows(y, folds, off, on, labels):
+    """Mirror augmentation off / on, side by side: ``{"nested": rows, "fixed": rows}``.
 
-
-def run_mirror(sets, mirrored, y, folds, configs):
-    """PLS accuracy of fixed configurations without and with mirror augmentation.
-
-    With augmentation every training clip also contributes the image set of its mirrored faces
-    (same label); test clips are scored on their own faces only. Same outer folds, same
-    hyperparameters: the only difference is the extra training sets.
+    ``off`` and ``on`` are the test-fold predictions of recognizers fitted with
+    ``mirror=False`` / ``mirror=True`` on the same outer folds: ``{"nested": {system:
+    labels}, "fixed": {(feature, set model, kernel): labels}}``.
     """
-    rows = []
-    for feat, feat_sets in sets.items():
-        for set_model, kernel in configs:
-            preds = {m: np.empty(len(y), dtype=object) for m in ("off", "on")}
-            for train, test in folds:
-                tr = [i for i in train if len(feat_sets[i]) >= MIN_FACES]
-                te = [i for i in test if len(feat_sets[i]) >= MIN_FACES]
-                X_te = [feat_sets[i] for i in te]
-                X_tr = [feat_sets[i] for i in tr]
-                pipe = _imageset_pipeline(set_model, kernel, "pls")
-                preds["off"][te] = pipe.fit(X_tr, y[tr]).predict(X_te)
-                X_aug = X_tr + [mirrored[feat][i] for i in tr]
-                y_aug = np.concatenate([y[tr], y[tr]])
-                pipe = _imageset_pipeline(set_model, kernel, "pls")
-                preds["on"][te] = pipe.fit(X_aug, y_aug).predict(X_te)
-            row = {"feature": feat, "set_model": set_model, "kernel": kernel}
-            for mode, p in preds.items():
-                m = _metrics(y, p, sorted(set(y)), folds)
+    out = {}
+    for part in ("nested", "fixed"):
+        rows = []
+        for key in off[part]:
+            row = {"system": key} if part == "nested" else dict(zip(FIXED_KEYS, key, strict=True))
+            for mode, pred in (("off", off[part][key]), ("on", on[part][key])):
+                m = _metrics(y, pred, labels, folds)
                 row[mode], row[f"{mode}_se"] = m["accuracy"], m.get("se")
             rows.append(row)
-            logger.info(
-                "mirror %s %s-%s: off %.3f, on %.3f", feat, set_model, kernel, row["off"], row["on"]
-            )
-    return rows
+        out[part] = rows
+    return out
+
+
+FIXED_KEYS = ("feature", "set_model", "kernel")
+
+
+def _mirror_predictions(model, test_clips, preds, test, n):
+    """Fill ``preds`` (``{"nested": ..., "fixed": ...}``) with one fold's test labels of
+    ``model``: its video subsystems, the main fusion, and every video candidate."""
+    from emoset.scoring import scores_to_labels
+
+    classes = model.classes_
+
+    def put(part, key, scores):
+        preds[part].setdefault(key, np.empty(n, dtype=object))[test] = scores_to_labels(
+            scores, classes
+        )
+
+    subsystems = model.subsystem_scores(test_clips)
+    for name, scores in subsystems.items():
+        if model.modalities_[name] == "video":
+            put("nested", name, scores)
+    put("nested", f"fusion {MAIN_FUSION}", model.fusion_.decision_function(subsystems))
+    for name, cands in model.candidate_scores(test_clips).items():
+        if model.modalities_[name] != "video":
+            continue
+        for pipe, scores in zip(model.candidates_[name], cands, strict=True):
+            est = pipe.steps[-1][1].estimator
+            put("fixed", (model.frame_features_[name], est.set_model, est.kernel), scores)
 
 
 FUSIONS = {
@@ -345,12 +353,15 @@ def _stacking():
 
 def run_system(clips, y, folds, args):
     """Nested evaluation of the recognizer and of every fusion scheme on the outer folds."""
+    from sklearn.base import clone
+
     from emoset.scoring import scores_to_labels
     from emoset.subsystems import default_audio_subsystems, default_video_subsystems
     from emoset.system import AudioVisualEmotionRecognizer
 
     subsystem_pred, fusion_pred = {}, {name: np.empty(len(y), dtype=object) for name in FUSIONS}
     selected, problems = [], {}
+    mirror = {m: {"nested": {}, "fixed": {}} for m in ("off", "on")}
     audio = default_audio_subsystems(random_state=args.seed)
     video = default_video_subsystems(random_state=args.seed)
     if args.quick:
@@ -369,6 +380,10 @@ def run_system(clips, y, folds, args):
             keep_candidates=True,  # every set model's PLS, for the multiple-kernel fusion
         )
         model.fit(train_clips)
+        if not args.quick:  # mirror augmentation on: the same recognizer with mirror=True
+            _mirror_predictions(model, test_clips, mirror["off"], test, len(y))
+            mirrored = clone(model).set_params(mirror=True).fit(train_clips)
+            _mirror_predictions(mirrored, test_clips, mirror["on"], test, len(y))
         for clip, reasons in model.data_problems_.items():
             problems.setdefault(clip, set()).update(reasons)
         scores = model.subsystem_scores(test_clips)
@@ -418,7 +433,7 @@ def run_system(clips, y, folds, args):
             float(np.mean(fusion_pred[MAIN_FUSION][test] == y[test])),
             time.perf_counter() - t0,
         )
-    return subsystem_pred, fusion_pred, selected, problems
+    return subsystem_pred, fusion_pred, selected, problems, mirror
 
 
 def _multiple_kernel(train_clips, y_train, test_clips, model, scores, args):
@@ -625,21 +640,40 @@ def write_report(out, info, results):
     ]
     if results.get("mirror"):
         lines += [
-            "## Mirror augmentation (PLS, fixed configurations, same outer folds)",
+            "## Mirror augmentation off / on (same outer folds, nested)",
             "",
-            "On: every training clip also gives the image set of its horizontally mirrored "
-            "faces (same label); test clips are never mirrored.",
+            "On: the recognizer fitted with `mirror=True` (`emoset train --mirror`): every "
+            "training clip also gives the video subsystems the image set of its horizontally "
+            "mirrored faces (same label, same speaker: never on the held-out side of an inner "
+            "fold, never scored); test clips are never mirrored. Off: the main run. Accuracy "
+            "% ± SE over the folds.",
             "",
         ]
+
+        def on_off(r):
+            return {
+                "off %": f"{_pct(r['off'])} ± {_pct(r['off_se'])}",
+                "on %": f"{_pct(r['on'])} ± {_pct(r['on_se'])}",
+            }
+
+        rows = [{"system": r["system"], **on_off(r)} for r in results["mirror"]["nested"]]
+        rows.append(
+            {
+                "system": "chance (majority class)",
+                "off %": _pct(results["chance"]["majority"]),
+                "on %": _pct(results["chance"]["majority"]),
+            }
+        )
+        lines += [markdown_table(rows), ""]
+        lines += ["Each video candidate (set model x kernel PLS) fitted on all training clips:", ""]
         rows = [
             {
                 "feature": r["feature"],
                 "set model": r["set_model"],
                 "kernel": r["kernel"],
-                "off %": f"{_pct(r['off'])} ± {_pct(r['off_se'])}",
-                "on %": f"{_pct(r['on'])} ± {_pct(r['on_se'])}",
+                **on_off(r),
             }
-            for r in results["mirror"]
+            for r in results["mirror"]["fixed"]
         ]
         lines += [markdown_table(rows), ""]
     lines += ["## Data problems (summarised once; the subsystems concerned abstain)", ""]
@@ -791,18 +825,12 @@ def _run(args, caught):
             QUICK_GRID if args.quick else GRID,
             ("pls",) if args.quick else CLASSIFIERS,
         )
-        mirror = []
-        if not args.quick:
-            mirrored, _ = extract_image_sets(
-                clips,
-                [f"mirrored-{f}" for f in FEATURES],
-                cache_dir=args.cache_dir,
-                n_jobs=args.n_jobs,
-                verbose=1,
-            )
-            mirrored = {f: mirrored[f"mirrored-{f}"] for f in FEATURES}
-            mirror = run_mirror(sets, mirrored, y, folds, MIRROR_CONFIGS)
-        subsystem_pred, fusion_pred, selected, problems = run_system(clips, y, folds, args)
+        subsystem_pred, fusion_pred, selected, problems, mirror = run_system(clips, y, folds, args)
+        mirror = (
+            mirror_rows(y, folds, mirror["off"], mirror["on"], labels)
+            if mirror["on"]["nested"]
+            else {}
+        )
     data_problems = _data_problems(clips, extraction, problems, args)
     for line in data_problems:
         logger.info("data: %s", line)

@@ -169,3 +169,18 @@ def test_train_rejects_bad_landmarks(value, capsys):
     with pytest.raises(SystemExit):
         main(["train", "-o", "m.skops", "--landmarks", value])
     assert "expected auto, none or a positive integer" in capsys.readouterr().err
+
+
+def test_train_mirror_option(data_root, speakers, feature_cache, tmp_path):
+    from emoset.persistence import load_model
+
+    assert build_parser().parse_args(["train", "-o", "m.skops"]).mirror is False
+    clips, _ = speakers
+    keep = sorted({c.speaker for c in clips})[:8]
+    path = tmp_path / "mirror.skops"
+    argv = ["train", "--data-root", str(data_root), "--subsets", "facecrop128"]
+    argv += ["--speakers", ",".join(keep), "--video", "lbp", "--no-audio", "--fps", "5"]
+    argv += ["--cache-dir", str(feature_cache), "--mirror", "-o", str(path)]
+    assert main(argv) == 0
+    model = load_model(path)
+    assert model.mirror is True and set(model.subsystems_) == {"lbp-pls"}

@@ -213,3 +213,17 @@ def test_landmarks_and_mirrored_features_of_real_clips(few_clips, tmp_path):
     again, info2 = extract_image_sets(clips, "landmarks", fps=5, cache_dir=tmp_path)
     assert not info2["cached"].iloc[0]
     np.testing.assert_array_equal(again[0], sets["landmarks"][0])
+
+
+def test_mirrored_step_is_the_same_step_on_mirrored_faces():
+    from emoset.frame_features import Mirrored
+
+    step = ImageSetFeatures("cnn", fps=5, max_frames=20)
+    mirror = step.mirrored()
+    assert mirror.feature == "mirrored-cnn" and mirror.fps == 5 and mirror.max_frames == 20
+    assert mirror.mirrored().feature == "cnn" and step.feature == "cnn"
+    custom = ImageSetFeatures(HOG(cell_size=16)).mirrored()
+    assert isinstance(custom.feature, Mirrored) and custom.feature.transformer.cell_size == 16
+    assert isinstance(custom.mirrored().feature, HOG)
+    with pytest.raises(ValueError, match="Unknown frame feature 'mirrored-nope'"):
+        ImageSetFeatures("nope").mirrored()
