@@ -34,6 +34,10 @@ def test_real_clips_to_image_sets(few_clips, tmp_path):
     assert (info["face_rate"] >= 0.95).all()
     assert (info["n_frames"] > 50).all() and (info["error"] == "").all()
     assert not info["cached"].any()
+    # each set carries its clip's id, for the warnings of the set models
+    from emoset._setnames import set_label
+
+    assert [set_label(s, i) for i, s in enumerate(sets["lbp"])] == [c.id for c in few_clips]
 
 
 def test_cache_hit_gives_identical_sets(few_clips, tmp_path):
