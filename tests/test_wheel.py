@@ -10,7 +10,6 @@ Built and installed once per session. Skipped when ``build`` is missing or PyPI 
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -37,28 +36,6 @@ def _run(cmd, *, cwd, env=None, timeout=900):
         f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     )
     return done.stdout
-
-
-@pytest.fixture(scope="session")
-def dists(tmp_path_factory):
-    """(sdist, wheel) built by ``python -m build`` from a copy of the working tree."""
-    pytest.importorskip("build", reason="build (dev extra) makes the sdist and the wheel")
-    root = tmp_path_factory.mktemp("build")
-    src = root / "src"
-    shutil.copytree(
-        REPO,
-        src,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache", "results"
-        ),
-    )
-    # no isolation: setuptools and wheel come from this environment instead of a download
-    _run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", root / "dist", src], cwd=root
-    )
-    (sdist,) = (root / "dist").glob("emoset-*.tar.gz")
-    (wheel,) = (root / "dist").glob("emoset-*.whl")
-    return sdist, wheel
 
 
 def _pypi_unreachable():
