@@ -37,8 +37,9 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from emoset.cnn_features import EmotionCNN, FaceDescriptor  # noqa: E402
 from emoset.faces import FaceAligner, align_video  # noqa: E402
-from emoset.frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor  # noqa: E402
+from emoset.frame_features import HOG, LBP, DenseSIFT  # noqa: E402
 from emoset.media import read_frames  # noqa: E402
 
 logger = logging.getLogger("bench_faces")

@@ -14,25 +14,21 @@ from ._version import __version__
 from .abstain import AbstainingClassifier
 from .audio import LibrosaFeatures, OpenSmileFeatures, make_audio_pipeline
 from .classifiers import ImageSetPLS, make_imageset_pipeline
-from .datasets import (
-    Clip,
-    load_afew,
-    load_cremad,
-    load_manifest,
-    load_ravdess,
-    speaker_kfold,
-)
+from .cnn_features import EmotionCNN, FaceDescriptor
+from .datasets import Clip, load_afew, load_cremad, load_ravdess
 from .extract import ImageSetFeatures, extract_image_sets
 from .faces import FaceAligner, align_video
 from .fetch import fetch_cremad, fetch_ravdess
-from .frame_features import HOG, LBP, DenseSIFT, EmotionCNN, FaceDescriptor
+from .frame_features import HOG, LBP, DenseSIFT
 from .fusion import StackingFusion, WeightedScoreFusion
 from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
 from .kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
+from .manifest import load_manifest
 from .media import MediaError, iter_frames, load_audio, media_kind, read_frames
 from .normalize import standardize_per_speaker
 from .persistence import load_model, save_model
 from .pls import OneVsRestPLSClassifier
+from .splits import speaker_kfold
 from .subsystems import make_video_pipeline
 from .system import AudioVisualEmotionRecognizer, ClipResult
 

@@ -1,4 +1,4 @@
-"""Clip records, corpus loaders and speaker-independent splits.
+"""Clip records and corpus loaders.
 
 Each loader parses a corpus's own folder layout and file naming, as its users have it on disk,
 and returns a list of :class:`Clip` records sorted by clip id. Labels use one vocabulary for all
@@ -10,13 +10,18 @@ Where the data lives: an explicit ``root`` argument, then ``$EMOSET_DATA``, then
 ``~/emoset_data`` (:func:`find_data_root`). :func:`emoset.fetch.fetch_cremad` and
 :func:`emoset.fetch.fetch_ravdess` download the corpora from their official locations into
 that last folder.
+
+Two neighbours read clips this module does not know the layout of or split them:
+:func:`emoset.manifest.load_manifest` reads any data set listed in a CSV file, and
+:mod:`emoset.splits` holds the speaker-independent folds (:func:`~emoset.splits.speaker_kfold`)
+and the split files shipped with emoset (:func:`~emoset.splits.load_split`). Their functions
+stay importable from here.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
+import importlib
 import logging
 import os
 import re
@@ -27,8 +32,6 @@ from types import MappingProxyType
 
 import numpy as np
 
-from . import _resources
-from ._cache import atomic_write_bytes
 from .media import AUDIO_EXTENSIONS, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = [
@@ -42,19 +45,35 @@ __all__ = [
     "load_afew",
     "load_cremad",
     "load_ravdess",
-    "load_manifest",
     "load_cremad_human_votes",
     "to_emotiw",
     "clip_labels",
     "clip_speakers",
-    "speaker_kfold",
-    "write_split",
-    "load_split",
-    "shipped_splits",
     "DEFAULT_DATA_HOME",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Names defined in :mod:`emoset.manifest` and :mod:`emoset.splits` that stay importable from
+#: here (their home before they got modules of their own), loaded on first use.
+_MOVED = {
+    "load_manifest": "emoset.manifest",
+    **{
+        name: "emoset.splits"
+        for name in ("load_split", "shipped_splits", "speaker_kfold", "write_split")
+    },
+}
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_MOVED])
+
 
 #: Where :mod:`emoset.fetch` puts corpora when neither ``data_home`` nor ``$EMOSET_DATA`` is
 #: given, and the last folder :func:`find_data_root` looks at.
@@ -144,9 +163,6 @@ _LABEL_ALIASES = {
     "disgusted": "disgust",
     "neutrality": "neutral",
 }
-
-#: A split name (``"cremad_5fold"``): what :func:`load_split` looks up in the shipped files.
-_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -560,234 +576,7 @@ def load_afew(root=None, *, partitions=("Train", "Val")) -> list[Clip]:
     return clips
 
 
-# --------------------------------------------------------------------------- manifest
-
-#: Columns a manifest must have, as the user writes them (``label`` may stand for ``emotion``).
-_MANIFEST_REQUIRED = ("video", "audio", "emotion", "speaker")
-#: Columns with a meaning; any other column goes to ``Clip.meta``.
-_MANIFEST_COLUMNS = ("id", "video", "audio", "emotion", "label", "speaker", "corpus", "intensity")
-#: Byte-order marks and the encoding each announces (UTF-32 before UTF-16: same first bytes).
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def _read_manifest_text(path: Path) -> str:
-    """The manifest's text: UTF-8 (with or without a BOM), or UTF-16/32 with a BOM.
-
-    Raises
-    ------
-    ValueError
-        Naming the line of the first byte that is not valid text in that encoding.
-    """
-    data = path.read_bytes()
-    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start].decode(encoding, errors="replace")
-        raise ValueError(
-            f"{path}, line {before.count(chr(10)) + 1}: not valid {encoding} text (byte "
-            f"{data[exc.start]:#04x}); save the manifest as UTF-8 (in Excel: CSV UTF-8)."
-        ) from None
-
-
-def _manifest_records(path: Path, text: str):
-    """Yield ``(line number, fields)`` of every non-blank record, the header first.
-
-    The delimiter is the one of ``,``, ``;`` (Excel in many locales) and tab that the header
-    line holds most often. Line endings may be LF, CRLF or CR; a quoted field may span lines
-    (its record is numbered by its first line). Records whose fields are all empty are skipped.
-    """
-    header_line = text.lstrip("\r\n").splitlines()[0] if text.strip() else ""
-    delimiter = max((",", ";", "\t"), key=header_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    last = 0
-    try:
-        for fields in reader:
-            start, last = last + 1, reader.line_num
-            if any(field.strip() for field in fields):
-                yield start, fields
-    except csv.Error as exc:
-        raise ValueError(f"{path}, line {last + 1}: not a CSV record ({exc}).") from None
-
-
-def _manifest_columns(path: Path, line: int, header) -> list:
-    """Column names: stripped, known names in lower case; duplicates and missing ones refused."""
-    columns = []
-    for name in header:
-        name = name.strip().lstrip("\ufeff")
-        columns.append(name.lower() if name.lower() in _MANIFEST_COLUMNS else name)
-    first = {}
-    for i, name in enumerate(columns, start=1):
-        if name and name in first:
-            raise ValueError(
-                f"{path}, line {line}: column {name!r} appears twice (columns {first[name]} and "
-                f"{i}); every column needs its own name."
-            )
-        first.setdefault(name, i)
-    missing = [
-        name
-        for name in _MANIFEST_REQUIRED
-        if name not in first and not (name == "emotion" and "label" in first)
-    ]
-    if missing:
-        raise ValueError(
-            f"{path}, line {line}: missing column(s) {missing}; has {[c for c in columns if c]}. "
-            "A manifest has the columns video, audio, emotion (or label) and speaker."
-        )
-    return columns
-
-
-def _manifest_file(path: Path, line: int, key: str, value: str, base: Path) -> Path:
-    """The media file a ``video`` / ``audio`` value names (relative to the manifest's folder)."""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError(
-            f"{path}, line {line}: the {key} value {value!r} is not a usable path (it holds "
-            "control characters)."
-        )
-    file = Path(value).expanduser()
-    file = file if file.is_absolute() else base / file
-    try:
-        found = file.is_file()
-    except OSError as exc:  # e.g. a name too long for the file system
-        raise ValueError(
-            f"{path}, line {line}: the {key} value {value[:80]!r} is not a usable path "
-            f"({exc.strerror or exc})."
-        ) from None
-    if not found:
-        raise FileNotFoundError(f"{path}, line {line}: {key} file {file} not found.")
-    return file
-
-
-def _manifest_label(path: Path, line: int, column: str, value: str) -> str:
-    label = value.lower()
-    label = _LABEL_ALIASES.get(label, label)
-    if not label:
-        raise ValueError(
-            f"{path}, line {line}: the {column} field is empty; expected one of {EMOTIONS}."
-        )
-    if label not in EMOTIONS:
-        raise ValueError(
-            f"{path}, line {line}: unknown emotion {value!r}; expected one of {EMOTIONS} "
-            f"or a usual variant ({', '.join(sorted(_LABEL_ALIASES))})."
-        )
-    return label
-
-
-def _manifest_clip(path: Path, line: int, row: dict, label_col: str) -> Clip:
-    files = {
-        key: _manifest_file(path, line, key, row[key], path.parent)
-        for key in ("video", "audio")
-        if row.get(key)
-    }
-    if not files:
-        raise ValueError(f"{path}, line {line}: neither a video nor an audio file.")
-    known = {"id", "video", "audio", label_col, "speaker", "corpus", "intensity"}
-    return Clip(
-        id=row.get("id") or (files.get("video") or files["audio"]).stem,
-        video=files.get("video"),
-        audio=files.get("audio"),
-        label=_manifest_label(path, line, label_col, row[label_col]),
-        speaker=row["speaker"] or None,
-        corpus=row.get("corpus") or "manifest",
-        intensity=row.get("intensity") or None,
-        meta=MappingProxyType({k: v for k, v in row.items() if k not in known}),
-    )
-
-
-def _check_unique(path: Path, line: int, clip: Clip, ids: dict, files: dict) -> None:
-    """Refuse one media file with two labels, or a clip id used twice in a corpus."""
-    for file in (clip.video, clip.audio):
-        if file is None:
-            continue
-        other_line, other_label = files.setdefault(file.resolve(), (line, clip.label))
-        if other_label != clip.label:
-            raise ValueError(
-                f"{path}, line {line}: {file} is labelled {clip.label!r} here and "
-                f"{other_label!r} on line {other_line}; a recording has one label."
-            )
-    first = ids.setdefault((clip.corpus, clip.id), line)
-    if first != line:
-        raise ValueError(
-            f"{path}, line {line}: clip id {clip.id!r} (corpus {clip.corpus!r}) is already used "
-            f"on line {first}; ids must be unique (an id is the file name without extension "
-            "unless an id column gives it)."
-        )
-
-
-def load_manifest(path=None, *, corpus=None) -> list[Clip]:
-    """Load clips from a CSV manifest.
-
-    Columns: ``video``, ``audio`` (paths, relative to the manifest's folder or absolute; either
-    may be empty), ``emotion`` (or ``label``; our names or the usual variants such as ``angry``,
-    ``fearful``, ``surprised``, in any case), ``speaker`` (may be empty when unknown), and
-    optionally ``corpus``, ``intensity``, ``id`` (default: the file name without extension).
-    Other columns go to ``meta``; columns without a name are ignored. Column names are matched
-    without regard to case or surrounding spaces.
-
-    The file may be UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8"), or UTF-16
-    with one (Excel's "Unicode Text"); lines may end in LF, CRLF or CR; fields are separated by
-    commas, semicolons or tabs (whichever the header uses). Blank rows are skipped.
-
-    Parameters
-    ----------
-    path : str or path-like or None
-        The CSV file, or a folder holding ``manifest.csv``; ``None`` uses the data root's.
-    corpus : str or None
-        Keep only rows of this corpus (the other rows are only checked for their shape).
-
-    Returns
-    -------
-    clips : list of Clip
-        In file order.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the manifest or a file it lists is missing (the line is named).
-    ValueError
-        Naming the file and the line: a required column missing or a column name repeated; a
-        row with more or fewer fields than the header; an empty or unknown emotion; a path
-        value that cannot be a path; a clip id used twice in a corpus; one media file given
-        two different labels; text that is not UTF-8 (or UTF-16 with a byte-order mark).
-
-    Examples
-    --------
-    >>> from emoset.datasets import load_manifest
-    >>> clips = load_manifest("my_clips.csv")  # doctest: +SKIP
-    """
-    path = find_data_root() / "manifest.csv" if path is None else Path(path)
-    if path.is_dir():
-        path = path / "manifest.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"Manifest {path} not found.")
-    records = _manifest_records(path, _read_manifest_text(path))
-    header_line, header = next(records, (1, []))
-    columns = _manifest_columns(path, header_line, header)
-    label_col = "emotion" if "emotion" in columns else "label"
-    clips, ids, files = [], {}, {}
-    for line, fields in records:
-        if len(fields) != len(columns):
-            raise ValueError(
-                f"{path}, line {line}: {len(fields)} field(s) but the header has "
-                f"{len(columns)} ({', '.join(columns)}); look for a missing or extra "
-                "separator, or a separator inside an unquoted value."
-            )
-        row = {name: value.strip() for name, value in zip(columns, fields, strict=True) if name}
-        if corpus is not None and row.get("corpus") != corpus:
-            continue
-        clip = _manifest_clip(path, line, row, label_col)
-        _check_unique(path, line, clip, ids, files)
-        clips.append(clip)
-    return clips
-
-
-# --------------------------------------------------------------------------- labels and splits
+# --------------------------------------------------------------------------- labels
 
 
 def to_emotiw(clips: Sequence[Clip]) -> list[Clip]:
@@ -824,199 +613,3 @@ def clip_speakers(clips: Sequence[Clip]) -> np.ndarray:
             "splits need one. Use the corpus's official partition (e.g. AFEW Train/Val)."
         )
     return np.array([c.corpus + ":" + c.speaker for c in clips], dtype=object)
-
-
-def speaker_kfold(clips: Sequence[Clip], n_splits=5, *, shuffle=True, random_state=0):
-    """Speaker-independent K-fold: no speaker is ever in both train and test.
-
-    Speakers are assigned to folds with ``StratifiedGroupKFold`` (label proportions kept as far
-    as whole speakers allow).
-
-    Parameters
-    ----------
-    clips : sequence of Clip
-    n_splits : int, default=5
-    shuffle : bool, default=True
-    random_state : int or None, default=0
-
-    Returns
-    -------
-    folds : list of (train_index, test_index) ndarray pairs
-
-    Raises
-    ------
-    ValueError
-        If there are fewer speakers than folds, or a clip has no speaker.
-    """
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    groups = clip_speakers(clips)
-    n_speakers = len(set(groups))
-    if n_speakers < n_splits:
-        raise ValueError(
-            f"{n_splits} speaker-independent folds need at least {n_splits} speakers; "
-            f"the clips have {n_speakers}."
-        )
-    cv = StratifiedGroupKFold(
-        n_splits=n_splits, shuffle=shuffle, random_state=random_state if shuffle else None
-    )
-    y = clip_labels(clips)
-    return [(train, test) for train, test in cv.split(np.zeros(len(clips)), y, groups)]
-
-
-def _shipped_split(name):
-    """The split file shipped as ``emoset/data/splits/<name>.csv`` (a Traversable)."""
-    return _resources.emoset_data("splits", f"{name}.csv")
-
-
-def _is_split_name(name_or_path) -> bool:
-    return isinstance(name_or_path, str) and _SPLIT_NAME.fullmatch(name_or_path) is not None
-
-
-def shipped_splits() -> list[str]:
-    """The names of the split files shipped with emoset, for :func:`load_split`.
-
-    Returns
-    -------
-    names : list of str
-        E.g. ``["cremad_5fold", "ravdess_5fold"]``, sorted.
-    """
-    folder = _resources.emoset_data("splits")
-    if not folder.is_dir():
-        return []
-    return sorted(f.name[: -len(".csv")] for f in folder.iterdir() if f.name.endswith(".csv"))
-
-
-def write_split(name_or_path, clips: Sequence[Clip], folds) -> Path:
-    """Write folds as a CSV file with columns ``id,corpus,speaker,fold`` (test fold of each clip).
-
-    Parameters
-    ----------
-    name_or_path : str or path-like
-        A file, or a name (``"cremad_5fold"``: letters, digits, ``_`` and ``-``) for the split
-        files shipped with emoset, ``emoset/data/splits/<name>.csv`` (``make splits`` writes
-        those in a checkout).
-    clips : sequence of Clip
-    folds : sequence of (train_index, test_index)
-        Every clip must be in exactly one test fold.
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written (atomically).
-
-    Raises
-    ------
-    ValueError
-        If a clip is in no test fold, or a name is given while emoset is imported from a zip
-        file (its package data cannot be written).
-    """
-    if _is_split_name(name_or_path):
-        path = _shipped_split(name_or_path)
-        if not isinstance(path, Path):
-            raise ValueError(
-                f"Cannot write the split {name_or_path!r} into emoset's package data ({path}); "
-                "pass a file path instead."
-            )
-    else:
-        path = Path(name_or_path)
-    fold_of = {}
-    for k, (_, test) in enumerate(folds):
-        for i in test:
-            fold_of[int(i)] = k
-    missing = [c.id for i, c in enumerate(clips) if i not in fold_of]
-    if missing:
-        raise ValueError(
-            f"{len(missing)} clip(s) are in no test fold (first: {missing[0]}); a split file "
-            "gives every clip its test fold."
-        )
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(["id", "corpus", "speaker", "fold"])
-    for i, c in enumerate(clips):
-        writer.writerow([c.id, c.corpus, c.speaker, fold_of[i]])
-    atomic_write_bytes(path, text.getvalue().encode("utf-8"))
-    return path
-
-
-def _read_split(name_or_path) -> tuple[str, dict]:
-    """(where, ``{(corpus, id): fold}``) from a shipped split name or a file."""
-    if _is_split_name(name_or_path):
-        ref = _shipped_split(name_or_path)
-        if not ref.is_file():
-            raise FileNotFoundError(
-                f"No split {name_or_path!r} ships with emoset (emoset/data/splits/); the shipped "
-                f"splits are {shipped_splits()}. Pass a file path to read another split file."
-            )
-        where, text = str(ref), ref.read_text(encoding="utf-8-sig")
-    else:
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"Split file {path} not found.")
-        where, text = str(path), path.read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = sorted({"id", "corpus", "fold"} - set(reader.fieldnames or ()))
-    if missing:
-        raise ValueError(
-            f"{where}: missing column(s) {missing}; a split file has id,corpus,speaker,fold."
-        )
-    folds = {}
-    for row in reader:
-        try:
-            folds[row["corpus"], row["id"]] = int(row["fold"])
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{where}, line {reader.line_num}: fold {row['fold']!r} is not an integer."
-            ) from None
-    return where, folds
-
-
-def load_split(name_or_path, clips: Sequence[Clip]):
-    """Read a fixed split file and return its folds over ``clips``.
-
-    Parameters
-    ----------
-    name_or_path : str or path-like
-        A file, or the name of a split shipped with emoset (``"cremad_5fold"``,
-        ``"ravdess_5fold"``; see :func:`shipped_splits`), read from the package data
-        ``emoset/data/splits/<name>.csv`` through :mod:`importlib.resources`, so it works from
-        an installed wheel.
-    clips : sequence of Clip
-        The clips to index; every clip must be listed in the file.
-
-    Returns
-    -------
-    folds : list of (train_index, test_index) ndarray pairs
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist, or no split of that name is shipped.
-    ValueError
-        If a clip is not in the file, the file lacks a column or has a non-integer fold, or it
-        breaks speaker independence.
-
-    Examples
-    --------
-    >>> from emoset.datasets import load_cremad, load_split
-    >>> clips = load_cremad()  # doctest: +SKIP
-    >>> folds = load_split("cremad_5fold", clips)  # doctest: +SKIP
-    """
-    where, fold_of = _read_split(name_or_path)
-    folds_of = []
-    for c in clips:
-        fold = fold_of.get((c.corpus, c.id))
-        if fold is None:
-            raise ValueError(f"{where}: clip {c.corpus}/{c.id} is not in the split file.")
-        folds_of.append(fold)
-    folds_of = np.asarray(folds_of)
-    folds = []
-    for k in np.unique(folds_of):
-        train, test = np.flatnonzero(folds_of != k), np.flatnonzero(folds_of == k)
-        shared = {clips[i].speaker for i in train} & {clips[i].speaker for i in test}
-        if shared:
-            raise ValueError(
-                f"{where}: fold {k} has speaker(s) {sorted(shared)} in both train and test."
-            )
-        folds.append((train, test))
-    return folds

@@ -41,18 +41,12 @@ from ._cache import (
     make_key,
     parallel_map,
 )
+from ._setnames import name_sets
 from ._version import __version__
 from ._warnings import summarise, warn_caller
+from .cnn_features import EmotionCNN, FaceDescriptor
 from .faces import FaceAligner, align_video
-from .frame_features import (
-    HOG,
-    LBP,
-    DenseSIFT,
-    EmotionCNN,
-    FaceDescriptor,
-    Landmarks,
-    Mirrored,
-)
+from .frame_features import HOG, LBP, DenseSIFT, Landmarks, Mirrored
 from .media import MediaError, TruncationWarning
 
 __all__ = [
@@ -451,6 +445,8 @@ def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, o
             else:
                 sets[name].append(res["features"][name])
     info = pd.DataFrame(rows).set_index("id")
+    for name in transformers:  # set models name the clip of a set in their warnings
+        name_sets(sets[name], info.index)
     logger.info(
         "Extracted %d clips (%d from cache, %d failed); median face rate %.3f",
         len(info),

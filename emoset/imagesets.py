@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
+from ._setnames import copy_names, name_sets, set_label, unreported
 from ._warnings import warn_caller
 from .geometry import gaussian_embedding, orthonormal_basis, shrunk_covariance
 
@@ -141,6 +142,12 @@ def check_image_sets(X, *, n_features=None, min_frames=1):
         if not np.isfinite(arr).all():
             raise ValueError(f"Image set {i} contains NaN or infinity.")
         sets.append(arr)
+    # the clip each set came from (a Series' index, or recorded by emoset.extract), for the
+    # messages of the steps after this one
+    if names is not None:
+        name_sets(sets, names)
+    else:
+        copy_names(X, sets)
     return sets
 
 
@@ -178,7 +185,9 @@ class _BaseSetModel(TransformerMixin, BaseEstimator):
         if self.pca_ is None:
             return sets
         lengths = np.cumsum([len(s) for s in sets])[:-1]
-        return np.split(self.pca_.transform(np.vstack(sets)), lengths)
+        projected = np.split(self.pca_.transform(np.vstack(sets)), lengths)
+        copy_names(sets, projected)
+        return projected
 
     def fit(self, X, y=None):
         """Validate the sets and fit the optional PCA on all training frames.
@@ -300,13 +309,15 @@ class SubspaceModel(_BaseSetModel):
         ranks = np.empty(len(sets), dtype=int)
         for i, s in enumerate(sets):
             out[i], ranks[i] = orthonormal_basis(s, self.n_dims)
-        short = np.flatnonzero(ranks < self.n_dims)
-        if short.size:
-            shown = ", ".join(f"{i} (rank {ranks[i]})" for i in short[:10])
-            more = f" and {short.size - 10} more" if short.size > 10 else ""
+        # each clip once per extraction (sets from emoset.extract carry their clip id), not
+        # once per inner fold; sets without a clip id are named by their position
+        short = unreported(sets, np.flatnonzero(ranks < self.n_dims), f"rank<{self.n_dims}")
+        if short:
+            shown = ", ".join(f"{set_label(sets[i], i)} (rank {ranks[i]})" for i in short[:10])
+            more = f" and {len(short) - 10} more" if len(short) > 10 else ""
             warn_caller(
-                f"{_plural(short.size, 'image set')} "
-                f"{'spans' if short.size == 1 else 'span'} fewer than n_dims={self.n_dims} "
+                f"{_plural(len(short), 'image set')} "
+                f"{'spans' if len(short) == 1 else 'span'} fewer than n_dims={self.n_dims} "
                 f"dimensions: {shown}{more}; the missing basis columns are zero.",
             )
         return out, ranks

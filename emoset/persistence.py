@@ -60,7 +60,12 @@ def _set_machine_params(model, values):
 
 
 def _is_allowed_type(name):
-    """``True`` for an estimator class defined in emoset."""
+    """``True`` for an estimator class defined in emoset.
+
+    ``name`` is the ``module.Class`` a model file records. A class that has since moved to
+    another emoset module is found under its old name too (the old module re-exports it), so
+    models saved before the move still load; anything not defined in emoset is refused.
+    """
     import importlib
     import inspect
 
@@ -71,7 +76,11 @@ def _is_allowed_type(name):
         obj = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError):
         return False
-    return inspect.isclass(obj) and issubclass(obj, BaseEstimator) and obj.__module__ == module
+    return (
+        inspect.isclass(obj)
+        and issubclass(obj, BaseEstimator)
+        and obj.__module__.startswith("emoset.")
+    )
 
 
 def save_model(model, path):

@@ -9,7 +9,7 @@ Usage::
 For each corpus (RAVDESS speech: 8 classes, 20 actors, 1200 clips; CREMA-D: 6 classes, 80
 face-crop + 6 native clips of 56 actors), feature set (eGeMAPSv02, ComParE_2016, librosa) and
 model, the outer folds are the committed speaker-independent splits
-(``emoset/data/splits/<corpus>_5fold.csv``, read with :func:`emoset.datasets.load_split`; no
+(``emoset/data/splits/<corpus>_5fold.csv``, read with :func:`emoset.splits.load_split`; no
 actor is ever in both train and test). Inside each outer training fold a ``GridSearchCV``
 (scored by UAR, inner ``GroupKFold`` by speaker) picks the model's hyperparameters; the test
 fold is used once, for scoring. Models (all ``StandardScaler`` first, an SVM with
@@ -75,12 +75,13 @@ from sklearn.svm import SVC
 
 from emoset.abstain import AbstainingClassifier
 from emoset.audio import LibrosaFeatures, OpenSmileFeatures
-from emoset.datasets import clip_labels, clip_speakers, load_cremad, load_ravdess, load_split
+from emoset.datasets import clip_labels, clip_speakers, load_cremad, load_ravdess
 from emoset.fusion import WeightedScoreFusion, out_of_fold_scores
 from emoset.kernels import EuclideanKernel
 from emoset.normalize import standardize_per_speaker
 from emoset.report import chance_levels, classification_metrics
 from emoset.scoring import aligned_scores
+from emoset.splits import load_split
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("audio_results")

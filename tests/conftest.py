@@ -1,6 +1,9 @@
 """Shared fixtures: the real data folder, one feature cache, one small trained recognizer."""
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,29 @@ def small_model_file(small_recognizer, tmp_path_factory):
     from emoset.persistence import save_model
 
     return save_model(small_recognizer, tmp_path_factory.mktemp("model") / "model.skops")
+
+
+@pytest.fixture(scope="session")
+def dists(tmp_path_factory):
+    """(sdist, wheel) built by ``python -m build`` from a copy of the working tree, once.
+
+    tests/test_wheel.py installs the wheel in a fresh environment; tests/test_datasets.py reads
+    the split files from it.
+    """
+    pytest.importorskip("build", reason="build (dev extra) makes the sdist and the wheel")
+    root = tmp_path_factory.mktemp("build")
+    src = root / "src"
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache", "results"
+        ),
+    )
+    # no isolation: setuptools and wheel come from this environment instead of a download
+    cmd = [sys.executable, "-m", "build", "--no-isolation", "--outdir", root / "dist", src]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"python -m build failed:\n{done.stderr[-3000:]}"
+    (sdist,) = (root / "dist").glob("emoset-*.tar.gz")
+    (wheel,) = (root / "dist").glob("emoset-*.whl")
+    return sdist, wheel

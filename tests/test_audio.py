@@ -177,7 +177,7 @@ def test_real_native_video_matches_its_wav(data_root):
 
 
 def test_cache_hit_reads_back_without_recomputing(make_wav, tmp_path, monkeypatch):
-    import emoset.audio as audio
+    import emoset.audio_extract as audio
 
     clips = [make_wav("a.wav"), make_wav("b.wav", f0=200.0)]
     tr = OpenSmileFeatures(cache_dir=tmp_path / "cache").fit(clips)

@@ -2,7 +2,6 @@
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -213,23 +212,10 @@ def test_make_splits_reproduces_the_shipped_files(data_root, tmp_path):
         assert (tmp_path / f"{name}.csv").read_bytes() == shipped, name
 
 
-@pytest.mark.slow  # builds a wheel (about 20 s)
-def test_split_files_load_from_an_installed_wheel(data_root, tmp_path):
-    """Build a wheel from the sources, unpack it elsewhere and read the splits from there."""
-    repo = Path(__file__).resolve().parents[1]
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE"):
-        (src / name).write_bytes((repo / name).read_bytes())
-    shutil.copytree(repo / "emoset", src / "emoset", ignore=shutil.ignore_patterns("__pycache__"))
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["-q", "-w", str(tmp_path / "dist"), str(src)],
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr
-    (wheel,) = (tmp_path / "dist").glob("emoset-*.whl")
+@pytest.mark.slow  # builds the wheel (shared with tests/test_wheel.py)
+def test_split_files_load_from_an_installed_wheel(data_root, dists, tmp_path):
+    """Unpack the built wheel elsewhere and read the splits from there."""
+    _, wheel = dists
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         zf.extractall(tmp_path / "site")

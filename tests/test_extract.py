@@ -34,6 +34,10 @@ def test_real_clips_to_image_sets(few_clips, tmp_path):
     assert (info["face_rate"] >= 0.95).all()
     assert (info["n_frames"] > 50).all() and (info["error"] == "").all()
     assert not info["cached"].any()
+    # each set carries its clip's id, for the warnings of the set models
+    from emoset._setnames import set_label
+
+    assert [set_label(s, i) for i, s in enumerate(sets["lbp"])] == [c.id for c in few_clips]
 
 
 def test_cache_hit_gives_identical_sets(few_clips, tmp_path):
@@ -74,23 +78,28 @@ def test_no_face_clip_abstains_with_warning(tmp_path):
     assert info.loc["noise", "error"] == ""
 
 
-def test_parallel_backend_is_callers_choice(few_clips):
-    serial, _ = extract_image_sets(few_clips[:2], "lbp")
+@pytest.fixture(scope="module")
+def serial_lbp(few_clips):
+    """LBP image sets of the first three clips, extracted in this process without a cache."""
+    sets, _ = extract_image_sets(few_clips[:3], "lbp")
+    return sets
+
+
+def test_parallel_backend_is_callers_choice(few_clips, serial_lbp):
     with joblib.parallel_config(backend="threading"):
         threaded, _ = extract_image_sets(few_clips[:2], "lbp", n_jobs=2)
-    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(serial_lbp[:2], threaded, strict=True))
 
 
-def test_runs_on_a_dask_cluster(few_clips):
+def test_runs_on_a_dask_cluster(few_clips, serial_lbp):
     """joblib.parallel_config(backend="dask") sends the clips to a Dask cluster (loopback)."""
     distributed = pytest.importorskip("distributed")
-    serial, _ = extract_image_sets(few_clips[:3], "lbp")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         with distributed.Client(cluster), joblib.parallel_config(backend="dask"):
             on_dask, info = extract_image_sets(few_clips[:3], "lbp", n_jobs=2)
-    assert all(np.array_equal(a, b) for a, b in zip(serial, on_dask, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(serial_lbp, on_dask, strict=True))
     assert (info["error"] == "").all()
 
 

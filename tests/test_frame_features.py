@@ -14,6 +14,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from emoset import cnn_features
 from emoset import frame_features as ff
 from emoset.frame_features import (
     EMOTION_LABELS,
@@ -219,7 +220,7 @@ def test_cnn_writes_nothing(tmp_path, monkeypatch, faces):
     monkeypatch.setenv("EMOSET_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    ff._emotion_session.cache_clear()
+    cnn_features._emotion_session.cache_clear()
     EmotionCNN("both").fit_transform(faces[:2])
     assert list(tmp_path.iterdir()) == []
 
@@ -480,3 +481,47 @@ def test_mirrored_faces(faces):
     assert ff.Mirrored(LBP()).fit(faces).n_features_out_ == 160
     with pytest.raises(TypeError, match="needs a frame-feature transformer"):
         ff.Mirrored().fit(faces)
+
+
+def _rewrite_schema(path, *replacements):
+    """Edit a skops file's schema (as an older emoset, or someone else, wrote it); new digest."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = z.read("schema.json").decode()
+    for old, new in replacements:
+        assert old in schema
+        schema = schema.replace(old, new)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("schema.json", schema)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    Path(f"{path}.sha256").write_text(f"{digest}  {path.name}\n")
+
+
+def test_models_saved_when_the_cnn_features_lived_here_still_load(tmp_path):
+    """Model files name classes by module: the old ``emoset.frame_features`` path loads."""
+    from sklearn.pipeline import Pipeline
+
+    from emoset.persistence import load_model, save_model
+
+    model = Pipeline([("cnn", EmotionCNN(output="features")), ("id", FaceDescriptor(every=3))])
+    path = save_model(model, tmp_path / "old.skops")
+    moved = ('"__module__": "emoset.cnn_features"', '"__module__": "emoset.frame_features"')
+    _rewrite_schema(path, moved)
+    back = load_model(path)
+    assert type(back[0]) is EmotionCNN and back[0].output == "features"
+    assert type(back[1]) is FaceDescriptor and back[1].every == 3
+    # a class from outside emoset stays refused, even under the name of an emoset module
+    # that imports it (emoset.audio imports scikit-learn's SVC)
+    path = save_model(Pipeline([("cnn", EmotionCNN())]), tmp_path / "foreign.skops")
+    _rewrite_schema(
+        path,
+        ('"__module__": "emoset.cnn_features"', '"__module__": "emoset.audio"'),
+        ('"__class__": "EmotionCNN"', '"__class__": "SVC"'),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"refusing to load types other than emoset estimators: "
+        r"\['emoset.audio.SVC'\]",
+    ):
+        load_model(path)

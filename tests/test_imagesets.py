@@ -142,6 +142,53 @@ def test_subspace_model_warns_and_pads_when_a_set_is_short(make_sets):
     assert not hasattr(model, "bases_")
 
 
+def _short_named_sets(make_sets):
+    """Float32 sets as emoset.extract makes them, with clip ids; clips b and d are short."""
+    from emoset._setnames import name_sets
+
+    sets, y = make_sets(6, 8, min_frames=6)
+    sets[1] = sets[1][:2]
+    sets[3] = np.repeat(sets[3][:1], 6, axis=0)  # six copies of one frame: rank 1
+    sets = [s.astype(np.float32) for s in sets]
+    name_sets(sets, ["clip_a", "clip_b", "clip_c", "clip_d", "clip_e", "clip_f"])
+    return sets, y
+
+
+@pytest.mark.parametrize("n_pca", [None, 6], ids=["raw", "pca"])
+def test_subspace_warning_names_clips_once_per_extraction(make_sets, n_pca):
+    sets, _ = _short_named_sets(make_sets)
+    message = (
+        r"2 image sets span fewer than n_dims=4 dimensions: clip_b \(rank 2\), clip_d \(rank 1\);"
+    )
+    with pytest.warns(UserWarning, match=message) as caught:
+        model = SubspaceModel(n_dims=4, n_pca=n_pca).fit(sets)
+    assert len(caught) == 1 and list(model.ranks_) == [4, 2, 4, 1, 4, 4]
+    # refits on the same clips (inner folds of a grid search or a recognizer) and predictions
+    # on them do not repeat it; the ranks still say it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = SubspaceModel(n_dims=4, n_pca=n_pca).fit(sets[:4])
+        model.transform(sets[1:2])
+    assert list(again.ranks_) == [4, 2, 4, 1]
+    # a new extraction (new arrays) is reported again; sets without clip ids by position
+    with pytest.warns(UserWarning, match=r"dimensions: 1 \(rank 2\), 3 \(rank 1\);"):
+        SubspaceModel(n_dims=4, n_pca=n_pca).fit([s.copy() for s in sets])
+
+
+def test_subspace_warning_names_clips_through_image_set_pls_and_series(make_sets):
+    import pandas as pd
+
+    from emoset.classifiers import ImageSetPLS
+
+    sets, y = _short_named_sets(make_sets)
+    with pytest.warns(UserWarning, match=r"clip_b \(rank 2\), clip_d \(rank 1\)"):
+        ImageSetPLS("subspace", n_dims=4, n_components=2).fit(sets, y)
+    # a pandas Series of sets indexed by clip names its sets as well
+    series = pd.Series([s.copy() for s in sets], index=[f"id{i}" for i in range(6)])
+    with pytest.warns(UserWarning, match=r"dimensions: id1 \(rank 2\), id3 \(rank 1\);"):
+        SubspaceModel(n_dims=4).fit(series)
+
+
 def test_subspace_model_no_warning_for_full_rank_sets(make_sets):
     sets, _ = make_sets(4, 8, min_frames=6)
     with warnings.catch_warnings():

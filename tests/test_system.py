@@ -154,13 +154,19 @@ def test_speech_far_from_training_is_flagged_not_answered(small_recognizer, data
     np.testing.assert_allclose(scores[len(native)], scores[0], atol=0.05)  # 44.1 kHz ~ 16 kHz
 
 
-def test_save_load_roundtrip_has_no_paths(small_recognizer, small_model_file, cremad_split):
+def test_save_load_roundtrip_has_no_paths(
+    small_recognizer, small_model_file, cremad_split, feature_cache
+):
     _, test = cremad_split
     data = small_model_file.read_bytes()
     trainer_cache = str(small_recognizer.cache_dir).encode()
     assert trainer_cache not in data  # the trainer's folders stay on the trainer's machine
-    again = load_model(small_model_file)
-    assert again.cache_dir is None
+    assert load_model(small_model_file).cache_dir is None
+    # the caller's cache, as a user on another machine would pass theirs. Cache keys hold every
+    # parameter of a feature step, so a step restored with other parameters would miss it and
+    # compute its own features; the shared cache only spares recomputing identical ones
+    again = load_model(small_model_file, cache_dir=feature_cache)
+    assert again.cache_dir == feature_cache
     assert np.array_equal(again.predict(test), small_recognizer.predict(test))
 
 
