@@ -1,6 +1,7 @@
 """Timelines of long and live video: speed against real time, per-stage times, latency, memory.
 
-``python -m benchmarks stream [--seconds 60] [--minutes 10] [--hops 0.5,2] [--fps 10]
+``python -m benchmarks stream [--seconds 60] [--minutes 10] [--hops 0.5,2] [--n-jobs 1,2]
+[--segment 15] [--fps 10]
 [--no-live] [--plot FILE.png]``
 
 The input is made from the six full-frame CREMA-D clips of actor 1001 (speech, one emotion
@@ -10,12 +11,14 @@ sets with the Liu et al. set-model candidates, openSMILE/librosa SVM candidates,
 fusion) trained on the 80 CREMA-D face-crop clips, reading video at ``--fps`` frames per
 second; it is trained once and kept in the cache folder.
 
-Reported, for each hop: the wall time against the source's length (x real time), the time
-per stage (decode, detect/align, frame features, audio features, kernels/PLS/fusion), and
-RSS at the start and end of the run and its largest value while it ran (sampled every 20
-windows). ``--live`` serves the file from a paced HTTP server on 127.0.0.1 (bytes sent at the
-rate the file plays) and reports the median and 95th percentile of the per-window latency
-against the hop. BLAS/OpenMP threads should be pinned to one (``make bench`` does it).
+Reported, for each hop and ``--n-jobs`` value (segments of ``--segment`` seconds run side by
+side; a short warm-up run first loads the models in this process and the workers): the wall
+time against the source's length (x real time), the time per stage (decode, detect/align,
+frame features, audio features, kernels/PLS/fusion; seconds per minute of source, summed over
+the segments) and RSS (this process and its workers) at the start and end of the run and its
+largest value while it ran (sampled every 20 windows). Then, unless ``--no-live``, the file is
+served from a paced HTTP server on 127.0.0.1 (bytes sent at the rate the file plays) and the
+median and 95th percentile of the per-window latency are reported against the hop. BLAS/OpenMP threads should be pinned to one (``make bench`` does it).
 """
 
 from __future__ import annotations
@@ -205,6 +208,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--n-jobs", default="1,2", help="segments run side by side (comma-separated values)"
     )
+    parser.add_argument(
+        "--segment", type=float, default=15.0, help="s of windows per segment (default 15)"
+    )
     parser.add_argument("--window", type=float, default=2.0)
     parser.add_argument("--fps", type=float, default=10.0, help="video frames read per second")
     parser.add_argument("--no-live", action="store_true", help="skip the paced live run")
@@ -241,9 +247,13 @@ def main(argv=None) -> int:
         )
         print("|---|---|---|---|---|---|---|---|---|---|")  # one column per stage
         first = None
+        for n_jobs in {int(n) for n in args.n_jobs.split(",")}:  # one-time loading, workers
+            _run(model, src, max_seconds=2 * args.window, n_jobs=n_jobs, segment=args.window)
         for hop in [float(h) for h in args.hops.split(",")]:
             for n_jobs in [int(n) for n in args.n_jobs.split(",")]:
-                run, rows, wall, rss = _run(model, src, window=args.window, hop=hop, n_jobs=n_jobs)
+                run, rows, wall, rss = _run(
+                    model, src, window=args.window, hop=hop, n_jobs=n_jobs, segment=args.segment
+                )
                 s = run.stats["seconds"]
                 per_min = 60.0 / run.stats["duration"]
                 stages = " | ".join(

@@ -382,6 +382,57 @@ def media_kind(path) -> str:
 # --------------------------------------------------------------------------- video
 
 
+class _GrayLevels:
+    """Grayscale frames from the luma plane through a table of FFmpeg's own gray levels.
+
+    Converting an 8-bit YUV frame to gray maps each luma level to one gray level (limited
+    to full range); FFmpeg's converter does it pixel by pixel, a lookup table does it several
+    times faster. The table is FFmpeg's conversion of a frame holding every level, made for
+    each pixel format and colour range met, and used only once it has converted the stream's
+    first frame exactly as FFmpeg does; otherwise (other formats, a mismatch) every frame
+    goes through FFmpeg.
+    """
+
+    _YUV8 = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"})
+
+    def __init__(self):
+        self._tables = {}  # (pixel format, colour range) -> table, or None: use FFmpeg
+
+    def _table(self, frame):
+        import av
+
+        key = (frame.format.name, int(frame.color_range))
+        if key not in self._tables:
+            table = None
+            if key[0] in self._YUV8:
+                probe = av.VideoFrame(16, 16, key[0])
+                probe.color_range = key[1]
+                levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+                plane = probe.planes[0]
+                rows = np.zeros((plane.height, plane.line_size), np.uint8)
+                rows[:, :16] = levels
+                plane.update(rows)
+                table = probe.to_ndarray(format="gray").reshape(-1)
+                if not np.array_equal(table[self._luma(frame)], frame.to_ndarray(format="gray")):
+                    table = None  # not a plain level map here: FFmpeg converts every frame
+            self._tables[key] = table
+        return self._tables[key]
+
+    @staticmethod
+    def _luma(frame):
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return rows[: frame.height, : frame.width]
+
+    def convert(self, frame):
+        table = self._table(frame)
+        if table is None:
+            return frame.to_ndarray(format="gray")
+        import cv2
+
+        return cv2.LUT(self._luma(frame), table)
+
+
 def _check_frame_args(color, fps, max_frames):
     if color not in _COLORS:
         raise ValueError(f"color must be one of {sorted(_COLORS)}; got {color!r}.")
@@ -424,6 +475,7 @@ def _frames(path, *, fmt, fps, max_frames, allow_partial, stacklevel, report=Non
         frame_ts = max(1, round(1 / (rate * time_base))) if rate else 0
         step = None if fps is None else 1.0 / float(fps)
         next_t = None
+        to_gray = _GrayLevels()
         n_out = 0
         index = -1
         first = stream.start_time  # earliest presentation time (timestamp units)
@@ -450,7 +502,9 @@ def _frames(path, *, fmt, fps, max_frames, allow_partial, stacklevel, report=Non
                     if t + 1e-6 < next_t:
                         continue
                     next_t += step * max(1, int((t - next_t) // step) + 1)
-                if fmt is not None:
+                if fmt == "gray":
+                    yield to_gray.convert(frame)
+                elif fmt is not None:
                     yield frame.to_ndarray(format=fmt)
                 n_out += 1
                 if max_frames is not None and n_out >= max_frames:

@@ -13,7 +13,14 @@ import os
 
 import numpy as np
 
-from .media import _COLORS, MediaError, _check_file, _check_frame_args, _video_streams
+from .media import (
+    _COLORS,
+    MediaError,
+    _check_file,
+    _check_frame_args,
+    _GrayLevels,
+    _video_streams,
+)
 
 __all__ = ["iter_media", "open_source"]
 
@@ -139,7 +146,6 @@ def iter_media(
         origin = min(starts) if starts else None
         rate = None
         if vstream is not None:
-            vstream.thread_type = "AUTO"
             rate = vstream.average_rate or vstream.guessed_rate
             report.update(
                 fps=float(rate) if rate else None,
@@ -163,6 +169,8 @@ def iter_media(
         audio_start = None
         n_samples = 0
         fmt = _COLORS[color]
+        gray = fmt == "gray"
+        to_gray = _GrayLevels()
         streams = [s for s in (vstream, astream) if s is not None]
         try:
             for packet in container.demux(*streams):
@@ -184,7 +192,11 @@ def iter_media(
                             if t + 1e-6 < next_t:
                                 continue
                             next_t += step * max(1, int((t - next_t) // step) + 1)
-                        yield "video", t, frame.to_ndarray(format=fmt)
+                        yield (
+                            "video",
+                            t,
+                            to_gray.convert(frame) if gray else frame.to_ndarray(format=fmt),
+                        )
                     else:
                         if audio_start is None:
                             t = frame.time if frame.time is not None else 0.0

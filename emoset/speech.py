@@ -334,7 +334,15 @@ def _librosa_summary(frames, f0, energy, fmin, fmax, percentiles):
             return np.zeros(2 + len(percentiles))
         return np.concatenate([[row.mean(), row.std()], np.percentile(row, percentiles)])
 
-    rows = [stats(r) for r in frames] + [stats(semis)]
+    out = np.zeros((frames.shape[0], 2 + len(percentiles)))
+    finite = np.isfinite(frames).all(axis=1) if frames.shape[1] else np.zeros(len(out), bool)
+    if finite.any():  # one call for the rows without gaps (the same numbers, row by row)
+        ok = frames[finite]
+        pct = np.percentile(ok, percentiles, axis=1).T
+        out[finite] = np.column_stack([ok.mean(axis=1), ok.std(axis=1), pct])
+    for i in np.flatnonzero(~finite):
+        out[i] = stats(frames[i])
+    rows = [out.reshape(-1), stats(semis)]
     return np.concatenate(rows + [[voiced.mean() if m else 0.0]]).astype(np.float32)
 
 

@@ -548,3 +548,26 @@ def test_extensions_have_one_home():
     assert MEDIA_EXTENSIONS == AUDIO_EXTENSIONS | VIDEO_EXTENSIONS
     assert not AUDIO_EXTENSIONS & VIDEO_EXTENSIONS
     assert all(e.startswith(".") and e == e.lower() for e in MEDIA_EXTENSIONS)
+
+
+def test_gray_frames_through_the_level_table_equal_ffmpegs(data_root):
+    """The luma-table shortcut gives FFmpeg's own gray frames, bit for bit, or is not used."""
+    import av
+
+    from emoset.media import _GrayLevels
+
+    paths = sorted((data_root / "cremad" / "native" / "video").glob("1001_*.mp4"))[:2]
+    paths += sorted((data_root / "cremad" / "facecrop128" / "video").glob("*.mp4"))[:2]
+    if len(paths) < 4:
+        pytest.skip(f"CREMA-D clips of actor 1001 are not in {data_root}")
+    for path in paths:
+        levels = _GrayLevels()
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                assert np.array_equal(levels.convert(frame), frame.to_ndarray(format="gray"))
+        assert all(t is not None for t in levels._tables.values())  # the table was used
+    # a format without a plain level map (RGB) is converted by FFmpeg
+    rgb = av.VideoFrame.from_ndarray(np.full((8, 8, 3), 200, np.uint8), format="rgb24")
+    levels = _GrayLevels()
+    assert np.array_equal(levels.convert(rgb), rgb.to_ndarray(format="gray"))
+    assert list(levels._tables.values()) == [None]
