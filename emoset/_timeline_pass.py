@@ -8,8 +8,9 @@ rows, as :mod:`emoset.timeline` describes:
   :class:`~emoset.faces.FaceTrack` per distinct aligner) and featurised once per frame
   feature, in batches when a window needs them; a window's image set is the feature rows of
   its frames, shared by the overlapping windows;
-* the audio is cut into the same windows, each piece analysed by the audio subsystems' feature
-  steps (:meth:`~emoset.audio.OpenSmileFeatures.extract_signal`) in a second thread;
+* the audio is cut into the same windows; the audio subsystems' feature steps analyse 16
+  windows at a time (:meth:`~emoset.audio.OpenSmileFeatures.extract_windows`) in a second
+  thread;
 * only the frames and samples of windows still open are kept (bounded memory);
 * live, a :class:`_LiveReader` thread reads the source at its own pace into a bounded buffer
   and drops the oldest video frames when the machine falls behind.
@@ -189,6 +190,7 @@ class SourcePass:
             "duration": 0.0,
             "has_video": None,
             "has_audio": None,
+            "origin": None,
             "fps": self.fps,
             "seconds": dict.fromkeys(_STAGES + ("audio_work",), 0.0),
             "faces": np.zeros((0, 5)),
@@ -231,7 +233,8 @@ class SourcePass:
         if fr.box is not None:
             self._boxes.append((t, *fr.box))
         self._frames.append(fr)
-        self.stats["n_frames"] += 1
+        if self.stop is None or t < self.stop * self.hop:  # later ones are the next segment's
+            self.stats["n_frames"] += 1
         self._video_t = t
 
     def _add_audio(self, t, y, read):
@@ -306,7 +309,10 @@ class SourcePass:
         t0 = group[0]["start"]
         piece = self._audio_piece(t0, max(w["end"] for w in group)) if self._has_audio else None
         if piece is not None:
-            piece = piece.copy()  # the buffer is cut while the audio thread works
+            # the buffer is cut while the audio thread works; silence where the audio
+            # starts after the group's first window keeps every window on its own samples
+            lead = int(round((self._audio_t0 - t0) * AUDIO_RATE))
+            piece = np.concatenate([np.zeros(max(0, lead), np.float32), piece])
         bounds = [(w["start"] - t0, w["end"] - t0) for w in group]
         if self._audio_pool is not None:
             job = self._audio_pool.submit(self._audio_features, piece, bounds)
@@ -525,6 +531,20 @@ class SourcePass:
             self.stats["dropped"] = dict(reader.dropped)
 
     def __iter__(self):
+        self._audio_pool = None
+        if self.audio and not self.live:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # openSMILE and librosa release the GIL for much of their work: the audio of the
+            # windows taken is analysed while the next frames are decoded and aligned
+            self._audio_pool = ThreadPoolExecutor(1, thread_name_prefix="emoset-timeline-audio")
+        try:
+            yield from self._run()
+        finally:  # also when the caller stops early or a step raises
+            if self._audio_pool is not None:
+                self._audio_pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self):
         t_start = time.perf_counter()
         self._frames = deque()
         self._boxes = []
@@ -534,13 +554,6 @@ class SourcePass:
         self._video_t = None
         self._group = []  # windows whose audio waits to be analysed together
         self._setup_video()
-        self._audio_pool = None
-        if self.audio and not self.live:
-            from concurrent.futures import ThreadPoolExecutor
-
-            # openSMILE and librosa release the GIL for much of their work: the audio of the
-            # windows taken is analysed while the next frames are decoded and aligned
-            self._audio_pool = ThreadPoolExecutor(1, thread_name_prefix="emoset-timeline-audio")
         items = self._items()
         self._has_video = self._has_audio = None
         k = self.first
@@ -554,6 +567,7 @@ class SourcePass:
                     self._has_audio = bool(self._report.get("has_audio")) and bool(self.audio)
                     self.stats["has_video"] = bool(self._report.get("has_video"))
                     self.stats["has_audio"] = bool(self._report.get("has_audio"))
+                    self.stats["origin"] = self._report.get("origin")
                 if self.max_seconds is not None and t >= self.max_seconds:
                     self.stats["ended"] = f"max_seconds={self.max_seconds:g} reached"
                     break
@@ -584,8 +598,6 @@ class SourcePass:
             items.close()  # a pass that stops early closes the source now
             if self.live and hasattr(self, "_reader"):
                 self._reader.stop()
-            if self._audio_pool is not None and self.stats["ended"] is None:
-                self._audio_pool.shutdown(wait=False, cancel_futures=True)
         if self.stats["ended"] is None:
             self.stats["ended"] = "end of stream"
         if self._has_video is None and self.stats["ended"].startswith("stalled"):
@@ -618,8 +630,6 @@ class SourcePass:
             k += 1
         for row, r in self._score(pending):
             yield self._finish(row, r)
-        if self._audio_pool is not None:
-            self._audio_pool.shutdown()
         self.stats["n_decoded"] = int(self._report.get("n_decoded", 0))
         if self._boxes:
             self.stats["faces"] = np.asarray(self._boxes, dtype=np.float64)

@@ -494,7 +494,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             values[loud] = got
         status, reason = [], []
         for i, sl in enumerate(spans):
-            duration = (sl.stop - sl.start) / sr
+            duration = y[sl].size / sr  # the samples there are, not the window's nominal span
             st = "ok"
             if not np.isfinite(values[i]).all():
                 st = "silent" if i not in loud else "nonfinite"

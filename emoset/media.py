@@ -401,10 +401,13 @@ class _GrayLevels:
     def _table(self, frame):
         import av
 
-        key = (frame.format.name, int(frame.color_range))
+        try:
+            key = (frame.format.name, int(frame.color_range))
+        except AttributeError:  # a PyAV without colour ranges: FFmpeg converts
+            key = (frame.format.name, None)
         if key not in self._tables:
             table = None
-            if key[0] in self._YUV8:
+            if key[0] in self._YUV8 and key[1] is not None:
                 probe = av.VideoFrame(16, 16, key[0])
                 probe.color_range = key[1]
                 levels = np.arange(256, dtype=np.uint8).reshape(16, 16)

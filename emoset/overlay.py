@@ -48,10 +48,13 @@ class _AudioOut:
         self.stream.layout = layout
         self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         self.rate = rate
-        self.n = 0
+        self.n = None
         self.out = out
 
-    def add(self, frame):
+    def add(self, frame, origin):
+        if self.n is None:  # the sound starts where the source's does, against the picture
+            start = (frame.time - origin) if frame.time is not None else 0.0
+            self.n = max(0, int(round(start * self.rate)))
         for f in self.resampler.resample(frame):
             self._encode(f)
 
@@ -64,6 +67,8 @@ class _AudioOut:
             self.out.mux(packet)
 
     def close(self):
+        if self.n is None:
+            return
         for f in self.resampler.resample(None):
             self._encode(f)
         self._encode(None)
@@ -117,7 +122,9 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
             for s in (vin, ain)
             if s is not None and s.start_time is not None and s.time_base
         ]
-        origin = min(starts, default=0.0)
+        origin = min(starts, default=0.0)  # time zero of the output
+        drawn_from = timeline.attrs.get("origin")  # time zero of the timeline's rows
+        drawn_from = origin if drawn_from is None else float(drawn_from)
         rate = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1001)
         with av.open(str(path), mode="w") as out:
             vout = out.add_stream("libx264", rate=rate)
@@ -127,19 +134,20 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
             vout.options = {"crf": str(int(crf)), "preset": "veryfast"}
             aout = None if ain is None else _AudioOut(out, ain)
             streams = [s for s in (vin, ain) if s is not None]
-            n_video = 0
+            last_pts = -1
             for packet in container.demux(*streams):
                 for frame in packet.decode():
                     if packet.stream is ain:
-                        aout.add(frame)
+                        aout.add(frame, origin)
                         continue
-                    t = (frame.time or 0.0) - origin
+                    t = frame.time if frame.time is not None else (last_pts + 1) / rate
                     img = frame.to_ndarray(format="rgb24")
                     img = np.ascontiguousarray(img[: vout.height, : vout.width])
-                    img = _draw(img, t, boxes, ends, labels)
+                    img = _draw(img, t - drawn_from, boxes, ends, labels)
                     drawn = av.VideoFrame.from_ndarray(img, format="rgb24")
-                    drawn.pts, drawn.time_base = n_video, 1 / rate
-                    n_video += 1
+                    # on the source's clock (a late stream keeps its offset), one tick a frame
+                    last_pts = max(last_pts + 1, int(round((t - origin) * rate)))
+                    drawn.pts, drawn.time_base = last_pts, 1 / rate
                     for p in vout.encode(drawn):
                         out.mux(p)
             for p in vout.encode(None):

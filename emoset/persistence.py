@@ -138,7 +138,12 @@ def model_digest(model):
     import numpy as np
 
     h = hashlib.sha256()
-    seen = set()
+    seen = {}  # id -> object: the objects stay alive, so an id is never reused meanwhile
+
+    def feed_items(items):
+        for key, value in items:
+            feed(key)
+            feed(value)
 
     def feed(obj):
         if obj is None or isinstance(obj, (bool, numbers.Number, str, bytes)):
@@ -152,21 +157,24 @@ def model_digest(model):
         if id(obj) in seen:
             h.update(b"seen;")
             return
-        seen.add(id(obj))
+        seen[id(obj)] = obj
         if isinstance(obj, dict):
             h.update(f"dict:{len(obj)};".encode())
-            for key in sorted(obj, key=repr):
-                feed(key)
-                feed(obj[key])
+            feed_items(sorted(obj.items(), key=lambda kv: repr(kv[0])))
         elif isinstance(obj, (list, tuple)):
             h.update(f"{type(obj).__name__}:{len(obj)};".encode())
             for item in obj:
                 feed(item)
+        elif callable(obj) and hasattr(obj, "__qualname__"):  # a function or a class
+            h.update(f"callable:{getattr(obj, '__module__', '')}.{obj.__qualname__};".encode())
         elif hasattr(obj, "__dict__"):
             h.update(f"{type(obj).__module__}.{type(obj).__qualname__};".encode())
             skip = _RUN_PARAMS if isinstance(obj, BaseEstimator) else frozenset()
-            state = {k: v for k, v in vars(obj).items() if not k.startswith("_") and k not in skip}
-            feed(state)
+            state = sorted(
+                (k, v) for k, v in vars(obj).items() if not k.startswith("_") and k not in skip
+            )
+            h.update(f"state:{len(state)};".encode())
+            feed_items(state)
         else:
             h.update(f"{type(obj).__module__}.{type(obj).__qualname__}:{obj!r};".encode())
 

@@ -105,8 +105,9 @@ def iter_media(
         from the beginning keeps there.
     report : dict or None
         Filled with ``"has_video"``, ``"has_audio"``, ``"fps"`` (the source's frame rate),
-        ``"width"``, ``"height"``, ``"n_decoded"`` (video frames decoded) and ``"error"`` (the
-        decoder error that ended the stream early, or None). Without it such an error raises.
+        ``"width"``, ``"height"``, ``"n_decoded"`` (video frames decoded), ``"origin"`` (the
+        source timestamp, in seconds, that ``t`` counts from) and ``"error"`` (the decoder
+        error that ended the stream early, or None). Without it such an error raises.
 
     Yields
     ------
@@ -144,6 +145,7 @@ def iter_media(
             if st is not None and st.start_time is not None and st.time_base:
                 starts.append(float(st.start_time * st.time_base))
         origin = min(starts) if starts else None
+        report["origin"] = origin
         rate = None
         if vstream is not None:
             rate = vstream.average_rate or vstream.guessed_rate
@@ -163,8 +165,11 @@ def iter_media(
                 container.seek(int(((origin or 0.0) + start) * av.time_base), backward=True)
             except av.error.FFmpegError as exc:
                 raise MediaError(name, f"cannot seek to {start:g} s ({exc})") from exc
-            if step is not None:
-                next_t = math.ceil(start / step - 1e-6) * step
+            if step is not None:  # the grid a pass from the beginning keeps: from the video's start
+                v0 = 0.0
+                if vstream is not None and vstream.start_time is not None and origin is not None:
+                    v0 = float(vstream.start_time * vstream.time_base) - origin
+                next_t = v0 + math.ceil((start - v0) / step - 1e-6) * step
         n_video = 0
         audio_start = None
         n_samples = 0
@@ -182,7 +187,7 @@ def iter_media(
                         if t is None:
                             t = (n_video - 1) / float(rate or fps or 25.0)
                         if origin is None:
-                            origin = t
+                            origin = report["origin"] = t
                         t -= origin
                         if start is not None and t + 1e-6 < start:
                             continue
@@ -201,7 +206,7 @@ def iter_media(
                         if audio_start is None:
                             t = frame.time if frame.time is not None else 0.0
                             if origin is None:
-                                origin = t
+                                origin = report["origin"] = t
                             audio_start = t - origin
                         for out in resampler.resample(frame):
                             y = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)

@@ -225,6 +225,7 @@ def librosa_window_functionals(
     Returns
     -------
     values : ndarray of float32, shape (n_windows, n_features)
+        NaN rows for windows without a frame centred in them.
     """
     if pitch not in ("yin", "pyin"):
         raise ValueError(f"pitch must be 'yin' or 'pyin'; got {pitch!r}.")
@@ -236,6 +237,9 @@ def librosa_window_functionals(
     for i, (a, b) in enumerate(bounds):
         lo = -(-int(a) // hop_length)  # first frame centred at or after the window's start
         hi = min(frames.shape[1], lo + 1 + (int(b) - int(a)) // hop_length)
+        if hi <= lo:  # no frame centred in the window (it starts in the signal's last hop)
+            out[i] = np.nan
+            continue
         e = None if energy is None else energy[lo:hi]
         rows = np.vstack([_mfcc_rows(log_mel[:, lo:hi], n_mfcc), frames[:, lo:hi]])
         out[i] = _librosa_summary(rows, f0[lo:hi], e, fmin, fmax, percentiles)

@@ -9,8 +9,9 @@ source and labels each window as if it were a clip:
   :class:`~emoset.faces.FaceTrack` per aligner) and featurised once per frame feature (in
   batches, when a window needs them). A window's image set is the feature rows of the frames
   whose timestamps fall in ``[start, end)``, shared by the overlapping windows; the audio is
-  cut into the same windows and each piece goes through the audio subsystems' feature step
-  (:meth:`~emoset.audio.OpenSmileFeatures.extract_signal`).
+  cut into the same windows and the audio subsystems' feature steps analyse them in groups
+  (:meth:`~emoset.audio.OpenSmileFeatures.extract_windows`: librosa descriptors computed once
+  for overlapping windows, openSMILE per window).
 * **bounded memory**: only the frames and samples of windows still open are kept, so memory
   does not grow with the length of the source.
 * **segments** (files): the windows are cut into segments of ``segment`` seconds; each segment
@@ -110,8 +111,9 @@ class TimelineRun:
         are cut into segments), ``from_cache`` (segments read back from ``cache_dir``),
         ``dropped`` (live: ``{"video": n, "audio": n}`` items dropped because the reader's
         buffer was full), ``ended`` (``"end of stream"``, or why the run stopped early),
-        ``duration`` (seconds of source read), ``has_video``, ``has_audio``, ``fps`` (frames
-        kept per second of source), ``seconds`` (time per stage, summed over segments:
+        ``duration`` (seconds of source read), ``has_video``, ``has_audio``, ``origin`` (the
+        source's timestamp, in seconds, that the rows count from), ``fps`` (frames kept per
+        second of source), ``seconds`` (time per stage, summed over segments:
         ``decode``, ``detect_align``, ``features``, ``audio`` (waiting for the audio thread),
         ``audio_work`` (the audio thread's own time), ``classify``; and ``total``, the wall
         time of the run), ``faces`` (an ``(n, 5)`` array of ``time, left, top, right,
@@ -179,6 +181,7 @@ class TimelineRun:
             "duration": 0.0,
             "has_video": None,
             "has_audio": None,
+            "origin": None,
             "fps": self.fps,
             "seconds": dict.fromkeys(_STAGES, 0.0),
             "faces": np.zeros((0, 5)),
@@ -236,8 +239,13 @@ class TimelineRun:
         )
         return [make_key(*common, first, stop) for first, stop in plan]
 
-    def _segments(self, plan):
-        """``(rows, stats)`` of each segment, in order, as they are ready."""
+    def _rows(self, plan):
+        """Every row in order; each segment's statistics are merged as it ends.
+
+        Serial passes yield each row as soon as it is ready; parallel ones (``n_jobs``) one
+        segment at a time, in order. With a cache, segments found there are read back and
+        every segment that ends normally is stored.
+        """
         keys = self._keys(plan)
         cache = None
         if keys[0] is not None:
@@ -246,41 +254,73 @@ class TimelineRun:
             cache = DiskCache(os.path.join(self.cache_dir, "timeline"))
         cached = [None if k is None else cache.get(k, None) for k in keys]
         todo = [i for i, rec in enumerate(cached) if rec is None]
-        if self.n_jobs in (None, 1) or len(todo) < 2:
-            computed = (_run_pass(self._pass(*plan[i])) for i in todo)
-        else:
+        computed = None
+        if self.n_jobs not in (None, 1) and len(todo) >= 2:
             from joblib import Parallel, delayed
 
             computed = Parallel(n_jobs=self.n_jobs, return_as="generator")(
                 delayed(_run_pass)(self._pass(*plan[i])) for i in todo
             )
-        for i, rec in enumerate(cached):
-            if rec is not None:
-                self.stats["from_cache"] += 1
-                yield rec["rows"], {**rec["stats"], "faces": rec["faces"]}
-                continue
-            rows, stats = next(computed)
-            if cache is not None and stats["ended"] in ("end of segment", "end of stream"):
-                fields = {k: v for k, v in stats.items() if k != "faces"}
-                cache.put(keys[i], {"rows": rows, "stats": fields, "faces": stats["faces"]})
-            yield rows, stats
+        try:
+            for i, (first, stop) in enumerate(plan):
+                nxt = None if stop is None else stop * self.hop
+                if cached[i] is not None:
+                    rec = cached[i]
+                    self.stats["from_cache"] += 1
+                    self._merge({**rec["stats"], "faces": rec["faces"]}, nxt, cached=True)
+                    for row in rec["rows"]:
+                        yield {c: row[c] for c in self.columns}
+                    continue
+                if computed is not None:
+                    rows, stats = next(computed)
+                    self._merge(stats, nxt)
+                    yield from rows
+                else:
+                    one = self._pass(first, stop)
+                    rows = []
+                    try:
+                        for row in one:
+                            if cache is not None:
+                                rows.append(row)
+                            yield row
+                    finally:
+                        stats = _pass_stats(one)
+                        self._merge(stats, nxt)
+                if cache is not None:
+                    self._store(cache, keys[i], rows, stats)
+        finally:
+            if computed is not None:
+                computed.close()  # the caller stopped early: no more segments are started
+
+    @staticmethod
+    def _store(cache, key, rows, stats):
+        """Keep a segment that ended normally; a cache that cannot be written is only logged."""
+        if stats["ended"] not in ("end of segment", "end of stream"):
+            return
+        fields = {k: v for k, v in stats.items() if k != "faces"}
+        try:
+            cache.put(key, {"rows": rows, "stats": fields, "faces": stats["faces"]})
+        except OSError as exc:
+            logger.warning("Cannot store a timeline segment in %s (%s).", cache.directory, exc)
 
     # ------------------------------------------------------------------ the run
-    def _merge(self, stats, keep_before):
-        """Add one pass's statistics to the run's."""
+    def _merge(self, stats, keep_before, *, cached=False):
+        """Add one pass's statistics to the run's (a cached pass did no work in this run)."""
         out = self.stats
         for key in ("n_frames", "n_decoded"):
             out[key] += int(stats.get(key, 0))
         out["duration"] = max(out["duration"], float(stats.get("duration", 0.0)))
-        for key in ("has_video", "has_audio"):
-            if out[key] is None:
+        for key in ("has_video", "has_audio", "origin"):
+            if out.get(key) is None:
                 out[key] = stats.get(key)
-        for stage, value in stats.get("seconds", {}).items():
-            if stage in out["seconds"]:
-                out["seconds"][stage] += float(value)
+        if not cached:
+            for stage, value in stats.get("seconds", {}).items():
+                if stage in out["seconds"]:
+                    out["seconds"][stage] += float(value)
         out["dropped"] = dict(stats.get("dropped", out["dropped"]))
-        if stats.get("ended") not in (None, "end of segment"):
-            out["ended"] = stats["ended"]
+        ended = stats.get("ended")
+        if ended not in (None, "end of segment") and out["ended"] in (None, "end of stream"):
+            out["ended"] = ended  # an error or a stall part way is kept, not overwritten
         faces = np.asarray(stats.get("faces", np.zeros((0, 5))), dtype=np.float64).reshape(-1, 5)
         if keep_before is not None:  # the next segment tracks its own frames from there
             faces = faces[faces[:, 0] < keep_before]
@@ -304,33 +344,26 @@ class TimelineRun:
         recent = deque(maxlen=self.smooth)
         plan = self._plan()
         self.stats["n_segments"] = len(plan)
-        if len(plan) == 1 and self.cache_dir is None:  # one pass: rows as they come
-            one = self._pass(*plan[0])
-            try:
-                for row in one:
-                    self.stats["n_windows"] += 1
-                    yield self._smoothed(row, recent)
-            finally:
-                self._merge(one.stats, None)
-                self.stats["seconds"]["total"] = time.perf_counter() - t_start
-            return
-        for j, (rows, stats) in enumerate(self._segments(plan)):
-            nxt = plan[j + 1][0] * self.hop if j + 1 < len(plan) else None
-            self._merge(stats, nxt)
-            for row in rows:
+        try:
+            for row in self._rows(plan):
                 self.stats["n_windows"] += 1
                 yield self._smoothed(row, recent)
+        finally:
+            self.stats["seconds"]["total"] = time.perf_counter() - t_start
         if self.stats["ended"] is None:
             self.stats["ended"] = "end of stream"
-        self.stats["seconds"]["total"] = time.perf_counter() - t_start
+
+
+def _pass_stats(one):
+    stats = dict(one.stats)
+    stats["faces"] = np.asarray(stats["faces"], dtype=np.float64).reshape(-1, 5)
+    return stats
 
 
 def _run_pass(one):
-    """Rows and statistics of one pass (a segment; run in a worker when ``n_jobs > 1``)."""
+    """Rows and statistics of one pass (a segment run in a worker when ``n_jobs > 1``)."""
     rows = list(one)
-    stats = dict(one.stats)
-    stats["faces"] = np.asarray(stats["faces"], dtype=np.float64).reshape(-1, 5)
-    return rows, stats
+    return rows, _pass_stats(one)
 
 
 def stream_timeline(

@@ -403,3 +403,38 @@ def test_keep_candidates_scores_every_candidate(cremad_split, feature_cache, sma
     assert not np.allclose(other, cands[k], equal_nan=True)
     with pytest.raises(ValueError, match="keep_candidates=True"):
         small_recognizer.candidate_scores(test[:2])
+
+
+def test_model_digest_sees_every_fitted_part(small_recognizer, small_model_file, tmp_path):
+    """The digest the timeline cache is keyed on: the same for a copy, a reload or other
+    cores and folders; different when any subsystem's fitted numbers differ."""
+    import copy
+
+    from emoset.persistence import model_digest
+
+    digest = model_digest(small_recognizer)
+    assert len(digest) == 64
+    assert model_digest(copy.deepcopy(small_recognizer)) == digest
+    assert model_digest(load_model(small_model_file)) == digest
+    other = copy.deepcopy(small_recognizer).set_params(n_jobs=3, cache_dir=str(tmp_path))
+    assert model_digest(other) == digest
+    for name in small_recognizer.subsystems_:  # a change in any one of them
+        changed = copy.deepcopy(small_recognizer)
+        est = changed.subsystems_[name].steps[-1][1]
+
+        def float_arrays(est):
+            return {
+                k: v
+                for k, v in vars(est).items()
+                if k.endswith("_") and isinstance(v, np.ndarray) and v.dtype.kind == "f"
+            }
+
+        fitted = float_arrays(est)
+        while not fitted:  # an abstaining wrapper: its fitted inner estimator
+            est = next(
+                v for k, v in vars(est).items() if k.endswith("_") and hasattr(v, "get_params")
+            )
+            fitted = float_arrays(est)
+        key, value = next(iter(fitted.items()))
+        setattr(est, key, value + 1e-9)
+        assert model_digest(changed) != digest, name

@@ -227,6 +227,24 @@ def test_live_http_stream_matches_the_file(model, ts_stream, stream_server):
     assert np.allclose(live_scores, offline[classes].to_numpy(), atol=1e-6)
 
 
+def test_rows_come_as_they_are_ready(
+    model, ts_stream, stream_server, long_video, long_timeline, tmp_path
+):
+    """Each row is yielded when its window is scored, not when the pass or segment ends, with a
+    cache folder too (as the command gives one): live, and reading a file one segment at a time."""
+    stream_server.payload = ts_stream.read_bytes()
+    run = stream_timeline(
+        model, stream_server.url, live=True, fps=FPS, cache_dir=tmp_path, queue_size=100_000
+    )
+    first = next(iter(run))
+    assert first["start"] == 0.0 and run.stats["ended"] is None  # the run is still reading
+    run = stream_timeline(model, long_video[0], segment=4.0, cache_dir=tmp_path / "c")
+    rows = iter(run)
+    next(rows)
+    assert run.stats["n_frames"] == 0  # no segment has ended yet
+    assert len([1, *rows]) == len(long_timeline) and run.stats["from_cache"] == 0
+
+
 def test_live_small_buffer_drops_and_counts(model, ts_stream, stream_server):
     stream_server.payload = ts_stream.read_bytes()
     run = stream_timeline(model, stream_server.url, live=True, queue_size=4, fps=FPS)
