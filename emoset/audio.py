@@ -44,7 +44,6 @@ References
 
 from __future__ import annotations
 
-import importlib
 import numbers
 
 import numpy as np
@@ -52,6 +51,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from ._moved import forward
 from ._validation import check_choice
 from .abstain import AbstainingClassifier
 from .audio_extract import _BaseAudioFeatures
@@ -73,14 +73,7 @@ __all__ = [
 _MOVED = {name: "emoset.audio_extract" for name in ("SILENCE_PEAK", "warn_audio_problems")}
 
 
-def __getattr__(name):
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_MOVED])
+__getattr__, __dir__ = forward(globals(), _MOVED)
 
 
 class OpenSmileFeatures(_BaseAudioFeatures):

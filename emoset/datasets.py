@@ -21,7 +21,6 @@ stay importable from here.
 from __future__ import annotations
 
 import csv
-import importlib
 import logging
 import os
 import re
@@ -32,6 +31,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._moved import forward
 from .media import AUDIO_EXTENSIONS, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = [
@@ -65,14 +65,7 @@ _MOVED = {
 }
 
 
-def __getattr__(name):
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_MOVED])
+__getattr__, __dir__ = forward(globals(), _MOVED)
 
 
 #: Where :mod:`emoset.fetch` puts corpora when neither ``data_home`` nor ``$EMOSET_DATA`` is

@@ -34,12 +34,13 @@ References
 
 from __future__ import annotations
 
-import importlib
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+from ._moved import forward
 
 __all__ = [
     "DenseSIFT",
@@ -64,14 +65,7 @@ _MOVED = {
 }
 
 
-def __getattr__(name):
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_MOVED])
+__getattr__, __dir__ = forward(globals(), _MOVED)
 
 
 # --------------------------------------------------------------------------------------------
