@@ -421,7 +421,7 @@ def stream_timeline(
     cache_dir : str, path-like, True or None
         Files: store every finished segment under ``cache_dir/timeline`` (an ``.npz`` per
         segment, no pickle) and read finished segments back, so an interrupted run resumes;
-        ``True``: the default cache folder (:func:`emoset.extract.default_cache_dir`).
+        ``True``: the default cache folder (``$EMOSET_CACHE``, else ``~/.cache/emoset``).
 
     Returns
     -------
