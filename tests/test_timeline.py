@@ -304,6 +304,8 @@ def test_segments_cover_the_windows_of_one_pass(segmented, long_timeline, model)
     assert np.all(np.diff(faces[:, 0]) > 0)  # each kept frame's face once, in time order
 
 
+# loky says so when an idle worker's timeout meets a new job on a loaded machine; the job reruns
+@pytest.mark.filterwarnings("ignore:A worker stopped while some jobs were given:UserWarning")
 def test_segments_in_parallel_give_the_same_rows(segmented, model, long_video):
     both = predict_timeline(model, long_video[0], segment=4.0, n_jobs=2)
     assert both.equals(segmented)
