@@ -445,8 +445,9 @@ def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, o
             else:
                 sets[name].append(res["features"][name])
     info = pd.DataFrame(rows).set_index("id")
-    for name in transformers:  # set models name the clip of a set in their warnings
-        name_sets(sets[name], info.index)
+    for name, t in transformers.items():  # set models name the clip of a set in their warnings
+        mirrored = isinstance(t, Mirrored)
+        name_sets(sets[name], [f"{i} (mirrored)" if mirrored else i for i in info.index])
     logger.info(
         "Extracted %d clips (%d from cache, %d failed); median face rate %.3f",
         len(info),

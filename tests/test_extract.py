@@ -38,6 +38,9 @@ def test_real_clips_to_image_sets(few_clips, tmp_path):
     from emoset._setnames import set_label
 
     assert [set_label(s, i) for i, s in enumerate(sets["lbp"])] == [c.id for c in few_clips]
+    # a mirrored set is named as such: a warning about it must not read as its original's twice
+    mirrored, _ = extract_image_sets(few_clips[:1], "mirrored-lbp", cache_dir=tmp_path)
+    assert set_label(mirrored[0], 0) == f"{few_clips[0].id} (mirrored)"
 
 
 def test_cache_hit_gives_identical_sets(few_clips, tmp_path):
