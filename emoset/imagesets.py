@@ -26,8 +26,12 @@ References
    ICMI 2016.
 """
 
+import copy
+import hashlib
 import logging
 import numbers
+import threading
+from collections import OrderedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -151,6 +155,40 @@ def check_image_sets(X, *, n_features=None, min_frames=1):
     return sets
 
 
+#: PCAs fitted lately in this process: ``(frames digest, n_components, seed) -> fitted PCA``.
+_PCA_FITS: OrderedDict = OrderedDict()
+_PCA_FITS_MAX = 8
+_PCA_LOCK = threading.Lock()
+
+
+def _fitted_pca(frames, n_components, random_state):
+    """``PCA(n_components, random_state=random_state).fit(frames)``, fitted once per process.
+
+    Candidates of one subsystem often share a PCA: the subspace and mean candidates both
+    project on 64 components, the covariance and Gaussian ones on 32, and each refits it on
+    the same training frames in every fold. With an integer seed the solver is deterministic,
+    so the same frames (compared by a digest of their bytes), size and seed give the same
+    PCA: the last few fits are kept and handed out as copies. Any other seed always refits.
+    """
+    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool):
+        return PCA(n_components=n_components, random_state=random_state).fit(frames)
+    frames = np.ascontiguousarray(frames)
+    digest = hashlib.blake2b(frames.view(np.uint8), digest_size=20)
+    digest.update(repr((frames.shape, frames.dtype.str)).encode())
+    key = (digest.hexdigest(), int(n_components), int(random_state))
+    with _PCA_LOCK:
+        fitted = _PCA_FITS.get(key)
+        if fitted is not None:
+            _PCA_FITS.move_to_end(key)
+            return copy.deepcopy(fitted)
+    fitted = PCA(n_components=n_components, random_state=int(random_state)).fit(frames)
+    with _PCA_LOCK:
+        _PCA_FITS[key] = copy.deepcopy(fitted)
+        while len(_PCA_FITS) > _PCA_FITS_MAX:
+            _PCA_FITS.popitem(last=False)
+    return fitted
+
+
 class _BaseSetModel(TransformerMixin, BaseEstimator):
     """Shared fit/transform logic: validation and the optional PCA on training frames."""
 
@@ -178,7 +216,7 @@ class _BaseSetModel(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"n_pca={self.n_pca} exceeds min(n_training_frames, n_features) = {max_pca}."
             )
-        self.pca_ = PCA(n_components=self.n_pca, random_state=self.random_state).fit(frames)
+        self.pca_ = _fitted_pca(frames, self.n_pca, self.random_state)
         self.n_features_out_ = self.n_pca
 
     def _project(self, sets):

@@ -272,3 +272,36 @@ def test_pca_is_fitted_on_training_frames_only(make_sets):
     assert C.shape == (3, 4, 4)
     assert_allclose(model.pca_.mean_, mean_before)
     assert_allclose(mean_before, np.vstack(train).mean(axis=0))
+
+
+def test_a_pca_shared_by_candidates_is_fitted_once_and_never_shared(make_sets):
+    """Set models with the same frames, size and seed reuse one fit, as independent copies
+    equal to a fresh PCA; other frames or a seedless model get their own fit."""
+    from sklearn.decomposition import PCA
+
+    from emoset import imagesets
+
+    sets, _ = make_sets(40, 600, min_frames=20, max_frames=30, random_state=3)
+    frames = np.vstack(sets)
+    fresh = PCA(n_components=8, random_state=5).fit(frames)
+    imagesets._PCA_FITS.clear()
+    first = MeanModel(8, random_state=5).fit(sets)
+    second = SubspaceModel(2, n_pca=8, random_state=5).fit(sets)
+    assert len(imagesets._PCA_FITS) == 1
+    for model in (first, second):
+        np.testing.assert_array_equal(model.pca_.components_, fresh.components_)
+        np.testing.assert_array_equal(model.pca_.mean_, fresh.mean_)
+    assert first.pca_ is not second.pca_
+    first.pca_.components_[:] = 0  # the models' PCAs changed: no other model sees it
+    second.pca_.components_[:] = 0
+    third = CovarianceModel(n_pca=8, random_state=5).fit(sets)
+    np.testing.assert_array_equal(third.pca_.components_, fresh.components_)
+    # other frames: their own PCA
+    moved = [s + 1.0 for s in sets]
+    other = MeanModel(8, random_state=5).fit(moved)
+    np.testing.assert_allclose(other.pca_.mean_, fresh.mean_ + 1.0)
+    assert len(imagesets._PCA_FITS) == 2
+    # no integer seed: always refitted, never kept
+    MeanModel(8, random_state=None).fit(sets)
+    MeanModel(8, random_state=np.random.RandomState(0)).fit(sets)
+    assert len(imagesets._PCA_FITS) == 2
