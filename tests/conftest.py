@@ -10,6 +10,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # ``make test`` runs two test files at once, one per core: one BLAS/OpenMP thread each (set
+    # before NumPy loads, inherited by the commands the tests start), or their spinning thread
+    # pools fight over the cores and the run gets slower, not faster
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 
 def _shared_data():
     env = os.environ.get("EMOSET_DATA")
@@ -41,7 +48,17 @@ def _private_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def feature_cache(tmp_path_factory):
-    """One feature cache for every slow test: each clip's faces and features computed once."""
+    """One feature cache for every slow test: each clip's faces and features computed once.
+
+    Under ``make test`` the test files run in worker processes (pytest-xdist); they share this
+    folder (the run's temporary root, above each worker's own), so a clip extracted by one
+    worker is read back by the other. Entries are written atomically: two workers that
+    compute the same clip at once write the same bytes, and neither ever reads half a file.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "features"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("features")
 
 
