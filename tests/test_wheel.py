@@ -23,8 +23,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-#: 12 CREMA-D actors of facecrop128 (31 clips, all six emotions) to train on; two unseen clips.
-SPEAKERS = "1005,1016,1017,1026,1032,1039,1045,1052,1060,1062,1077,1085"
+#: 6 CREMA-D actors of facecrop128 (17 clips, all six emotions) to train on; two unseen clips.
+SPEAKERS = "1005,1016,1017,1052,1060,1077"
 UNSEEN = ("1003_IEO_SAD_LO", "1008_IEO_SAD_LO")
 CROP = "1005_IEO_ANG_HI"  # the clip whose 10th frame goes through the emotion CNN
 
