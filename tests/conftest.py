@@ -133,3 +133,13 @@ def dists(tmp_path_factory):
     (sdist,) = (root / "dist").glob("emoset-*.tar.gz")
     (wheel,) = (root / "dist").glob("emoset-*.whl")
     return sdist, wheel
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with minute-long (``slow``) tests first, each file's tests in their order.
+
+    ``make test`` hands whole files to two workers in collection order; long files last would
+    leave one worker running them alone at the end while the other idles.
+    """
+    has_slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in has_slow)
