@@ -35,10 +35,10 @@ install: $(STAMP) ## Create .venv and install emoset (editable) with the dev ext
 	@$(PY) -c "import emoset; print('emoset', emoset.__version__, 'installed in $(VENV)')"
 
 test: $(STAMP) ## Run the whole test suite (real data from ../shared/data or EMOSET_DATA)
-	$(PY) -m pytest -ra -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -ra -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## Run the tests without the minute-long end-to-end ones
-	$(PY) -m pytest -ra -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -ra -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check emoset tests pipelines benchmarks tools docs
