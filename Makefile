@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export MPLBACKEND ?= Agg
 PYTEST_ARGS ?=
-# Test files run side by side in this many worker processes (0: in this process).
+# Test files run side by side in this many worker processes (0: in this process), longest first.
 TEST_WORKERS ?= 2
+XDIST_ARGS = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 DATA_ARGS ?=
 DOCS_ARGS ?=
 REPRODUCE_ARGS ?=
@@ -35,10 +36,10 @@ install: $(STAMP) ## Create .venv and install emoset (editable) with the dev ext
 	@$(PY) -c "import emoset; print('emoset', emoset.__version__, 'installed in $(VENV)')"
 
 test: $(STAMP) ## Run the whole test suite (real data from ../shared/data or EMOSET_DATA)
-	$(PY) -m pytest -ra -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(PY) -m pytest -ra $(XDIST_ARGS) $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## Run the tests without the minute-long end-to-end ones
-	$(PY) -m pytest -ra -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -ra $(XDIST_ARGS) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check emoset tests pipelines benchmarks tools docs
