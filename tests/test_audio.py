@@ -514,7 +514,7 @@ def test_standardize_per_speaker():
 def ravdess_subset(data_root):
     from emoset.datasets import load_ravdess
 
-    return [c for c in load_ravdess(data_root) if c.speaker in {"01", "02", "03", "04"}]
+    return [c for c in load_ravdess(data_root) if c.speaker in {"01", "02", "03"}]
 
 
 def test_audio_pipeline_on_real_ravdess_is_above_chance(ravdess_subset, feature_cache):
@@ -523,12 +523,12 @@ def test_audio_pipeline_on_real_ravdess_is_above_chance(ravdess_subset, feature_
     cache = feature_cache  # shared: the audio_results test below reads these clips back
     clips = ravdess_subset
     y = clip_labels(clips)
-    train = np.array([c.speaker in {"01", "02"} for c in clips])  # test: actors 03, 04
+    train = np.array([c.speaker in {"01", "02"} for c in clips])  # test: actor 03 (60 clips)
     pipe = make_audio_pipeline("egemaps", n_jobs=2, cache_dir=cache)
     pipe.fit([c for c, t in zip(clips, train, strict=True) if t], y[train])
     test_clips = [c for c, t in zip(clips, train, strict=True) if not t]
     accuracy = np.mean(pipe.predict(test_clips) == y[~train])
-    assert accuracy > 2 / 8  # chance is 1/8 (majority 2/15); measured 0.39
+    assert accuracy > 2 / 8  # chance is 1/8 (majority 2/15); measured 0.35
     proba = pipe.predict_proba(test_clips)
     assert proba.shape == (len(test_clips), 8)
     assert pipe.named_steps["features"].extract(test_clips)[1]["cached"].all()  # reused

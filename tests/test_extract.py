@@ -44,15 +44,15 @@ def test_real_clips_to_image_sets(few_clips, tmp_path):
 
 
 def test_cache_hit_gives_identical_sets(few_clips, tmp_path):
-    first, _ = extract_image_sets(few_clips[:2], "hog", cache_dir=tmp_path)
-    again, info = extract_image_sets(few_clips[:2], "hog", cache_dir=tmp_path)
+    first, _ = extract_image_sets(few_clips[:2], "hog", fps=5, cache_dir=tmp_path)
+    again, info = extract_image_sets(few_clips[:2], "hog", fps=5, cache_dir=tmp_path)
     assert info["cached"].all() and (info["seconds_align"] == 0).all()
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     # a new feature on cached faces: faces come from the cache, the feature is computed
-    lbp, info = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    lbp, info = extract_image_sets(few_clips[:2], "lbp", fps=5, cache_dir=tmp_path)
     assert info["cached"].all() and (info["seconds_lbp"] > 0).all()
     # different parameters are a different entry
-    hog4, _ = extract_image_sets(few_clips[:1], HOG(cell_size=16), cache_dir=tmp_path)
+    hog4, _ = extract_image_sets(few_clips[:1], HOG(cell_size=16), fps=5, cache_dir=tmp_path)
     assert hog4[0].shape[1] != first[0].shape[1]
 
 
@@ -63,10 +63,10 @@ def test_interrupted_batch_resumes(few_clips, tmp_path):
     from emoset.media import MediaError
 
     with pytest.raises(MediaError, match=r"broken\.mp4: the file is empty"):
-        extract_image_sets(batch, "hog", cache_dir=tmp_path, on_error="raise")
+        extract_image_sets(batch, "hog", fps=5, cache_dir=tmp_path, on_error="raise")
     # the two clips before the failure were stored the moment they were done
     with pytest.warns(UserWarning, match=r"1 of 4 clips gave no image set .*broken \(.*empty"):
-        sets, info = extract_image_sets(batch, "hog", cache_dir=tmp_path)
+        sets, info = extract_image_sets(batch, "hog", fps=5, cache_dir=tmp_path)
     assert list(info["cached"]) == [True, True, False, False]
     assert info.loc["broken", "error"].endswith("broken.mp4: the file is empty (0 bytes)")
     assert sets[2].shape == (0, sets[0].shape[1])
@@ -83,14 +83,15 @@ def test_no_face_clip_abstains_with_warning(tmp_path):
 
 @pytest.fixture(scope="module")
 def serial_lbp(few_clips):
-    """LBP image sets of the first three clips, extracted in this process without a cache."""
-    sets, _ = extract_image_sets(few_clips[:3], "lbp")
+    """LBP image sets of the first three clips (5 frames a second), extracted in this process
+    without a cache."""
+    sets, _ = extract_image_sets(few_clips[:3], "lbp", fps=5)
     return sets
 
 
 def test_parallel_backend_is_callers_choice(few_clips, serial_lbp):
     with joblib.parallel_config(backend="threading"):
-        threaded, _ = extract_image_sets(few_clips[:2], "lbp", n_jobs=2)
+        threaded, _ = extract_image_sets(few_clips[:2], "lbp", fps=5, n_jobs=2)
     assert all(np.array_equal(a, b) for a, b in zip(serial_lbp[:2], threaded, strict=True))
 
 
@@ -101,7 +102,7 @@ def test_runs_on_a_dask_cluster(few_clips, serial_lbp):
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         with distributed.Client(cluster), joblib.parallel_config(backend="dask"):
-            on_dask, info = extract_image_sets(few_clips[:3], "lbp", n_jobs=2)
+            on_dask, info = extract_image_sets(few_clips[:3], "lbp", fps=5, n_jobs=2)
     assert all(np.array_equal(a, b) for a, b in zip(serial_lbp, on_dask, strict=True))
     assert (info["error"] == "").all()
 
@@ -148,9 +149,9 @@ def test_make_frame_features_clones():
 def test_image_set_features_transformer(few_clips, tmp_path):
     """The Pipeline step gives what extract_image_sets gives; audio-only clips get empty sets."""
     audio_only = Clip("voice", None, few_clips[0].audio, "sad", "1001", "cremad")
-    step = ImageSetFeatures("lbp", cache_dir=tmp_path).fit()
+    step = ImageSetFeatures("lbp", fps=5, cache_dir=tmp_path).fit()
     sets, info = step.extract(few_clips[:2] + [audio_only])
-    direct, _ = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    direct, _ = extract_image_sets(few_clips[:2], "lbp", fps=5, cache_dir=tmp_path)
     assert all(np.array_equal(a, b) for a, b in zip(sets[:2], direct, strict=True))
     assert sets[2].shape == (0, step.n_features_out_) and "audio-only" in info.loc["voice", "error"]
     params = step.get_params()
@@ -165,7 +166,7 @@ def test_cache_holds_no_pickle_and_ignores_one(few_clips, tmp_path):
     """Every cache file is an .npz of arrays + JSON; a pickle put in its place never runs."""
     import pickle
 
-    clean, _ = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    clean, _ = extract_image_sets(few_clips[:2], "lbp", fps=5, cache_dir=tmp_path)
     files = sorted((tmp_path / "image_sets").rglob("*"))
     files = [f for f in files if f.is_file()]
     assert files and all(f.suffix == ".npz" for f in files)
@@ -177,7 +178,7 @@ def test_cache_holds_no_pickle_and_ignores_one(few_clips, tmp_path):
 
     for f in files:
         f.write_bytes(pickle.dumps(Payload()))
-    again, info = extract_image_sets(few_clips[:2], "lbp", cache_dir=tmp_path)
+    again, info = extract_image_sets(few_clips[:2], "lbp", fps=5, cache_dir=tmp_path)
     assert not marker.exists()  # nothing from the cache was executed
     assert not info["cached"].any()  # invalid entries are recomputed ...
     assert all(np.array_equal(a, b) for a, b in zip(clean, again, strict=True))  # ... exactly
