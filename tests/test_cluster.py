@@ -42,7 +42,7 @@ def test_cli_commands_connect_to_the_scheduler(
     import dask
 
     # Dask's own setting bounds the wait for a scheduler (30 s by default)
-    monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "1s")
+    monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "0.2s")
     address = "tcp://127.0.0.1:9"  # the discard port: connection refused at once
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     model = str(tmp_path / "m.skops")

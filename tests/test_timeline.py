@@ -208,11 +208,20 @@ def ts_stream(native, tmp_path_factory):
     return path
 
 
-def test_live_http_stream_matches_the_file(model, ts_stream, stream_server):
+#: The windows of the live tests.
+LIVE = dict(window=2.0, hop=1.0, fps=FPS)
+
+
+@pytest.fixture(scope="module")
+def ts_offline(model, ts_stream):
+    """The timeline of ``ts_stream`` read as a file: what a live run of it must give."""
+    return predict_timeline(model, ts_stream, **LIVE)
+
+
+def test_live_http_stream_matches_the_file(model, ts_stream, ts_offline, stream_server):
     stream_server.payload = ts_stream.read_bytes()
-    kwargs = dict(window=2.0, hop=1.0, fps=FPS)
-    offline = predict_timeline(model, ts_stream, **kwargs)
-    run = stream_timeline(model, stream_server.url, live=True, queue_size=100_000, **kwargs)
+    offline = ts_offline
+    run = stream_timeline(model, stream_server.url, live=True, queue_size=100_000, **LIVE)
     rows = []
     for row in run:  # rows come one by one, each with its latency
         assert row["latency"] >= 0
@@ -316,8 +325,9 @@ def test_segments_on_a_dask_cluster_give_the_same_rows(segmented, model, long_vi
     distributed = pytest.importorskip("distributed")
     from emoset.cluster import dask_cluster
 
+    # one worker process (the segments are sent to it) with two threads: two segments at once
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         with dask_cluster(cluster.scheduler_address):
             on_cluster = predict_timeline(model, long_video[0], segment=4.0, n_jobs=-1)
@@ -376,7 +386,7 @@ def _udp_bound(port):
     return False
 
 
-def test_live_udp_stream(model, ts_stream):
+def test_live_udp_stream(model, ts_stream, ts_offline):
     """MPEG-TS sent as UDP datagrams to 127.0.0.1: rows as for the file, then a stall ends it."""
     if not os.path.exists("/proc/net/udp"):
         pytest.skip("needs /proc/net/udp to see when the reader listens")
@@ -401,13 +411,12 @@ def test_live_udp_stream(model, ts_stream):
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    kwargs = dict(window=2.0, hop=1.0, fps=FPS)
-    run = stream_timeline(model, f"udp://127.0.0.1:{port}", live=True, stall_timeout=2, **kwargs)
+    run = stream_timeline(model, f"udp://127.0.0.1:{port}", live=True, stall_timeout=2, **LIVE)
     rows = list(run)
     sender.join(5)
     assert sent.is_set()
     assert run.stats["ended"].startswith("stalled")  # UDP has no end: the silence ends it
-    offline = predict_timeline(model, ts_stream, **kwargs)
+    offline = ts_offline
     assert [r["start"] for r in rows] == offline["start"].tolist()
     assert [r["label"] for r in rows] == offline["label"].tolist()
 
