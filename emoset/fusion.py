@@ -379,7 +379,12 @@ class WeightedScoreFusion(_BaseFusion):
         else:
             self.weights_ = self._search(Z, y_idx, n_sub, n_cls)
         self.train_score_ = _objective(_fuse(Z, self.weights_), y_idx, n_cls)[0]
-        logger.info("Fusion weights (%s):\n%s", self.scheme, np.round(self.weights_, 3))
+        if logger.isEnabledFor(logging.INFO):  # one line: a weight per class, per subsystem
+            rows = (
+                f"{name} [{' '.join(f'{w:.3g}' for w in row)}]"
+                for name, row in zip(self.subsystem_names_, self.weights_, strict=True)
+            )
+            logger.info("Fusion weights (%s): %s", self.scheme, "; ".join(rows))
         return self
 
     def _search(self, Z, y_idx, n_sub, n_cls):

@@ -37,6 +37,15 @@ def test_fixed_weights_reduce_to_one_subsystem():
     assert np.allclose(only_video.decision_function(scores), z[:, 0, :])
 
 
+def test_weights_are_logged_on_one_line_by_subsystem(caplog):
+    scores, y = _complementary()
+    with caplog.at_level("INFO", logger="emoset"):
+        fusion = WeightedScoreFusion(weights=[[1.0, 0.5, 0.0], [0.0, 0.25, 1.0]]).fit(scores, y)
+    (message,) = [r.getMessage() for r in caplog.records if "Fusion weights" in r.getMessage()]
+    assert message == "Fusion weights (per_class): video [1 0.5 0]; audio [0 0.25 1]"
+    assert fusion.subsystem_names_ == ["video", "audio"]
+
+
 def test_per_class_beats_global_beats_single_on_held_out():
     train, y_train = _complementary(seed=0)
     test, y_test = _complementary(seed=1)
