@@ -135,8 +135,8 @@ def dists(tmp_path_factory):
     return sdist, wheel
 
 
-#: The longest test files, longest first (``--durations``, two workers, 2026-12-03: 150-230,
-#: 110-155, 95-150 and 65-85 s of the suite's 720-860 s); an order only, so a stale entry costs
+#: The longest test files, longest first (``--durations``, two workers, 2026-12-02/03: 155-230,
+#: 85-155, 75-150 and 55-85 s of the suite's 570-860 s); an order only, so a stale entry costs
 #: time, not a failure.
 LONGEST_FILES = ("test_pipelines.py", "test_wheel.py", "test_audio.py", "test_timeline.py")
 
