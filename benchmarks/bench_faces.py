@@ -9,7 +9,7 @@ on the real CREMA-D clips in ``../shared/data`` (or ``$EMOSET_DATA``):
   keeps its ~100 px) and re-encoded to H.264 in a temporary folder: the "640x360" target;
 * ``facecrop``: 10 of the 128x128 face-crop clips.
 
-Stages: decode (``emoset.media.read_frames``, gray), detect (dlib HOG on every frame),
+Stages: decode (``emoset.io.media.read_frames``, gray), detect (dlib HOG on every frame),
 landmarks (68-point fit inside the detected box), warp (similarity warp to the crop),
 align with detection on every frame, align with tracking (``detect_every=5``), then each
 feature on the aligned 64x64 crops (the face descriptor on 150x150 chips), and end to end
@@ -37,10 +37,10 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from emoset.cnn_features import EmotionCNN, FaceDescriptor  # noqa: E402
-from emoset.faces import FaceAligner, align_video  # noqa: E402
-from emoset.frame_features import HOG, LBP, DenseSIFT  # noqa: E402
-from emoset.media import read_frames  # noqa: E402
+from emoset.io.media import read_frames  # noqa: E402
+from emoset.video.cnn_features import EmotionCNN, FaceDescriptor  # noqa: E402
+from emoset.video.faces import FaceAligner, align_video  # noqa: E402
+from emoset.video.frame_features import HOG, LBP, DenseSIFT  # noqa: E402
 
 logger = logging.getLogger("bench_faces")
 REPO = Path(__file__).resolve().parents[1]

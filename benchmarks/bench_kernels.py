@@ -3,11 +3,11 @@
 Times, with BLAS pinned to one thread and as medians of several runs:
 
 * the log-Euclidean Gram matrix of 1,156 SPD matrices (d = 64 and 128): ours
-  (:class:`emoset.kernels.LogEuclideanKernel`: one batched ``eigh`` + one GEMM on
+  (:class:`emoset.sets.kernels.LogEuclideanKernel`: one batched ``eigh`` + one GEMM on
   half-vectorised logs) against pyRiemann's ``kernel_logeuclid`` on the same matrices, with
   the maximum absolute difference of the two results;
 * the Grassmann projection Gram matrix (``n_dims = 10``) for reference;
-* :class:`emoset.pls.OneVsRestPLSClassifier` fit + predict on the 1156 x 1156 kernel with
+* :class:`emoset.sets.pls.OneVsRestPLSClassifier` fit + predict on the 1156 x 1156 kernel with
   7 classes, ``backend="ikpls"`` against ``backend="sklearn"``.
 
 Prints a markdown table.  Usage::
@@ -29,9 +29,9 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from emoset.imagesets import CovarianceModel, SubspaceModel  # noqa: E402
-from emoset.kernels import LogEuclideanKernel, ProjectionKernel  # noqa: E402
-from emoset.pls import OneVsRestPLSClassifier  # noqa: E402
+from emoset.sets.imagesets import CovarianceModel, SubspaceModel  # noqa: E402
+from emoset.sets.kernels import LogEuclideanKernel, ProjectionKernel  # noqa: E402
+from emoset.sets.pls import OneVsRestPLSClassifier  # noqa: E402
 
 logger = logging.getLogger("bench_kernels")
 

@@ -2,7 +2,7 @@
 
 Generated image sets stand in for a large corpus: ``d = 128`` frame features (CNN features
 after PCA), 30-120 frames per clip, 7 classes, each class with its own mean and subspace.
-For each of the recognizer's video candidates (:func:`emoset.subsystems.video_candidates`:
+For each of the recognizer's video candidates (:func:`emoset.recognizer.subsystems.video_candidates`:
 subspace/projection, covariance and Gaussian/log-Euclidean RBF, mean/RBF) and for
 ``n = 1,000, 5,000, 20,000`` training clips it measures, each case in a fresh subprocess:
 
@@ -78,7 +78,7 @@ def _rss_mb():
 
 
 def _estimator(model, landmarks):
-    from emoset.subsystems import video_candidates
+    from emoset.recognizer.subsystems import video_candidates
 
     est = {e.set_model: e for e in video_candidates(0)}[model]
     return est.set_params(n_landmarks=landmarks)

@@ -61,7 +61,7 @@ def make_input(path, seconds, *, size=(640, 360), fps=30):
     import av
     import cv2
 
-    from emoset.media import load_audio, read_frames
+    from emoset.io.media import load_audio, read_frames
 
     clips = sorted((_data_root() / "cremad" / "native" / "video").glob("1001_DFA_*_XX.mp4"))
     if not clips:
@@ -112,9 +112,9 @@ def make_input(path, seconds, *, size=(640, 360), fps=30):
 
 def default_model(cache_dir, fps):
     """The default recognizer trained on the 80 face-crop clips (cached as a skops file)."""
-    from emoset.datasets import load_cremad
-    from emoset.persistence import load_model, save_model
-    from emoset.system import AudioVisualEmotionRecognizer
+    from emoset.datasets.corpora import load_cremad
+    from emoset.recognizer.persistence import load_model, save_model
+    from emoset.recognizer.system import AudioVisualEmotionRecognizer
 
     path = Path(cache_dir) / f"bench-stream-default-fps{fps:g}.skops"
     if path.exists():
@@ -178,7 +178,7 @@ class _Paced(threading.Thread):
 
 
 def _run(model, source, **kwargs):
-    from emoset.timeline import stream_timeline
+    from emoset.recognizer.timeline import stream_timeline
 
     run = stream_timeline(model, source, **kwargs)
     rss = [(0.0, _rss_mb())]
@@ -219,7 +219,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     seconds = args.minutes * 60 if args.minutes else args.seconds
-    from emoset._cache import default_cache_dir
+    from emoset.utils.cache import default_cache_dir
 
     cache = Path(args.cache_dir) if args.cache_dir else Path(default_cache_dir())
     cache.mkdir(parents=True, exist_ok=True)
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
         if args.plot and first is not None:
             import pandas as pd
 
-            from emoset.report import plot_timeline
+            from emoset.app.report import plot_timeline
 
             frame = pd.DataFrame(first[1], columns=first[0].columns)
             frame = frame[frame["end"] <= min(seconds, 40.0)]

@@ -6,7 +6,7 @@ resolve. Names outside emoset (NumPy, scikit-learn, the standard library) cannot
 without intersphinx inventories, so they are listed in ``nitpick_ignore_regex`` below instead.
 
 The gallery (``examples/plot_*.py``) and the user guide's figures run on the real clips
-(``emoset.datasets.find_data_root()``: ``$EMOSET_DATA``, ``../shared/data``, ...). Their
+(``emoset.datasets.corpora.find_data_root()``: ``$EMOSET_DATA``, ``../shared/data``, ...). Their
 features go to one cache folder, ``$EMOSET_CACHE`` (default: ``.cache/emoset`` in the
 checkout, the folder ``make reproduce-emotiw2016`` uses), so a second build recomputes nothing.
 ``-D plot_gallery=0`` renders the examples without running them.
@@ -20,7 +20,7 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
 
 import emoset  # noqa: E402
-from emoset.datasets import find_data_root  # noqa: E402
+from emoset.datasets.corpora import find_data_root  # noqa: E402
 
 REPO = Path(emoset.__file__).resolve().parents[1]
 
@@ -73,7 +73,7 @@ nitpick_ignore_regex = [
         r"py:.*",
         r"(numpy|np|sklearn|scipy|pandas|pd|joblib|matplotlib|pathlib|os|collections"
         r"|typing|dataclasses|argparse|logging|warnings|importlib|onnxruntime|opensmile|dlib"
-        r"|skops|skimage|librosa|ikpls|cv2|av)(\..*)?",
+        r"|skops|skimage|librosa|ikpls|cv2|av|zipfile|hashlib|functools|tqdm)(\..*)?",
     ),
     (
         r"py:.*",

@@ -11,44 +11,69 @@ openSMILE and an SVM, and per-class weighted late fusion combines the scores.
 import logging
 
 from ._version import __version__
-from .abstain import AbstainingClassifier
-from .audio import LibrosaFeatures, OpenSmileFeatures, make_audio_pipeline
-from .classifiers import ImageSetPLS, make_imageset_pipeline
-from .cnn_features import EmotionCNN, FaceDescriptor
-from .datasets import Clip, load_afew, load_cremad, load_ravdess
-from .extract import ImageSetFeatures, extract_image_sets
-from .faces import FaceAligner, align_video
-from .fetch import fetch_cremad, fetch_ravdess
-from .frame_features import HOG, LBP, DenseSIFT
-from .fusion import StackingFusion, WeightedScoreFusion
-from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
-from .kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
-from .manifest import load_manifest
-from .media import MediaError, iter_frames, load_audio, media_kind, read_frames
-from .normalize import standardize_per_speaker
-from .persistence import load_model, save_model
-from .pls import OneVsRestPLSClassifier
-from .splits import speaker_kfold
-from .subsystems import make_video_pipeline
-from .system import AudioVisualEmotionRecognizer, ClipResult
+from .audio import LibrosaFeatures, OpenSmileFeatures, standardize_per_speaker
+from .datasets import (
+    Clip,
+    fetch_cremad,
+    fetch_ravdess,
+    load_afew,
+    load_cremad,
+    load_manifest,
+    load_ravdess,
+    speaker_kfold,
+)
+from .decision import AbstainingClassifier, StackingFusion, WeightedScoreFusion
+from .io import MediaError, iter_frames, load_audio, media_kind, read_frames
+from .recognizer import (
+    AudioVisualEmotionRecognizer,
+    ClipResult,
+    load_model,
+    make_audio_pipeline,
+    make_video_pipeline,
+    save_model,
+)
+from .sets import (
+    CovarianceModel,
+    EuclideanKernel,
+    GaussianModel,
+    ImageSetPLS,
+    LogEuclideanKernel,
+    MeanModel,
+    OneVsRestPLSClassifier,
+    ProjectionKernel,
+    SubspaceModel,
+    make_imageset_pipeline,
+)
+from .video import (
+    HOG,
+    LBP,
+    DenseSIFT,
+    EmotionCNN,
+    FaceAligner,
+    FaceDescriptor,
+    ImageSetFeatures,
+    align_video,
+    extract_image_sets,
+)
 
 __all__ = [
     "__version__",
-    # data and media
-    "Clip",
+    # emoset.io: reading media
     "MediaError",
+    "iter_frames",
+    "load_audio",
+    "media_kind",
+    "read_frames",
+    # emoset.datasets: corpora
+    "Clip",
     "fetch_cremad",
     "fetch_ravdess",
-    "iter_frames",
     "load_afew",
-    "load_audio",
     "load_cremad",
     "load_manifest",
     "load_ravdess",
-    "media_kind",
-    "read_frames",
     "speaker_kfold",
-    # faces and frame features
+    # emoset.video: faces and frame features
     "DenseSIFT",
     "EmotionCNN",
     "FaceAligner",
@@ -58,7 +83,11 @@ __all__ = [
     "LBP",
     "align_video",
     "extract_image_sets",
-    # image sets, kernels, classifiers
+    # emoset.audio: speech
+    "LibrosaFeatures",
+    "OpenSmileFeatures",
+    "standardize_per_speaker",
+    # emoset.sets: image sets, kernels, classifiers
     "CovarianceModel",
     "EuclideanKernel",
     "GaussianModel",
@@ -69,19 +98,16 @@ __all__ = [
     "ProjectionKernel",
     "SubspaceModel",
     "make_imageset_pipeline",
-    "make_video_pipeline",
-    # audio
+    # emoset.decision: decisions
     "AbstainingClassifier",
-    "LibrosaFeatures",
-    "OpenSmileFeatures",
-    "make_audio_pipeline",
-    "standardize_per_speaker",
-    # fusion and the whole system
-    "AudioVisualEmotionRecognizer",
-    "ClipResult",
     "StackingFusion",
     "WeightedScoreFusion",
+    # emoset.recognizer: the recognizer
+    "AudioVisualEmotionRecognizer",
+    "ClipResult",
     "load_model",
+    "make_audio_pipeline",
+    "make_video_pipeline",
     "save_model",
 ]
 

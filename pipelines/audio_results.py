@@ -9,15 +9,15 @@ Usage::
 For each corpus (RAVDESS speech: 8 classes, 20 actors, 1200 clips; CREMA-D: 6 classes, 80
 face-crop + 6 native clips of 56 actors), feature set (eGeMAPSv02, ComParE_2016, librosa) and
 model, the outer folds are the committed speaker-independent splits
-(``emoset/data/splits/<corpus>_5fold.csv``, read with :func:`emoset.splits.load_split`; no
+(``emoset/data/splits/<corpus>_5fold.csv``, read with :func:`emoset.datasets.splits.load_split`; no
 actor is ever in both train and test). Inside each outer training fold a ``GridSearchCV``
 (scored by UAR, inner ``GroupKFold`` by speaker) picks the model's hyperparameters; the test
 fold is used once, for scoring. Models (all ``StandardScaler`` first, an SVM with
-``class_weight="balanced"`` on a precomputed kernel from :class:`emoset.kernels.EuclideanKernel`
-last, wrapped in :class:`emoset.abstain.AbstainingClassifier`):
+``class_weight="balanced"`` on a precomputed kernel from :class:`emoset.sets.kernels.EuclideanKernel`
+last, wrapped in :class:`emoset.decision.abstain.AbstainingClassifier`):
 
 * ``rbf`` -- RBF SVM, grid ``C`` x ``gamma`` (``gamma`` in multiples of ``1/n_features``): the
-  model of :func:`emoset.audio.make_audio_pipeline`;
+  model of :func:`emoset.recognizer.subsystems.make_audio_pipeline`;
 * ``rbf-unbalanced`` -- the same without class weights;
 * ``linear`` -- linear SVM, grid ``C``;
 * ``kbest-rbf`` / ``kbest-linear`` -- univariate feature selection (ANOVA F,
@@ -27,17 +27,17 @@ last, wrapped in :class:`emoset.abstain.AbstainingClassifier`):
 ``--fuse A/m+B/n`` adds a score-level fusion of two rows (e.g. the eGeMAPS and ComParE RBF SVMs):
 in every outer training fold each member keeps the hyperparameters its own search chose, its
 decision values on the outer-training clips are taken out of fold (inner speaker folds,
-:func:`emoset.fusion.out_of_fold_scores`), and a :class:`emoset.fusion.WeightedScoreFusion` (one
+:func:`emoset.decision.fusion.out_of_fold_scores`), and a :class:`emoset.decision.fusion.WeightedScoreFusion` (one
 weight per member, z-scored scores) is fitted on those only; the test fold is scored once.
 
 A clip without usable features (unreadable, silent) is left out of training and gets no label
-at test time (:class:`~emoset.abstain.AbstainingClassifier` semantics): it counts as wrong.
+at test time (:class:`~emoset.decision.abstain.AbstainingClassifier` semantics): it counts as wrong.
 Each extractor's band limit is learned from the outer-training clips of every fold (no test
 clip is looked at); when it equals the one of all clips the features are shared.
 
 ``--per-speaker-norm [MODEL ...]`` adds, for those models' rows (all when none is named), the
 variant with per-speaker z-scoring
-(:func:`emoset.normalize.standardize_per_speaker`: no labels, but transductive over the test
+(:func:`emoset.audio.normalize.standardize_per_speaker`: no labels, but transductive over the test
 speaker's unlabelled clips), reported in a separate table; it is off by default and skipped
 for corpora where most speakers have fewer than 5 clips (CREMA-D here).
 
@@ -73,15 +73,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from emoset.abstain import AbstainingClassifier
-from emoset.audio import LibrosaFeatures, OpenSmileFeatures
-from emoset.datasets import clip_labels, clip_speakers, load_cremad, load_ravdess
-from emoset.fusion import WeightedScoreFusion, out_of_fold_scores
-from emoset.kernels import EuclideanKernel
-from emoset.normalize import standardize_per_speaker
-from emoset.report import chance_levels, classification_metrics
-from emoset.scoring import aligned_scores
-from emoset.splits import load_split
+from emoset.app.report import chance_levels, classification_metrics
+from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures
+from emoset.audio.normalize import standardize_per_speaker
+from emoset.datasets.corpora import clip_labels, clip_speakers, load_cremad, load_ravdess
+from emoset.datasets.splits import load_split
+from emoset.decision.abstain import AbstainingClassifier
+from emoset.decision.fusion import WeightedScoreFusion, out_of_fold_scores
+from emoset.decision.scoring import aligned_scores
+from emoset.sets.kernels import EuclideanKernel
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("audio_results")

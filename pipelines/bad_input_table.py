@@ -25,7 +25,7 @@ import numpy as np
 
 
 def _good(data_root):
-    from emoset.datasets import load_cremad
+    from emoset.datasets.corpora import load_cremad
 
     return load_cremad(data_root, subsets=["native"])[0]
 
@@ -79,7 +79,7 @@ def interrupted_download(tmp, data_root):
 def one_frame_no_audio(tmp, data_root):
     import av
 
-    from emoset.media import read_frames
+    from emoset.io.media import read_frames
 
     frame = read_frames(_good(data_root).video, max_frames=1)[0]
     path = tmp / "one_frame.mp4"
@@ -105,7 +105,7 @@ def white_noise(tmp, data_root):
 
 
 def speech_48k(tmp, data_root):
-    from emoset.media import load_audio, resample
+    from emoset.io.media import load_audio, resample
 
     speech = load_audio(_good(data_root).audio, sr=None)
     return _wav(tmp / "speech_48k.wav", resample(speech, 16000, 48000), 48000)
@@ -135,7 +135,7 @@ def make_cases(tmp, data_root):
 
 def run_predict(model, paths, cache_dir, extra=()):
     """``emoset predict --json`` in this process: (exit status, records, stderr)."""
-    from emoset.cli import main
+    from emoset.app.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     argv = ["predict", str(model), *map(str, paths), "--json", "--cache-dir", str(cache_dir)]
@@ -168,7 +168,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--cache-dir", default=None)
     args = parser.parse_args(argv)
-    from emoset.datasets import find_data_root
+    from emoset.datasets.corpora import find_data_root
 
     data_root = find_data_root(args.data_root)
     with tempfile.TemporaryDirectory() as tmp:

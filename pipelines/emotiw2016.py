@@ -12,7 +12,7 @@ data root (``../shared/data``: 80 face crops + 6 full frames, 56 actors) with th
 speaker-independent 5-fold split (``emoset/data/splits/cremad_5fold.csv``): no actor is ever in both
 train and test.
 
-In every outer fold an :class:`emoset.system.AudioVisualEmotionRecognizer` is trained on the
+In every outer fold an :class:`emoset.recognizer.system.AudioVisualEmotionRecognizer` is trained on the
 training clips only. Inside it, each subsystem (DenseSIFT image sets -> PLS, emotion-CNN image
 sets -> PLS, speech functionals -> SVM) picks its set model / feature set by speaker-grouped
 inner cross-validation, and the out-of-fold scores of the training clips are what every fusion
@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoset.subsystems import MIN_FACES
+from emoset.recognizer.subsystems import MIN_FACES
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("emotiw2016")
@@ -88,7 +88,7 @@ CLASSIFIERS = ("pls", "svm", "lr")
 
 def _imageset_pipeline(set_model, kernel, classifier):
     """``set model -> kernel -> classifier`` with the grid's fixed hyperparameters."""
-    from emoset.classifiers import make_imageset_pipeline
+    from emoset.sets.classifiers import make_imageset_pipeline
 
     n_pca = 32 if set_model in ("covariance", "gaussian") else 64
     return make_imageset_pipeline(
@@ -138,7 +138,8 @@ def _versions():
 
 def _load(args):
     """Clips and outer folds: AFEW Train->Val, else CREMA-D speaker-grouped 5-fold."""
-    from emoset.datasets import load_afew, load_cremad, load_split, speaker_kfold
+    from emoset.datasets.corpora import load_afew, load_cremad
+    from emoset.datasets.splits import load_split, speaker_kfold
 
     afew = args.afew_root or os.environ.get("AFEW_ROOT")
     if afew:
@@ -181,7 +182,7 @@ def _metrics(y, pred, labels, folds=None):
     With several outer folds, ``fold_accuracy`` and ``se`` (the standard error of the mean
     fold accuracy, ``std(ddof=1) / sqrt(n_folds)``) are added.
     """
-    from emoset.report import classification_metrics
+    from emoset.app.report import classification_metrics
 
     pred = np.array(["(abstained)" if p is None else p for p in pred], dtype=object)
     tested = slice(None) if folds is None else np.sort(np.concatenate([te for _, te in folds]))
@@ -264,7 +265,7 @@ FIXED_KEYS = ("feature", "set_model", "kernel")
 def _mirror_predictions(model, test_clips, preds, test, n):
     """Fill ``preds`` (``{"nested": ..., "fixed": ...}``) with one fold's test labels of
     ``model``: its video subsystems, the main fusion, and every video candidate."""
-    from emoset.scoring import scores_to_labels
+    from emoset.decision.scoring import scores_to_labels
 
     classes = model.classes_
 
@@ -340,13 +341,13 @@ MKL_FUSIONS = {
 
 
 def _weighted(scheme):
-    from emoset.fusion import WeightedScoreFusion
+    from emoset.decision.fusion import WeightedScoreFusion
 
     return WeightedScoreFusion(scheme=scheme)
 
 
 def _stacking():
-    from emoset.fusion import StackingFusion
+    from emoset.decision.fusion import StackingFusion
 
     return StackingFusion()
 
@@ -355,9 +356,9 @@ def run_system(clips, y, folds, args):
     """Nested evaluation of the recognizer and of every fusion scheme on the outer folds."""
     from sklearn.base import clone
 
-    from emoset.scoring import scores_to_labels
-    from emoset.subsystems import default_audio_subsystems, default_video_subsystems
-    from emoset.system import AudioVisualEmotionRecognizer
+    from emoset.decision.scoring import scores_to_labels
+    from emoset.recognizer.subsystems import default_audio_subsystems, default_video_subsystems
+    from emoset.recognizer.system import AudioVisualEmotionRecognizer
 
     subsystem_pred, fusion_pred = {}, {name: np.empty(len(y), dtype=object) for name in FUSIONS}
     selected, problems = [], {}
@@ -446,9 +447,9 @@ def _multiple_kernel(train_clips, y_train, test_clips, model, scores, args):
     folds). Every fusion weight is fitted on the inner out-of-fold scores only. Returns
     ``({fusion name: test scores}, {"landmarks-svm": test scores})``.
     """
-    from emoset.fusion import WeightedScoreFusion
-    from emoset.subsystems import landmarks_video_subsystems
-    from emoset.system import AudioVisualEmotionRecognizer
+    from emoset.decision.fusion import WeightedScoreFusion
+    from emoset.recognizer.subsystems import landmarks_video_subsystems
+    from emoset.recognizer.system import AudioVisualEmotionRecognizer
 
     geometry = AudioVisualEmotionRecognizer(
         video=landmarks_video_subsystems(random_state=args.seed),
@@ -509,8 +510,8 @@ def _multiple_kernel(train_clips, y_train, test_clips, model, scores, args):
 
 def emotion_map(sets, y, path):
     """2-D map: clips in the first two latent dimensions of one PLS2 fitted on all clips."""
-    from emoset.classifiers import ImageSetPLS
-    from emoset.report import plot_emotion_map
+    from emoset.app.report import plot_emotion_map
+    from emoset.sets.classifiers import ImageSetPLS
 
     ok = [i for i, s in enumerate(sets) if len(s) >= MIN_FACES]
     model = ImageSetPLS(
@@ -533,7 +534,7 @@ def _pct(x):
 
 
 def write_report(out, info, results):
-    from emoset.report import markdown_table
+    from emoset.app.report import markdown_table
 
     lines = [
         f"# EmotiW 2016 reproduction — {info['corpus']}",
@@ -726,7 +727,7 @@ def main(argv=None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
-    from emoset.cluster import cluster_n_jobs, dask_cluster
+    from emoset.app.cluster import cluster_n_jobs, dask_cluster
 
     with (
         warnings.catch_warnings(record=True) as caught,
@@ -740,7 +741,7 @@ def main(argv=None) -> int:
 
 def _data_problems(clips, extraction, problems, args):
     """One line per kind of data problem, for the log and the report (never per fold)."""
-    from emoset.audio import OpenSmileFeatures
+    from emoset.audio.features import OpenSmileFeatures
 
     lines = []
     few = extraction[extraction["n_faces"] < MIN_FACES]
@@ -784,8 +785,8 @@ def _distinct_warnings(caught):
 
 
 def _run(args, caught):
-    from emoset.extract import extract_image_sets
-    from emoset.report import chance_levels, human_accuracy, plot_confusion_matrix
+    from emoset.app.report import chance_levels, human_accuracy, plot_confusion_matrix
+    from emoset.video.extract import extract_image_sets
 
     t_start = time.perf_counter()
     out = Path(args.out)

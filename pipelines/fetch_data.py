@@ -10,7 +10,7 @@ Usage::
 
 Default subset (a fresh machine, about 650 MB):
 
-- CREMA-D: video + audio of the 12 actors in ``emoset.fetch.CREMAD_DEFAULT_ACTORS`` (6 female,
+- CREMA-D: video + audio of the 12 actors in ``emoset.datasets.fetch.CREMAD_DEFAULT_ACTORS`` (6 female,
   6 male; 977 clips, 1954 files, 441.8 MB) and the crowd raters' ``summaryTable.csv`` (449 kB),
   from github.com/CheyneyComputerScience/CREMA-D (ODbL 1.0);
 - RAVDESS: the speech audio of all 24 actors (``Audio_Speech_Actors_01-24.zip``, about 200 MB,
@@ -27,11 +27,10 @@ import logging
 import os
 import sys
 
-from emoset._download import format_size
-from emoset.fetch import (
+from emoset.datasets.download import DownloadError, format_size
+from emoset.datasets.fetch import (
     CREMAD_DEFAULT_ACTORS,
     RAVDESS_PARTS,
-    DownloadError,
     fetch_cremad,
     fetch_ravdess,
     get_data_home,

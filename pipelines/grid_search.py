@@ -9,7 +9,7 @@ Usage::
     python -m pipelines.grid_search audio --corpus ravdess --feature compare
 
 Video subsystems search :class:`emoset.ImageSetPLS` parameters on cached image sets; audio
-subsystems search the SVM of :func:`emoset.audio.make_audio_pipeline` on cached functionals
+subsystems search the SVM of :func:`emoset.recognizer.subsystems.make_audio_pipeline` on cached functionals
 (features extracted once, then ``"precomputed"``). Folds are ``GroupKFold`` by speaker, so no
 actor is in both the training and the validation part of any split. Each subsystem has its own
 default grid (``DEFAULT_GRIDS``); ``--param name=v1,v2`` replaces one axis.
@@ -71,7 +71,7 @@ def parse_params(items, subsystem):
 
 
 def _clips(corpus, data_root):
-    from emoset.datasets import load_cremad, load_ravdess
+    from emoset.datasets.corpora import load_cremad, load_ravdess
 
     return load_cremad(data_root) if corpus == "cremad" else load_ravdess(data_root)
 
@@ -80,7 +80,7 @@ def run(args):
     import pandas as pd
     from sklearn.model_selection import GridSearchCV, GroupKFold
 
-    from emoset.datasets import clip_speakers
+    from emoset.datasets.corpora import clip_speakers
 
     clips = _clips(args.corpus, args.data_root)
     y = np.array([c.label for c in clips])
@@ -88,9 +88,9 @@ def run(args):
     grid = dict(DEFAULT_GRIDS[args.subsystem])
     grid.update(parse_params(args.param, args.subsystem))
     if args.subsystem == "video":
-        from emoset.classifiers import ImageSetPLS
-        from emoset.extract import extract_image_sets
-        from emoset.subsystems import MIN_FACES
+        from emoset.recognizer.subsystems import MIN_FACES
+        from emoset.sets.classifiers import ImageSetPLS
+        from emoset.video.extract import extract_image_sets
 
         sets, _ = extract_image_sets(
             clips, args.feature, cache_dir=args.cache_dir, n_jobs=args.n_jobs, verbose=1
@@ -112,7 +112,7 @@ def run(args):
         y, groups = y[keep], groups[keep]
         estimator = ImageSetPLS(random_state=0)
     else:
-        from emoset.audio import make_audio_pipeline
+        from emoset.recognizer.subsystems import make_audio_pipeline
 
         names = {
             "egemaps": "egemaps",

@@ -1,7 +1,7 @@
 """Write the fixed speaker-independent split files shipped in ``emoset/data/splits/``.
 
 Usage: ``python -m pipelines.make_splits [--data-root DIR] [--out DIR]``. The files are committed
-and ship inside the package (``emoset.splits.load_split("cremad_5fold", clips)``), so every
+and ship inside the package (``emoset.datasets.splits.load_split("cremad_5fold", clips)``), so every
 table in the README is computed on the same folds; re-running this reproduces them exactly
 (``StratifiedGroupKFold`` with ``random_state=0``). ``--out`` writes them elsewhere instead.
 """
@@ -11,8 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
-from emoset.datasets import load_cremad, load_ravdess
-from emoset.splits import speaker_kfold, write_split
+from emoset.datasets.corpora import load_cremad, load_ravdess
+from emoset.datasets.splits import speaker_kfold, write_split
 
 
 def main(argv=None) -> int:

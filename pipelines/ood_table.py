@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _model(features, *, after):
-    from emoset.audio import make_audio_pipeline
+    from emoset.recognizer.subsystems import make_audio_pipeline
 
     pipe = make_audio_pipeline(features, probability=False, ood_quantile=0.99 if after else None)
     if not after:
@@ -37,7 +37,7 @@ def _model(features, *, after):
 
 
 def _row(name, model, clips, cache_dir):
-    from emoset.scoring import aligned_scores, scores_to_labels
+    from emoset.decision.scoring import aligned_scores, scores_to_labels
 
     pipe = model
     step = pipe.steps[0][1].set_params(cache_dir=cache_dir)
@@ -66,8 +66,8 @@ def main(argv=None) -> int:
     parser.add_argument("--features", default="egemaps", help="egemaps, compare or librosa")
     parser.add_argument("--actors", type=int, default=20, help="RAVDESS actors to use")
     args = parser.parse_args(argv)
-    from emoset.datasets import load_cremad, load_ravdess
-    from emoset.report import markdown_table
+    from emoset.app.report import markdown_table
+    from emoset.datasets.corpora import load_cremad, load_ravdess
 
     train = load_cremad(args.data_root, subsets=["facecrop128"])
     classes = sorted({c.label for c in train})

@@ -7,7 +7,7 @@ import numpy as np
 
 def clip_frames_and_audio(path, sr=16000):
     """All RGB frames and the 16 kHz mono audio of a clip."""
-    from emoset.media import load_audio, read_frames
+    from emoset.io.media import load_audio, read_frames
 
     return read_frames(path, color="rgb"), load_audio(path, sr=sr)
 

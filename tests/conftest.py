@@ -65,7 +65,7 @@ def feature_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cremad_split(data_root):
     """The 80 CREMA-D face-crop clips split by actor: every 4th actor is held out."""
-    from emoset.datasets import load_cremad
+    from emoset.datasets.corpora import load_cremad
 
     clips = load_cremad(data_root, subsets=["facecrop128"])
     test_speakers = sorted({c.speaker for c in clips})[::4]
@@ -76,9 +76,9 @@ def cremad_split(data_root):
 
 def make_small_recognizer(cache_dir, **params):
     """CNN image sets (mean or covariance, by inner CV) + eGeMAPS SVM: a quick recognizer."""
-    from emoset.audio import make_audio_pipeline
-    from emoset.classifiers import ImageSetPLS
-    from emoset.system import AudioVisualEmotionRecognizer
+    from emoset.recognizer.subsystems import make_audio_pipeline
+    from emoset.recognizer.system import AudioVisualEmotionRecognizer
+    from emoset.sets.classifiers import ImageSetPLS
 
     video = {
         "cnn-pls": (
@@ -104,7 +104,7 @@ def small_recognizer(cremad_split, feature_cache):
 @pytest.fixture(scope="session")
 def small_model_file(small_recognizer, tmp_path_factory):
     """``small_recognizer`` saved with save_model (and its .sha256 beside it)."""
-    from emoset.persistence import save_model
+    from emoset.recognizer.persistence import save_model
 
     return save_model(small_recognizer, tmp_path_factory.mktemp("model") / "model.skops")
 

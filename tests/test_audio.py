@@ -1,4 +1,4 @@
-"""Tests for emoset.audio (speech features, bandwidth), emoset.abstain and emoset._cache."""
+"""Tests for emoset.audio.features (speech features, bandwidth), emoset.decision.abstain and emoset.utils.cache."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.svm import SVC
 
-from emoset import _cache
-from emoset.abstain import AbstainingClassifier
-from emoset.audio import LibrosaFeatures, OpenSmileFeatures, make_audio_pipeline
-from emoset.media import MediaError
-from emoset.normalize import standardize_per_speaker
-from emoset.speech import estimate_bandwidth, librosa_feature_names
+from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures
+from emoset.audio.normalize import standardize_per_speaker
+from emoset.audio.speech import estimate_bandwidth, librosa_feature_names
+from emoset.decision.abstain import AbstainingClassifier
+from emoset.io.errors import MediaError
+from emoset.recognizer.subsystems import make_audio_pipeline
+from emoset.utils import cache as _cache
 
 SR = 16000
 
@@ -133,7 +134,7 @@ def test_librosa_features_shape_and_names(make_wav):
 
 
 def test_as_frame_is_indexed_by_clip(make_wav):
-    from emoset.datasets import Clip
+    from emoset.datasets.corpora import Clip
 
     a, b = make_wav("a.wav"), make_wav("b.wav", f0=200.0)
     clip = Clip(id="clip_b", video=None, audio=b, label="happy", speaker="s1", corpus="test")
@@ -151,7 +152,7 @@ def test_deterministic(make_wav):
 
 
 def test_video_audio_track_is_used(tmp_path):
-    from emoset.datasets import Clip
+    from emoset.datasets.corpora import Clip
 
     mp4 = _write_mp4(tmp_path / "talk.mp4", with_audio=True, n_frames=25)
     clip = Clip(id="v", video=mp4, audio=None, label="neutral", speaker="s", corpus="test")
@@ -163,7 +164,7 @@ def test_video_audio_track_is_used(tmp_path):
 
 
 def test_real_native_video_matches_its_wav(data_root):
-    from emoset.datasets import load_cremad
+    from emoset.datasets.corpora import load_cremad
 
     native = [c for c in load_cremad(data_root) if c.subset == "native"][:1]
     tr = OpenSmileFeatures()
@@ -177,7 +178,7 @@ def test_real_native_video_matches_its_wav(data_root):
 
 
 def test_cache_hit_reads_back_without_recomputing(make_wav, tmp_path, monkeypatch):
-    import emoset.audio_extract as audio
+    import emoset.audio.extract as audio
 
     clips = [make_wav("a.wav"), make_wav("b.wav", f0=200.0)]
     tr = OpenSmileFeatures(cache_dir=tmp_path / "cache").fit(clips)
@@ -336,7 +337,7 @@ def test_digital_silence_abstains(make_wav, cls):
 
 
 def test_bandwidth_of_narrowband_and_upsampled_speech(make_wav):
-    from emoset.media import load_audio
+    from emoset.io.media import load_audio
 
     low = make_wav("low.wav", sr=8000)
     high = make_wav("high.wav", sr=SR)
@@ -349,7 +350,7 @@ def test_bandwidth_of_narrowband_and_upsampled_speech(make_wav):
 
 def test_training_bandwidth_limits_wideband_speech(make_wav):
     """A model fitted on 8 kHz speech sees 16 kHz speech through the same 4 kHz band."""
-    from emoset.media import resample
+    from emoset.io.media import resample
 
     train = [
         make_wav(f"t{i}.wav", sr=8000, signal=resample(_voice(1.5, f0=130.0 + 20 * i), SR, 8000))
@@ -512,13 +513,13 @@ def test_standardize_per_speaker():
 
 @pytest.fixture(scope="module")
 def ravdess_subset(data_root):
-    from emoset.datasets import load_ravdess
+    from emoset.datasets.corpora import load_ravdess
 
     return [c for c in load_ravdess(data_root) if c.speaker in {"01", "02", "03"}]
 
 
 def test_audio_pipeline_on_real_ravdess_is_above_chance(ravdess_subset, feature_cache):
-    from emoset.datasets import clip_labels
+    from emoset.datasets.corpora import clip_labels
 
     cache = feature_cache  # shared: the audio_results test below reads these clips back
     clips = ravdess_subset
@@ -627,7 +628,7 @@ def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
     clips = [str(make_wav(f"v{i}.wav", f0=140.0 + 20 * i, seed=i)) for i in range(4)]
     script = (
         "import sys, numpy as np\n"
-        "from emoset.audio import LibrosaFeatures\n"
+        "from emoset.audio.features import LibrosaFeatures\n"
         "X = LibrosaFeatures(n_jobs=2).fit().transform(sys.argv[1:])\n"
         "assert np.isfinite(X).all(), X\n"
         "print('ok', X.shape)\n"
@@ -643,7 +644,7 @@ def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
 @pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures])
 def test_extract_signal_equals_extract_of_the_file(make_wav, cls):
     """The per-signal route (timelines) gives the file's features, band limit included."""
-    from emoset.media import load_audio
+    from emoset.io.media import load_audio
 
     train = [make_wav(f"t{i}.wav", sr=8000, duration=1.0, f0=140.0 + 20 * i) for i in range(2)]
     clip = make_wav("clip.wav", duration=1.2, f0=150.0)
@@ -660,7 +661,7 @@ def test_extract_signal_equals_extract_of_the_file(make_wav, cls):
 def test_extract_windows_of_one_signal(data_root, cls):
     """Windows of one recording (a timeline's): a window that is the whole signal is exactly
     the signal's features; overlapping windows stay close to analysing each piece alone."""
-    from emoset.media import load_audio
+    from emoset.io.media import load_audio
 
     clips = sorted((data_root / "cremad" / "native" / "audio").glob("1001_*.wav"))[:3]
     if len(clips) < 3:
@@ -686,7 +687,7 @@ def test_extract_windows_of_one_signal(data_root, cls):
 
 
 def test_speech_activity_tells_speech_from_pauses():
-    from emoset.speech import speech_activity
+    from emoset.audio.speech import speech_activity
 
     voiced = _voice(1.0, SR)
     y = np.concatenate([voiced, np.zeros(SR, np.float32)])

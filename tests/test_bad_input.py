@@ -8,7 +8,7 @@ import csv
 
 import pytest
 
-from emoset.cli import main
+from emoset.app.cli import main
 from pipelines.bad_input_table import make_cases, run_predict
 
 pytestmark = pytest.mark.slow
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def batch(small_model_file, data_root, feature_cache, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bad")
     cases = make_cases(tmp, data_root)
-    from emoset.datasets import load_cremad
+    from emoset.datasets.corpora import load_cremad
 
     good = load_cremad(data_root, subsets=["native"])[1].video
     code, records, err = run_predict(
@@ -50,7 +50,7 @@ def test_one_batch_all_reported_good_clip_still_predicted(batch):
         ("missing", ["does_not_exist.mp4", "no such file"]),
         ("directory", ["a_folder.mp4", "not a regular file"]),
         ("partial", ["partial.mp4", "truncated", " s of "]),
-        ("one-frame", ["need at least 2", "no audio"]),
+        ("one-frame", ["1 frame(s) in the image set; at least 2 needed", "no audio"]),
         ("noise", ["far from the training data"]),
     ],
 )
@@ -91,7 +91,7 @@ def _manifest(path, rows):
 def test_evaluate_and_train_on_a_corpus_with_bad_clips(
     small_model_file, data_root, feature_cache, tmp_path, capsys
 ):
-    from emoset.datasets import load_cremad
+    from emoset.datasets.corpora import load_cremad
 
     cases = {n: p for n, _, p in make_cases(tmp_path, data_root)}
     good = load_cremad(data_root, subsets=["facecrop128"])[:24]

@@ -1,4 +1,4 @@
-"""Tests for emoset.classifiers: the ImageSetPLS facade and make_imageset_pipeline."""
+"""Tests for emoset.sets.classifiers: the ImageSetPLS facade and make_imageset_pipeline."""
 
 import pickle
 import warnings
@@ -13,10 +13,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.svm import SVC
 
-from emoset.classifiers import ImageSetPLS, make_imageset_pipeline
-from emoset.imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
-from emoset.kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
-from emoset.pls import OneVsRestPLSClassifier
+from emoset.sets.classifiers import ImageSetPLS, make_imageset_pipeline
+from emoset.sets.imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
+from emoset.sets.kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
+from emoset.sets.pls import OneVsRestPLSClassifier
 
 
 @pytest.fixture
@@ -379,7 +379,7 @@ def test_nystroem_on_the_cremad_folds(cremad_split, feature_cache):
     holds only from about 3n/4 landmarks here; it is a large-n property (see
     benchmarks/bench_scale.py).
     """
-    from emoset.extract import ImageSetFeatures
+    from emoset.video.extract import ImageSetFeatures
 
     train, test = cremad_split
     feats = ImageSetFeatures("cnn", cache_dir=feature_cache)
@@ -411,7 +411,7 @@ def test_nystroem_on_the_cremad_folds(cremad_split, feature_cache):
 
 
 def test_nystroem_models_round_trip_through_save_model(separable, tmp_path):
-    from emoset.persistence import load_model, save_model
+    from emoset.recognizer.persistence import load_model, save_model
 
     (X, y), (Xt, _) = separable
     for classifier in ("pls", "svm"):
@@ -423,7 +423,7 @@ def test_nystroem_models_round_trip_through_save_model(separable, tmp_path):
 
 
 def test_auto_landmarks_are_the_exact_model_on_small_corpora(separable):
-    from emoset.subsystems import video_candidates
+    from emoset.recognizer.subsystems import video_candidates
 
     assert {est.n_landmarks for est in video_candidates()} == {"auto"}
     (X, y), (Xt, _) = separable

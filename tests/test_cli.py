@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from emoset.cli import build_parser, main
-from emoset.datasets import load_cremad
+from emoset.app.cli import build_parser, main
+from emoset.datasets.corpora import load_cremad
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def model_path(data_root, speakers, tmp_path_factory, feature_cache):
 def test_train_writes_model_and_digest(model_path, speakers):
     import hashlib
 
-    from emoset.persistence import load_model
+    from emoset.recognizer.persistence import load_model
 
     digest, name = (model_path.parent / "model.skops.sha256").read_text().split()
     assert name == "model.skops" and digest == hashlib.sha256(model_path.read_bytes()).hexdigest()
@@ -111,7 +111,7 @@ def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys, 
     # the command reports exactly what the loaded model predicts on those clips
     import numpy as np
 
-    from emoset.persistence import load_model
+    from emoset.recognizer.persistence import load_model
 
     pred = load_model(model_path, cache_dir=feature_cache).predict(clips)
     expected = float(np.mean(pred == np.array([c.label for c in clips])))
@@ -120,7 +120,7 @@ def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys, 
 
 
 def test_afew_evaluate_defaults_to_val(tmp_path):
-    from emoset.cli import _load_corpus
+    from emoset.app.cli import _load_corpus
 
     for part, name in (("Train", "000001"), ("Val", "000002")):
         (tmp_path / f"{part}_AFEW" / "Happy").mkdir(parents=True)
@@ -172,7 +172,7 @@ def test_train_rejects_bad_landmarks(value, capsys):
 
 
 def test_train_mirror_option(data_root, speakers, feature_cache, tmp_path):
-    from emoset.persistence import load_model
+    from emoset.recognizer.persistence import load_model
 
     assert build_parser().parse_args(["train", "-o", "m.skops"]).mirror is False
     clips, _ = speakers

@@ -1,4 +1,4 @@
-"""Tests for emoset.cluster: extraction on a Dask cluster (loopback only), --dask-scheduler."""
+"""Tests for emoset.app.cluster: extraction on a Dask cluster (loopback only), --dask-scheduler."""
 
 import logging
 import os
@@ -8,10 +8,10 @@ import threading
 import numpy as np
 import pytest
 
-from emoset.cli import main
-from emoset.cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster, scheduler_address
-from emoset.datasets import load_cremad
-from emoset.extract import extract_image_sets
+from emoset.app.cli import main
+from emoset.app.cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster, scheduler_address
+from emoset.datasets.corpora import load_cremad
+from emoset.video.extract import extract_image_sets
 
 
 def test_scheduler_address_comes_from_the_argument_then_the_environment(monkeypatch):

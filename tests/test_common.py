@@ -23,22 +23,23 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emoset.abstain import AbstainingClassifier
-from emoset.audio import LibrosaFeatures, OpenSmileFeatures
-from emoset.classifiers import ImageSetPLS
-from emoset.extract import ImageSetFeatures
-from emoset.faces import FaceAligner
-from emoset.frame_features import HOG, LBP, DenseSIFT, EmotionCNN
-from emoset.fusion import StackingFusion, WeightedScoreFusion
-from emoset.imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
-from emoset.kernels import (
+from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures
+from emoset.decision.abstain import AbstainingClassifier
+from emoset.decision.fusion import StackingFusion, WeightedScoreFusion
+from emoset.recognizer.system import AudioVisualEmotionRecognizer
+from emoset.sets.classifiers import ImageSetPLS
+from emoset.sets.imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
+from emoset.sets.kernels import (
     EuclideanKernel,
     KernelRowScaler,
     LogEuclideanKernel,
     ProjectionKernel,
 )
-from emoset.pls import OneVsRestPLSClassifier
-from emoset.system import AudioVisualEmotionRecognizer
+from emoset.sets.pls import OneVsRestPLSClassifier
+from emoset.video.cnn_features import EmotionCNN
+from emoset.video.extract import ImageSetFeatures
+from emoset.video.faces import FaceAligner
+from emoset.video.frame_features import HOG, LBP, DenseSIFT
 
 # --------------------------------------------------------------------------------------
 # scikit-learn's checks on the 2-D estimators

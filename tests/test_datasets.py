@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import emoset
-from emoset import _resources
-from emoset.datasets import (
+from emoset.datasets.corpora import (
     EMOTIONS,
     Clip,
     clip_speakers,
@@ -21,14 +20,12 @@ from emoset.datasets import (
     load_afew,
     load_cremad,
     load_cremad_human_votes,
-    load_manifest,
     load_ravdess,
-    load_split,
-    shipped_splits,
-    speaker_kfold,
     to_emotiw,
-    write_split,
 )
+from emoset.datasets.manifest import load_manifest
+from emoset.datasets.splits import load_split, shipped_splits, speaker_kfold, write_split
+from emoset.utils import resources as _resources
 
 
 def _manifest_rows(data_root, corpus):
@@ -294,12 +291,14 @@ def test_missing_root_is_clear(tmp_path):
 
 
 def test_no_default_root(tmp_path, monkeypatch):
-    import emoset.datasets as ds
+    import emoset.datasets.corpora as ds
 
     monkeypatch.setenv("EMOSET_DATA", str(tmp_path / "absent"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(ds, "__file__", str(tmp_path / "pkg" / "emoset" / "datasets.py"))
+    monkeypatch.setattr(
+        ds, "__file__", str(tmp_path / "pkg" / "emoset" / "datasets" / "corpora.py")
+    )
     with pytest.raises(
         FileNotFoundError, match=r"No emotion corpus found; looked at \$EMOSET_DATA"
     ):

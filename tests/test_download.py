@@ -10,8 +10,8 @@ import zipfile
 import _loopback
 import pytest
 
-from emoset import _download
-from emoset._download import (
+from emoset.datasets import download as _download
+from emoset.datasets.download import (
     ChecksumError,
     DownloadError,
     download_file,

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from _factories import write_video
 
-from emoset._cache import default_cache_dir
-from emoset.datasets import Clip, load_cremad
-from emoset.extract import ImageSetFeatures, extract_image_sets, make_frame_features
-from emoset.frame_features import HOG, LBP
+from emoset.datasets.corpora import Clip, load_cremad
+from emoset.utils.cache import default_cache_dir
+from emoset.video.extract import ImageSetFeatures, extract_image_sets, make_frame_features
+from emoset.video.frame_features import HOG, LBP
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_real_clips_to_image_sets(few_clips, tmp_path):
     assert (info["n_frames"] > 50).all() and (info["error"] == "").all()
     assert not info["cached"].any()
     # each set carries its clip's id, for the warnings of the set models
-    from emoset._setnames import set_label
+    from emoset.utils.setnames import set_label
 
     assert [set_label(s, i) for i, s in enumerate(sets["lbp"])] == [c.id for c in few_clips]
     # a mirrored set is named as such: a warning about it must not read as its original's twice
@@ -60,7 +60,7 @@ def test_interrupted_batch_resumes(few_clips, tmp_path):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"")
     batch = [few_clips[0], few_clips[1], bad, few_clips[2]]
-    from emoset.media import MediaError
+    from emoset.io.errors import MediaError
 
     with pytest.raises(MediaError, match=r"broken\.mp4: the file is empty"):
         extract_image_sets(batch, "hog", fps=5, cache_dir=tmp_path, on_error="raise")
@@ -187,8 +187,8 @@ def test_cache_holds_no_pickle_and_ignores_one(few_clips, tmp_path):
 
 def test_frame_featurizer_gives_the_rows_of_extract(few_clips):
     """Aligning frame by frame and featurising (timelines) gives the clip's image set."""
-    from emoset.faces import FaceTrack
-    from emoset.media import iter_frames
+    from emoset.io.media import iter_frames
+    from emoset.video.faces import FaceTrack
 
     step = ImageSetFeatures("hog", fps=10).fit()
     clip = few_clips[-1]  # a full-frame clip: the face is found, then tracked
@@ -205,9 +205,9 @@ def test_landmarks_and_mirrored_features_of_real_clips(few_clips, tmp_path):
     """``landmarks`` reads the aligned points (kept with the cached faces); ``mirrored-*`` the
     flipped faces; an older cache entry without the points is re-aligned, not misread."""
     from emoset import __version__
-    from emoset._cache import DiskCache, file_sha256, make_key
-    from emoset.extract import _spec_key
-    from emoset.faces import FaceAligner
+    from emoset.utils.cache import DiskCache, file_sha256, make_key
+    from emoset.video.extract import _spec_key
+    from emoset.video.faces import FaceAligner
 
     clips = few_clips[:1]
     sets, info = extract_image_sets(
@@ -229,7 +229,7 @@ def test_landmarks_and_mirrored_features_of_real_clips(few_clips, tmp_path):
 
 
 def test_mirrored_step_is_the_same_step_on_mirrored_faces():
-    from emoset.frame_features import Mirrored
+    from emoset.video.frame_features import Mirrored
 
     step = ImageSetFeatures("cnn", fps=5, max_frames=20)
     mirror = step.mirrored()

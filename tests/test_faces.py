@@ -1,4 +1,4 @@
-"""Tests for emoset.faces: detection, landmarks, alignment and tracking on real CREMA-D clips."""
+"""Tests for emoset.video.faces: detection, landmarks, alignment and tracking on real CREMA-D clips."""
 
 import pickle
 import warnings
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from emoset.faces import (
+from emoset.video.faces import (
     CANONICAL_POINTS,
     AlignStats,
     FaceAligner,
@@ -22,14 +22,14 @@ NATIVE = "cremad/native/video/1001_DFA_ANG_XX.mp4"
 
 @pytest.fixture(scope="module")
 def native_frames(data_root):
-    from emoset.media import read_frames
+    from emoset.io.media import read_frames
 
     return read_frames(data_root / NATIVE, color="rgb", max_frames=30)
 
 
 @pytest.fixture(scope="module")
 def crop_frames(data_root):
-    from emoset.media import read_frames
+    from emoset.io.media import read_frames
 
     return read_frames(data_root / CROP, color="gray", max_frames=30)
 
@@ -184,7 +184,7 @@ def test_native_clip_rgb_and_gray_agree(native_frames):
 
 def test_alignment_puts_eyes_at_canonical_positions(native_frames):
     """Re-running the landmark model on the aligned crop finds the eyes where they belong."""
-    from emoset.faces import CANONICAL_POINTS
+    from emoset.video.faces import CANONICAL_POINTS
 
     faces, stats = FaceAligner(128, detect_every=1).align_frames(native_frames[:3])
     aligner = FaceAligner(128)
@@ -258,7 +258,7 @@ def test_truncated_clips_are_aligned(data_root, clip, n):
 
 
 def test_align_video_errors(data_root, tmp_path):
-    from emoset.media import MediaError
+    from emoset.io.errors import MediaError
 
     with pytest.raises(TypeError, match="either an aligner or FaceAligner parameters"):
         align_video(data_root / CROP, FaceAligner(), crop_size=32)

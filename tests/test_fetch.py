@@ -15,14 +15,9 @@ from pathlib import Path
 import _loopback
 import pytest
 
-from emoset._download import ChecksumError, DownloadError
-from emoset.datasets import load_cremad, load_ravdess
-from emoset.fetch import (
-    CREMAD_DEFAULT_ACTORS,
-    fetch_cremad,
-    fetch_ravdess,
-    get_data_home,
-)
+from emoset.datasets.corpora import load_cremad, load_ravdess
+from emoset.datasets.download import ChecksumError, DownloadError
+from emoset.datasets.fetch import CREMAD_DEFAULT_ACTORS, fetch_cremad, fetch_ravdess, get_data_home
 
 # The loopback server fixtures (tests/_loopback.py), bound here so that pytest finds them.
 loopback_only = _loopback.loopback_only

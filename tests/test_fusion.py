@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from emoset.fusion import (
+from emoset.decision.fusion import (
     StackingFusion,
     WeightedScoreFusion,
     normalize_scores,
@@ -196,7 +196,7 @@ def test_out_of_fold_scores_never_see_the_speaker():
 
 def test_out_of_fold_scores_keep_abstentions_and_missing_classes():
     """NaN rows stay NaN; a fold without a class still gives one column per class."""
-    from emoset.abstain import AbstainingClassifier
+    from emoset.decision.abstain import AbstainingClassifier
 
     scores, y = _complementary(60)
     X = scores["video"].copy()
@@ -214,7 +214,7 @@ def test_out_of_fold_scores_keep_abstentions_and_missing_classes():
 def test_simplex_grid_is_the_filtered_grid_and_scales_to_many_subsystems():
     import itertools
 
-    from emoset.fusion import _simplex_grid
+    from emoset.decision.fusion import _simplex_grid
 
     for n in (1, 2, 3, 4):  # same points in the same order as filtering the full grid
         full = [c for c in itertools.product(range(11), repeat=n) if sum(c) == 10]
@@ -226,7 +226,7 @@ def test_simplex_grid_is_the_filtered_grid_and_scales_to_many_subsystems():
 
 def _one_by_one(Z, y_idx, n_sub, n_cls, per_class, step=0.1, n_rounds=2):
     """The weight search written as the plain loop over grid points (the reference)."""
-    from emoset.fusion import _fuse, _objective, _simplex_grid
+    from emoset.decision.fusion import _fuse, _objective, _simplex_grid
 
     grid = _simplex_grid(n_sub, step)
     best, w = None, None
@@ -250,7 +250,7 @@ def _one_by_one(Z, y_idx, n_sub, n_cls, per_class, step=0.1, n_rounds=2):
 @pytest.mark.parametrize("scheme", ["global", "per_class"])
 def test_vectorised_search_gives_the_loops_weights(seed, scheme):
     """Same weights as trying grid points one by one, ties and abstentions included."""
-    from emoset.fusion import normalize_scores
+    from emoset.decision.fusion import normalize_scores
 
     rng = np.random.default_rng(seed)
     n_sub, n_cls = 2 + seed % 2, 4

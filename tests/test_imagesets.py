@@ -1,4 +1,4 @@
-"""Tests for emoset.imagesets: set validation and the four set models."""
+"""Tests for emoset.sets.imagesets: set validation and the four set models."""
 
 import warnings
 
@@ -7,8 +7,8 @@ import pytest
 from _factories import generate_sets
 from numpy.testing import assert_allclose
 
-from emoset.geometry import gaussian_embedding, shrunk_covariance
-from emoset.imagesets import (
+from emoset.sets.geometry import gaussian_embedding, shrunk_covariance
+from emoset.sets.imagesets import (
     CovarianceModel,
     GaussianModel,
     MeanModel,
@@ -143,8 +143,8 @@ def test_subspace_model_warns_and_pads_when_a_set_is_short(make_sets):
 
 
 def _short_named_sets(make_sets):
-    """Float32 sets as emoset.extract makes them, with clip ids; clips b and d are short."""
-    from emoset._setnames import name_sets
+    """Float32 sets as emoset.video.extract makes them, with clip ids; clips b and d are short."""
+    from emoset.utils.setnames import name_sets
 
     sets, y = make_sets(6, 8, min_frames=6)
     sets[1] = sets[1][:2]
@@ -178,7 +178,7 @@ def test_subspace_warning_names_clips_once_per_extraction(make_sets, n_pca):
 def test_subspace_warning_names_clips_through_image_set_pls_and_series(make_sets):
     import pandas as pd
 
-    from emoset.classifiers import ImageSetPLS
+    from emoset.sets.classifiers import ImageSetPLS
 
     sets, y = _short_named_sets(make_sets)
     with pytest.warns(UserWarning, match=r"clip_b \(rank 2\), clip_d \(rank 1\)"):
@@ -279,7 +279,7 @@ def test_a_pca_shared_by_candidates_is_fitted_once_and_never_shared(make_sets):
     equal to a fresh PCA; other frames or a seedless model get their own fit."""
     from sklearn.decomposition import PCA
 
-    from emoset import imagesets
+    from emoset.sets import imagesets
 
     sets, _ = make_sets(40, 600, min_frames=20, max_frames=30, random_state=3)
     frames = np.vstack(sets)

@@ -1,4 +1,4 @@
-"""Tests for emoset.kernels: each kernel against its direct formula, PSD Gram matrices."""
+"""Tests for emoset.sets.kernels: each kernel against its direct formula, PSD Gram matrices."""
 
 import numpy as np
 import pytest
@@ -6,9 +6,9 @@ from _factories import generate_sets, random_bases, random_spd
 from numpy.testing import assert_allclose
 from scipy.linalg import logm
 
-from emoset.geometry import mean_squared_distance, projector_vectors
-from emoset.imagesets import CovarianceModel, GaussianModel, SubspaceModel
-from emoset.kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
+from emoset.sets.geometry import mean_squared_distance, projector_vectors
+from emoset.sets.imagesets import CovarianceModel, GaussianModel, SubspaceModel
+from emoset.sets.kernels import EuclideanKernel, LogEuclideanKernel, ProjectionKernel
 
 
 @pytest.fixture
@@ -224,7 +224,7 @@ def test_nystroem_landmarks_follow_random_state(make_sets):
 
 
 def test_auto_landmarks_keep_small_problems_exact_and_cap_large_ones():
-    from emoset.kernels import AUTO_EXACT_MAX, AUTO_LANDMARKS
+    from emoset.sets.kernels import AUTO_EXACT_MAX, AUTO_LANDMARKS
 
     rng = np.random.default_rng(0)
     small = EuclideanKernel("rbf", n_landmarks="auto").fit(rng.normal(size=(50, 3)))
@@ -252,7 +252,7 @@ def test_nystroem_rejects_bad_params(params, match):
 
 def test_kernel_row_scaler_commutes_with_a_rotation_of_the_columns():
     """One scale for all columns: LR on rotated rows (Nyström coordinates) sees the same data."""
-    from emoset.kernels import KernelRowScaler
+    from emoset.sets.kernels import KernelRowScaler
 
     rng = np.random.default_rng(0)
     K = 2400 + rng.normal(size=(30, 30)) * np.logspace(0, 3, 30)

@@ -1,4 +1,4 @@
-"""emoset.media on the real CREMA-D / RAVDESS files and on broken files made here."""
+"""emoset.io.media on the real CREMA-D / RAVDESS files and on broken files made here."""
 
 import pickle
 import shutil
@@ -9,14 +9,11 @@ import numpy as np
 import pytest
 from _factories import truncate_file, write_audio, write_video
 
-from emoset.media import (
+from emoset.io.errors import MediaError, TruncatedMediaError, TruncationCheck, TruncationWarning
+from emoset.io.media import (
     AUDIO_EXTENSIONS,
     MEDIA_EXTENSIONS,
     VIDEO_EXTENSIONS,
-    MediaError,
-    TruncatedMediaError,
-    TruncationCheck,
-    TruncationWarning,
     check_truncation,
     iter_frames,
     load_audio,
@@ -554,7 +551,7 @@ def test_gray_frames_through_the_level_table_equal_ffmpegs(data_root):
     """The luma-table shortcut gives FFmpeg's own gray frames, bit for bit, or is not used."""
     import av
 
-    from emoset.media import _GrayLevels
+    from emoset.io.media import _GrayLevels
 
     paths = sorted((data_root / "cremad" / "native" / "video").glob("1001_*.mp4"))[:2]
     paths += sorted((data_root / "cremad" / "facecrop128" / "video").glob("*.mp4"))[:2]

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from emoset.audio import make_audio_pipeline
-from emoset.classifiers import ImageSetPLS
-from emoset.datasets import load_cremad
-from emoset.extract import ImageSetFeatures
-from emoset.persistence import load_model, save_model
-from emoset.subsystems import make_video_pipeline
-from emoset.system import AudioVisualEmotionRecognizer
+from emoset.datasets.corpora import load_cremad
+from emoset.recognizer.persistence import load_model, save_model
+from emoset.recognizer.subsystems import make_audio_pipeline, make_video_pipeline
+from emoset.recognizer.system import AudioVisualEmotionRecognizer
+from emoset.sets.classifiers import ImageSetPLS
+from emoset.video.extract import ImageSetFeatures
 
 FPS = 5
 
@@ -161,8 +160,8 @@ def test_mirrored_sets_stay_out_of_the_distance_check(clips, feature_cache):
 
 
 def test_augmented_rows_train_but_do_not_set_the_threshold():
-    from emoset.abstain import AbstainingClassifier
-    from emoset.fusion import out_of_fold_scores
+    from emoset.decision.abstain import AbstainingClassifier
+    from emoset.decision.fusion import out_of_fold_scores
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))

@@ -92,8 +92,8 @@ def test_report_has_every_table_and_both_figures(quick_run):
 
 
 def test_second_run_reuses_cached_features(quick_run, data_root):
-    from emoset.datasets import load_cremad
-    from emoset.extract import extract_image_sets
+    from emoset.datasets.corpora import load_cremad
+    from emoset.video.extract import extract_image_sets
 
     _, cache, _ = quick_run
     _, info = extract_image_sets(load_cremad(data_root), ["densesift", "cnn"], cache_dir=cache)
@@ -176,7 +176,7 @@ def _afew_clip(clip, path, fps=5):
     import soundfile as sf
     from _factories import write_video
 
-    from emoset.media import read_frames
+    from emoset.io.media import read_frames
 
     frames = read_frames(clip.video, color="rgb", fps=fps)
     h, w = frames.shape[1:3]
@@ -195,7 +195,7 @@ def _afew_clip(clip, path, fps=5):
 def _afew_tree(data_root, root, n_train=2, n_val=1):
     """``Train_AFEW/<Emotion>/*.avi`` and ``Val_AFEW/<Emotion>/*.avi`` from the CREMA-D face
     crops, split by actor: no actor is in both."""
-    from emoset.datasets import load_cremad
+    from emoset.datasets.corpora import load_cremad
 
     clips = sorted(load_cremad(data_root, subsets=["facecrop128"]), key=lambda c: c.id)
     val_actors = {next(c.speaker for c in clips if c.label == e) for e in AFEW_FOLDERS}
@@ -222,7 +222,7 @@ def test_afew_layout_end_to_end(data_root, tmp_path):
 
     import av
 
-    from emoset.datasets import load_afew
+    from emoset.datasets.corpora import load_afew
 
     root = tmp_path / "AFEW"
     val_actors = _afew_tree(data_root, root)

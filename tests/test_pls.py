@@ -1,14 +1,14 @@
-"""Tests for emoset.pls: one-vs-rest PLS equals scikit-learn's PLS, both backends agree."""
+"""Tests for emoset.sets.pls: one-vs-rest PLS equals scikit-learn's PLS, both backends agree."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy.special import softmax
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
-from emoset.pls import OneVsRestPLSClassifier
-from emoset.scoring import softmax
+from emoset.sets.pls import OneVsRestPLSClassifier
 
 BACKENDS = ["ikpls", "sklearn"]
 
@@ -41,7 +41,7 @@ def test_ovr_equals_one_sklearn_pls_per_class(data, backend, scale):
     clf = OneVsRestPLSClassifier(4, scale=scale, backend=backend).fit(X, y)
     assert_allclose(clf.decision_function(X_new), ref, atol=1e-10)
     assert_allclose(clf.decision_function_path(X_new)[-1], ref, atol=1e-10)
-    assert_allclose(clf.predict_proba(X_new), softmax(ref), atol=1e-10)
+    assert_allclose(clf.predict_proba(X_new), softmax(ref, axis=1), atol=1e-10)
     assert (clf.predict(X_new) == clf.classes_[ref.argmax(axis=1)]).all()
 
 

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from emoset.datasets import load_cremad
-from emoset.report import (
+from emoset.app.report import (
     chance_levels,
     classification_metrics,
     human_accuracy,
@@ -12,6 +11,7 @@ from emoset.report import (
     plot_confusion_matrix,
     plot_emotion_map,
 )
+from emoset.datasets.corpora import load_cremad
 
 
 def test_metrics_by_hand():

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from conftest import make_small_recognizer
 
-from emoset.audio import make_audio_pipeline
-from emoset.classifiers import ImageSetPLS
-from emoset.datasets import Clip
-from emoset.fusion import WeightedScoreFusion
-from emoset.persistence import load_model, save_model
-from emoset.system import AudioVisualEmotionRecognizer
+from emoset.datasets.corpora import Clip
+from emoset.decision.fusion import WeightedScoreFusion
+from emoset.recognizer.persistence import load_model, save_model
+from emoset.recognizer.subsystems import make_audio_pipeline
+from emoset.recognizer.system import AudioVisualEmotionRecognizer
+from emoset.sets.classifiers import ImageSetPLS
 
 pytestmark = pytest.mark.slow
 
@@ -89,17 +89,17 @@ def test_one_face_abstains_with_the_reason(small_recognizer, cremad_split, tmp_p
     """A set model needs 2 faces: with 1 the video subsystem says so; the batch goes on."""
     from _factories import write_video
 
-    from emoset.media import read_frames
+    from emoset.io.media import read_frames
 
     clip = cremad_split[1][0]
     one = write_video(tmp_path / "one_frame.mp4", read_frames(clip.video, max_frames=1))
     short = Clip("one", one, clip.audio, clip.label, clip.speaker, "cremad")
     records = small_recognizer.predict_records([short, clip])
     assert records[0].subsystems == ["audio-svm"] and records[0].label is not None
-    assert (
-        "1 aligned face(s) in 1 frame(s); the video subsystems need at least 2"
-        in (records[0].reasons["cnn-pls"])
-    )
+    # the fitted classifier's own minimum says how many faces are needed
+    needed = small_recognizer.subsystems_["cnn-pls"].steps[-1][1].min_set_size
+    assert needed == 2
+    assert records[0].reasons["cnn-pls"] == "1 frame(s) in the image set; at least 2 needed"
     assert records[1].subsystems == ["cnn-pls", "audio-svm"]
 
 
@@ -132,8 +132,8 @@ def test_speech_far_from_training_is_flagged_not_answered(small_recognizer, data
     """White noise and a pure tone abstain (ood); wideband speech gets distinct scores."""
     import soundfile as sf
 
-    from emoset.datasets import load_cremad
-    from emoset.media import load_audio, resample
+    from emoset.datasets.corpora import load_cremad
+    from emoset.io.media import load_audio, resample
 
     rng = np.random.default_rng(0)
     noise = tmp_path / "noise.wav"
@@ -260,8 +260,8 @@ def test_fit_is_identical_across_processes_and_hash_seeds(cremad_split, feature_
         sys.path.insert(0, {str(REPO / "tests")!r})
         import numpy as np
         from conftest import make_small_recognizer
-        from emoset.datasets import load_cremad
-        from emoset.subsystems import default_video_subsystems
+        from emoset.datasets.corpora import load_cremad
+        from emoset.recognizer.subsystems import default_video_subsystems
         clips = load_cremad({str(cremad_split[0][0].video.parents[3])!r}, subsets=["facecrop128"])
         speakers = sorted({{c.speaker for c in clips}})
         train = [c for c in clips if c.speaker not in speakers[::4]][:40]
@@ -299,7 +299,7 @@ class Untrusted:
 
 def test_a_model_from_another_version_is_refused_by_name(tmp_path):
     """A saved estimator without a parameter this emoset has: a clean error, not a traceback."""
-    from emoset.classifiers import ImageSetPLS
+    from emoset.sets.classifiers import ImageSetPLS
 
     rng = np.random.default_rng(0)
     sets = [rng.normal(size=(6, 4)) for _ in range(8)]
@@ -412,7 +412,7 @@ def test_model_digest_sees_every_fitted_part(small_recognizer, small_model_file,
     cores and folders; different when any subsystem's fitted numbers differ."""
     import copy
 
-    from emoset.persistence import model_digest
+    from emoset.recognizer.persistence import model_digest
 
     digest = model_digest(small_recognizer)
     assert len(digest) == 64

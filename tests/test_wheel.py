@@ -148,15 +148,15 @@ def test_installed_alone(in_venv, venv):
 
 def test_emotion_cnn_on_a_real_face_crop(in_venv, data_root):
     """The installed graph gives the scores this checkout gives, and writes nothing."""
-    from emoset.frame_features import EmotionCNN
-    from emoset.media import read_frames
+    from emoset.io.media import read_frames
+    from emoset.video.cnn_features import EmotionCNN
 
     clip = data_root / "cremad" / "facecrop128" / "video" / f"{CROP}.mp4"
     out = in_venv.cwd / "cnn.npz"
     script = (
         "import sys, numpy as np\n"
         "from emoset import EmotionCNN\n"
-        "from emoset.media import read_frames\n"
+        "from emoset.io.media import read_frames\n"
         "face = read_frames(sys.argv[1], color='gray', max_frames=10)[-1:]\n"
         "np.savez(sys.argv[2], face=face, both=EmotionCNN('both').fit_transform(face))\n"
     )

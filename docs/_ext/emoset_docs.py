@@ -1,7 +1,7 @@
 """Two small Sphinx helpers for emoset's documentation.
 
-* Docstrings name objects where they are defined (``emoset.classifiers.ImageSetPLS``,
-  ``~emoset.faces.FaceAligner.align_frames``, or ``SubspaceModel`` inside ``emoset.kernels``),
+* Docstrings name objects where they are defined (``emoset.sets.classifiers.ImageSetPLS``,
+  ``~emoset.video.faces.FaceAligner.align_frames``, or ``SubspaceModel`` inside ``emoset.sets.kernels``),
   but the API reference documents what the package exports under its public name
   (``emoset.ImageSetPLS``), and a module's other names on the module's page.
   :func:`resolve_public_name` sends each such reference to the page that documents the object,
@@ -79,7 +79,7 @@ def resolve_public_name(app, env, node, contnode):
 
     The target is tried as written, inside the class and module of the reference and inside
     the module that defines the object of the page; the first that names a documented object
-    (by name, or by identity under another name, e.g. ``emoset.classifiers.ImageSetPLS`` ->
+    (by name, or by identity under another name, e.g. ``emoset.sets.classifiers.ImageSetPLS`` ->
     ``emoset.ImageSetPLS``) is used.
     """
     if node.get("refdomain") != "py":
@@ -96,7 +96,7 @@ def resolve_public_name(app, env, node, contnode):
     domain = env.get_domain("py")
     documented = _documented_names(env)
     # last resort: a name documented once anywhere (``load_cremad_human_votes`` written in a
-    # docstring of emoset.fetch means emoset.datasets.load_cremad_human_votes)
+    # docstring of emoset.datasets.fetch means emoset.datasets.corpora.load_cremad_human_votes)
     # (aliased entries are the canonical names autodoc adds for the same objects)
     ends = [n for n, e in domain.objects.items() if n.endswith("." + target) and not e.aliased]
     if len(ends) == 1:

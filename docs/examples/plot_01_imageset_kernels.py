@@ -13,7 +13,7 @@ CREMA-D clips and measures each model with speaker-independent cross-validation.
 # %%
 # The clips and their image sets
 # ------------------------------
-# :func:`~emoset.datasets.find_data_root` finds the data (``$EMOSET_DATA``,
+# :func:`~emoset.datasets.corpora.find_data_root` finds the data (``$EMOSET_DATA``,
 # ``../shared/data``, ...). Faces and features are cached by content, so only the first run
 # decodes and aligns the videos.
 import os
@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold, cross_val_score
 
 from emoset import ImageSetPLS, extract_image_sets, load_cremad, make_imageset_pipeline
-from emoset.datasets import find_data_root
+from emoset.datasets.corpora import find_data_root
 
 cache = os.environ.get("EMOSET_CACHE", os.path.expanduser("~/.cache/emoset"))
 clips = load_cremad(find_data_root())

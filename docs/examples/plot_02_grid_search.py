@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from emoset import ImageSetPLS, extract_image_sets, load_cremad
-from emoset.datasets import find_data_root
+from emoset.datasets.corpora import find_data_root
 
 cache = os.environ.get("EMOSET_CACHE", os.path.expanduser("~/.cache/emoset"))
 clips = load_cremad(find_data_root())

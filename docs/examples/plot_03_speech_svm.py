@@ -25,8 +25,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 
 from emoset import OpenSmileFeatures, load_ravdess, make_audio_pipeline, standardize_per_speaker
-from emoset.datasets import find_data_root
-from emoset.report import chance_levels, classification_metrics
+from emoset.app.report import chance_levels, classification_metrics
+from emoset.datasets.corpora import find_data_root
 
 cache = os.environ.get("EMOSET_CACHE", os.path.expanduser("~/.cache/emoset"))
 actors = ["01", "02", "03", "04", "05", "06"]  # odd: male, even: female

@@ -31,9 +31,10 @@ from emoset import (
     load_cremad,
     make_audio_pipeline,
 )
-from emoset.datasets import find_data_root, load_split
-from emoset.fusion import out_of_fold_scores
-from emoset.scoring import aligned_scores, scores_accuracy
+from emoset.datasets.corpora import find_data_root
+from emoset.datasets.splits import load_split
+from emoset.decision.fusion import out_of_fold_scores
+from emoset.decision.scoring import aligned_scores, scores_accuracy
 
 cache = os.environ.get("EMOSET_CACHE", os.path.expanduser("~/.cache/emoset"))
 clips = load_cremad(find_data_root())
@@ -59,7 +60,7 @@ def take(X, idx):
 # Fusion inside speaker-independent folds
 # ---------------------------------------
 # The outer folds are emoset's fixed CREMA-D split (``cremad_5fold``, grouped by actor).
-# Inside each training part, :func:`~emoset.fusion.out_of_fold_scores` scores every
+# Inside each training part, :func:`~emoset.decision.fusion.out_of_fold_scores` scores every
 # training clip with models that never saw its actor; the fusion weights are fitted on
 # those scores, then applied to the scores of the subsystems refitted on the whole training
 # part. The test actors are used once.

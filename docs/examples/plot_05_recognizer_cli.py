@@ -6,7 +6,7 @@ The whole recognizer: the ``emoset`` command and ``predict_records``
 (image sets -> PLS, the set model picked by inner cross-validation), audio subsystems (speech
 functionals -> SVM, the feature set picked the same way) and per-class weighted fusion fitted on
 out-of-fold scores. The ``emoset`` command trains, evaluates and applies it; here it runs
-in-process through :func:`emoset.cli.main`, exactly as ``emoset ...`` on a shell. Then the
+in-process through :func:`emoset.app.cli.main`, exactly as ``emoset ...`` on a shell. Then the
 saved model is loaded in Python and :meth:`~emoset.AudioVisualEmotionRecognizer.predict_records`
 says, for each clip, the label, the scores and which subsystems decided.
 """
@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from emoset import load_cremad, load_model
-from emoset.cli import main
-from emoset.datasets import find_data_root, load_split
+from emoset.app.cli import main
+from emoset.datasets.corpora import find_data_root
+from emoset.datasets.splits import load_split
 
 cache = os.environ.get("EMOSET_CACHE", os.path.expanduser("~/.cache/emoset"))
 root = find_data_root()

@@ -33,7 +33,8 @@ from emoset import (
     make_audio_pipeline,
     make_video_pipeline,
 )
-from emoset.datasets import find_data_root, load_split
+from emoset.datasets.corpora import find_data_root
+from emoset.datasets.splits import load_split
 
 cache = os.environ.get("EMOSET_CACHE", os.path.expanduser("~/.cache/emoset"))
 clips = load_cremad(find_data_root())

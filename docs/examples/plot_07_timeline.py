@@ -31,8 +31,8 @@ from emoset import (
     make_audio_pipeline,
     make_video_pipeline,
 )
-from emoset.datasets import find_data_root
-from emoset.media import load_audio, read_frames
+from emoset.datasets.corpora import find_data_root
+from emoset.io.media import load_audio, read_frames
 
 cache = os.environ.get("EMOSET_CACHE", os.path.expanduser("~/.cache/emoset"))
 root = find_data_root()

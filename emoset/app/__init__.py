@@ -1,0 +1,28 @@
+"""The ``emoset`` command and what it draws and writes: overlays, figures and tables, Dask."""
+
+from .cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster, scheduler_address
+from .overlay import write_overlay
+from .report import (
+    chance_levels,
+    classification_metrics,
+    human_accuracy,
+    markdown_table,
+    plot_confusion_matrix,
+    plot_emotion_map,
+    plot_timeline,
+)
+
+__all__ = [
+    "SCHEDULER_ENV",
+    "chance_levels",
+    "classification_metrics",
+    "cluster_n_jobs",
+    "dask_cluster",
+    "human_accuracy",
+    "markdown_table",
+    "plot_confusion_matrix",
+    "plot_emotion_map",
+    "plot_timeline",
+    "scheduler_address",
+    "write_overlay",
+]

@@ -1,0 +1,330 @@
+"""Metrics, chance levels, human references, tables and figures.
+
+Every accuracy emoset reports comes with its chance level: the majority-class rate and ``1 /
+n_classes``. Unweighted average recall (UAR, the mean of per-class recalls) is reported beside
+accuracy because the corpora are not balanced. Figures are drawn on a ``matplotlib.figure.Figure``
+(no pyplot state, no display needed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import confusion_matrix
+
+from ..utils.cache import atomic_write_bytes
+
+__all__ = [
+    "classification_metrics",
+    "chance_levels",
+    "human_accuracy",
+    "markdown_table",
+    "plot_confusion_matrix",
+    "plot_emotion_map",
+    "plot_timeline",
+]
+
+logger = logging.getLogger(__name__)
+
+_HUMAN_MODALITIES = ("voice", "face", "av")
+
+
+def classification_metrics(y_true, y_pred, *, labels=None) -> dict:
+    """Accuracy, unweighted average recall, per-class recall and the confusion matrix.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_clips,)
+    labels : sequence or None
+        The classes to report recall for, in order; default: the sorted labels of ``y_true``.
+        A prediction outside them (e.g. ``"tie"``, or a class the model knows but the corpus
+        lacks) counts as wrong everywhere and gets its own confusion-matrix column.
+
+    Returns
+    -------
+    metrics : dict
+        ``n``, ``accuracy``, ``uar`` (mean recall over the ``labels`` present in ``y_true``),
+        ``recall`` (``{label: recall}``, NaN for a class absent from ``y_true``), ``confusion``
+        (list of lists, rows = true class, columns = ``labels`` then any other predicted value),
+        ``labels`` (the confusion matrix's row/column names).
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}.")
+    if labels is None:
+        labels = sorted(set(y_true.tolist()))
+    labels = list(labels)
+    extra = sorted((set(y_true.tolist()) | set(y_pred.tolist())) - set(labels), key=str)
+    names = labels + extra
+    cm = confusion_matrix(y_true, y_pred, labels=names)
+    recall = {}
+    for lab in labels:
+        mask = y_true == lab
+        recall[str(lab)] = float(np.mean(y_pred[mask] == lab)) if mask.any() else float("nan")
+    present = [r for r in recall.values() if not np.isnan(r)]
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(np.mean(y_true == y_pred)) if len(y_true) else float("nan"),
+        "uar": float(np.mean(present)) if present else float("nan"),
+        "recall": recall,
+        "confusion": cm.tolist(),
+        "labels": [str(lab) for lab in names],
+    }
+
+
+def chance_levels(y_true) -> dict:
+    """Chance levels of a label set.
+
+    Returns
+    -------
+    chance : dict
+        ``majority``: accuracy of always answering the most frequent class; ``uniform``:
+        ``1 / n_classes`` (also the UAR of any constant answer).
+    """
+    _, counts = np.unique(np.asarray(y_true), return_counts=True)
+    return {"majority": float(counts.max() / counts.sum()), "uniform": 1.0 / len(counts)}
+
+
+def human_accuracy(clips: Sequence, modality="av", *, labels=None):
+    """Accuracy of the CREMA-D crowd raters' majority vote on exactly these clips.
+
+    Parameters
+    ----------
+    clips : sequence of emoset.datasets.corpora.Clip
+        Clips loaded with their votes (``clip.meta["human"]``, see ``load_cremad``).
+    modality : {"voice", "face", "av"}
+        The raters heard the voice only, saw the face only, or both.
+    labels : array-like or None
+        The labels to score against (default: each clip's own label).
+
+    Returns
+    -------
+    result : dict or None
+        ``accuracy``, ``uar`` and ``n`` over the clips; ``None`` when any clip has no vote. A tied
+        vote counts as wrong, as in the majority-vote scores of the CREMA-D paper.
+
+    References
+    ----------
+    .. [1] H. Cao, D. G. Cooper, M. K. Keutmann, R. C. Gur, A. Nenkova, R. Verma, "CREMA-D:
+       Crowd-sourced emotional multimodal actors dataset", IEEE Trans. Affective Computing 5(4),
+       2014.
+    """
+    if modality not in _HUMAN_MODALITIES:
+        raise ValueError(f"modality must be one of {_HUMAN_MODALITIES}; got {modality!r}.")
+    if not clips or any("human" not in c.meta for c in clips):
+        return None
+    y = [c.label for c in clips] if labels is None else list(labels)
+    votes = [c.meta["human"][modality] for c in clips]
+    pred = [v if isinstance(v, str) else "tie" for v in votes]
+    m = classification_metrics(np.array(y), np.array(pred), labels=sorted(set(y)))
+    return {"accuracy": m["accuracy"], "uar": m["uar"], "n": m["n"]}
+
+
+def _fmt(value, floatfmt):
+    if isinstance(value, (float, np.floating)):
+        return "–" if np.isnan(value) else format(float(value), floatfmt)
+    return str(value)
+
+
+def markdown_table(rows: Sequence[dict], columns=None, *, floatfmt=".3f", headers=None) -> str:
+    """Format rows of dicts as a GitHub-flavoured markdown table.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+    columns : sequence of str or None
+        Keys to show, in order (default: the first row's keys).
+    floatfmt : str, default=".3f"
+        Format of float cells; NaN prints as an en dash.
+    headers : mapping or None
+        Display names for columns.
+
+    Returns
+    -------
+    table : str
+    """
+    if not rows:
+        return ""
+    columns = list(rows[0]) if columns is None else list(columns)
+    headers = headers or {}
+    lines = [
+        "| " + " | ".join(str(headers.get(c, c)) for c in columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(_fmt(row.get(c, ""), floatfmt) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def _save(fig, path):
+    import io
+
+    path = Path(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def plot_confusion_matrix(confusion, labels, path, *, title="Confusion matrix", normalize=True):
+    """Draw a confusion matrix (rows: true class; cells: row-normalised rate and count).
+
+    Parameters
+    ----------
+    confusion : array-like of shape (n_classes, n_classes)
+    labels : sequence of str
+    path : str or path-like
+        Output image (``.png``, ``.pdf``, ``.svg``); written atomically.
+    title : str
+    normalize : bool, default=True
+        Colour by the rate within each true class rather than the count.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    from matplotlib.figure import Figure
+
+    cm = np.asarray(confusion, dtype=float)
+    rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    n = len(labels)
+    fig = Figure(figsize=(1.0 + 0.75 * n, 0.8 + 0.7 * n))
+    ax = fig.add_subplot()
+    im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    for i in range(n):
+        for j in range(n):
+            text = f"{rates[i, j]:.2f}\n({int(cm[i, j])})" if normalize else f"{int(cm[i, j])}"
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if rates[i, j] > 0.6 * (rates.max() or 1) else "black",
+            )
+    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return _save(fig, path)
+
+
+def plot_emotion_map(points, labels, path, *, title="Emotion map", axis_labels=("t1", "t2")):
+    """Scatter clips in a 2-D space (e.g. the first two PLS latent dimensions) by emotion.
+
+    Parameters
+    ----------
+    points : array-like of shape (n_clips, 2)
+    labels : array-like of shape (n_clips,)
+    path : str or path-like
+    title : str
+    axis_labels : tuple of str
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    from matplotlib.figure import Figure
+
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (n_clips, 2); got {points.shape}.")
+    labels = np.asarray(labels)
+    if len(labels) != len(points):
+        raise ValueError(f"{len(points)} points but {len(labels)} labels.")
+    fig = Figure(figsize=(6, 5))
+    ax = fig.add_subplot()
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    for k, lab in enumerate(sorted(set(labels.tolist()))):
+        sel = labels == lab
+        ax.scatter(
+            points[sel, 0],
+            points[sel, 1],
+            s=28,
+            color=cmap(k % 10),
+            label=str(lab),
+            alpha=0.85,
+            edgecolors="none",
+        )
+        ax.scatter(
+            *points[sel].mean(axis=0),
+            s=180,
+            marker="X",
+            color=cmap(k % 10),
+            edgecolors="black",
+            linewidths=0.8,
+        )
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_title(title)
+    ax.legend(fontsize=8, markerscale=1.0, frameon=False, loc="best")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+_TIMELINE_META = {"start", "end", "label", "reason", "n_faces", "speech", "subsystems", "latency"}
+
+
+def plot_timeline(timeline, path, *, title="Emotion over time"):
+    """Per-class scores over time, with a band of the window labels under them.
+
+    Parameters
+    ----------
+    timeline : pandas.DataFrame
+        From :func:`emoset.recognizer.timeline.predict_timeline` (``start``, ``end``, ``label`` and one
+        score column per class).
+    path : str or path-like
+        Output image (``.png``, ``.pdf``, ``.svg``); written atomically.
+    title : str
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Notes
+    -----
+    Each score is drawn at the centre of its window. The band shows the label of the window
+    centred nearest to each moment; grey hatching marks windows without a label.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    for col in ("start", "end", "label"):
+        if col not in timeline.columns:
+            raise ValueError(f"timeline has no {col!r} column; columns: {list(timeline.columns)}.")
+    classes = [c for c in timeline.columns if c not in _TIMELINE_META]
+    start = timeline["start"].to_numpy(dtype=float)
+    end = timeline["end"].to_numpy(dtype=float)
+    mid = (start + end) / 2
+    cmap = matplotlib.colormaps["tab10"]
+    colors = {c: cmap(k % 10) for k, c in enumerate(classes)}
+    fig = Figure(figsize=(9, 3.6))
+    ax, band = fig.subplots(2, 1, sharex=True, height_ratios=[5, 1])
+    for c in classes:
+        ax.plot(mid, timeline[c].to_numpy(dtype=float), color=colors[c], label=c, lw=1.4)
+    ax.set_ylabel("score (softmax)")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=min(len(classes), 7), frameon=False, loc="upper right")
+    # band: each window owns the span between the midpoints to its neighbours
+    edges = np.concatenate([[start[0] if len(start) else 0.0], (mid[1:] + mid[:-1]) / 2])
+    edges = np.concatenate([edges, [end[-1] if len(end) else 0.0]])
+    for i, label in enumerate(timeline["label"].tolist()):
+        x0, x1 = edges[i], edges[i + 1]
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            band.axvspan(x0, x1, color="0.85", hatch="//", lw=0)
+        else:
+            band.axvspan(x0, x1, color=colors.get(label, "0.5"), lw=0)
+    band.set_yticks([])
+    band.set_ylabel("label", rotation=0, ha="right", va="center")
+    band.set_xlabel("time (s)")
+    return _save(fig, path)

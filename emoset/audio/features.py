@@ -1,0 +1,318 @@
+"""Speech features of clips (openSMILE, librosa) and the speech SVM pipeline.
+
+Two layers, as elsewhere in emoset: the pure functions on a decoded signal live in
+:mod:`emoset.audio.speech` (:func:`~emoset.audio.speech.opensmile_functionals`,
+:func:`~emoset.audio.speech.librosa_functionals`, :func:`~emoset.audio.speech.estimate_bandwidth`); this
+module holds the scikit-learn transformers :class:`OpenSmileFeatures` and
+:class:`LibrosaFeatures`, which map *clips* (audio paths, video paths or
+:class:`emoset.datasets.corpora.Clip` records) to a feature matrix. What they share -- decoding the
+audio with :func:`emoset.io.media.load_audio` (so video files work too), band-limiting it to the
+training bandwidth and resampling it to a fixed rate (16 kHz), running in parallel with joblib,
+caching each clip's vector on disk keyed by the file's content hash, and turning bad clips into
+NaN rows (abstentions) instead of crashing the batch -- lives in :mod:`emoset.audio.extract`,
+with the decisions taken for real audio (bandwidth, short clips, silence, unreadable files).
+``extract`` returns the features with a per-clip table of what happened; ``transform`` the
+features alone (a transform never changes the estimator).
+
+:func:`make_audio_pipeline` chains a transformer (or nothing, for precomputed
+matrices) with a :class:`~sklearn.preprocessing.StandardScaler` and an RBF
+:class:`~sklearn.svm.SVC` wrapped in :class:`~emoset.decision.abstain.AbstainingClassifier`,
+which drops NaN rows in ``fit`` and returns NaN scores (with a reason) for
+unusable clips and clips far from the training data, so score-level fusion
+lets the other modality decide.
+
+Licence note
+------------
+openSMILE (and the ``opensmile`` Python package) is free for research and
+education only; commercial use needs a licence from audEERING. Use
+:class:`LibrosaFeatures` (ISC licence) where that matters.
+
+References
+----------
+.. [1] F. Eyben, M. Woellmer and B. Schuller, "openSMILE -- the Munich
+   versatile and fast open-source audio feature extractor", Proc. ACM
+   Multimedia, 2010, pp. 1459-1462.
+.. [2] F. Eyben et al., "The Geneva Minimalistic Acoustic Parameter Set
+   (GeMAPS) for voice research and affective computing", IEEE Trans.
+   Affective Computing 7(2), 2016, pp. 190-202.
+.. [3] B. Schuller et al., "The INTERSPEECH 2016 Computational Paralinguistics
+   Challenge: Deception, Sincerity & Native Language", Proc. Interspeech,
+   2016, pp. 2001-2005.
+.. [4] S. R. Livingstone and F. A. Russo, "The Ryerson Audio-Visual Database
+   of Emotional Speech and Song (RAVDESS)", PLoS ONE 13(5), 2018, e0196391.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..utils.validation import check_choice
+from .extract import _BaseAudioFeatures
+from .speech import (
+    OPENSMILE_FEATURE_SETS,
+    librosa_feature_names,
+    librosa_functionals,
+    opensmile_feature_names,
+)
+
+__all__ = ["AUDIO_FEATURE_SETS", "LibrosaFeatures", "OpenSmileFeatures", "make_audio_features"]
+
+
+class OpenSmileFeatures(_BaseAudioFeatures):
+    """openSMILE functionals of each clip (eGeMAPS, ComParE 2016, emobase).
+
+    The audio is decoded with :func:`emoset.io.media.load_audio`, band-limited to the
+    training bandwidth, resampled to ``sampling_rate`` and passed to
+    ``opensmile.Smile.process_signal`` at the functionals level, so audio and video
+    files are handled alike.
+
+    Parameters
+    ----------
+    feature_set : {"eGeMAPSv02", "ComParE_2016", "emobase"}, default="eGeMAPSv02"
+        88, 6373 or 988 functionals.
+    bandwidth : "auto", float or None, default="auto"
+        Band every clip is low-passed to before analysis: ``"auto"`` learns it in
+        :meth:`fit` from the training clips (the low decile of their measured
+        bandwidths, see :func:`estimate_bandwidth`); a number is a fixed limit in Hz;
+        ``None`` keeps every clip's own band.
+    sampling_rate : int, default=16000
+        Rate every clip is resampled to before analysis.
+    min_duration : float, default=0.5
+        Clips shorter than this (seconds) are analysed unpadded with a warning.
+    n_jobs : int or None, default=None
+        Clips processed in parallel with joblib; the backend is the caller's
+        (:func:`joblib.parallel_config`).
+    cache_dir : str, path-like, True or None, default=None
+        Folder for the on-disk cache (``True``: the default cache folder,
+        ``$EMOSET_CACHE`` or ``~/.cache/emoset``). Each clip's vector is stored atomically
+        as soon as it is computed, keyed by the SHA-256 of the file's bytes,
+        the parameters and the emoset/opensmile versions: a second call (or a
+        resumed, interrupted one) reads finished clips back.
+    verbose : int, default=0
+        Show a tqdm progress bar when > 0.
+    on_error : {"warn", "raise"}, default="warn"
+        What an unreadable clip does: abstain as a NaN row with a warning, or
+        raise :class:`emoset.io.errors.MediaError` naming the file.
+    allow_partial : bool, default=False
+        Use what decodes of a truncated file (its reason then says e.g. "truncated:
+        decoded 0.7 s of 2.3 s") instead of treating it as unreadable.
+    as_frame : bool, default=False
+        Return a :class:`pandas.DataFrame` indexed by clip id.
+
+    Attributes
+    ----------
+    feature_names_ : ndarray of str
+        openSMILE's feature names (also :meth:`get_feature_names_out`).
+    n_features_out_ : int
+    bandwidth_ : float or None
+        Band limit in Hz (``None``: none).
+    band_rate_ : int or None
+        The standard rate every clip is resampled to first to apply that limit
+        (``None`` when the limit is at or above ``sampling_rate / 2``).
+
+    Notes
+    -----
+    The open-source openSMILE licence allows research and education use only;
+    commercial use needs a licence from audEERING. :class:`LibrosaFeatures`
+    is the unrestricted alternative. See the module documentation for how
+    low sample rates, short clips, silence and unreadable files are handled.
+
+    References
+    ----------
+    .. [1] F. Eyben, M. Woellmer and B. Schuller, "openSMILE -- the Munich
+       versatile and fast open-source audio feature extractor", ACM
+       Multimedia, 2010.
+    .. [2] F. Eyben et al., "The Geneva Minimalistic Acoustic Parameter Set
+       (GeMAPS) for voice research and affective computing", IEEE Trans.
+       Affective Computing 7(2), 2016.
+    .. [3] B. Schuller et al., "The INTERSPEECH 2016 Computational
+       Paralinguistics Challenge", Interspeech, 2016.
+
+    Examples
+    --------
+    >>> from emoset.audio.features import OpenSmileFeatures
+    >>> X = OpenSmileFeatures(cache_dir=".cache").fit_transform(["a.wav", "b.mp4"])  # doctest: +SKIP
+    >>> X.shape  # doctest: +SKIP
+    (2, 88)
+    """
+
+    _kind = "opensmile"
+
+    def __init__(
+        self,
+        feature_set="eGeMAPSv02",
+        *,
+        bandwidth="auto",
+        sampling_rate=16000,
+        min_duration=0.5,
+        n_jobs=None,
+        cache_dir=None,
+        verbose=0,
+        on_error="warn",
+        allow_partial=False,
+        as_frame=False,
+    ):
+        self.feature_set = feature_set
+        self.bandwidth = bandwidth
+        self.sampling_rate = sampling_rate
+        self.min_duration = min_duration
+        self.n_jobs = n_jobs
+        self.cache_dir = cache_dir
+        self.verbose = verbose
+        self.on_error = on_error
+        self.allow_partial = allow_partial
+        self.as_frame = as_frame
+
+    def _validate(self):
+        check_choice("feature_set", self.feature_set, OPENSMILE_FEATURE_SETS)
+
+    def _params(self):
+        return {"feature_set": self.feature_set}
+
+    def _names(self):
+        return opensmile_feature_names(self.feature_set)
+
+    def _versions(self):
+        import opensmile
+
+        return {"opensmile": opensmile.__version__}
+
+
+class LibrosaFeatures(_BaseAudioFeatures):
+    """Licence-free speech functionals computed with librosa.
+
+    MFCCs with deltas and delta-deltas, spectral centroid, bandwidth,
+    roll-off, flatness and contrast, zero-crossing rate, RMS energy and F0
+    (YIN or pYIN) with the voiced fraction, each summarised by mean, standard
+    deviation and percentiles (:func:`librosa_functionals`).
+
+    Parameters
+    ----------
+    n_mfcc : int, default=20
+    pitch : {"yin", "pyin"}, default="yin"
+        F0 tracker; see :func:`librosa_functionals`.
+    percentiles : tuple of float, default=(10, 50, 90)
+    bandwidth : "auto", float or None, default="auto"
+    sampling_rate : int, default=16000
+    min_duration : float, default=0.5
+    n_jobs, cache_dir, verbose, on_error, allow_partial, as_frame
+        As in :class:`OpenSmileFeatures`.
+
+    Attributes
+    ----------
+    feature_names_, n_features_out_, bandwidth_, band_rate_
+        As in :class:`OpenSmileFeatures`.
+
+    Notes
+    -----
+    Use this extractor where openSMILE's research-only licence rules it out
+    (librosa is ISC-licensed). It has 20 * 3 * 5 + 14 * 5 + 1 = 371 features
+    with the defaults.
+
+    References
+    ----------
+    .. [1] B. McFee et al., "librosa: Audio and music signal analysis in
+       Python", Proc. SciPy, 2015.
+    .. [2] M. Mauch and S. Dixon, "pYIN: A fundamental frequency estimator
+       using probabilistic threshold distributions", ICASSP, 2014.
+    """
+
+    _kind = "librosa"
+
+    def __init__(
+        self,
+        n_mfcc=20,
+        *,
+        pitch="yin",
+        percentiles=(10, 50, 90),
+        bandwidth="auto",
+        sampling_rate=16000,
+        min_duration=0.5,
+        n_jobs=None,
+        cache_dir=None,
+        verbose=0,
+        on_error="warn",
+        allow_partial=False,
+        as_frame=False,
+    ):
+        self.n_mfcc = n_mfcc
+        self.pitch = pitch
+        self.percentiles = percentiles
+        self.bandwidth = bandwidth
+        self.sampling_rate = sampling_rate
+        self.min_duration = min_duration
+        self.n_jobs = n_jobs
+        self.cache_dir = cache_dir
+        self.verbose = verbose
+        self.on_error = on_error
+        self.allow_partial = allow_partial
+        self.as_frame = as_frame
+
+    def _validate(self):
+        from sklearn.utils import check_scalar
+
+        check_scalar(self.n_mfcc, "n_mfcc", numbers.Integral, min_val=1)
+        check_choice("pitch", self.pitch, ("yin", "pyin"))
+        p = np.asarray(self.percentiles, dtype=float)
+        if p.ndim != 1 or np.any((p < 0) | (p > 100)):
+            raise ValueError(f"percentiles must be numbers in [0, 100]; got {self.percentiles!r}.")
+
+    def _params(self):
+        return {
+            "n_mfcc": int(self.n_mfcc),
+            "pitch": self.pitch,
+            "percentiles": tuple(float(p) for p in self.percentiles),
+        }
+
+    def _names(self):
+        return librosa_feature_names(int(self.n_mfcc), tuple(self.percentiles))
+
+    def _versions(self):
+        import librosa
+
+        return {"librosa": librosa.__version__}
+
+    def _warm_up(self):
+        """Compile librosa's numba functions once here before the workers start.
+
+        numba's on-disk cache is not safe for concurrent first compilation: workers that all
+        compile the same functions into an empty cache can crash (seen once in ``librosa.yin``
+        on a fresh machine). After one compilation here they load the finished cache.
+        """
+        t = np.arange(int(self.sampling_rate) // 2) / float(self.sampling_rate)
+        librosa_functionals(
+            0.1 * np.sin(2 * np.pi * 150.0 * t), int(self.sampling_rate), **self._params()
+        )
+
+
+#: Names of the feature sets :func:`make_audio_features` builds.
+AUDIO_FEATURE_SETS = ("egemaps", "compare", "emobase", "librosa")
+
+
+def make_audio_features(name, **params):
+    """The feature step of a named feature set.
+
+    Parameters
+    ----------
+    name : {"egemaps", "compare", "emobase", "librosa"}
+        openSMILE's eGeMAPS v02, ComParE 2016 or emobase functionals, or the librosa ones.
+    **params
+        Of :class:`OpenSmileFeatures` or :class:`LibrosaFeatures` (``n_jobs``, ``cache_dir``,
+        ``verbose``, ``on_error``, ...).
+
+    Returns
+    -------
+    features : OpenSmileFeatures or LibrosaFeatures
+
+    Examples
+    --------
+    >>> make_audio_features("egemaps").feature_set
+    'eGeMAPSv02'
+    """
+    check_choice("features", name, AUDIO_FEATURE_SETS)
+    if name == "librosa":
+        return LibrosaFeatures(**params)
+    feature_set = {"egemaps": "eGeMAPSv02", "compare": "ComParE_2016", "emobase": "emobase"}[name]
+    return OpenSmileFeatures(feature_set, **params)

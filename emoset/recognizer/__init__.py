@@ -1,0 +1,53 @@
+"""The audio-visual recognizer: its default subsystems, the record and the rule that turns
+subsystem scores into a label (clips and windows), timelines over long or live sources,
+saving and loading (skops)."""
+
+from .persistence import load_model, save_model
+from .records import ClipResult, Decision, decide, json_value
+from .subsystems import (
+    MIN_FACES,
+    VIDEO_FEATURES,
+    default_audio_subsystems,
+    default_video_subsystems,
+    landmarks_video_subsystems,
+    make_audio_pipeline,
+    make_video_pipeline,
+    multiple_kernel_video_subsystems,
+    video_candidates,
+)
+from .system import AudioVisualEmotionRecognizer
+from .timeline import (
+    AUDIO_RATE,
+    SPEECH_MIN_ACTIVITY,
+    TimelineOptions,
+    TimelineRun,
+    predict_timeline,
+    smooth_timeline,
+    stream_timeline,
+)
+
+__all__ = [
+    "AUDIO_RATE",
+    "AudioVisualEmotionRecognizer",
+    "ClipResult",
+    "Decision",
+    "MIN_FACES",
+    "SPEECH_MIN_ACTIVITY",
+    "TimelineOptions",
+    "TimelineRun",
+    "VIDEO_FEATURES",
+    "decide",
+    "default_audio_subsystems",
+    "default_video_subsystems",
+    "json_value",
+    "landmarks_video_subsystems",
+    "load_model",
+    "make_audio_pipeline",
+    "make_video_pipeline",
+    "multiple_kernel_video_subsystems",
+    "predict_timeline",
+    "save_model",
+    "smooth_timeline",
+    "stream_timeline",
+    "video_candidates",
+]

@@ -1,0 +1,619 @@
+"""One pass over a source for :mod:`emoset.recognizer.timeline`: frames and audio in, window rows out.
+
+:class:`SourcePass` reads a source once (:func:`emoset.io.sources.iter_media`) and turns the windows
+``first, first + 1, ...`` (window ``k`` covers ``[k * hop, k * hop + window)`` seconds) into
+rows, as :mod:`emoset.recognizer.timeline` describes:
+
+* video frames are kept at the model's frame rate; each kept frame is aligned once (one
+  :class:`~emoset.video.faces.FaceTrack` per distinct aligner) and featurised once per frame
+  feature, in batches when a window needs them; a window's image set is the feature rows of
+  its frames, shared by the overlapping windows;
+* the audio is cut into the same windows; the audio subsystems' feature steps analyse 16
+  windows at a time (:meth:`~emoset.audio.features.OpenSmileFeatures.extract_windows`) in a second
+  thread;
+* only the frames and samples of windows still open are kept (bounded memory);
+* live, a :class:`_LiveReader` thread reads the source at its own pace into a bounded buffer
+  and drops the oldest video frames when the machine falls behind.
+
+A pass that starts at window ``first > 0`` seeks there (files only) and starts a new face
+track; one with ``stop`` ends after window ``stop - 1``. The rows carry the softmax of the
+fused scores, unsmoothed (:class:`emoset.recognizer.timeline.TimelineRun` smooths across passes).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+
+import numpy as np
+
+from ..audio.speech import speech_activity
+from ..io.errors import MediaError
+from ..io.sources import iter_media
+from ..video.extract import no_set_reason
+from ..video.faces import FaceTrack
+
+__all__ = ["AUDIO_RATE", "SPEECH_MIN_ACTIVITY", "SourcePass"]
+
+logger = logging.getLogger("emoset.recognizer.timeline")
+
+#: A window has speech when at least this fraction of its 30 ms frames is voice-loud (see
+#: :func:`emoset.audio.speech.speech_activity`).
+SPEECH_MIN_ACTIVITY = 0.2
+
+#: Rate of the decoded audio the windows are cut from (the audio steps band-limit and
+#: resample each piece as they do a file).
+AUDIO_RATE = 16000
+
+#: Windows scored together when reading a file (live sources score each window at once).
+_BATCH = 16
+
+#: Faces featurised per call (the frame features' working memory stays the same size).
+_FACE_BATCH = 64
+
+_STAGES = ("decode", "detect_align", "features", "audio", "classify")
+
+
+def row_columns(classes, live):
+    """The columns of a timeline row, in order."""
+    columns = ["start", "end", "label", "reason", *classes, "n_faces", "speech", "subsystems"]
+    return columns + ["latency"] if live else columns
+
+
+class _LiveReader(threading.Thread):
+    """Reads a source into a bounded buffer; drops the oldest video frame when it is full."""
+
+    def __init__(self, items, maxsize):
+        super().__init__(name="emoset-timeline-reader", daemon=True)
+        self._items = items
+        self._maxsize = int(maxsize)
+        self._buf = deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self.done = False
+        self.error = None
+        self.dropped = {"video": 0, "audio": 0}
+
+    def run(self):
+        try:
+            for kind, t, data in self._items:
+                if self._stop.is_set():
+                    break
+                item = (kind, t, data, time.monotonic())
+                with self._cond:
+                    if len(self._buf) >= self._maxsize:
+                        self._drop_oldest()
+                    self._buf.append(item)
+                    self._cond.notify()
+        except Exception as exc:  # reported by the consumer, which owns the run
+            self.error = exc
+        finally:
+            with self._cond:
+                self.done = True
+                self._cond.notify()
+
+    def _drop_oldest(self):
+        for i, item in enumerate(self._buf):
+            if item[0] == "video":
+                del self._buf[i]
+                self.dropped["video"] += 1
+                return
+        self._buf.popleft()
+        self.dropped["audio"] += 1
+
+    def get(self, timeout):
+        """The next item; ``"end"`` when the source ended, ``"stall"`` after ``timeout`` s."""
+        with self._cond:
+            if not self._buf and not self.done:
+                self._cond.wait(timeout)
+            if self._buf:
+                return self._buf.popleft()
+            return "end" if self.done else "stall"
+
+    def stop(self):
+        self._stop.set()
+
+
+class _Frame:
+    __slots__ = ("t", "read", "faces", "rows", "box")
+
+    def __init__(self, t, read):
+        self.t = t
+        self.read = read
+        self.faces = {}  # aligner group -> (face, chip) or None
+        self.rows = {}  # video subsystem -> feature row
+        self.box = None
+
+
+class SourcePass:
+    """One pass over a source: iterate for the rows of windows ``first`` to ``stop - 1``.
+
+    Made by :class:`emoset.recognizer.timeline.TimelineRun` (see :func:`emoset.recognizer.timeline.stream_timeline`
+    for the parameters; they are validated there).
+
+    Attributes
+    ----------
+    columns : list of str
+        The columns of every row, in order.
+    stats : dict
+        Filled as the run goes: ``n_windows``, ``n_frames`` (video frames kept), ``n_decoded``
+        (video frames decoded), ``dropped`` (live: ``{"video": n, "audio": n}`` items dropped
+        because the reader's buffer was full), ``ended`` (``"end of stream"``, or why the run
+        stopped early), ``duration`` (seconds of source read), ``has_video``, ``has_audio``,
+        ``fps`` (frames kept per second of source), ``seconds`` (wall time per stage:
+        ``decode``, ``detect_align``, ``features``, ``audio``, ``classify``, and ``total``;
+        reading a file, the audio of the windows is analysed in a second thread while frames
+        are read, ``audio`` is then the time spent waiting for it and ``audio_work`` the
+        thread's own time),
+        ``faces`` (an ``(n, 5)`` array of ``time, left, top, right, bottom`` of the tracked
+        face of every kept frame that had one).
+    """
+
+    def __init__(self, model, source, options, *, first=0, stop=None):
+        self.model = model
+        self.source = source
+        self.options = options
+        self.window = options.window
+        self.hop = options.hop
+        self.stall_timeout = options.stall_timeout
+        self.max_seconds = options.max_seconds
+        self.queue_size = options.queue_size
+        self.first = int(first)
+        self.stop = stop
+        self.live = options.live
+        self.classes = [str(c) for c in model.classes_]
+        steps = model.feature_steps()
+        self.video = [n for n in steps if model.modalities_[n] == "video"]
+        self.audio = [n for n in steps if model.modalities_[n] == "audio"]
+        self.steps = steps
+        self.fps = options.fps
+        self.columns = row_columns(self.classes, self.live)
+        self.stats = {
+            "n_windows": 0,
+            "n_frames": 0,
+            "n_decoded": 0,
+            "dropped": {"video": 0, "audio": 0},
+            "ended": None,
+            "duration": 0.0,
+            "has_video": None,
+            "has_audio": None,
+            "origin": None,
+            "fps": self.fps,
+            "seconds": dict.fromkeys(_STAGES + ("audio_work",), 0.0),
+            "faces": np.zeros((0, 5)),
+        }
+
+    # ------------------------------------------------------------------ setup
+    def _setup_video(self):
+        """One face track per distinct aligner; a featurizer per video subsystem."""
+        from sklearn.base import clone
+
+        self._groups = {}  # aligner key -> FaceTrack
+        self._group_of = {}
+        self._featurize = {}
+
+        for name in self.video:
+            step = self.steps[name]
+            aligner = step.make_aligner()
+            key = repr(sorted(clone(aligner).get_params().items()))
+            if key not in self._groups:
+                self._groups[key] = FaceTrack(aligner)
+            self._group_of[name] = key
+            self._featurize[name] = step.frame_featurizer()
+        self._first_group = next(iter(self._groups), None)
+        self._color = "rgb" if any(t.aligner.chips for t in self._groups.values()) else "gray"
+
+    # ------------------------------------------------------------------ per item
+    def _add_frame(self, t, frame, read):
+        secs = self.stats["seconds"]
+        t0 = time.perf_counter()
+        fr = _Frame(t, read)
+        for key, track in self._groups.items():
+            found = track.update(frame)
+            fr.faces[key] = (
+                None if found is None else (found.face, found.chip, found.aligned_landmarks)
+            )
+            if key == self._first_group and found is not None:
+                fr.box = found.box
+        secs["detect_align"] += time.perf_counter() - t0
+        if fr.box is not None:
+            self._boxes.append((t, *fr.box))
+        self._frames.append(fr)
+        if self.stop is None or t < self.stop * self.hop:  # later ones are the next segment's
+            self.stats["n_frames"] += 1
+        self._video_t = t
+
+    def _add_audio(self, t, y, read):
+        if self._audio_t0 is None:
+            self._audio_t0 = t
+            self._audio_end = t
+        gap = int(round((t - self._audio_end) * AUDIO_RATE))
+        if gap > 0:  # samples dropped or missing: silence keeps the time axis right
+            self._chunks.append(np.zeros(gap, np.float32))
+            self._audio_end += gap / AUDIO_RATE
+        self._chunks.append(y)
+        self._audio_end += y.size / AUDIO_RATE
+        self._audio_reads.append((self._audio_end, read))
+
+    # ------------------------------------------------------------------ windows
+    def _bounds(self, k):
+        start = round(k * self.hop, 6)
+        return start, round(start + self.window, 6)
+
+    def _complete(self, end):
+        """Whether every stream has delivered data up to ``end``."""
+        if self._has_video and (self._video_t is None or self._video_t < end):
+            return False
+        return not (self._has_audio and (self._audio_end is None or self._audio_end < end))
+
+    def _audio_piece(self, start, end):
+        if self._audio_t0 is None:
+            return None
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        y = self._chunks[0] if self._chunks else np.zeros(0, np.float32)
+        a = max(0, int(round((start - self._audio_t0) * AUDIO_RATE)))
+        b = max(a, int(round((end - self._audio_t0) * AUDIO_RATE)))
+        return y[a:b]
+
+    def _prune(self, start):
+        """Forget frames and samples before ``start`` (no open window needs them)."""
+        while self._frames and self._frames[0].t < start:
+            self._frames.popleft()
+        audio_start = min(start, self._group[0]["start"]) if self._group else start
+        if self._audio_t0 is not None and audio_start > self._audio_t0 and self._chunks:
+            start = audio_start
+            if len(self._chunks) > 1:
+                self._chunks = [np.concatenate(self._chunks)]
+            cut = int(round((start - self._audio_t0) * AUDIO_RATE))
+            cut = min(cut, self._chunks[0].size)
+            self._chunks = [self._chunks[0][cut:]]
+            self._audio_t0 += cut / AUDIO_RATE
+        while self._audio_reads and self._audio_reads[0][0] < start:
+            self._audio_reads.popleft()
+
+    def _take(self, start, end):
+        """A window: its frames, the time its last item was read; its audio joins a group."""
+        frames = [f for f in self._frames if start <= f.t < end]
+        read = max((f.read for f in frames), default=0.0)
+        for a_end, a_read in self._audio_reads:  # the chunk that holds the window's end
+            if a_end >= end - 1e-9 or a_end == self._audio_reads[-1][0]:
+                read = max(read, a_read)
+                break
+        w = {"start": start, "end": end, "frames": frames, "audio_features": None, "read": read}
+        if self.audio:
+            self._group.append(w)
+            if self.live or len(self._group) >= _BATCH:
+                self._submit_audio()
+        return w
+
+    def _submit_audio(self):
+        """Analyse the audio of the grouped windows (in the audio thread, reading a file)."""
+        group, self._group = self._group, []
+        if not group:
+            return
+        t0 = group[0]["start"]
+        piece = self._audio_piece(t0, max(w["end"] for w in group)) if self._has_audio else None
+        if piece is not None:
+            # the buffer is cut while the audio thread works; silence where the audio
+            # starts after the group's first window keeps every window on its own samples
+            lead = int(round((self._audio_t0 - t0) * AUDIO_RATE))
+            piece = np.concatenate([np.zeros(max(0, lead), np.float32), piece])
+        bounds = [(w["start"] - t0, w["end"] - t0) for w in group]
+        if self._audio_pool is not None:
+            job = self._audio_pool.submit(self._audio_features, piece, bounds)
+        else:
+            job = self._audio_features(piece, bounds)
+        for i, w in enumerate(group):
+            w["audio_features"] = (job, i)
+
+    def _audio_features(self, y, bounds):
+        """Each audio subsystem's features of some windows of a signal, and their speech."""
+        t0 = time.perf_counter()
+        out = [{"speech": False} for _ in bounds]
+        spans = [slice(int(round(a * AUDIO_RATE)), int(round(b * AUDIO_RATE))) for a, b in bounds]
+        empty = [y is None or y[sl].size == 0 for sl in spans]
+        live = [i for i, e in enumerate(empty) if not e]
+        for name in self.audio:
+            step = self.steps[name]
+            for i, e in enumerate(empty):
+                if e:
+                    why = "no audio track" if y is None else "no audio samples"
+                    out[i][name] = (np.full(int(step.n_features_out_), np.nan), why)
+            if not live:
+                continue
+            lo, hi = spans[live[0]].start, max(spans[i].stop for i in live)
+            sub = [
+                ((spans[i].start - lo) / AUDIO_RATE, (spans[i].stop - lo) / AUDIO_RATE)
+                for i in live
+            ]
+            values, status, reason = step.extract_windows(y[lo:hi], AUDIO_RATE, sub)
+            for j, i in enumerate(live):
+                why = reason[j] if status[j] in ("silent", "nonfinite") else None
+                out[i][name] = (values[j], why)
+        for i in live:
+            out[i]["speech"] = bool(speech_activity(y[spans[i]], AUDIO_RATE) >= SPEECH_MIN_ACTIVITY)
+        self.stats["seconds"]["audio_work"] += time.perf_counter() - t0
+        return out
+
+    def _featurise(self, windows):
+        """Feature rows of the frames of ``windows`` not featurised yet (one batch each)."""
+        t0 = time.perf_counter()
+        todo = {}
+        for w in windows:
+            for f in w["frames"]:
+                todo[id(f)] = f
+        for name in self.video:
+            key = self._group_of[name]
+            frames = [f for f in todo.values() if name not in f.rows and f.faces[key] is not None]
+            if not frames:
+                continue
+            for a in range(0, len(frames), _FACE_BATCH):  # bounded batches: bounded memory
+                part = frames[a : a + _FACE_BATCH]
+                faces = np.stack([f.faces[key][0] for f in part])
+                chips = None
+                if part[0].faces[key][1] is not None:
+                    chips = np.stack([f.faces[key][1] for f in part])
+                points = np.stack([f.faces[key][2] for f in part])
+                rows = self._featurize[name](faces, chips, points)
+                for f, row in zip(part, rows, strict=True):
+                    f.rows[name] = row
+        self.stats["seconds"]["features"] += time.perf_counter() - t0
+
+    def _score(self, windows):
+        """Rows of the windows (in order): their features, then the recognizer's decision."""
+        if not windows:
+            return []
+        if any(w["audio_features"] is None for w in windows):
+            self._submit_audio()
+        if self.video and self._has_video:
+            self._featurise(windows)
+        features, reasons, n_faces = self._video_features(windows)
+        t0 = time.perf_counter()  # waiting for the audio thread, or the audio itself
+        speech = self._audio_features_of(windows, features, reasons)
+        self.stats["seconds"]["audio"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        decisions = self.model.decide_features(features, reasons)
+        self.stats["seconds"]["classify"] += time.perf_counter() - t0
+        rows = []
+        for i, (w, decision) in enumerate(zip(windows, decisions, strict=True)):
+            row = {"start": w["start"], "end": w["end"], "label": decision.label}
+            row.update({c: np.nan if p is None else p for c, p in decision.scores.items()})
+            row["reason"] = decision.explain("window")
+            row["n_faces"] = int(n_faces[i])
+            row["speech"] = bool(speech[i])
+            row["subsystems"] = ",".join(decision.subsystems)
+            rows.append((row, w["read"]))
+        return rows
+
+    def _video_features(self, windows):
+        """Each video subsystem's image set of each window, why one is empty, faces counted."""
+        key = self._first_group
+        n_faces = [
+            sum(f.faces[key] is not None for f in w["frames"]) if key is not None else 0
+            for w in windows
+        ]
+        features, reasons = {}, {}
+        for name in self.video:
+            dim = int(self.steps[name].n_features_out_)
+            sets, why = [], []
+            for w in windows:
+                rows = [f.rows[name] for f in w["frames"] if name in f.rows]
+                sets.append(np.stack(rows) if rows else np.zeros((0, dim), np.float32))
+                if not self._has_video:
+                    why.append("no video stream")
+                else:
+                    n = len(w["frames"])
+                    why.append(no_set_reason({"error": "", "n_faces": len(rows), "n_frames": n}))
+            features[name] = sets
+            reasons[name] = [w or None for w in why]
+        return features, reasons, n_faces
+
+    def _audio_features_of(self, windows, features, reasons):
+        """Each audio subsystem's features of each window (into ``features``); speech flags."""
+        speech = [False] * len(windows)
+        for name in self.audio:
+            features[name] = np.full((len(windows), int(self.steps[name].n_features_out_)), np.nan)
+            reasons[name] = [None] * len(windows)
+        for i, w in enumerate(windows):
+            if w["audio_features"] is None:
+                continue
+            job, j = w["audio_features"]
+            if hasattr(job, "result"):  # computed in the audio thread while frames were read
+                job = job.result()
+            audio = job[j]
+            speech[i] = audio["speech"]
+            for name in self.audio:
+                values, why = audio[name]
+                features[name][i] = values
+                reasons[name][i] = why or None
+        return speech
+
+    def _finish(self, row, read):
+        if self.live:
+            row["latency"] = max(0.0, time.monotonic() - read) if read else np.nan
+        self.stats["n_windows"] += 1
+        return {c: row[c] for c in self.columns}
+
+    # ------------------------------------------------------------------ the run
+    def _items(self):
+        """``(kind, t, data, read_time)`` from the source; sets ``stats['ended']``."""
+        report = {}
+        items = iter_media(
+            self.source,
+            color=getattr(self, "_color", "gray"),
+            fps=self.fps,
+            audio_sr=AUDIO_RATE,
+            video=bool(self.video),
+            audio=bool(self.audio),
+            # FFmpeg gives up later than the reader's own stall check, which says why
+            timeout=self.stall_timeout + 10.0 if self.live else None,
+            report=report,
+            start=self.first * self.hop if self.first else None,
+        )
+        self._report = report
+        if not self.live:
+            secs = self.stats["seconds"]
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    kind, t, data = next(items)
+                except StopIteration:
+                    secs["decode"] += time.perf_counter() - t0
+                    break
+                secs["decode"] += time.perf_counter() - t0
+                yield kind, t, data, time.monotonic()
+            self.stats["ended"] = (
+                "end of stream" if not report.get("error") else f"decoding error: {report['error']}"
+            )
+            return
+        reader = _LiveReader(items, self.queue_size)
+        self._reader = reader
+        reader.start()
+        try:
+            while True:
+                got = reader.get(self.stall_timeout)
+                err = report.get("error")
+                if got == "end" and err and "exit requested" in err.lower():
+                    got = "stall"  # FFmpeg's read timeout ended the reader first
+                if got == "stall":
+                    self.stats["ended"] = (
+                        f"stalled: no data from {self.source} for {self.stall_timeout:g} s"
+                    )
+                    logger.warning("%s; ending the timeline.", self.stats["ended"])
+                    break
+                if got == "end":
+                    if reader.error is not None:
+                        raise reader.error
+                    if err and "://" in str(self.source) and self.stats["n_frames"]:
+                        # FFmpeg reads a connection closed without a length as an I/O error
+                        self.stats["ended"] = f"end of stream (the connection ended: {err})"
+                    else:
+                        self.stats["ended"] = "end of stream" if not err else f"error: {err}"
+                    break
+                yield got
+        finally:
+            reader.stop()
+            self.stats["dropped"] = dict(reader.dropped)
+
+    def __iter__(self):
+        self._audio_pool = None
+        if self.audio and not self.live:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # openSMILE and librosa release the GIL for much of their work: the audio of the
+            # windows taken is analysed while the next frames are decoded and aligned
+            self._audio_pool = ThreadPoolExecutor(1, thread_name_prefix="emoset-timeline-audio")
+        try:
+            yield from self._run()
+        finally:  # also when the caller stops early or a step raises
+            if self._audio_pool is not None:
+                self._audio_pool.shutdown(wait=False, cancel_futures=True)
+
+    def _reset(self):
+        self._frames = deque()
+        self._boxes = []
+        self._chunks = []
+        self._audio_reads = deque()
+        self._audio_t0 = self._audio_end = None
+        self._video_t = None
+        self._group = []  # windows whose audio waits to be analysed together
+        self._has_video = self._has_audio = None
+        self._k = self.first  # the next window to take
+        self._last_t = 0.0  # the end of what was read, in s
+
+    def _first_item(self):
+        """What the source holds, learnt from the reader's report with the first item."""
+        report = self._report
+        self._has_video = bool(report.get("has_video")) and bool(self.video)
+        self._has_audio = bool(report.get("has_audio")) and bool(self.audio)
+        self.stats["has_video"] = bool(report.get("has_video"))
+        self.stats["has_audio"] = bool(report.get("has_audio"))
+        self.stats["origin"] = report.get("origin")
+
+    def _add(self, kind, t, data, read):
+        if kind == "video":
+            self._add_frame(t, data, read)
+            src_fps = self._report.get("fps")
+            self._last_t = max(self._last_t, t + (1.0 / src_fps if src_fps else 0.0))
+        else:
+            self._add_audio(t, data, read)
+            self._last_t = max(self._last_t, self._audio_end)
+
+    def _take_complete(self, pending):
+        """Take every window whose data has all arrived; forget what no open window needs."""
+        while self.stop is None or self._k < self.stop:
+            start, end = self._bounds(self._k)
+            if not self._complete(end):
+                break
+            pending.append(self._take(start, end))
+            self._k += 1
+            self._prune(self._bounds(self._k)[0])
+
+    def _take_rest(self, pending, duration):
+        """The windows still open at the end: those that fit, then one more up to the end."""
+        while self.stop is None or self._k < self.stop:
+            start, end = self._bounds(self._k)
+            if end > duration + 1e-6:
+                covered = self._bounds(self._k - 1)[1] if self._k else 0.0
+                if covered < duration - 1e-6 and start < duration:
+                    pending.append(self._take(start, round(duration, 6)))
+                break
+            pending.append(self._take(start, end))
+            self._k += 1
+
+    def _duration(self):
+        duration = self._last_t
+        if self._has_video and self._report.get("fps") and self._video_t is not None:
+            duration = max(duration, self._video_t + 1.0 / self._report["fps"])
+        if self.max_seconds is not None:
+            duration = min(duration, self.max_seconds)
+        return float(duration)
+
+    def _run(self):
+        t_start = time.perf_counter()
+        self._reset()
+        self._setup_video()
+        items = self._items()
+        pending = []
+        try:
+            for kind, t, data, read in items:
+                if self._has_video is None:
+                    self._first_item()
+                if self.max_seconds is not None and t >= self.max_seconds:
+                    self.stats["ended"] = f"max_seconds={self.max_seconds:g} reached"
+                    break
+                self._add(kind, t, data, read)
+                self._take_complete(pending)
+                # a batch is scored once the next one is taken: its audio has had that long
+                if pending and (self.live or len(pending) >= 2 * _BATCH):
+                    n = len(pending) if self.live else _BATCH
+                    for row, r in self._score(pending[:n]):
+                        yield self._finish(row, r)
+                    pending = pending[n:]
+                if self.stop is not None and self._k >= self.stop:
+                    self.stats["ended"] = "end of segment"
+                    break
+        finally:
+            items.close()  # a pass that stops early closes the source now
+            if self.live and hasattr(self, "_reader"):
+                self._reader.stop()
+        if self.stats["ended"] is None:
+            self.stats["ended"] = "end of stream"
+        # nothing read: a stall before the first item, or a segment past the end of the file
+        if self._has_video is None and (self.stats["ended"].startswith("stalled") or self.first):
+            self.stats["seconds"]["total"] = time.perf_counter() - t_start
+            return
+        if self._has_video is None:
+            why = self._report.get("error") or "nothing decoded"
+            raise MediaError(self.source, f"no video frame or audio sample ({why})")
+        self.stats["duration"] = self._duration()
+        self._take_rest(pending, self.stats["duration"])
+        for row, r in self._score(pending):
+            yield self._finish(row, r)
+        self.stats["n_decoded"] = int(self._report.get("n_decoded", 0))
+        if self._boxes:
+            self.stats["faces"] = np.asarray(self._boxes, dtype=np.float64)
+        self.stats["seconds"]["total"] = time.perf_counter() - t_start

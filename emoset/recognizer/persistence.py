@@ -1,0 +1,304 @@
+"""Saving and loading models: skops (no pickle), a SHA-256 digest, no paths from the file.
+
+:func:`save_model` writes a fitted estimator with skops, which stores objects as an explicit
+description rather than as code, and a ``<model>.sha256`` file beside it. Before writing, every
+folder setting in the estimator tree (``cache_dir``, ``memory``) is
+cleared, so a model carries no path of the machine that trained it.
+
+:func:`load_model` checks the digest, refuses any type that is not an emoset estimator or a
+plain scikit-learn / NumPy type skops trusts, and hands every nested estimator the *caller's*
+cache folder: a path stored in a model file is never used, so a model cannot make emoset read
+(let alone run) anything from a folder of the author's choosing.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import zipfile
+from pathlib import Path
+
+from sklearn.base import BaseEstimator
+
+from .._version import __version__
+from ..utils.cache import atomic_write_bytes
+
+__all__ = ["load_model", "save_model"]
+
+#: Parameters that name folders of the machine, not the model: cleared on save, the caller's
+#: on load.
+_MACHINE_PARAMS = {"cache_dir": None, "memory": None}
+
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _estimators(obj, seen=None):
+    """Every scikit-learn estimator reachable from ``obj`` (parameters and fitted attributes)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, BaseEstimator):
+        yield obj
+        children = list(vars(obj).values())
+    elif isinstance(obj, dict):
+        children = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        children = list(obj)
+    else:
+        return
+    for child in children:
+        yield from _estimators(child, seen)
+
+
+def _set_machine_params(model, values):
+    for est in _estimators(model):
+        names = est.get_params(deep=False)
+        for name, value in values.items():
+            if name in names:
+                setattr(est, name, value)  # plain attribute: no validation, no side effect
+
+
+def _emoset_class(name):
+    """The emoset estimator class a model file names as ``module.Class``, or ``None``.
+
+    ``None`` for a name outside emoset, for a class that is not an estimator defined in
+    emoset, and for an emoset path that does not exist (a class that moved or was removed).
+    """
+    import importlib
+    import inspect
+
+    module, _, attr = name.rpartition(".")
+    if not module.startswith("emoset.") or not attr:
+        return None
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+    if (
+        inspect.isclass(obj)
+        and issubclass(obj, BaseEstimator)
+        and obj.__module__.startswith("emoset.")
+    ):
+        return obj
+    return None
+
+
+def _missing_emoset_class(name):
+    """Whether ``name`` is an emoset path that this emoset does not have at all."""
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    if not module.startswith("emoset."):
+        return False
+    try:
+        return not hasattr(importlib.import_module(module), attr)
+    except ImportError:
+        return True
+
+
+def save_model(model, path):
+    """Save a fitted model with skops (no pickle: loading never runs code from the file).
+
+    Folder settings (``cache_dir``, ``memory`` of every nested estimator) are not saved;
+    :func:`load_model` sets the caller's.
+
+    Parameters
+    ----------
+    model : estimator
+    path : str or path-like
+        Usually ``*.skops``; written atomically. ``<path>.sha256`` records its digest in the
+        ``sha256sum`` format.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    clean = copy.deepcopy(model)
+    _set_machine_params(clean, _MACHINE_PARAMS)
+    data = sio.dumps(clean)
+    atomic_write_bytes(path, data)
+    digest = hashlib.sha256(data).hexdigest()
+    atomic_write_bytes(Path(str(path) + ".sha256"), f"{digest}  {path.name}\n".encode())
+    return path
+
+
+#: Parameters that change how fast or where a model runs, never what it computes.
+_RUN_PARAMS = frozenset({*_MACHINE_PARAMS, "n_jobs", "verbose"})
+
+
+def model_digest(model):
+    """SHA-256 of what a fitted model computes: its classes, parameters and fitted arrays.
+
+    Folders, cores and verbosity (``cache_dir``, ``memory``, ``n_jobs``, ``verbose``) and
+    private run-time state (attributes starting with ``_``) are left out, so a model loaded
+    twice, or given other cores, has the same digest. :mod:`emoset.recognizer.timeline` keys its cached
+    segments on it.
+
+    Parameters
+    ----------
+    model : estimator
+
+    Returns
+    -------
+    digest : str
+        64 hex characters.
+    """
+    import numbers
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    seen = {}  # id -> object: the objects stay alive, so an id is never reused meanwhile
+
+    def feed_items(items):
+        for key, value in items:
+            feed(key)
+            feed(value)
+
+    def feed(obj):
+        if obj is None or isinstance(obj, (bool, numbers.Number, str, bytes)):
+            h.update(f"{type(obj).__name__}:{obj!r};".encode())
+            return
+        if isinstance(obj, np.ndarray):
+            arr = np.ascontiguousarray(obj)
+            h.update(f"nd:{arr.dtype.str}:{arr.shape};".encode())
+            h.update(arr.tobytes() if arr.dtype.kind != "O" else repr(arr.tolist()).encode())
+            return
+        if id(obj) in seen:
+            h.update(b"seen;")
+            return
+        seen[id(obj)] = obj
+        if isinstance(obj, dict):
+            h.update(f"dict:{len(obj)};".encode())
+            feed_items(sorted(obj.items(), key=lambda kv: repr(kv[0])))
+        elif isinstance(obj, (list, tuple)):
+            h.update(f"{type(obj).__name__}:{len(obj)};".encode())
+            for item in obj:
+                feed(item)
+        elif callable(obj) and hasattr(obj, "__qualname__"):  # a function or a class
+            h.update(f"callable:{getattr(obj, '__module__', '')}.{obj.__qualname__};".encode())
+        elif hasattr(obj, "__dict__"):
+            h.update(f"{type(obj).__module__}.{type(obj).__qualname__};".encode())
+            skip = _RUN_PARAMS if isinstance(obj, BaseEstimator) else frozenset()
+            state = sorted(
+                (k, v) for k, v in vars(obj).items() if not k.startswith("_") and k not in skip
+            )
+            h.update(f"state:{len(state)};".encode())
+            feed_items(state)
+        else:
+            h.update(f"{type(obj).__module__}.{type(obj).__qualname__}:{obj!r};".encode())
+
+    feed(model)
+    return h.hexdigest()
+
+
+def _recorded_digest(path, sidecar):
+    text = sidecar.read_text(encoding="utf-8", errors="replace").strip()
+    fields = text.split()
+    if not fields:
+        raise ValueError(f"{path}: its digest file {sidecar.name} is empty; refusing to load.")
+    digest = fields[0].lstrip("\\")  # sha256sum escapes names with a leading backslash
+    if not _HEX64.match(digest):
+        raise ValueError(
+            f"{path}: {sidecar.name} does not start with a SHA-256 digest (64 hex digits); "
+            f"got {fields[0][:80]!r}."
+        )
+    return digest.lower()
+
+
+def load_model(path, *, cache_dir=None, require_digest=True):
+    """Load a model saved by :func:`save_model`.
+
+    The skops format rebuilds objects from an explicit list of types instead of unpickling code.
+    Beyond the types skops itself trusts (scikit-learn, NumPy, SciPy), only estimator classes
+    defined in emoset are accepted; a file naming any other type is refused. The SHA-256 in
+    ``<path>.sha256`` (``sha256sum`` format, any case) must match: it detects a damaged or
+    modified file (it cannot tell who wrote it — keep models you did not make out of reach).
+
+    Parameters
+    ----------
+    path : str or path-like
+    cache_dir : str, path-like, True or None
+        The feature cache every nested estimator uses from now on (the caller's; ``None``: no
+        persistent cache). A folder named in the file is never used.
+    require_digest : bool, default=True
+        Refuse a model without its ``.sha256`` file.
+
+    Returns
+    -------
+    model : estimator
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file (or, with ``require_digest``, its digest file) is missing.
+    ValueError
+        If the digest file is empty or malformed, the digest does not match, the file is not a
+        valid model, or it names a type outside the allowed ones.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Model file {path} not found.")
+    data = path.read_bytes()  # read once: hashed, inspected and loaded from memory
+    sidecar = Path(str(path) + ".sha256")
+    if sidecar.is_file():
+        expected = _recorded_digest(path, sidecar)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
+            raise ValueError(
+                f"{path}: SHA-256 {actual} does not match the recorded {expected} "
+                f"({sidecar.name}); refusing to load a modified model."
+            )
+    elif require_digest:
+        raise FileNotFoundError(
+            f"{path}: no {sidecar.name} beside it; save models with emoset.save_model, or pass "
+            "require_digest=False for a file you trust."
+        )
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+        refused = [t for t in untrusted if _emoset_class(t) is None]
+        missing = sorted(t for t in refused if _missing_emoset_class(t))
+        if missing:
+            raise ValueError(
+                f"{path}: names {', '.join(missing)}, which emoset {__version__} does not "
+                "have (a class that moved or was removed since the model was saved); train "
+                "the model again with this emoset."
+            )
+        if refused:
+            raise ValueError(
+                f"{path}: refusing to load types other than emoset estimators: {sorted(refused)}."
+            )
+        model = sio.loads(data, trusted=untrusted)
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: not a valid emoset model file ({exc}).") from None
+    except (zipfile.BadZipFile, KeyError, TypeError, AttributeError, OSError, EOFError) as exc:
+        raise ValueError(
+            f"{path}: not a valid emoset model file ({type(exc).__name__}: {exc})."
+        ) from None
+    _check_params_present(model, path)
+    _set_machine_params(model, {**_MACHINE_PARAMS, "cache_dir": cache_dir})
+    return model
+
+
+def _check_params_present(model, path):
+    """Refuse a model whose estimators lack parameters this emoset has (an older version)."""
+    import inspect
+
+    for est in _estimators(model):
+        init = inspect.signature(type(est).__init__).parameters.values()
+        names = [p.name for p in init if p.name != "self" and p.kind != p.VAR_KEYWORD]
+        missing = [name for name in names if not hasattr(est, name)]
+        if missing:
+            raise ValueError(
+                f"{path}: saved by another emoset version: its {type(est).__name__} has no "
+                f"parameter(s) {missing}; train the model again with emoset {__version__}."
+            )

@@ -1,0 +1,40 @@
+"""Helpers every subpackage shares: the feature cache, warnings aimed at the caller,
+parameter checks, packaged resources, names of image sets."""
+
+from .cache import (
+    DiskCache,
+    Failure,
+    atomic_write_bytes,
+    default_cache_dir,
+    file_digests,
+    file_sha256,
+    make_key,
+    parallel_map,
+)
+from .messages import summarise, warn_caller
+from .resources import emoset_data, package_file
+from .setnames import copy_names, name_sets, set_label, unreported
+from .validation import check_choice, check_int, check_n_jobs, check_positive
+
+__all__ = [
+    "DiskCache",
+    "Failure",
+    "atomic_write_bytes",
+    "check_choice",
+    "check_int",
+    "check_n_jobs",
+    "check_positive",
+    "copy_names",
+    "default_cache_dir",
+    "emoset_data",
+    "file_digests",
+    "file_sha256",
+    "make_key",
+    "name_sets",
+    "package_file",
+    "parallel_map",
+    "set_label",
+    "summarise",
+    "unreported",
+    "warn_caller",
+]

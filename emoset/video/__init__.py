@@ -1,0 +1,45 @@
+"""Faces found, tracked and aligned in every frame; frame features; clips turned into image sets."""
+
+from .cnn_features import (
+    EMOTION_LABELS,
+    EMOTION_MODEL_FILE,
+    EmotionCNN,
+    FaceDescriptor,
+    emotion_model_path,
+)
+from .extract import FRAME_FEATURES, ImageSetFeatures, extract_image_sets, make_frame_features
+from .faces import (
+    AlignStats,
+    FaceAligner,
+    FaceTrack,
+    TrackedFace,
+    align_video,
+    find_face_model,
+    similarity_transform,
+)
+from .frame_features import HOG, LBP, MIRROR_68, DenseSIFT, Landmarks, Mirrored
+
+__all__ = [
+    "AlignStats",
+    "DenseSIFT",
+    "EMOTION_LABELS",
+    "EMOTION_MODEL_FILE",
+    "EmotionCNN",
+    "FRAME_FEATURES",
+    "FaceAligner",
+    "FaceDescriptor",
+    "FaceTrack",
+    "HOG",
+    "ImageSetFeatures",
+    "LBP",
+    "Landmarks",
+    "MIRROR_68",
+    "Mirrored",
+    "TrackedFace",
+    "align_video",
+    "emotion_model_path",
+    "extract_image_sets",
+    "find_face_model",
+    "make_frame_features",
+    "similarity_transform",
+]

