@@ -91,12 +91,12 @@ def _bench_group(name, paths, repeats, rows):
 
     aligner = FaceAligner(64)
     boxes = []
-    t, boxes = _median(lambda: [[aligner._detect(f) for f in g] for g in gray], repeats)
+    t, boxes = _median(lambda: [[aligner.detect(f) for f in g] for g in gray], repeats)
     row("detect (HOG, every frame)", t)
 
     def landmarks():
         return [
-            [aligner._predict(f, b)[0] for f, b in zip(g, bs, strict=True)]
+            [aligner.landmarks(f, b) for f, b in zip(g, bs, strict=True)]
             for g, bs in zip(gray, boxes, strict=True)
         ]
 
@@ -104,7 +104,7 @@ def _bench_group(name, paths, repeats, rows):
     row("landmarks (68 pts in box)", t)
     t, _ = _median(
         lambda: [
-            [aligner._warp(f, s) for f, s in zip(g, ss, strict=True)]
+            [aligner.warp(f, s) for f, s in zip(g, ss, strict=True)]
             for g, ss in zip(gray, shapes, strict=True)
         ],
         repeats,

@@ -8,7 +8,7 @@ Every case below is made on the fly in a temporary folder (from the shared CREMA
 a real recording is needed: no media is committed), then all of them go through **one**
 ``emoset predict --json`` call together with a good clip. The table shows, per case, the label
 (or none) and what emoset says; the good clip is still predicted, and the exit status is 1
-because some clips got no label. ``tests/test_bad_input.py`` runs the same cases.
+because some clips got no label. ``tests/app/test_bad_input.py`` runs the same cases.
 """
 
 from __future__ import annotations

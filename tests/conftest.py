@@ -113,7 +113,7 @@ def small_model_file(small_recognizer, tmp_path_factory):
 def dists(tmp_path_factory):
     """(sdist, wheel) built by ``python -m build`` from a copy of the working tree, once.
 
-    tests/test_wheel.py installs the wheel in a fresh environment; tests/test_datasets.py reads
+    tests/test_wheel.py installs the wheel in a fresh environment; tests/datasets/test_datasets.py reads
     the split files from it.
     """
     pytest.importorskip("build", reason="build (dev extra) makes the sdist and the wheel")

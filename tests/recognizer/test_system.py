@@ -22,7 +22,7 @@ from emoset.sets.classifiers import ImageSetPLS
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_fit_selects_on_training_clips_only(small_recognizer, cremad_split):

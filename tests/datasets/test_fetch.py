@@ -166,7 +166,7 @@ def test_shipped_cremad_list_matches_shared_copy(data_root):
     shared = data_root / "cremad_official_files.csv"
     if not shared.is_file():
         pytest.skip(f"{shared} not found")
-    shipped = Path(__file__).parents[1] / "emoset" / "data" / "cremad_official_files.csv.gz"
+    shipped = Path(__file__).parents[2] / "emoset" / "data" / "cremad_official_files.csv.gz"
     assert gzip.decompress(shipped.read_bytes()) == shared.read_bytes()
     table = data_root / "cremad" / "meta" / "summaryTable.csv"
     plan = fetch_cremad("/nonexistent-emoset-home", actors=["1001"], dry_run=True)
