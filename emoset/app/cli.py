@@ -33,6 +33,7 @@ from .._version import __version__
 from ..datasets import Clip, load_afew, load_cremad, load_manifest, load_ravdess
 from ..io import MediaError, media_kind
 from ..recognizer import (
+    PEOPLE_COLUMNS,
     VIDEO_FEATURES,
     AudioVisualEmotionRecognizer,
     ClipResult,
@@ -173,6 +174,22 @@ def _records(model, paths):
     ]
 
 
+def _people(model, record):
+    """The ``people`` of a clip's record: one dict per person (``[]`` without video)."""
+    if record["path"] is None or record["n_people"] == 0:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
+        table = model.predict_people(record["path"])
+    classes = [str(c) for c in model.classes_]
+    out = []
+    for _, row in table.iterrows():
+        item = {k: row[k] for k in PEOPLE_COLUMNS}
+        item["scores"] = {c: row[c] for c in classes}
+        out.append(json_value(item))
+    return out
+
+
 def _print_record(r):
     if r["label"] is None:
         print(f"{r['path']}: no label ({r['error']})")
@@ -185,11 +202,28 @@ def _print_record(r):
             print(f"    {name} abstained: {why}")
     for caveat in r["warnings"]:
         print(f"    caveat: {caveat}")
+    for person in r.get("people", []):
+        who = person["person"] or "voice off screen"
+        label = person["label"] or "no label"
+        score = f" {person['scores'][person['label']]:.2f}" if person["label"] else ""
+        seen = (
+            f"{person['start']:.1f}-{person['end']:.1f} s, box {person['box']}, "
+            if person["person"]
+            else ""
+        )
+        print(
+            f"    {who}: {label}{score}  ({seen}speaking {person['speaking']:.0%}"
+            f"{'' if person['person'] else ' s'})"
+            + (f"; {person['reason']}" if person["reason"] else "")
+        )
 
 
 def _cmd_predict(args):
     model = _load(args)
     records = _records(model, args.clips)
+    if args.people:
+        for r in records:
+            r["people"] = _people(model, r) if r["label"] is not None else []
     if args.json:
         print(json.dumps(records, indent=2))
     else:
@@ -235,16 +269,20 @@ def _timeline_json(row):
 
 
 def _timeline_table(frame, classes):
-    """A readable table: time span, label, its score, faces, speech, what scored."""
-    lines = [f"{'start':>8} {'end':>8}  {'label':10} {'score':>5}  faces speech  subsystems"]
+    """A readable table: time span, (person,) label, its score, faces, speech, what scored."""
+    people = "person" in frame.columns
+    who = f"{'person':7} " if people else ""
+    lines = [f"{'start':>8} {'end':>8}  {who}{'label':10} {'score':>5}  faces speech  subsystems"]
     for _, r in frame.iterrows():
-        label = r["label"] if r["label"] is not None else "-"
-        score = f"{r[r['label']]:.2f}" if r["label"] is not None else "  -  "
+        labelled = isinstance(r["label"], str)
+        label = r["label"] if labelled else "-"
+        score = f"{r[r['label']]:.2f}" if labelled else "  -  "
+        person = f"{r['person'] or 'voice':7} " if people else ""
         lines.append(
-            f"{r['start']:8.2f} {r['end']:8.2f}  {label:10} {score:>5}  {r['n_faces']:5d} "
-            f"{'yes' if r['speech'] else 'no':6}  {r['subsystems'] or '-'}"
+            f"{r['start']:8.2f} {r['end']:8.2f}  {person}{label:10} {score:>5}  "
+            f"{r['n_faces']:5d} {'yes' if r['speech'] else 'no':6}  {r['subsystems'] or '-'}"
         )
-        if r["label"] is None:
+        if not labelled:
             lines.append(f"{'':19}{r['reason']}")
     return "\n".join(lines)
 
@@ -266,6 +304,7 @@ def _cmd_timeline(args):
             segment=args.segment,
             n_jobs=cluster_n_jobs(args.n_jobs, client),
             cache_dir=_cache_dir(args),
+            people=args.people,
         )
         run = stream_timeline(model, args.source, options)
         rows = []
@@ -410,6 +449,12 @@ def _add_predict(sub):
     p.add_argument("model", help="a model saved by 'emoset train'")
     p.add_argument("clips", nargs="+", help="video or audio files")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--people",
+        action="store_true",
+        help="also label every person of each video: their own faces, and the voice of "
+        "whoever speaks (a 'people' list per clip)",
+    )
     _run_args(p)
     p.set_defaults(func=_cmd_predict)
 
@@ -456,6 +501,13 @@ def _add_timeline(sub):
         help="with --live: end after this many s without data (default 10)",
     )
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this much source")
+    p.add_argument(
+        "--people",
+        action="store_true",
+        help="one row per window and person: every face tracked into people, the voice "
+        "given to whoever speaks (a 'person' column; --plot draws a lane per person, "
+        "--overlay every face with its person and label)",
+    )
     p.add_argument(
         "--segment",
         type=float,

@@ -21,6 +21,32 @@ _BOX_COLOR = (40, 220, 40)
 _MAX_BOX_GAP = 0.25  # s between a frame and the nearest tracked face drawn on it
 
 
+def _label_at(t, ends, labels):
+    """The label of the latest window ended by ``t`` (the first window's until then)."""
+    done = np.flatnonzero(ends <= t + 1e-6)
+    i = done[-1] if len(done) else (0 if len(ends) else None)
+    return None if i is None else (labels[i] or "no label")
+
+
+def _draw_people(img, t, boxes, lanes, gap):
+    """Every face of the frame kept nearest ``t``, boxed, with its person's id and label."""
+    import cv2
+
+    near = boxes[np.abs(boxes[:, 0] - t) <= gap] if len(boxes) else boxes
+    for k in np.unique(near[:, 1]).astype(int) if len(near) else []:
+        mine = near[near[:, 1] == k]
+        j = int(np.argmin(np.abs(mine[:, 0] - t)))
+        x0, y0, x1, y1 = (int(round(v)) for v in mine[j, 2:])
+        cv2.rectangle(img, (x0, y0), (x1, y1), _BOX_COLOR, 2)
+        person = f"P{k + 1}"
+        ends, labels = lanes.get(person, (np.zeros(0), []))
+        text = f"{person} {_label_at(t, ends, labels) or ''}".strip()
+        y = max(16, y0 - 6)
+        cv2.rectangle(img, (x0, y - 16), (x0 + 9 * len(text) + 6, y + 4), (0, 0, 0), -1)
+        cv2.putText(img, text, (x0 + 3, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+    return img
+
+
 def _draw(img, t, boxes, ends, labels):
     """Draw the face box nearest in time and the label of the latest window ended by ``t``."""
     import cv2
@@ -30,9 +56,7 @@ def _draw(img, t, boxes, ends, labels):
         if abs(boxes[j, 0] - t) <= _MAX_BOX_GAP:
             x0, y0, x1, y1 = (int(round(v)) for v in boxes[j, 1:])
             cv2.rectangle(img, (x0, y0), (x1, y1), _BOX_COLOR, 2)
-    done = np.flatnonzero(ends <= t + 1e-6)
-    i = done[-1] if len(done) else (0 if len(ends) else None)  # the first window until then
-    text = "" if i is None else (labels[i] or "no label")
+    text = _label_at(t, ends, labels) or ""
     if text:
         cv2.rectangle(img, (0, 0), (10 + 14 * len(text), 34), (0, 0, 0), -1)
         cv2.putText(img, text, (6, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
@@ -84,8 +108,10 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
     Parameters
     ----------
     timeline : pandas.DataFrame
-        From :func:`~emoset.recognizer.timeline.predict_timeline` on ``source`` (its ``attrs["faces"]``
-        gives the boxes).
+        From :func:`~emoset.recognizer.timeline.predict_timeline` on ``source`` (its
+        ``attrs["faces"]`` gives the boxes). With a ``person`` column (``people=True``) every
+        face is drawn with its person's id and that person's current label
+        (``attrs["people_faces"]``).
     source : str or path-like
         The video file the timeline was made from.
     path : str or path-like
@@ -108,10 +134,30 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
     import av
 
     path = Path(path)
-    boxes = np.asarray(timeline.attrs.get("faces", np.zeros((0, 5))), dtype=np.float64)
-    boxes = boxes.reshape(-1, 5)
-    ends = timeline["end"].to_numpy(dtype=float)
-    labels = timeline["label"].tolist()
+    people = "person" in timeline.columns
+    if people:  # every face, with its person's id and label
+        boxes = np.asarray(timeline.attrs.get("people_faces", np.zeros((0, 6))), dtype=float)
+        boxes = boxes.reshape(-1, 6)
+        lanes = {
+            k: (rows["end"].to_numpy(dtype=float), rows["label"].tolist())
+            for k, rows in timeline[timeline["person"].notna()].groupby("person", sort=False)
+        }
+
+        # the faces of the one frame the timeline kept nearest: not those of a cut away
+        gap = 0.6 / float(timeline.attrs.get("fps") or 25.0)
+
+        def draw(img, t):
+            return _draw_people(img, t, boxes, lanes, gap)
+
+    else:
+        boxes = np.asarray(timeline.attrs.get("faces", np.zeros((0, 5))), dtype=np.float64)
+        boxes = boxes.reshape(-1, 5)
+        ends = timeline["end"].to_numpy(dtype=float)
+        labels = timeline["label"].tolist()
+
+        def draw(img, t):
+            return _draw(img, t, boxes, ends, labels)
+
     with open_source(source) as container:
         vids = video_streams(container)
         if not vids:
@@ -144,7 +190,7 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
                     t = frame.time if frame.time is not None else (last_pts + 1) / rate
                     img = frame.to_ndarray(format="rgb24")
                     img = np.ascontiguousarray(img[: vout.height, : vout.width])
-                    img = _draw(img, t - drawn_from, boxes, ends, labels)
+                    img = draw(img, t - drawn_from)
                     drawn = av.VideoFrame.from_ndarray(img, format="rgb24")
                     # on the source's clock (a late stream keeps its offset), one tick a frame
                     last_pts = max(last_pts + 1, int(round((t - origin) * rate)))

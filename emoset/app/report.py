@@ -270,7 +270,17 @@ def plot_emotion_map(points, labels, path, *, title="Emotion map", axis_labels=(
     return _save(fig, path)
 
 
-_TIMELINE_META = {"start", "end", "label", "reason", "n_faces", "speech", "subsystems", "latency"}
+_TIMELINE_META = {
+    "start",
+    "end",
+    "person",
+    "label",
+    "reason",
+    "n_faces",
+    "speech",
+    "subsystems",
+    "latency",
+}
 
 
 def plot_timeline(timeline, path, *, title="Emotion over time"):
@@ -279,8 +289,9 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
     Parameters
     ----------
     timeline : pandas.DataFrame
-        From :func:`emoset.recognizer.timeline.predict_timeline` (``start``, ``end``, ``label`` and one
-        score column per class).
+        From :func:`emoset.recognizer.timeline.predict_timeline` (``start``, ``end``,
+        ``label`` and one score column per class); with a ``person`` column
+        (``people=True``), one lane per person (and one for a voice off screen).
     path : str or path-like
         Output image (``.png``, ``.pdf``, ``.svg``); written atomically.
     title : str
@@ -301,20 +312,33 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
         if col not in timeline.columns:
             raise ValueError(f"timeline has no {col!r} column; columns: {list(timeline.columns)}.")
     classes = [c for c in timeline.columns if c not in _TIMELINE_META]
+    if "person" in timeline.columns:
+        who = timeline["person"].fillna("voice off screen")
+        lanes = [(name, timeline[who == name]) for name in dict.fromkeys(who)]
+    else:
+        lanes = [(None, timeline)]
+    cmap = matplotlib.colormaps["tab10"]
+    colors = {c: cmap(k % 10) for k, c in enumerate(classes)}
+    fig = Figure(figsize=(9, 1.0 + 2.6 * len(lanes)))
+    axes = fig.subplots(2 * len(lanes), 1, sharex=True, height_ratios=[5, 1] * len(lanes))
+    for k, (name, rows) in enumerate(lanes):
+        _plot_lane(axes[2 * k], axes[2 * k + 1], rows, classes, colors, name)
+    axes[0].set_title(title)
+    axes[0].legend(fontsize=7, ncol=min(len(classes), 7), frameon=False, loc="upper right")
+    axes[-1].set_xlabel("time (s)")
+    return _save(fig, path)
+
+
+def _plot_lane(ax, band, timeline, classes, colors, name):
+    """One lane: the scores of one person's windows (or all windows) and their labels."""
     start = timeline["start"].to_numpy(dtype=float)
     end = timeline["end"].to_numpy(dtype=float)
     mid = (start + end) / 2
-    cmap = matplotlib.colormaps["tab10"]
-    colors = {c: cmap(k % 10) for k, c in enumerate(classes)}
-    fig = Figure(figsize=(9, 3.6))
-    ax, band = fig.subplots(2, 1, sharex=True, height_ratios=[5, 1])
     for c in classes:
         ax.plot(mid, timeline[c].to_numpy(dtype=float), color=colors[c], label=c, lw=1.4)
-    ax.set_ylabel("score (softmax)")
+    ax.set_ylabel("score (softmax)" if name is None else f"{name}\nscore")
     ax.set_ylim(0, 1)
-    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=min(len(classes), 7), frameon=False, loc="upper right")
     # band: each window owns the span between the midpoints to its neighbours
     edges = np.concatenate([[start[0] if len(start) else 0.0], (mid[1:] + mid[:-1]) / 2])
     edges = np.concatenate([edges, [end[-1] if len(end) else 0.0]])
@@ -326,5 +350,3 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
             band.axvspan(x0, x1, color=colors.get(label, "0.5"), lw=0)
     band.set_yticks([])
     band.set_ylabel("label", rotation=0, ha="right", va="center")
-    band.set_xlabel("time (s)")
-    return _save(fig, path)

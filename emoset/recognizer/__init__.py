@@ -2,6 +2,7 @@
 subsystem scores into a label (clips and windows), timelines over long or live sources,
 saving and loading (skops)."""
 
+from .people import NOT_SPEAKING, OFF_SCREEN, PEOPLE_COLUMNS, WindowPeople, predict_people
 from .persistence import load_model, save_model
 from .records import ClipResult, Decision, decide, json_value
 from .subsystems import (
@@ -32,10 +33,14 @@ __all__ = [
     "ClipResult",
     "Decision",
     "MIN_FACES",
+    "NOT_SPEAKING",
+    "OFF_SCREEN",
+    "PEOPLE_COLUMNS",
     "SPEECH_MIN_ACTIVITY",
     "TimelineOptions",
     "TimelineRun",
     "VIDEO_FEATURES",
+    "WindowPeople",
     "decide",
     "default_audio_subsystems",
     "default_video_subsystems",
@@ -45,6 +50,7 @@ __all__ = [
     "make_audio_pipeline",
     "make_video_pipeline",
     "multiple_kernel_video_subsystems",
+    "predict_people",
     "predict_timeline",
     "save_model",
     "smooth_timeline",

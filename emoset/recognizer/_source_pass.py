@@ -34,6 +34,8 @@ from ..io.errors import MediaError
 from ..io.sources import iter_media
 from ..video.extract import no_set_reason
 from ..video.faces import FaceTrack
+from ..video.speakers import voice_levels
+from .people import NOT_SPEAKING, OFF_SCREEN, WindowPeople
 
 __all__ = ["AUDIO_RATE", "SPEECH_MIN_ACTIVITY", "SourcePass"]
 
@@ -56,9 +58,11 @@ _FACE_BATCH = 64
 _STAGES = ("decode", "detect_align", "features", "audio", "classify")
 
 
-def row_columns(classes, live):
+def row_columns(classes, live, people=False):
     """The columns of a timeline row, in order."""
-    columns = ["start", "end", "label", "reason", *classes, "n_faces", "speech", "subsystems"]
+    who = ["person"] if people else []
+    columns = ["start", "end", *who, "label", "reason", *classes]
+    columns += ["n_faces", "speech", "subsystems"]
     return columns + ["latency"] if live else columns
 
 
@@ -117,14 +121,16 @@ class _LiveReader(threading.Thread):
 
 
 class _Frame:
-    __slots__ = ("t", "read", "faces", "rows", "box")
+    __slots__ = ("t", "index", "read", "faces", "rows", "box", "people")
 
-    def __init__(self, t, read):
+    def __init__(self, t, index, read):
         self.t = t
+        self.index = index  # frames kept before this one
         self.read = read
-        self.faces = {}  # aligner group -> (face, chip) or None
-        self.rows = {}  # video subsystem -> feature row
-        self.box = None
+        self.faces = {}  # aligner group -> [(person, face, chip, aligned landmarks), ...]
+        self.rows = {}  # video subsystem -> [feature row of each face]
+        self.box = None  # the (first) tracked face's box
+        self.people = []  # people mode: [(person index, box, mouth motion), ...]
 
 
 class SourcePass:
@@ -148,7 +154,9 @@ class SourcePass:
         are read, ``audio`` is then the time spent waiting for it and ``audio_work`` the
         thread's own time),
         ``faces`` (an ``(n, 5)`` array of ``time, left, top, right, bottom`` of the tracked
-        face of every kept frame that had one).
+        face of every kept frame that had one), ``people_faces`` (people mode: an ``(n, 6)``
+        array of ``time, person, left, top, right, bottom`` of every face, ``person`` 0 for
+        ``P1``).
     """
 
     def __init__(self, model, source, options, *, first=0, stop=None):
@@ -169,7 +177,8 @@ class SourcePass:
         self.audio = [n for n in steps if model.modalities_[n] == "audio"]
         self.steps = steps
         self.fps = options.fps
-        self.columns = row_columns(self.classes, self.live)
+        self.people = bool(options.people) and bool(self.video)
+        self.columns = row_columns(self.classes, self.live, options.people)
         self.stats = {
             "n_windows": 0,
             "n_frames": 0,
@@ -183,6 +192,7 @@ class SourcePass:
             "fps": self.fps,
             "seconds": dict.fromkeys(_STAGES + ("audio_work",), 0.0),
             "faces": np.zeros((0, 5)),
+            "people_faces": np.zeros((0, 6)),
         }
 
     # ------------------------------------------------------------------ setup
@@ -204,16 +214,30 @@ class SourcePass:
             self._featurize[name] = step.frame_featurizer()
         self._first_group = next(iter(self._groups), None)
         self._color = "rgb" if any(t.aligner.chips for t in self._groups.values()) else "gray"
+        if self.people:  # one tracker for every video subsystem: the same people for each
+            self._people = WindowPeople(self.steps, self.video, source=str(self.source))
+            self._groups = {key: None for key in self._groups}
 
     # ------------------------------------------------------------------ per item
     def _add_frame(self, t, frame, read):
         secs = self.stats["seconds"]
         t0 = time.perf_counter()
-        fr = _Frame(t, read)
+        fr = _Frame(t, self._n_kept, read)
+        self._n_kept += 1
+        if self.people:
+            faces, fr.people = self._people.track(frame, fr.index)
+            for key in self._groups:
+                fr.faces[key] = faces
+            if fr.people:
+                fr.box = fr.people[0][1]
+            for person, box, _ in fr.people:
+                self._people_boxes.append((t, person, *box))
         for key, track in self._groups.items():
+            if self.people:
+                break
             found = track.update(frame)
             fr.faces[key] = (
-                None if found is None else (found.face, found.chip, found.aligned_landmarks)
+                [] if found is None else [(None, found.face, found.chip, found.aligned_landmarks)]
             )
             if key == self._first_group and found is not None:
                 fr.box = found.box
@@ -283,11 +307,25 @@ class SourcePass:
                 read = max(read, a_read)
                 break
         w = {"start": start, "end": end, "frames": frames, "audio_features": None, "read": read}
+        if self.people:
+            w["levels"] = self._levels(start, end, frames)
         if self.audio:
             self._group.append(w)
             if self.live or len(self._group) >= _BATCH:
                 self._submit_audio()
         return w
+
+    def _levels(self, start, end, frames):
+        """The voice level at each of a window's frames (people mode; empty without sound)."""
+        piece = self._audio_piece(start, end) if self._has_audio else None
+        if piece is None or not frames or not piece.size:
+            return np.zeros(0)
+        dt = 1.0 / self.fps if self.fps else (frames[-1].t - frames[0].t) / max(1, len(frames) - 1)
+        lead = max(0.0, self._audio_t0 - start)  # the sound may start after the window
+        times = np.array([f.t - start - lead for f in frames])
+        levels = voice_levels(piece, AUDIO_RATE, times, dt or 0.04)
+        self._level_history.extend(levels.tolist())
+        return levels
 
     def _submit_audio(self):
         """Analyse the audio of the grouped windows (in the audio thread, reading a file)."""
@@ -347,19 +385,25 @@ class SourcePass:
                 todo[id(f)] = f
         for name in self.video:
             key = self._group_of[name]
-            frames = [f for f in todo.values() if name not in f.rows and f.faces[key] is not None]
-            if not frames:
-                continue
-            for a in range(0, len(frames), _FACE_BATCH):  # bounded batches: bounded memory
-                part = frames[a : a + _FACE_BATCH]
-                faces = np.stack([f.faces[key][0] for f in part])
+            items = [
+                (f, k, face)
+                for f in todo.values()
+                if name not in f.rows
+                for k, face in enumerate(f.faces[key])
+            ]
+            for f in todo.values():
+                if name not in f.rows:
+                    f.rows[name] = [None] * len(f.faces[key])
+            for a in range(0, len(items), _FACE_BATCH):  # bounded batches: bounded memory
+                part = items[a : a + _FACE_BATCH]
+                faces = np.stack([face[1] for _, _, face in part])
                 chips = None
-                if part[0].faces[key][1] is not None:
-                    chips = np.stack([f.faces[key][1] for f in part])
-                points = np.stack([f.faces[key][2] for f in part])
+                if part[0][2][2] is not None:
+                    chips = np.stack([face[2] for _, _, face in part])
+                points = np.stack([face[3] for _, _, face in part])
                 rows = self._featurize[name](faces, chips, points)
-                for f, row in zip(part, rows, strict=True):
-                    f.rows[name] = row
+                for (f, k, _), row in zip(part, rows, strict=True):
+                    f.rows[name][k] = row
         self.stats["seconds"]["features"] += time.perf_counter() - t0
 
     def _score(self, windows):
@@ -370,40 +414,78 @@ class SourcePass:
             self._submit_audio()
         if self.video and self._has_video:
             self._featurise(windows)
-        features, reasons, n_faces = self._video_features(windows)
+        plan = self._plan(windows)
+        features, reasons, n_faces = self._video_features(windows, plan)
         t0 = time.perf_counter()  # waiting for the audio thread, or the audio itself
-        speech = self._audio_features_of(windows, features, reasons)
+        speech = self._audio_features_of(windows, plan, features, reasons)
         self.stats["seconds"]["audio"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         decisions = self.model.decide_features(features, reasons)
         self.stats["seconds"]["classify"] += time.perf_counter() - t0
         rows = []
-        for i, (w, decision) in enumerate(zip(windows, decisions, strict=True)):
+        for r, ((i, person, _), decision) in enumerate(zip(plan, decisions, strict=True)):
+            w = windows[i]
             row = {"start": w["start"], "end": w["end"], "label": decision.label}
+            if self.options.people:
+                row["person"] = None if person is None else f"P{person + 1}"
             row.update({c: np.nan if p is None else p for c, p in decision.scores.items()})
             row["reason"] = decision.explain("window")
-            row["n_faces"] = int(n_faces[i])
+            row["n_faces"] = int(n_faces[r])
             row["speech"] = bool(speech[i])
             row["subsystems"] = ",".join(decision.subsystems)
             rows.append((row, w["read"]))
         return rows
 
-    def _video_features(self, windows):
-        """Each video subsystem's image set of each window, why one is empty, faces counted."""
+    def _plan(self, windows):
+        """The rows to score: ``(window, person, given the window's audio)`` each.
+
+        One row per window; in people mode one per person seen in it, the audio going to
+        whoever speaks, plus a row of person ``None`` for a voice no visible mouth follows
+        (or for a window where nobody is seen).
+        """
+        if not self.people:
+            return [(i, None, True) for i in range(len(windows))]
+        history = self._level_history
+        floor = float(np.quantile(np.asarray(history), 0.1)) if history else None
+        plan = []
+        for i, w in enumerate(windows):
+            seen, speaker = WindowPeople.speaker(w["frames"], w.get("levels", []), floor)
+            plan += [(i, k, speaker == j) for j, k in enumerate(seen)]
+            if not seen or speaker == -1:
+                plan.append((i, None, True))
+        return plan
+
+    def _video_features(self, windows, plan):
+        """Each video subsystem's image set of each row, why one is empty, faces counted."""
         key = self._first_group
-        n_faces = [
-            sum(f.faces[key] is not None for f in w["frames"]) if key is not None else 0
-            for w in windows
-        ]
+        n_faces = []
         features, reasons = {}, {}
+        for r, (i, person, _) in enumerate(plan):
+            frames = windows[i]["frames"]
+            faces = [face for f in frames for face in (f.faces.get(key) or [])]
+            n_faces.append(sum(person is None or face[0] == person for face in faces))
+            if self.people and person is None:
+                n_faces[r] = 0
         for name in self.video:
             dim = int(self.steps[name].n_features_out_)
             sets, why = [], []
-            for w in windows:
-                rows = [f.rows[name] for f in w["frames"] if name in f.rows]
+            for i, person, _ in plan:
+                w = windows[i]
+                rows = [
+                    row
+                    for f in w["frames"]
+                    for face, row in zip(
+                        f.faces[self._group_of[name]],
+                        f.rows.get(name) or [None] * len(f.faces[self._group_of[name]]),
+                        strict=True,
+                    )
+                    if row is not None and (not self.people or face[0] == person)
+                ]
                 sets.append(np.stack(rows) if rows else np.zeros((0, dim), np.float32))
                 if not self._has_video:
                     why.append("no video stream")
+                elif self.people and person is None:
+                    why.append(OFF_SCREEN if w["frames"] and self._voiced(plan, i) else None)
                 else:
                     n = len(w["frames"])
                     why.append(no_set_reason({"error": "", "n_faces": len(rows), "n_frames": n}))
@@ -411,13 +493,19 @@ class SourcePass:
             reasons[name] = [w or None for w in why]
         return features, reasons, n_faces
 
-    def _audio_features_of(self, windows, features, reasons):
-        """Each audio subsystem's features of each window (into ``features``); speech flags."""
+    @staticmethod
+    def _voiced(plan, i):
+        """Whether window ``i`` has people (so its person-less row is a voice off screen)."""
+        return any(k is not None for j, k, _ in plan if j == i)
+
+    def _audio_features_of(self, windows, plan, features, reasons):
+        """Each audio subsystem's features of each row (into ``features``); speech flags."""
         speech = [False] * len(windows)
         for name in self.audio:
-            features[name] = np.full((len(windows), int(self.steps[name].n_features_out_)), np.nan)
-            reasons[name] = [None] * len(windows)
-        for i, w in enumerate(windows):
+            features[name] = np.full((len(plan), int(self.steps[name].n_features_out_)), np.nan)
+            reasons[name] = [None] * len(plan)
+        for r, (i, _, heard) in enumerate(plan):
+            w = windows[i]
             if w["audio_features"] is None:
                 continue
             job, j = w["audio_features"]
@@ -426,9 +514,12 @@ class SourcePass:
             audio = job[j]
             speech[i] = audio["speech"]
             for name in self.audio:
+                if not heard:
+                    reasons[name][r] = NOT_SPEAKING
+                    continue
                 values, why = audio[name]
-                features[name][i] = values
-                reasons[name][i] = why or None
+                features[name][r] = values
+                reasons[name][r] = why or None
         return speech
 
     def _finish(self, row, read):
@@ -521,6 +612,9 @@ class SourcePass:
         self._video_t = None
         self._group = []  # windows whose audio waits to be analysed together
         self._has_video = self._has_audio = None
+        self._n_kept = 0  # video frames kept so far
+        self._people_boxes = []  # people mode: (time, person, box) of every face
+        self._level_history = deque(maxlen=3000)  # people mode: recent voice levels, per frame
         self._k = self.first  # the next window to take
         self._last_t = 0.0  # the end of what was read, in s
 
@@ -616,4 +710,6 @@ class SourcePass:
         self.stats["n_decoded"] = int(self._report.get("n_decoded", 0))
         if self._boxes:
             self.stats["faces"] = np.asarray(self._boxes, dtype=np.float64)
+        if self._people_boxes:
+            self.stats["people_faces"] = np.asarray(self._people_boxes, dtype=np.float64)
         self.stats["seconds"]["total"] = time.perf_counter() - t_start

@@ -176,6 +176,15 @@ class ClipResult:
         of distribution; see :class:`~emoset.decision.abstain.AbstainingClassifier`).
     error : str or None
         Why there is no label (``None`` when there is one).
+    n_people : int
+        People whose faces were seen (0 without video or without a face).
+    person : str or None
+        Whose face the video subsystems labelled (``"P1"``, ...: the main person, who speaks
+        the most, else is seen the most); ``None`` without a face.
+    people : list of dict or None
+        With ``emoset predict --people``: one dict per person (and one for a voice off
+        screen), the rows of
+        :meth:`~emoset.recognizer.system.AudioVisualEmotionRecognizer.predict_people`.
     """
 
     clip: str
@@ -188,6 +197,9 @@ class ClipResult:
     ood: bool = False
     distances: dict = field(default_factory=dict)
     error: str | None = None
+    n_people: int = 0
+    person: str | None = None
+    people: list | None = None
 
     @classmethod
     def from_decision(cls, clip, decision, *, warnings=()):
@@ -229,6 +241,9 @@ class ClipResult:
             "ood": bool(self.ood),
             "distances": json_value(self.distances),
             "error": self.error,
+            "n_people": int(self.n_people),
+            "person": self.person,
+            **({} if self.people is None else {"people": json_value(self.people)}),
         }
 
 

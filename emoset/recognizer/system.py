@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -28,17 +27,25 @@ from pathlib import Path
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ..datasets.corpora import Clip
-from ..decision.abstain import AbstainingClassifier
 from ..decision.fusion import WeightedScoreFusion, out_of_fold_scores
 from ..decision.scoring import scores_accuracy, scores_to_labels
-from ..utils.cache import default_cache_dir, make_key
+from ..utils.cache import default_cache_dir
 from ..utils.messages import summarise, warn_caller
 from ..video.extract import ImageSetFeatures, clip_name
+from ._fitting import (
+    _augmented_params,
+    _candidates,
+    _labels_and_groups,
+    _splits,
+    _step_key,
+    _warn_once_each,
+    _with_mirrors,
+)
+from .people import predict_people
 from .records import ClipResult, decide
 from .subsystems import (
     AUDIO_ABSTAINS,
@@ -54,78 +61,6 @@ from .timeline import predict_timeline
 __all__ = ["AudioVisualEmotionRecognizer"]
 
 logger = logging.getLogger(__name__)
-
-
-def _labels_and_groups(X, y, groups):
-    if y is None:
-        if not all(isinstance(c, Clip) for c in X):
-            raise ValueError("y is needed unless X is a list of labelled Clip records.")
-        y = [c.label for c in X]
-    y = np.asarray(y)
-    if len(y) != len(X):
-        raise ValueError(f"X has {len(X)} clips but y has {len(y)} labels.")
-    if groups is None and all(isinstance(c, Clip) and c.speaker is not None for c in X):
-        groups = np.array([c.corpus + ":" + c.speaker for c in X], dtype=object)
-    if groups is None:
-        warn_caller(
-            "No speakers known (pass groups=..., or Clip records with a speaker): the inner "
-            "cross-validation that picks candidates and fusion weights is not speaker-grouped, "
-            "so it favours what works on speakers seen in training."
-        )
-    return y, None if groups is None else np.asarray(groups)
-
-
-def _splits(y, groups, n_splits, random_state):
-    if groups is not None and len(set(groups.tolist())) >= n_splits:
-        return list(GroupKFold(n_splits=n_splits).split(y, y, groups))
-    if groups is not None:
-        warn_caller(
-            f"Fewer than {n_splits} speakers: the inner cross-validation is not speaker-grouped."
-        )
-    counts = np.unique(y, return_counts=True)[1]
-    k = int(max(2, min(n_splits, counts.min())))
-    return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
-
-
-def _with_mirrors(F, mirrored, y, splits):
-    """``(X, y, folds)`` to fit a subsystem on: its features, plus mirrored sets when given.
-
-    The mirrored set of clip ``i`` is row ``n + i`` with clip ``i``'s label. In every fold it
-    trains exactly when clip ``i`` trains (it carries the clip's speaker) and it is never held
-    out: out-of-fold scores exist for rows ``0 .. n - 1`` only, the original clips.
-    """
-    if mirrored is None:
-        return F, y, splits
-    n = len(y)
-    if len(mirrored) != n:
-        raise RuntimeError(f"{len(mirrored)} mirrored image sets for {n} clips.")
-    folds = [(np.concatenate([tr, np.asarray(tr) + n]), np.asarray(te)) for tr, te in splits]
-    return list(F) + list(mirrored), np.concatenate([y, y]), folds
-
-
-def _augmented_params(pipe, n_mirrored):
-    """Fit parameters that tell an abstaining classifier which rows are mirrored copies: they
-    train it but stay out of its distance check (a copy's nearest neighbour is its original)."""
-    name, clf = pipe.steps[-1]
-    if not n_mirrored or not isinstance(clf, AbstainingClassifier):
-        return {}
-    # rows 0 .. n - 1 are the clips, n .. 2n - 1 their mirrors (see _with_mirrors)
-    return {f"{name}__augmented": np.repeat([False, True], n_mirrored)}
-
-
-def _candidates(spec):
-    """A subsystem's candidates: a list or tuple of estimators, or one estimator."""
-    return list(spec) if isinstance(spec, (list, tuple)) else [spec]
-
-
-def _step_key(step):
-    """Identity of a feature step: class, parameters (minus run-time ones), fitted band."""
-    params = {
-        k: (str(v) if isinstance(v, Path) else v)
-        for k, v in step.get_params(deep=False).items()
-        if k not in ("cache_dir", "n_jobs", "verbose")
-    }
-    return make_key(type(step).__qualname__, params, getattr(step, "band_rate_", None))
 
 
 class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
@@ -478,13 +413,21 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _caveats(modality, info):
-        """``{clip index: caveat}`` for clips scored despite a problem (short, partial, ...)."""
+        """``{clip index: [caveat]}`` for clips scored despite a problem (partial, people)."""
         out = {}
         for i, (_, row) in enumerate(info.iterrows()):
+            said = []
             if modality == "video" and row["partial"] and not row["error"]:
-                out[i] = f"video {row['partial']}"
+                said.append(f"video {row['partial']}")
+            if modality == "video" and row["n_people"] > 1:
+                said.append(
+                    f"{row['n_people']} people seen; the video subsystems labelled "
+                    f"{row['person']}, the main person (most speaking time, else most frames)"
+                )
             elif modality == "audio" and row["reason"] and row["status"] not in AUDIO_ABSTAINS:
-                out[i] = f"audio {row['reason']}"
+                said.append(f"audio {row['reason']}")
+            if said:
+                out[i] = said
         return out
 
     # ------------------------------------------------------------------ predict
@@ -507,10 +450,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 given = input_reasons(self.modalities_[name], info)
                 reasons = [given.get(i) or w for i, w in enumerate(why)]
                 caveats = self._caveats(self.modalities_[name], info)
-                results[name] = (scores, reasons, ratio, caveats)
+                results[name] = (scores, reasons, ratio, caveats, info)
         return results
 
-    def feature_steps(self):
+    def feature_steps(self, *, cache=False):
         """Each subsystem's fitted feature step, with this recognizer's run-time options.
 
         For callers that compute features themselves from a stream (:mod:`emoset.recognizer.timeline`)
@@ -519,6 +462,12 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         audio steps the per-signal functionals
         (:meth:`~emoset.audio.features.OpenSmileFeatures.extract_signal`).
 
+        Parameters
+        ----------
+        cache : bool, default=False
+            Give the steps this recognizer's feature cache (``cache_dir``; none when it has
+            none) instead of none.
+
         Returns
         -------
         steps : dict
@@ -526,8 +475,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             the order of ``subsystems_``; ``modalities_`` says which are video.
         """
         check_is_fitted(self)
+        folder = self._cache_path() if cache else None
+        folder = None if folder is None else str(folder)
         return {
-            name: self._runtime_step(pipe.steps[0][1], None)
+            name: self._runtime_step(pipe.steps[0][1], folder)
             for name, pipe in self.subsystems_.items()
         }
 
@@ -625,6 +576,25 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return predict_timeline(self, source, window=window, hop=hop, **params)
+
+    def predict_people(self, source):
+        """Each person's emotion in a video: one row per person (see
+        :func:`emoset.recognizer.people.predict_people`).
+
+        Parameters
+        ----------
+        source : str, path-like or Clip
+            A video file.
+
+        Returns
+        -------
+        people : pandas.DataFrame
+            ``person``, ``start``, ``end``, ``n_frames``, ``speaking``, ``box``, ``label``,
+            ``reason`` and a score column per class; the voice goes to whoever speaks, a
+            voice no visible mouth follows gets a row of its own (person ``None``).
+        """
+        check_is_fitted(self)
+        return predict_people(self, source)
 
     def candidate_scores(self, X):
         """Every candidate's per-class scores (needs ``keep_candidates=True``).
@@ -742,28 +712,15 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             self.classes_,
             {n: r[2] for n, r in results.items()},
         )
+        video = [r[4] for n, r in results.items() if self.modalities_[n] == "video"]
         records = []
         for i, (clip, decision) in enumerate(zip(X, decisions, strict=True)):
             caveats = [
-                r[3][i] for n, r in results.items() if n in decision.subsystems and i in r[3]
+                c for n, r in results.items() if n in decision.subsystems for c in r[3].get(i, [])
             ]
-            records.append(ClipResult.from_decision(clip, decision, warnings=caveats))
+            record = ClipResult.from_decision(clip, decision, warnings=caveats)
+            if video:  # whose face the video subsystems looked at (the same tracks for each)
+                row = video[0].iloc[i]
+                record.n_people, record.person = int(row["n_people"]), row["person"] or None
+            records.append(record)
         return records
-
-
-def _warn_once_each(caught):
-    """Re-emit warnings caught during ``fit`` once each (per-fold repeats counted, not shown).
-
-    Repeats differ only in numbers (fold sizes, set indices), so messages are grouped with
-    their digits masked. Unusable training rows are left out: ``fit`` summarises those itself.
-    """
-    groups = {}
-    for w in caught:
-        message = str(w.message)
-        if message.startswith("Dropping ") and "training rows" in message:
-            continue
-        key = (w.category, re.sub(r"\d+", "#", message))
-        groups.setdefault(key, [w, 0])[1] += 1
-    for (category, _), (w, count) in groups.items():
-        suffix = f" (seen in {count} of the inner fits)" if count > 1 else ""
-        warn_caller(f"{w.message}{suffix}", category)

@@ -77,7 +77,10 @@ logger = logging.getLogger(__name__)
 _STAGES = ("decode", "detect_align", "features", "audio", "classify", "audio_work")
 
 #: Layout of a cached segment; part of its key.
-_SEGMENT_FORMAT = 1
+_SEGMENT_FORMAT = 2
+
+#: The face boxes a run keeps (time first), and their widths.
+_BOXES = {"faces": 5, "people_faces": 6}
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,12 @@ class TimelineOptions:
         Files: store every finished segment under ``cache_dir/timeline`` (an ``.npz`` per
         segment, no pickle) and read finished segments back, so an interrupted run resumes;
         ``True``: the default cache folder (``$EMOSET_CACHE``, else ``~/.cache/emoset``).
+    people : bool, default=False
+        One row per (window, person): every face is tracked into people
+        (:class:`~emoset.video.people.PeopleTracker`), each person's frames in the window
+        are their image set, the window's audio goes to whoever speaks in it and the others
+        are scored from their faces with the reason "not speaking"; a voice no visible mouth
+        follows gets a row of person ``None`` ("voice off screen"). Adds a ``person`` column.
 
     Raises
     ------
@@ -135,6 +144,7 @@ class TimelineOptions:
     segment: float = 60.0
     n_jobs: int | None = None
     cache_dir: object = None
+    people: bool = False
 
     def __post_init__(self):
         seconds = "number of seconds"
@@ -150,6 +160,7 @@ class TimelineOptions:
             "smooth": check_int(self.smooth, "smooth", min_val=1, what=" (windows)"),
             "queue_size": check_int(self.queue_size, "queue_size", min_val=2),
             "live": bool(self.live),
+            "people": bool(self.people),
             "n_jobs": check_n_jobs(self.n_jobs),
             "cache_dir": (
                 default_cache_dir()
@@ -207,7 +218,7 @@ class TimelineRun:
             fps = float(max(rates)) if rates else None
         self.options = replace(options, fps=fps)
         self.classes = [str(c) for c in model.classes_]
-        self.columns = row_columns(self.classes, self.options.live)
+        self.columns = row_columns(self.classes, self.options.live, self.options.people)
         self.stats = {
             "n_windows": 0,
             "n_frames": 0,
@@ -223,6 +234,7 @@ class TimelineRun:
             "fps": self.options.fps,
             "seconds": dict.fromkeys(_STAGES, 0.0),
             "faces": np.zeros((0, 5)),
+            "people_faces": np.zeros((0, 6)),
         }
 
     # ------------------------------------------------------------------ segments
@@ -261,7 +273,12 @@ class TimelineRun:
             __version__,
             file_sha256(self.source),
             model_digest(self.model),
-            {"window": self.options.window, "hop": self.options.hop, "fps": self.options.fps},
+            {
+                "window": self.options.window,
+                "hop": self.options.hop,
+                "fps": self.options.fps,
+                "people": self.options.people,
+            },
             self.options.max_seconds,
         )
         return [make_key(*common, first, stop) for first, stop in plan]
@@ -292,7 +309,8 @@ class TimelineRun:
                 if cached[i] is not None:
                     rec = cached[i]
                     self.stats["from_cache"] += 1
-                    self._merge({**rec["stats"], "faces": rec["faces"]}, nxt, cached=True)
+                    boxes = {k: rec[k] for k in _BOXES if k in rec}
+                    self._merge({**rec["stats"], **boxes}, nxt, cached=True)
                     for row in rec["rows"]:
                         yield {c: row[c] for c in self.columns}
                     continue
@@ -322,9 +340,9 @@ class TimelineRun:
         """Keep a segment that ended normally; a cache that cannot be written is only logged."""
         if stats["ended"] not in ("end of segment", "end of stream"):
             return
-        fields = {k: v for k, v in stats.items() if k != "faces"}
+        fields = {k: v for k, v in stats.items() if k not in _BOXES}
         try:
-            cache.put(key, {"rows": rows, "stats": fields, "faces": stats["faces"]})
+            cache.put(key, {"rows": rows, "stats": fields, **{k: stats[k] for k in _BOXES}})
         except OSError as exc:
             logger.warning("Cannot store a timeline segment in %s (%s).", cache.directory, exc)
 
@@ -346,13 +364,20 @@ class TimelineRun:
         ended = stats.get("ended")
         if ended not in (None, "end of segment") and out["ended"] in (None, "end of stream"):
             out["ended"] = ended  # an error or a stall part way is kept, not overwritten
-        faces = np.asarray(stats.get("faces", np.zeros((0, 5))), dtype=np.float64).reshape(-1, 5)
-        if keep_before is not None:  # the next segment tracks its own frames from there
-            faces = faces[faces[:, 0] < keep_before]
-        out["faces"] = np.concatenate([out["faces"], faces])
+        for key, width in _BOXES.items():
+            faces = np.asarray(stats.get(key, np.zeros((0, width))), dtype=np.float64)
+            faces = faces.reshape(-1, width)
+            if keep_before is not None:  # the next segment tracks its own frames from there
+                faces = faces[faces[:, 0] < keep_before]
+            out[key] = np.concatenate([out[key], faces])
 
-    def _smoothed(self, row, recent):
-        """The row with its scores averaged over the last ``smooth`` scored windows."""
+    def _smoothed(self, row, history):
+        """The row with its scores averaged over the last ``smooth`` scored windows (of the
+        same person, with ``people``)."""
+        who = row.get("person")
+        if who not in history:
+            history[who] = deque(maxlen=self.options.smooth)
+        recent = history[who]
         if row["label"] is None:
             recent.append(None)
             return row
@@ -374,13 +399,13 @@ class TimelineRun:
 
     def __iter__(self):
         t_start = time.perf_counter()
-        recent = deque(maxlen=self.options.smooth)
+        history = {}  # person (None without people) -> their last scored windows
         plan = self._plan()
         self.stats["n_segments"] = len(plan)
         try:
             for row in self._rows(plan):
                 self.stats["n_windows"] += 1
-                yield self._smoothed(row, recent)
+                yield self._smoothed(row, history)
         finally:
             self.stats["seconds"]["total"] = time.perf_counter() - t_start
         if self.stats["ended"] is None:
@@ -389,7 +414,8 @@ class TimelineRun:
 
 def _pass_stats(one):
     stats = dict(one.stats)
-    stats["faces"] = np.asarray(stats["faces"], dtype=np.float64).reshape(-1, 5)
+    for key, width in _BOXES.items():
+        stats[key] = np.asarray(stats[key], dtype=np.float64).reshape(-1, width)
     return stats
 
 

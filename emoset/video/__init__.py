@@ -18,6 +18,16 @@ from .faces import (
     similarity_transform,
 )
 from .frame_features import HOG, LBP, MIRROR_68, DenseSIFT, Landmarks, Mirrored
+from .people import (
+    PeopleFaces,
+    PeopleTracker,
+    Person,
+    ShotCuts,
+    align_people,
+    summarise_people,
+    track_people,
+)
+from .speakers import VOICE_DB, attribute_speech, mouth_motion, mouth_region, voice_levels
 
 __all__ = [
     "AlignStats",
@@ -35,11 +45,23 @@ __all__ = [
     "Landmarks",
     "MIRROR_68",
     "Mirrored",
+    "PeopleFaces",
+    "PeopleTracker",
+    "Person",
+    "ShotCuts",
     "TrackedFace",
+    "VOICE_DB",
+    "align_people",
     "align_video",
+    "attribute_speech",
     "emotion_model_path",
     "extract_image_sets",
     "find_face_model",
     "make_frame_features",
+    "mouth_motion",
+    "mouth_region",
     "similarity_transform",
+    "summarise_people",
+    "track_people",
+    "voice_levels",
 ]

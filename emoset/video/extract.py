@@ -1,6 +1,6 @@
 """From clips to image sets: decode, align faces, compute frame features — cached and parallel.
 
-:func:`extract_image_sets` runs :func:`emoset.video.faces.align_video` and then one or several frame
+:func:`extract_image_sets` runs :func:`emoset.video.people.align_people` and then one or several frame
 feature transformers on every clip, in parallel with joblib, and returns one ``(n_faces_i, d)``
 array per clip (an *image set*) with a table of what happened to each clip.
 :class:`ImageSetFeatures` is the same work as a scikit-learn transformer (clips in, image sets
@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -33,14 +31,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._version import __version__
-from ..io.errors import MediaError, TruncationWarning
-from ..utils.cache import DiskCache, Failure, default_cache_dir, file_sha256, make_key, parallel_map
+from ..io.errors import MediaError
+from ..utils.cache import Failure, default_cache_dir, parallel_map
 from ..utils.messages import summarise, warn_caller
 from ..utils.setnames import name_sets
+from ._clip import _extract_one, _uses_landmarks, _uses_rgb
 from .cnn_features import EmotionCNN, FaceDescriptor
-from .faces import FaceAligner, align_video
+from .faces import FaceAligner
 from .frame_features import HOG, LBP, DenseSIFT, Landmarks, Mirrored
+from .people import PeopleTracker
 
 __all__ = [
     "FRAME_FEATURES",
@@ -106,6 +105,12 @@ def _video_path(clip):
     return None if video is None else Path(video)
 
 
+def _audio_path(clip):
+    """The clip's own audio file when it has one beside its video (else its video's sound)."""
+    audio = getattr(clip, "audio", None)
+    return None if audio is None else Path(audio)
+
+
 #: The reason an audio-only clip has no image set.
 NO_VIDEO = "no video (an audio-only clip)"
 
@@ -119,19 +124,6 @@ def clip_name(clip):
     return getattr(clip, "id", None) or Path(getattr(clip, "video", None) or clip).stem
 
 
-def _spec_key(est):
-    params = {k: (str(v) if isinstance(v, os.PathLike) else v) for k, v in est.get_params().items()}
-    return [type(est).__module__, type(est).__qualname__, params]
-
-
-def _uses_rgb(transformer):
-    return getattr(transformer, "input_color", "gray") == "rgb"
-
-
-def _uses_landmarks(transformer):
-    return getattr(transformer, "input_kind", "faces") == "landmarks"
-
-
 def _n_features(transformer, crop_size, n_points=68):
     if _uses_landmarks(transformer):
         points = np.random.default_rng(0).uniform(0, crop_size, (2, n_points, 2))
@@ -139,107 +131,6 @@ def _n_features(transformer, crop_size, n_points=68):
     shape = (1, 150, 150, 3) if _uses_rgb(transformer) else (1, crop_size, crop_size)
     fitted = clone(transformer).fit(np.zeros(shape, np.uint8))
     return int(fitted.n_features_out_)
-
-
-def _check_faces(record):
-    faces = record["faces"]
-    return (
-        faces.dtype == np.uint8
-        and faces.ndim == 3
-        and len(faces) == record["n_faces"]
-        and (record["chips"] is None or len(record["chips"]) == len(faces))
-    )
-
-
-def _feature_check(n_faces, dim):
-    def check(record):
-        values = record["values"]
-        return values.dtype == np.float32 and values.shape == (n_faces, dim)
-
-    return check
-
-
-def _align(path, aligner, fps, max_frames, allow_partial):
-    t0 = time.perf_counter()
-    options = dict(fps=fps, max_frames=max_frames, allow_partial=allow_partial)
-    partial = None
-    if allow_partial:  # a truncated file is used as far as it decodes, and the numbers kept
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", TruncationWarning)
-            faces, stats = align_video(path, aligner, **options, warn_no_face=False)
-        checks = [w.message.check for w in caught if issubclass(w.category, TruncationWarning)]
-        partial = "; ".join(c.reason for c in checks) or None
-    else:  # the caller summarises clips without a face once
-        faces, stats = align_video(path, aligner, **options, warn_no_face=False)
-    return {
-        "faces": faces,
-        "chips": stats.chips,
-        "landmarks": stats.aligned_landmarks.astype(np.float32),
-        "n_frames": int(stats.n_frames),
-        "n_faces": int(stats.n_faces),
-        "n_detections": int(stats.n_detections),
-        "frame_indices": np.asarray(stats.frame_indices, dtype=np.int64),
-        "partial": partial,
-        "seconds": time.perf_counter() - t0,
-    }
-
-
-def _extract_one(task):
-    """Worker: faces (cached) then each feature (cached) for one video."""
-    path, aligner, transformers, dims, options, cache_dir = task
-    fps, max_frames, allow_partial = options
-    cache = DiskCache(cache_dir) if cache_dir is not None else None
-    faces_key = None
-    aligned = None
-    if cache is not None:
-        faces_key = make_key(
-            "faces",
-            __version__,
-            file_sha256(path),
-            _spec_key(aligner),
-            fps,
-            max_frames,
-            allow_partial,
-        )
-        aligned = cache.get(faces_key, None, check=_check_faces)
-    if (
-        aligned is not None
-        and any(_uses_landmarks(t) for t in transformers.values())
-        and aligned.get("landmarks") is None
-    ):
-        aligned = None  # cached by an emoset that did not keep the aligned landmarks
-    faces_cached = aligned is not None
-    if aligned is None:
-        aligned = _align(path, aligner, fps, max_frames, allow_partial)
-        if cache is not None:
-            cache.put(faces_key, aligned)
-    timings = {"align": 0.0 if faces_cached else aligned["seconds"]}
-    features = {}
-    for name, transformer in transformers.items():
-        t1 = time.perf_counter()
-        key = make_key("feature", faces_key, _spec_key(transformer)) if cache is not None else None
-        check = _feature_check(aligned["n_faces"], dims[name])
-        record = cache.get(key, None, check=check) if cache is not None else None
-        if record is None:
-            if _uses_landmarks(transformer):
-                source = aligned["landmarks"]
-            else:
-                source = aligned["chips"] if _uses_rgb(transformer) else aligned["faces"]
-            if source is None:
-                raise RuntimeError(f"{name} needs RGB face chips: use FaceAligner(chips=True).")
-            values = np.ascontiguousarray(
-                clone(transformer).fit(source).transform(source), dtype=np.float32
-            )
-            if cache is not None:
-                cache.put(key, {"values": values})
-            timings[name] = time.perf_counter() - t1
-        else:
-            values = record["values"]
-            timings[name] = 0.0
-        features[name] = values
-    meta = {k: aligned[k] for k in ("n_frames", "n_faces", "n_detections")}
-    meta["partial"] = aligned.get("partial")
-    return {"features": features, "meta": meta, "timings": timings, "faces_cached": faces_cached}
 
 
 def _feature_specs(features):
@@ -273,6 +164,8 @@ def _row(name, path, result, feature_names):
         "cached": False,
         "error": "",
         "partial": "",
+        "n_people": 0,
+        "person": "",
     }
     if isinstance(result, Failure):
         error = result.error
@@ -282,6 +175,10 @@ def _row(name, path, result, feature_names):
         row.update({f"seconds_{f}": 0.0 for f in feature_names})
         return row
     meta = result["meta"]
+    people = result["people"]
+    if people["main"] >= 0:
+        row["n_people"] = len(people["people"])
+        row["person"] = people["people"][people["main"]]["person"]
     row.update(
         {**meta, "partial": meta["partial"] or ""},
         face_rate=meta["n_faces"] / meta["n_frames"] if meta["n_frames"] else 0.0,
@@ -319,6 +216,8 @@ def extract_image_sets(
     fps=None,
     max_frames=None,
     allow_partial=False,
+    min_face_size=None,
+    identity_threshold=0.5,
     cache_dir=None,
     n_jobs=None,
     verbose=0,
@@ -341,6 +240,12 @@ def extract_image_sets(
     allow_partial : bool, default=False
         Use what decodes of a truncated video (see :func:`emoset.io.media.iter_frames`) instead of
         counting the clip as failed.
+    min_face_size : int or None, default=None
+        Smallest face to track (pixels; smaller ones are counted, not tracked); the frame is
+        upsampled for detection when it is below dlib's 80 px. ``None``: what the aligner
+        finds. See :class:`~emoset.video.people.PeopleTracker`.
+    identity_threshold : float, default=0.5
+        Largest face-descriptor distance for two tracks to be one person.
     cache_dir : str, path-like, True or None
         Folder of the content-keyed cache; ``True`` uses :func:`!emoset.utils.cache.default_cache_dir`;
         ``None`` computes everything afresh.
@@ -380,11 +285,11 @@ def extract_image_sets(
     >>> sets[0].shape, info["face_rate"].min()  # doctest: +SKIP
     ((68, 1764), 1.0)
     """
-    sets, info, single = _extract(
+    sets, info, single, _ = _extract(
         clips,
         features,
         aligner=aligner,
-        options=(fps, max_frames, bool(allow_partial)),
+        options=(fps, max_frames, bool(allow_partial), _people(min_face_size, identity_threshold)),
         cache_dir=cache_dir,
         n_jobs=n_jobs,
         verbose=verbose,
@@ -394,7 +299,16 @@ def extract_image_sets(
     return (sets[next(iter(sets))] if single else sets), info
 
 
-def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, on_error):
+def _people(min_face_size, identity_threshold):
+    """The people tracker's parameters (see :class:`~emoset.video.people.PeopleTracker`)."""
+    return {"min_face_size": min_face_size, "identity_threshold": identity_threshold}
+
+
+def _extract(
+    clips, features, *, aligner, options, cache_dir, n_jobs, verbose, on_error, by_person=False
+):
+    """``(sets, info, single, people)``: the main person's image set of each clip (with
+    ``by_person``: a list of every person's), the table, and each clip's people (or None)."""
     import pandas as pd
 
     if on_error not in ("warn", "raise"):
@@ -416,7 +330,10 @@ def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, o
     }
     paths = [_video_path(c) for c in clips]
     todo = [i for i, p in enumerate(paths) if p is not None]
-    tasks = [(paths[i], aligner, transformers, dims, options, cache_dir) for i in todo]
+    tasks = [
+        (paths[i], _audio_path(clips[i]), aligner, transformers, dims, options, cache_dir)
+        for i in todo
+    ]
     done, _ = parallel_map(
         _extract_one,
         tasks,
@@ -429,18 +346,26 @@ def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, o
     for i, res in zip(todo, done, strict=True):
         results[i] = res
     sets = {name: [] for name in transformers}
-    rows = []
+    rows, people = [], []
     for clip, path, res in zip(clips, paths, results, strict=True):
         rows.append(_row(clip_name(clip), path or "", res, list(transformers)))
+        people.append(None if isinstance(res, Failure) else res["people"])
         for name in transformers:
+            empty = np.zeros((0, dims[name]), np.float32)
             if isinstance(res, Failure):
-                sets[name].append(np.zeros((0, dims[name]), np.float32))
+                sets[name].append([] if by_person else empty)
+                continue
+            values, who = res["features"][name], res["people"]["person"]
+            if by_person:
+                sets[name].append([values[who == k] for k in range(len(res["people"]["people"]))])
             else:
-                sets[name].append(res["features"][name])
+                main = res["people"]["main"]
+                sets[name].append(values[who == main] if main >= 0 else empty)
     info = pd.DataFrame(rows).set_index("id")
     for name, t in transformers.items():  # set models name the clip of a set in their warnings
         mirrored = isinstance(t, Mirrored)
-        name_sets(sets[name], [f"{i} (mirrored)" if mirrored else i for i in info.index])
+        if not by_person:
+            name_sets(sets[name], [f"{i} (mirrored)" if mirrored else i for i in info.index])
     logger.info(
         "Extracted %d clips (%d from cache, %d failed); median face rate %.3f",
         len(info),
@@ -448,7 +373,7 @@ def _extract(clips, features, *, aligner, options, cache_dir, n_jobs, verbose, o
         int((info["error"] != "").sum()),
         float(info["face_rate"].median()) if len(info) else float("nan"),
     )
-    return sets, info, single
+    return sets, info, single, people
 
 
 def _warn_no_sets(info):
@@ -480,6 +405,12 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         Read at most this many frames per clip.
     allow_partial : bool, default=False
         Use what decodes of a truncated video instead of treating the clip as unreadable.
+    min_face_size : int or None, default=None
+        Smallest face to track (pixels; smaller ones are counted, not tracked); the frame is
+        upsampled for detection when it is below dlib's 80 px. ``None``: what the aligner
+        finds. See :class:`~emoset.video.people.PeopleTracker`.
+    identity_threshold : float, default=0.5
+        Largest face-descriptor distance for two tracks to be one person.
     cache_dir : str, path-like, True or None
         Content-keyed feature cache; ``True``: the default cache folder.
     n_jobs : int or None
@@ -511,6 +442,8 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         fps=None,
         max_frames=None,
         allow_partial=False,
+        min_face_size=None,
+        identity_threshold=0.5,
         cache_dir=None,
         n_jobs=None,
         verbose=0,
@@ -520,6 +453,8 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         self.fps = fps
         self.max_frames = max_frames
         self.allow_partial = allow_partial
+        self.min_face_size = min_face_size
+        self.identity_threshold = identity_threshold
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -559,23 +494,77 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         info : pandas.DataFrame
             As returned by :func:`extract_image_sets`.
         """
+        sets, info, _ = self._run(X, by_person=False)
+        return sets, info
+
+    def extract_people(self, X):
+        """Every person's image set of each clip, and who they are.
+
+        Parameters
+        ----------
+        X : list of Clip records or video paths
+
+        Returns
+        -------
+        sets : list of list of ndarray
+            Per clip, one ``(n_faces, n_features_out_)`` set per person, in the order of
+            ``people`` (empty for a clip without a face or an unreadable video).
+        info : pandas.DataFrame
+            As returned by :func:`extract_image_sets` (its ``person`` is the main person).
+        people : list of dict or None
+            Per clip (``None`` when it could not be read): ``people`` (one dict per person:
+            ``person``, ``start``, ``end``, ``n_frames``, ``speaking``, ``box``), ``main``,
+            ``speech``, ``off_screen`` and ``turns`` (see
+            :func:`~emoset.video.people.summarise_people`).
+        """
+        sets, info, people = self._run(X, by_person=True)
+        people = [
+            None
+            if p is None
+            else {k: p[k] for k in ("people", "main", "speech", "off_screen", "turns")}
+            for p in people
+        ]
+        return sets, info, people
+
+    def _run(self, X, *, by_person):
         check_is_fitted(self)
         if isinstance(X, (str, os.PathLike)):
             raise TypeError(
                 f"X must be a list of clips (Clip records or video paths), not a single path; "
                 f"got {X!r}. Wrap it in a list."
             )
-        sets, info, _ = _extract(
+        sets, info, _, people = _extract(
             X,
             {self.feature_name_: self.feature},
             aligner=self.aligner,
-            options=(self.fps, self.max_frames, bool(self.allow_partial)),
+            options=self._options(),
             cache_dir=self.cache_dir,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             on_error="warn",
+            by_person=by_person,
         )
-        return sets[self.feature_name_], info
+        return sets[self.feature_name_], info, people
+
+    def _options(self):
+        people = _people(self.min_face_size, self.identity_threshold)
+        return (self.fps, self.max_frames, bool(self.allow_partial), people)
+
+    def make_people_tracker(self, *, source=None):
+        """A :class:`~emoset.video.people.PeopleTracker` with this step's settings.
+
+        For callers that feed frames one at a time (:mod:`emoset.recognizer.timeline` with
+        ``people=True``).
+
+        Returns
+        -------
+        tracker : PeopleTracker
+        """
+        return PeopleTracker(
+            self.make_aligner(),
+            source=source,
+            **_people(self.min_face_size, self.identity_threshold),
+        )
 
     def mirrored(self):
         """This step on the horizontally mirrored faces (for mirror augmentation).

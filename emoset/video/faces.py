@@ -36,6 +36,14 @@ from ..io.media import iter_frames
 from ..utils.messages import warn_caller
 from ..utils.resources import package_file
 from ..utils.validation import check_int, check_positive
+from ._shapes import (
+    CANONICAL_POINTS,
+    _anchor_points,
+    _appearance,
+    _normalise,
+    _procrustes_error,
+    similarity_transform,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +57,6 @@ __all__ = [
     "similarity_transform",
 ]
 
-#: Canonical landmark positions as fractions of the crop side, (x, y) with x to the right in
-#: the image: image-left eye centre, image-right eye centre, base of the nose, image-left and
-#: image-right mouth corner. Derived from the mean 68-point shape of the CREMA-D face crops
-#: (inter-ocular distance 0.31 of the crop; the brows and the chin stay inside the crop).
-CANONICAL_POINTS = np.array(
-    [
-        [0.345, 0.370],
-        [0.655, 0.370],
-        [0.500, 0.587],
-        [0.368, 0.714],
-        [0.632, 0.714],
-    ]
-)
 
 #: Size of the RGB face chips made for dlib's face descriptor (dlib.get_face_chip default).
 CHIP_SIZE = 150
@@ -134,99 +129,6 @@ def _shape_predictor(n_points):
             str(find_face_model(_MODEL_FILES[n_points]))
         )
     return preds[n_points]
-
-
-def similarity_transform(src, dst):
-    """Least-squares similarity transform mapping points ``src`` onto ``dst``.
-
-    Closed-form solution of Umeyama [4]_ (rotation, uniform scale and translation, no
-    reflection); deterministic, unlike a RANSAC estimate.
-
-    Parameters
-    ----------
-    src, dst : array-like of shape (n_points, 2)
-        Corresponding points, ``n_points >= 2``.
-
-    Returns
-    -------
-    M : ndarray of shape (2, 3)
-        Affine matrix such that ``dst ~ src @ M[:, :2].T + M[:, 2]``, as taken by
-        ``cv2.warpAffine``.
-
-    References
-    ----------
-    .. [4] S. Umeyama, "Least-squares estimation of transformation parameters between two
-       point patterns", IEEE TPAMI 13(4):376-380, 1991.
-    """
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    if src.ndim != 2 or src.shape[1] != 2 or src.shape != dst.shape or len(src) < 2:
-        raise ValueError(
-            f"similarity_transform needs two (n_points, 2) arrays of the same shape with "
-            f"n_points >= 2; got {src.shape} and {dst.shape}."
-        )
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s0, d0 = src - mu_s, dst - mu_d
-    var_s = (s0**2).sum() / len(src)
-    cov = d0.T @ s0 / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    d = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[-1] = -1.0
-    rot = u @ np.diag(d) @ vt
-    scale = (sig * d).sum() / var_s if var_s > 0 else 1.0
-    M = np.empty((2, 3))
-    M[:, :2] = scale * rot
-    M[:, 2] = mu_d - scale * rot @ mu_s
-    return M
-
-
-def _anchor_points(shape):
-    """Eye centres, nose base (and mouth corners for 68 points) from a landmark array."""
-    if len(shape) == 68:
-        return np.stack(
-            [
-                shape[36:42].mean(0),
-                shape[42:48].mean(0),
-                shape[33],
-                shape[48],
-                shape[54],
-            ]
-        )
-    # dlib 5-point model: 0-1 image-right eye corners, 2-3 image-left eye corners, 4 nose base
-    return np.stack([shape[2:4].mean(0), shape[0:2].mean(0), shape[4]])
-
-
-def _normalise(shape):
-    """Centroid, RMS radius and the shape centred and scaled to unit RMS radius."""
-    c = shape.mean(0)
-    s = float(np.sqrt(((shape - c) ** 2).sum(1).mean()))
-    return c, s, (shape - c) / max(s, 1e-9)
-
-
-def _procrustes_error(a, b):
-    """RMS distance between two unit-normalised shapes after the best similarity fit."""
-    M = similarity_transform(a, b)
-    fitted = a @ M[:, :2].T + M[:, 2]
-    return float(np.sqrt(((fitted - b) ** 2).sum(1).mean()))
-
-
-def _appearance(face):
-    """Zero-mean, unit-norm 24x24 thumbnail of an aligned face (zeros if it is flat)."""
-    import cv2
-
-    t = cv2.resize(face, (24, 24), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
-    t -= t.mean()
-    n = np.linalg.norm(t)
-    return t / n if n > 1e-6 else np.zeros_like(t)
-
-
-def _iou(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
@@ -410,6 +312,14 @@ class FaceAligner(BaseEstimator):
         self._check_params()
         gray = _check_frame(gray, 0, None)[0]
         return self._detect(gray)
+
+    def _detect_all(self, gray):
+        """Every detection in the frame, largest first, as ``(left, top, right, bottom)``."""
+        rects = _detector()(gray, int(self.upsample))
+        boxes = [
+            (float(r.left()), float(r.top()), float(r.right()), float(r.bottom())) for r in rects
+        ]
+        return sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
 
     def _detect(self, gray, near=None):
         """Largest detection in the frame, or in a window around the box ``near``."""
@@ -620,6 +530,7 @@ class FaceTrack:
         # at the last detection: normalised shape, scale, box offset, box size ratio, appearance
         self._ref = None
         self._since_detect = 0
+        self.detection = None  # dlib's full_object_detection of the last face found
 
     def update(self, frame, *, source=None):
         """Align the face of the next frame.
@@ -635,61 +546,113 @@ class FaceTrack:
         found : TrackedFace or None
             None when the frame has no face.
         """
-        import cv2
+        gray, rgb = _check_frame(frame, self.stats.n_frames, source)
+        self.stats.n_frames += 1
+        return self.step(gray, rgb, lambda: self._detect_full(gray))
 
+    def _detect_full(self, gray):
+        self.stats.n_detections += 1
+        return self.aligner._detect(gray)
+
+    def step(self, gray, rgb, detect):
+        """One checked frame: follow the face, else re-detect near it, else ``detect()``.
+
+        Parameters
+        ----------
+        gray : ndarray of shape (h, w), uint8
+        rgb : ndarray of shape (h, w, 3) or None
+        detect : callable
+            ``detect() -> box or None``: the full-frame detection to fall back on (the largest
+            face for one track; :class:`emoset.video.people.PeopleTracker` passes one that
+            leaves out the faces other tracks hold).
+
+        Returns
+        -------
+        found : TrackedFace or None
+        """
         al = self.aligner
-        stats = self.stats
-        gray, rgb = _check_frame(frame, stats.n_frames, source)
-        stats.n_frames += 1
-        h, w = gray.shape
-        box, ref = self._box, self._ref
-        shape = det = face = None
+        box = self._box
+        followed = None
         if box is not None and self._since_detect < al.detect_every:
-            shape, det = al._predict(gray, box)
-            c, s, norm = _normalise(shape)
-            ratio = s / ref[1]
-            ok = (
-                _procrustes_error(norm, ref[0]) <= al.max_shape_error
-                and 1.0 / al.max_scale_change <= ratio <= al.max_scale_change
-                and 0 <= c[0] < w
-                and 0 <= c[1] < h
-            )
-            if ok:
-                face, points = al._warp(gray, shape)
-                ok = float(_appearance(face) @ ref[4]) >= al.min_appearance_corr
-            if ok:
-                stats.n_tracked += 1
-                self._since_detect += 1
-            else:
-                stats.n_lost += 1
-                shape = face = None
-        if shape is None:
+            followed = self._follow(gray)
+        if followed is None:
             found = None
             if box is not None and al.search_margin is not None:
                 # re-detect near the track first: a fraction of the full-frame cost
                 found = al._detect(gray, near=box)
-                stats.n_detections += 1
-                stats.n_roi_detections += 1
+                self.stats.n_detections += 1
+                self.stats.n_roi_detections += 1
             if found is None:
-                found = al._detect(gray)
-                stats.n_detections += 1
-            box = self._box = found
-            self._since_detect = 1
-            if box is None:
-                self._ref = None
-                return None
-            shape, det = al._predict(gray, box)
+                found = detect()
+            return self.start(gray, rgb, found)
+        shape, det, face, points, c, s = followed
+        ref = self._ref
+        # place the next box from the landmarks as the detector would have
+        bc = c + ref[2] * s
+        half = ref[3] * s / 2
+        self._box = (bc[0] - half, bc[1] - half, bc[0] + half, bc[1] + half)
+        return self._found(gray, rgb, face, shape, points, det)
+
+    def _follow(self, gray):
+        """Landmarks inside the last box, if they still hold the face (else ``None``)."""
+        al, ref = self.aligner, self._ref
+        h, w = gray.shape
+        shape, det = al._predict(gray, self._box)
+        c, s, norm = _normalise(shape)
+        ratio = s / ref[1]
+        ok = (
+            _procrustes_error(norm, ref[0]) <= al.max_shape_error
+            and 1.0 / al.max_scale_change <= ratio <= al.max_scale_change
+            and 0 <= c[0] < w
+            and 0 <= c[1] < h
+        )
+        if ok:
             face, points = al._warp(gray, shape)
-            c, s, norm = _normalise(shape)
-            bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-            self._ref = (norm, s, (bc - c) / s, (box[2] - box[0]) / s, _appearance(face))
-        else:
-            # place the next box from the landmarks as the detector would have
-            bc = c + ref[2] * s
-            half = ref[3] * s / 2
-            self._box = (bc[0] - half, bc[1] - half, bc[0] + half, bc[1] + half)
+            ok = float(_appearance(face) @ ref[4]) >= al.min_appearance_corr
+        if not ok:
+            self.stats.n_lost += 1
+            return None
+        self.stats.n_tracked += 1
+        self._since_detect += 1
+        return shape, det, face, points, c, s
+
+    def start(self, gray, rgb, box):
+        """(Re)start the track from a detector's box; ``None`` ends it.
+
+        Parameters
+        ----------
+        gray : ndarray of shape (h, w), uint8
+        rgb : ndarray of shape (h, w, 3) or None
+        box : tuple of 4 floats or None
+
+        Returns
+        -------
+        found : TrackedFace or None
+        """
+        self._box = box
+        self._since_detect = 1
+        if box is None:
+            self._ref = None
+            return None
+        al = self.aligner
+        shape, det = al._predict(gray, box)
+        face, points = al._warp(gray, shape)
+        c, s, norm = _normalise(shape)
+        bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+        self._ref = (norm, s, (bc - c) / s, (box[2] - box[0]) / s, _appearance(face))
+        return self._found(gray, rgb, face, shape, points, det)
+
+    @property
+    def box(self):
+        """The face box the next frame starts from (``None``: no face held)."""
+        return self._box
+
+    def _found(self, gray, rgb, face, shape, points, det):
+        import cv2
+
+        self.detection = det  # what face chips are cut from
         chip = None
-        if al.chips:
+        if self.aligner.chips:
             if rgb is None:
                 rgb = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
             chip = np.asarray(_import_dlib().get_face_chip(rgb, det, size=CHIP_SIZE))

@@ -204,9 +204,9 @@ def test_frame_featurizer_gives_the_rows_of_extract(few_clips):
 def test_landmarks_and_mirrored_features_of_real_clips(few_clips, tmp_path):
     """``landmarks`` reads the aligned points (kept with the cached faces); ``mirrored-*`` the
     flipped faces; an older cache entry without the points is re-aligned, not misread."""
-    from emoset import __version__
-    from emoset.utils.cache import DiskCache, file_sha256, make_key
-    from emoset.video.extract import _spec_key
+    from emoset.utils.cache import DiskCache
+    from emoset.video._clip import _faces_key
+    from emoset.video.extract import _people
     from emoset.video.faces import FaceAligner
 
     clips = few_clips[:1]
@@ -218,8 +218,8 @@ def test_landmarks_and_mirrored_features_of_real_clips(few_clips, tmp_path):
     assert not np.allclose(sets["landmarks"][0], sets["mirrored-landmarks"][0])
     assert not np.allclose(sets["lbp"][0], sets["mirrored-lbp"][0])
     cache = DiskCache(tmp_path / "image_sets")
-    video = file_sha256(clips[0].video)
-    key = make_key("faces", __version__, video, _spec_key(FaceAligner(64)), 5, None, False)
+    options = (5, None, False, _people(None, 0.5))
+    key = _faces_key(clips[0].video, clips[0].audio, FaceAligner(64), options)
     record = cache.get(key)
     assert record["landmarks"].shape == (n, 68, 2)
     cache.put(key, {k: v for k, v in record.items() if k != "landmarks"})  # an older entry

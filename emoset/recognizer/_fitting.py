@@ -1,0 +1,105 @@
+"""Helpers of the recognizer's ``fit``: labels and speakers, the speaker-grouped inner folds,
+mirrored training rows, candidate lists and feature-step keys, warnings summarised once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+from ..datasets.corpora import Clip
+from ..decision.abstain import AbstainingClassifier
+from ..utils.cache import make_key
+from ..utils.messages import warn_caller
+
+
+def _labels_and_groups(X, y, groups):
+    if y is None:
+        if not all(isinstance(c, Clip) for c in X):
+            raise ValueError("y is needed unless X is a list of labelled Clip records.")
+        y = [c.label for c in X]
+    y = np.asarray(y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} clips but y has {len(y)} labels.")
+    if groups is None and all(isinstance(c, Clip) and c.speaker is not None for c in X):
+        groups = np.array([c.corpus + ":" + c.speaker for c in X], dtype=object)
+    if groups is None:
+        warn_caller(
+            "No speakers known (pass groups=..., or Clip records with a speaker): the inner "
+            "cross-validation that picks candidates and fusion weights is not speaker-grouped, "
+            "so it favours what works on speakers seen in training."
+        )
+    return y, None if groups is None else np.asarray(groups)
+
+
+def _splits(y, groups, n_splits, random_state):
+    if groups is not None and len(set(groups.tolist())) >= n_splits:
+        return list(GroupKFold(n_splits=n_splits).split(y, y, groups))
+    if groups is not None:
+        warn_caller(
+            f"Fewer than {n_splits} speakers: the inner cross-validation is not speaker-grouped."
+        )
+    counts = np.unique(y, return_counts=True)[1]
+    k = int(max(2, min(n_splits, counts.min())))
+    return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
+
+
+def _with_mirrors(F, mirrored, y, splits):
+    """``(X, y, folds)`` to fit a subsystem on: its features, plus mirrored sets when given.
+
+    The mirrored set of clip ``i`` is row ``n + i`` with clip ``i``'s label. In every fold it
+    trains exactly when clip ``i`` trains (it carries the clip's speaker) and it is never held
+    out: out-of-fold scores exist for rows ``0 .. n - 1`` only, the original clips.
+    """
+    if mirrored is None:
+        return F, y, splits
+    n = len(y)
+    if len(mirrored) != n:
+        raise RuntimeError(f"{len(mirrored)} mirrored image sets for {n} clips.")
+    folds = [(np.concatenate([tr, np.asarray(tr) + n]), np.asarray(te)) for tr, te in splits]
+    return list(F) + list(mirrored), np.concatenate([y, y]), folds
+
+
+def _augmented_params(pipe, n_mirrored):
+    """Fit parameters that tell an abstaining classifier which rows are mirrored copies: they
+    train it but stay out of its distance check (a copy's nearest neighbour is its original)."""
+    name, clf = pipe.steps[-1]
+    if not n_mirrored or not isinstance(clf, AbstainingClassifier):
+        return {}
+    # rows 0 .. n - 1 are the clips, n .. 2n - 1 their mirrors (see _with_mirrors)
+    return {f"{name}__augmented": np.repeat([False, True], n_mirrored)}
+
+
+def _candidates(spec):
+    """A subsystem's candidates: a list or tuple of estimators, or one estimator."""
+    return list(spec) if isinstance(spec, (list, tuple)) else [spec]
+
+
+def _step_key(step):
+    """Identity of a feature step: class, parameters (minus run-time ones), fitted band."""
+    params = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in step.get_params(deep=False).items()
+        if k not in ("cache_dir", "n_jobs", "verbose")
+    }
+    return make_key(type(step).__qualname__, params, getattr(step, "band_rate_", None))
+
+
+def _warn_once_each(caught):
+    """Re-emit warnings caught during ``fit`` once each (per-fold repeats counted, not shown).
+
+    Repeats differ only in numbers (fold sizes, set indices), so messages are grouped with
+    their digits masked. Unusable training rows are left out: ``fit`` summarises those itself.
+    """
+    groups = {}
+    for w in caught:
+        message = str(w.message)
+        if message.startswith("Dropping ") and "training rows" in message:
+            continue
+        key = (w.category, re.sub(r"\d+", "#", message))
+        groups.setdefault(key, [w, 0])[1] += 1
+    for (category, _), (w, count) in groups.items():
+        suffix = f" (seen in {count} of the inner fits)" if count > 1 else ""
+        warn_caller(f"{w.message}{suffix}", category)
