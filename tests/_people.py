@@ -59,3 +59,118 @@ def fit(audio, n_frames):
     out = np.zeros(n, np.float32)
     out[: min(n, len(audio))] = audio[:n]
     return out
+
+
+def blank_out(frames, keep):
+    """The frames with everything outside the ``keep`` boxes painted the background."""
+    out = np.full_like(frames, BACKGROUND)
+    for top, left, side in keep:
+        out[:, top : top + side, left : left + side] = frames[
+            :, top : top + side, left : left + side
+        ]
+    return out
+
+
+class Scene:
+    """A built video: frames, audio, and the truth about it.
+
+    Attributes
+    ----------
+    frames : ndarray (n, h, w, 3), audio : ndarray (16 kHz)
+    places : dict
+        actor -> list of ``(first frame, last frame + 1, top, left, side)`` where their face is.
+    voices : dict
+        actor -> list of ``(first frame, last frame + 1)`` where their voice is heard.
+    """
+
+    def __init__(self, frames, audio, places, voices):
+        self.frames, self.audio, self.places, self.voices = frames, audio, places, voices
+
+    def actor_at(self, frame, box):
+        """The actor whose face is at ``box`` (left, top, right, bottom) in ``frame``."""
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        for actor, spans in self.places.items():
+            for a, b, top, left, side in spans:
+                if a <= frame < b and left <= cx < left + side and top <= cy < top + side:
+                    return actor
+        return None
+
+    def speaker_at(self, frame):
+        """The actor whose voice is heard at ``frame`` (None: nobody's)."""
+        for actor, spans in self.voices.items():
+            if any(a <= frame < b for a, b in spans):
+                return actor
+        return None
+
+    def alone(self, actor):
+        """The single clip of one person: only their face (the rest painted over), and only
+        their own voice."""
+        frames = np.full_like(self.frames, BACKGROUND)
+        for a, b, top, left, side in self.places[actor]:
+            frames[a:b, top : top + side, left : left + side] = self.frames[
+                a:b, top : top + side, left : left + side
+            ]
+        audio = np.zeros_like(self.audio)
+        for a, b in self.voices.get(actor, []):
+            sa, sb = int(round(a / FPS * SR)), int(round(b / FPS * SR))
+            audio[sa:sb] = self.audio[sa:sb]
+        return frames, audio
+
+    def write(self, path, frames=None, audio=None):
+        from _avfiles import write_av
+
+        frames = self.frames if frames is None else frames
+        audio = self.audio if audio is None else audio
+        write_av(path, [(frames, audio)], fps=FPS, sr=SR)
+        return path
+
+
+def side_by_side(a, b, *, small=104):
+    """``a`` speaking in its own voice (128 px), ``b`` listening beside it (``small`` px)."""
+    fa, ya, _ = a
+    fb, _, _ = b
+    n = min(len(fa), 65)
+    frames = canvas(n, 200, 340)
+    paste(frames, fa[:n], 30, 20)
+    paste(frames, still(resize(fb, small), n), 50, 200)
+    places = {"a": [(0, n, 30, 20, 128)], "b": [(0, n, 50, 200, small)]}
+    return Scene(frames, fit(ya, n), places, {"a": [(0, n)]})
+
+
+def three(a, b, c):
+    """Three faces side by side, ``a`` speaking, the others listening."""
+    fa, ya, _ = a
+    n = min(len(fa), 65)
+    frames = canvas(n, 170, 440)
+    paste(frames, fa[:n], 20, 10)
+    paste(frames, still(resize(b[0], 112), n), 30, 160)
+    paste(frames, still(resize(c[0], 112), n), 30, 300)
+    places = {
+        "a": [(0, n, 20, 10, 128)],
+        "b": [(0, n, 30, 160, 112)],
+        "c": [(0, n, 30, 300, 112)],
+    }
+    return Scene(frames, fit(ya, n), places, {"a": [(0, n)]})
+
+
+def shots(parts, size=(170, 300)):
+    """Shots one after the other: ``parts`` is ``[(actor, (frames, audio, levels), first,
+    n, top, left)]``; each shot shows that actor's frames ``first:first + n`` at ``(top,
+    left)`` on a canvas of ``size``, with their own sound."""
+    parts = [
+        (x, clip, first, min(n, len(clip[0]) - first), top, left)
+        for x, clip, first, n, top, left in parts
+    ]
+    total = sum(p[3] for p in parts)
+    frames = canvas(total, *size)
+    audio = np.zeros(int(round(total / FPS * SR)), np.float32)
+    places, voices, k = {}, {}, 0
+    for actor, (f, y, _), first, n, top, left in parts:
+        paste(frames, f[first : first + n], top, left, range(k, k + n))
+        a, b = int(round(k / FPS * SR)), int(round((k + n) / FPS * SR))
+        src = y[int(round(first / FPS * SR)) :][: b - a]
+        audio[a : a + len(src)] = src
+        places.setdefault(actor, []).append((k, k + n, top, left, f.shape[1]))
+        voices.setdefault(actor, []).append((k, k + n))
+        k += n
+    return Scene(frames, audio, places, voices)

@@ -150,6 +150,8 @@ def predict_people(model, source):
         out.append(record)
     classes = [str(c) for c in model.classes_]
     frame = pd.DataFrame(out, columns=PEOPLE_COLUMNS + classes)
+    for column in ("person", "label", "start", "end", "box"):  # None, not NaN, where missing
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     main = people["main"]
     frame.attrs.update(
         speech=float(people["speech"]),

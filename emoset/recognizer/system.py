@@ -451,6 +451,14 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                 reasons = [given.get(i) or w for i, w in enumerate(why)]
                 caveats = self._caveats(self.modalities_[name], info)
                 results[name] = (scores, reasons, ratio, caveats, info)
+        video = [r[4] for n, r in results.items() if self.modalities_[n] == "video"]
+        crowded = int((video[0]["n_people"] > 1).sum()) if video else 0
+        if crowded:
+            warn_caller(
+                f"{crowded} of {len(X)} clip(s) show more than one person; the video subsystems "
+                "labelled each clip's main person (most speaking time, else most frames): "
+                "predict_records says who, predict_people labels every person."
+            )
         return results
 
     def feature_steps(self, *, cache=False):

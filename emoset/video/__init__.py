@@ -24,6 +24,7 @@ from .people import (
     Person,
     ShotCuts,
     align_people,
+    small_view,
     summarise_people,
     track_people,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "mouth_motion",
     "mouth_region",
     "similarity_transform",
+    "small_view",
     "summarise_people",
     "track_people",
     "voice_levels",

@@ -44,6 +44,7 @@ __all__ = [
     "Person",
     "ShotCuts",
     "align_people",
+    "small_view",
     "summarise_people",
     "track_people",
 ]
