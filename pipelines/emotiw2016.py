@@ -744,6 +744,16 @@ def _data_problems(clips, extraction, problems, args):
     from emoset.audio.features import OpenSmileFeatures
 
     lines = []
+    crowded = extraction[extraction["n_people"] > 1]
+    lines.append(
+        f"{len(crowded)} of {len(extraction)} clip(s) show more than one person (their main "
+        "person's faces trained and scored the video subsystems)"
+        + (
+            ": " + ", ".join(f"{i} ({r.n_people})" for i, r in crowded.iterrows())
+            if len(crowded)
+            else ""
+        )
+    )
     few = extraction[extraction["n_faces"] < MIN_FACES]
     if len(few):
         shown = ", ".join(f"{i} ({r.n_faces} faces)" for i, r in few.iterrows())
@@ -850,6 +860,7 @@ def _run(args, caught):
             "face_rate_min": float(extraction["face_rate"].min()),
             "clips_from_cache": int(extraction["cached"].sum()),
             "clips_without_face": int((extraction["n_faces"] == 0).sum()),
+            "clips_with_several_people": int((extraction["n_people"] > 1).sum()),
             "frames": int(extraction["n_frames"].sum()),
         },
         "data_problems": data_problems,

@@ -647,6 +647,11 @@ class FaceTrack:
         """The face box the next frame starts from (``None``: no face held)."""
         return self._box
 
+    @property
+    def reference(self):
+        """What the track checks its face against, set at its last detection (or ``None``)."""
+        return self._ref
+
     def _found(self, gray, rgb, face, shape, points, det):
         import cv2
 

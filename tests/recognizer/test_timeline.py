@@ -236,6 +236,20 @@ def test_live_http_stream_matches_the_file(model, ts_stream, ts_offline, stream_
     assert np.allclose(live_scores, offline[classes].to_numpy(), atol=1e-6)
 
 
+def test_live_stream_with_people(model, ts_stream, ts_offline, stream_server):
+    """A live source with people=True: the one actor of the stream is P1 in every window, and
+    the labels are the file's (one face: the same frames, the same image sets)."""
+    stream_server.payload = ts_stream.read_bytes()
+    run = stream_timeline(
+        model, stream_server.url, live=True, people=True, queue_size=100_000, **LIVE
+    )
+    rows = list(run)
+    assert "person" in run.columns and run.stats["ended"] == "end of stream"
+    assert [r["person"] for r in rows] == ["P1"] * len(ts_offline)
+    assert [r["label"] for r in rows] == ts_offline["label"].tolist()
+    assert run.stats["people_faces"].shape == (run.stats["faces"].shape[0], 6)
+
+
 def test_rows_come_as_they_are_ready(
     model, ts_stream, stream_server, long_video, long_timeline, tmp_path
 ):
