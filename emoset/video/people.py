@@ -291,7 +291,9 @@ class PeopleTracker:
             if face is not None and before is not None and tr.face_track.reference is not before:
                 # re-detected far away, or a face unlike the track's: someone else's (one
                 # leaving as another comes in), which starts a track of its own below
-                unlike = float(_appearance(face.face) @ before[4]) < self.aligner.min_appearance_corr
+                unlike = (
+                    float(_appearance(face.face) @ before[4]) < self.aligner.min_appearance_corr
+                )
                 if unlike or not _near(face.box, where):
                     tr.ended = True
                     continue
