@@ -74,9 +74,11 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Also calibrate probabilities (Platt sigmoid on 5-fold cross-validated decision values,
         then one model refit on all rows, i.e. ``CalibratedClassifierCV(estimator,
         ensemble=False)``). Costs about six fits.
-    min_set_size : int, default=1
+    min_set_size : int or "auto", default=1
         With image-set input (a list of ``(n_frames_i, d)`` arrays): fewest frames a set needs
-        to be scored (a covariance needs 2).
+        to be scored. ``"auto"``: what the wrapped classifier's set model needs to tell sets
+        apart (``informative_frames``: 3 for a Ledoit-Wolf covariance or Gaussian, ``n_dims``
+        for a subspace, 1 for a mean; of a Pipeline's first step too), else 1.
     ood_quantile : float in (0, 1] or None, default=None
         Quantile of the training nearest-neighbour distances that sets the out-of-distribution
         threshold; ``None`` switches the check off.
@@ -98,6 +100,9 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Only for 2-D input.
     n_abstained_fit_ : int
         Rows dropped in ``fit``.
+    min_frames_ : int or None
+        With image sets: the fewest frames a set needs to be scored (``min_set_size``
+        resolved); ``None`` for 2-D input.
     ood_reference_ : ndarray of shape (n_reference, D) or None
         Reference sample of the training inputs in the classifier's space (float32).
     ood_threshold_ : float or None
@@ -135,7 +140,8 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _validate_params(self):
         from sklearn.utils import check_scalar
 
-        check_scalar(self.min_set_size, "min_set_size", int, min_val=1)
+        if not (isinstance(self.min_set_size, str) and self.min_set_size == "auto"):
+            check_scalar(self.min_set_size, "min_set_size", int, min_val=1)
         check_scalar(self.max_reference, "max_reference", int, min_val=2)
         check_scalar(
             self.ood_margin, "ood_margin", (int, float), min_val=0, include_boundaries="neither"
@@ -150,19 +156,30 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 include_boundaries="right",
             )
 
+    def _min_frames(self):
+        """The fewest frames a set needs (``min_set_size``, resolved when ``"auto"``)."""
+        if not (isinstance(self.min_set_size, str) and self.min_set_size == "auto"):
+            return int(self.min_set_size)
+        est = self.estimator
+        if hasattr(est, "steps"):  # a Pipeline: what its first step (a set model) needs
+            est = est.steps[0][1]
+        need = getattr(est, "informative_frames", 1)
+        return int(need() if callable(need) else need)
+
     def _usable(self, X):
         """``(X, keep, why)``: validated input, usable rows, and a reason for the others."""
         if _is_set_list(X):
+            need = self._min_frames()
             sizes = np.array([len(s) for s in X])
             finite = np.array([bool(np.isfinite(s).all()) for s in X])
-            keep = (sizes >= self.min_set_size) & finite
+            keep = (sizes >= need) & finite
             why = [
                 None
                 if k
                 else (
                     "features hold NaN or infinity"
                     if not f
-                    else f"{n} frame(s) in the image set; at least {self.min_set_size} needed"
+                    else f"{n} frame(s) in the image set; at least {need} needed"
                 )
                 for k, f, n in zip(keep, finite, sizes, strict=True)
             ]
@@ -228,6 +245,7 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     f"augmented must be a boolean array of shape ({n},); got dtype "
                     f"{augmented.dtype} and shape {augmented.shape}."
                 )
+        self.min_frames_ = self._min_frames() if isinstance(X, list) else None
         self.n_abstained_fit_ = int((~keep).sum())
         if keep.sum() == 0:
             raise ValueError(
@@ -236,7 +254,7 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.n_abstained_fit_:
             warn_caller(
                 f"Dropping {self.n_abstained_fit_} of {n} training rows that cannot be scored "
-                f"(NaN features or fewer than {self.min_set_size} frames)."
+                f"(NaN features or fewer than {self._min_frames()} frames)."
             )
         params = dict(fit_params)
         if sample_weight is not None:

@@ -3,7 +3,7 @@
 One route for features, video and audio alike:
 
 * video: ``ImageSetFeatures(frame feature)`` (decode, align, featurise every frame; cached) ->
-  ``AbstainingClassifier(ImageSetPLS(...), min_set_size=2)``;
+  ``AbstainingClassifier(ImageSetPLS(...), min_set_size="auto")``;
 * audio: ``OpenSmileFeatures`` / ``LibrosaFeatures`` (decode, band-limit, functionals; cached)
   -> ``StandardScaler`` -> ``AbstainingClassifier(SVC(...))`` (:func:`~emoset.recognizer.subsystems.make_audio_pipeline`).
 
@@ -39,8 +39,10 @@ __all__ = [
     "video_candidates",
 ]
 
-#: Fewest aligned faces a clip needs for the video subsystems to score it (a covariance needs
-#: two); with fewer (no face found, one face, unreadable video) they abstain for that clip.
+#: Fewest aligned faces any image-set summary is computed from (the reproduction's descriptive
+#: grids leave smaller sets out). A subsystem's own minimum is its set model's
+#: ``informative_frames`` (``min_set_size="auto"`` of its abstaining classifier): 1 for the
+#: mean, 3 for a Ledoit-Wolf covariance or Gaussian, ``n_dims`` for a subspace.
 MIN_FACES = 2
 
 #: Frame features of the default video subsystems.
@@ -80,7 +82,8 @@ def make_video_pipeline(
     -------
     pipeline : Pipeline
         Steps ``"features"`` and ``"clf"`` (an :class:`~emoset.decision.abstain.AbstainingClassifier`
-        that abstains on clips with fewer than :data:`MIN_FACES` aligned faces).
+        that abstains on clips with fewer aligned faces than its set model needs to tell clips
+        apart: ``min_set_size="auto"``).
 
     Examples
     --------
@@ -93,7 +96,7 @@ def make_video_pipeline(
     features = ImageSetFeatures(
         feature, aligner=aligner, fps=fps, cache_dir=cache_dir, n_jobs=n_jobs, verbose=verbose
     )
-    clf = AbstainingClassifier(classifier, min_set_size=MIN_FACES, ood_quantile=ood_quantile)
+    clf = AbstainingClassifier(classifier, min_set_size="auto", ood_quantile=ood_quantile)
     return Pipeline([("features", features), ("clf", clf)])
 
 

@@ -326,6 +326,16 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = sets[0].shape[1]
         return self
 
+    def informative_frames(self):
+        """Fewest frames a set needs to be scored on what it shows (its set model's
+        ``informative_frames``); no fit needed.
+
+        Returns
+        -------
+        n : int
+        """
+        return int(self._make_pipeline().named_steps["model"].informative_frames)
+
     def _check_sets(self, X):
         check_is_fitted(self)
         return check_image_sets(

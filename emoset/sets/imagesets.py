@@ -200,6 +200,18 @@ class _BaseSetModel(TransformerMixin, BaseEstimator):
     #: :class:`~emoset.sets.classifiers.ImageSetPLS` validate sets with it before ``fit``).
     min_frames = 1
 
+    @property
+    def informative_frames(self):
+        """Fewest frames whose summary depends on what they show (see the subclasses).
+
+        Below it a set is summarised, but every set of that size lands near the same point:
+        a classifier scoring it would answer the same for every clip. Measured on the CNN
+        image sets of 22 CREMA-D clips, scored by models fitted on 60 others, each clip cut
+        to n frames spread over it: the mean summary's scores follow the full clip's from 1
+        frame (correlation 0.60; 0.89 at 2 frames).
+        """
+        return self.min_frames
+
     def _validate_params(self):
         n_pca = self.n_pca
         if n_pca is not None and (
@@ -333,6 +345,14 @@ class SubspaceModel(_BaseSetModel):
         self.n_dims = n_dims
         self.n_pca = n_pca
         self.random_state = random_state
+
+    @property
+    def informative_frames(self):
+        """``n_dims``: a basis of ``n_dims`` directions needs as many frames (fewer are padded
+        with zeros). On the 22 CREMA-D clips (n_dims=10), the scores of clips cut to 2-6
+        frames do not follow their full-length scores (correlation -0.13 to 0.11); from 8
+        frames they do (0.57, 0.82 at 12)."""
+        return max(self.min_frames, int(self.n_dims))
 
     def _check_fit_params(self):
         n_dims = self.n_dims
@@ -468,6 +488,16 @@ class CovarianceModel(_BaseSetModel):
         self.reg = reg
         self.n_pca = n_pca
         self.random_state = random_state
+
+    @property
+    def informative_frames(self):
+        """3 with Ledoit-Wolf shrinkage, else 2. With two frames the Ledoit-Wolf estimate
+        shrinks all the way to a scaled identity: on the 22 CREMA-D clips every two-frame set
+        got the same scores (their spread 0.00 of the full-length one); from three frames
+        they differ (0.80, correlation with the full-length scores 0.59)."""
+        if isinstance(self.shrinkage, str) and self.shrinkage == "ledoit-wolf":
+            return 3
+        return self.min_frames
 
     def _check_fit_params(self):
         _check_shrinkage(self.shrinkage, self.reg)

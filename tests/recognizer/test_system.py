@@ -85,8 +85,9 @@ def test_records_say_what_each_clip_got(small_recognizer, cremad_split):
     assert len(both) >= 0.8 * len(records)
 
 
-def test_one_face_abstains_with_the_reason(small_recognizer, cremad_split, tmp_path):
-    """A set model needs 2 faces: with 1 the video subsystem says so; the batch goes on."""
+def test_one_face_is_scored_by_the_mean_model(small_recognizer, cremad_split, tmp_path):
+    """The small model's CNN subsystem keeps the mean: one face is enough to summarise (the
+    set models that need more abstain: tests/sets/test_informative_frames.py)."""
     from _factories import write_video
 
     from emoset.io.media import read_frames
@@ -95,11 +96,9 @@ def test_one_face_abstains_with_the_reason(small_recognizer, cremad_split, tmp_p
     one = write_video(tmp_path / "one_frame.mp4", read_frames(clip.video, max_frames=1))
     short = Clip("one", one, clip.audio, clip.label, clip.speaker, "cremad")
     records = small_recognizer.predict_records([short, clip])
-    assert records[0].subsystems == ["audio-svm"] and records[0].label is not None
-    # the fitted classifier's own minimum says how many faces are needed
-    needed = small_recognizer.subsystems_["cnn-pls"].steps[-1][1].min_set_size
-    assert needed == 2
-    assert records[0].reasons["cnn-pls"] == "1 frame(s) in the image set; at least 2 needed"
+    chosen = small_recognizer.subsystems_["cnn-pls"].steps[-1][1]
+    assert chosen.estimator.set_model == "mean" and chosen.min_frames_ == 1
+    assert records[0].subsystems == ["cnn-pls", "audio-svm"] and records[0].label is not None
     assert records[1].subsystems == ["cnn-pls", "audio-svm"]
 
 
