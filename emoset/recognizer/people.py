@@ -18,8 +18,9 @@ import pandas as pd
 
 from ..datasets.corpora import Clip
 from ..io.media import load_audio
+from ..video.extract import clip_name
 from ..video.people import PeopleTracker
-from ..video.speakers import attribute_speech, mouth_region
+from ..video.speakers import attribute_speech, mouth_change, mouth_region
 from .subsystems import AUDIO_ABSTAINS, input_reasons
 
 __all__ = ["NOT_SPEAKING", "OFF_SCREEN", "PEOPLE_COLUMNS", "WindowPeople", "predict_people"]
@@ -45,8 +46,8 @@ def _rows_of(people):
     rows = [dict(p) for p in people["people"]]
     if people["off_screen"] >= MIN_OFF_SCREEN:
         rows.append(
-            {"person": None, "start": None, "end": None, "n_frames": 0, "box": None}
-            | {"speaking": people["off_screen"]}
+            {"person": None, "start": None, "end": None, "n_frames": 0, "on_screen": None}
+            | {"box": None, "speaking": people["off_screen"]}
         )
     return rows
 
@@ -61,26 +62,51 @@ def _voices(rows, people):
     return out
 
 
-def _audio_of(model, steps, audio, clip, rows, voices):
-    """Each audio subsystem's features of each row: the voice that is theirs, else nothing."""
+def _audio_of(steps, audio, clip, rows, voices):
+    """Each audio subsystem's features of each row: the voice that is theirs, else nothing.
+
+    With one voice in the clip, its row hears the whole clip's sound, as a clip-level answer
+    does; with several, each row the stretches (whole windows) given to it. A clip whose
+    sound cannot be scored at all (none, silent) says so for every row.
+    """
     features, reasons = {}, {}
     signal = None
-    if len(voices) > 1:  # several voices: each row hears its own stretches of the sound
+    if len(voices) > 1:
         signal = load_audio(clip.audio_source if isinstance(clip, Clip) else clip, sr=RATE)
     for name in audio:
         F, info = steps[name].extract([clip])
         features[name] = np.full((len(rows), F.shape[1]), np.nan)
-        reasons[name] = [NOT_SPEAKING] * len(rows)
+        clip_why = input_reasons("audio", info).get(0)
+        reasons[name] = [clip_why or NOT_SPEAKING] * len(rows)
         for row, spans in voices.items():
-            if signal is None:  # one voice: the whole clip's, as a clip-level answer hears it
+            if signal is None:
                 features[name][row] = F[0]
-                reasons[name][row] = input_reasons("audio", info).get(0)
+                reasons[name][row] = clip_why
                 continue
             piece = np.concatenate([signal[int(a * RATE) : int(b * RATE)] for a, b in spans])
             values, status, why = steps[name].extract_signal(piece, RATE)
             features[name][row] = values
             reasons[name][row] = why if status in AUDIO_ABSTAINS else None
     return features, reasons
+
+
+def _people_of(steps, video, clip):
+    """Each video subsystem's per-person image sets, and the people (the same for each)."""
+    per_person, people, first = {}, None, None
+    for name in video:
+        sets, info, found = steps[name].extract_people([clip])
+        per_person[name] = sets[0]
+        if found[0] is None:  # the video could not be read: say why, as a clip would
+            raise ValueError(f"{clip_name(clip)}: {info['error'].iloc[0] or 'no video'}")
+        if people is not None and found[0]["people"] != people["people"]:
+            raise ValueError(
+                f"{clip_name(clip)}: the video subsystems {first} and {name} track faces "
+                "with different settings and see different people; give them one aligner "
+                "and one tracker to tell people apart."
+            )
+        if people is None:
+            people, first = found[0], name
+    return per_person, people
 
 
 def predict_people(model, source):
@@ -99,10 +125,11 @@ def predict_people(model, source):
         One row per person, in order of first appearance: ``person`` (``"P1"``, ...;
         ``None`` for the voice off screen), ``start``, ``end`` (seconds of their first and
         last frame), ``n_frames``, ``speaking`` (share of their time on screen they speak;
-        for the off-screen row, its seconds of speech), ``box`` (median ``[x0, y0, x1, y1]``
-        in source pixels), ``label`` (``None`` where no subsystem could score the person),
-        ``reason``, and one score column per class. ``attrs`` holds ``speech`` (seconds) and
-        ``main`` (the person a clip-level answer labels).
+        ``None`` for the voice off screen), ``box`` (median ``[x0, y0, x1, y1]`` in source
+        pixels), ``label`` (``None`` where no subsystem could score the person), ``reason``,
+        and one score column per class. ``attrs`` holds ``speech`` and ``off_screen``
+        (seconds of speech, and of speech no visible mouth follows) and ``main`` (the person
+        a clip-level answer labels). A video without a face or speech has no rows.
 
     Notes
     -----
@@ -117,44 +144,32 @@ def predict_people(model, source):
     audio = [n for n in steps if model.modalities_[n] == "audio"]
     if not video:
         raise ValueError("predict_people needs a model with video subsystems; it has none.")
-    per_person, people = {}, None
-    for name in video:
-        sets, info, found = steps[name].extract_people([clip])
-        per_person[name] = sets[0]
-        if found[0] is None:  # the video could not be read: say why, as a clip would
-            raise ValueError(f"{clip}: {info['error'].iloc[0] or 'no video'}")
-        if people is not None and len(found[0]["people"]) != len(people["people"]):
-            raise ValueError(
-                f"{clip}: the video subsystems track faces with different aligners and see "
-                f"{len(people['people'])} and {len(found[0]['people'])} people; give them one "
-                "aligner to tell people apart."
-            )
-        people = found[0] if people is None else people
+    per_person, people = _people_of(steps, video, clip)
     rows = _rows_of(people)
-    features, reasons = _audio_of(model, steps, audio, clip, rows, _voices(rows, people))
-    for name in video:
-        dim = int(steps[name].n_features_out_)
-        features[name] = list(per_person[name]) + [np.zeros((0, dim), np.float32)] * (
-            len(rows) - len(per_person[name])
-        )
-        reasons[name] = [OFF_SCREEN if r["person"] is None else None for r in rows]
-    decisions = model.decide_features(features, reasons)
-    out = []
-    for row, decision in zip(rows, decisions, strict=True):
-        on_screen = None if row["person"] is None else row["end"] - row["start"]
-        share = row["speaking"] if on_screen is None else min(1.0, row["speaking"] / on_screen)
-        record = {**row, "speaking": round(float(share), 4)}
-        record["label"] = decision.label
-        record["reason"] = decision.explain("person")
-        record.update({c: np.nan if s is None else s for c, s in decision.scores.items()})
-        out.append(record)
     classes = [str(c) for c in model.classes_]
+    out = []
+    if rows:
+        features, reasons = _audio_of(steps, audio, clip, rows, _voices(rows, people))
+        for name in video:
+            dim = int(steps[name].n_features_out_)
+            empty = [np.zeros((0, dim), np.float32)] * (len(rows) - len(per_person[name]))
+            features[name] = list(per_person[name]) + empty
+            reasons[name] = [OFF_SCREEN if r["person"] is None else None for r in rows]
+        for row, decision in zip(rows, model.decide_features(features, reasons), strict=True):
+            seen = row.pop("on_screen")
+            share = None if seen is None else min(1.0, row["speaking"] / max(seen, 1e-9))
+            record = {**row, "speaking": None if share is None else round(float(share), 4)}
+            record["label"] = decision.label
+            record["reason"] = decision.explain("person")
+            record.update({c: np.nan if s is None else s for c, s in decision.scores.items()})
+            out.append(record)
     frame = pd.DataFrame(out, columns=PEOPLE_COLUMNS + classes)
-    for column in ("person", "label", "start", "end", "box"):  # None, not NaN, where missing
+    for column in ("person", "label", "start", "end", "box", "speaking"):  # None, not NaN
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     main = people["main"]
     frame.attrs.update(
         speech=float(people["speech"]),
+        off_screen=float(people["off_screen"]),
         main=None if main < 0 else people["people"][main]["person"],
     )
     return frame
@@ -210,7 +225,7 @@ class WindowPeople:
             prev = self._last.get(k)
             motion = np.nan
             if prev is not None and prev[0] == index - 1:
-                motion = float(np.abs(mouth - prev[1]).mean())
+                motion = mouth_change(prev[1], mouth)
             self._last[k] = (index, mouth)
             faces.append((k, found.face, found.chip, found.aligned_landmarks))
             people.append((k, found.box, motion))
@@ -239,7 +254,7 @@ class WindowPeople:
                 where.append(i)
                 motion.append(m)
         span = float(times[-1] + (times[1] - times[0] if len(times) > 1 else 0.1))
-        windows, _ = attribute_speech(
+        windows, _, _ = attribute_speech(
             times,
             levels,
             np.asarray(person, dtype=np.int64),

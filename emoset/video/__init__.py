@@ -19,6 +19,7 @@ from .faces import (
 )
 from .frame_features import HOG, LBP, MIRROR_68, DenseSIFT, Landmarks, Mirrored
 from .people import (
+    TRACKING_VERSION,
     PeopleFaces,
     PeopleTracker,
     Person,
@@ -28,7 +29,14 @@ from .people import (
     summarise_people,
     track_people,
 )
-from .speakers import VOICE_DB, attribute_speech, mouth_motion, mouth_region, voice_levels
+from .speakers import (
+    VOICE_DB,
+    attribute_speech,
+    mouth_change,
+    mouth_motion,
+    mouth_region,
+    voice_levels,
+)
 
 __all__ = [
     "AlignStats",
@@ -50,6 +58,7 @@ __all__ = [
     "PeopleTracker",
     "Person",
     "ShotCuts",
+    "TRACKING_VERSION",
     "TrackedFace",
     "VOICE_DB",
     "align_people",
@@ -59,6 +68,7 @@ __all__ = [
     "extract_image_sets",
     "find_face_model",
     "make_frame_features",
+    "mouth_change",
     "mouth_motion",
     "mouth_region",
     "similarity_transform",

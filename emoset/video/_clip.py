@@ -18,7 +18,7 @@ from sklearn.base import clone
 from .._version import __version__
 from ..io.errors import TruncationWarning
 from ..utils.cache import DiskCache, file_sha256, make_key
-from .people import align_people, summarise_people
+from .people import TRACKING_VERSION, align_people, summarise_people
 
 
 def _spec_key(est):
@@ -95,8 +95,23 @@ def _align(path, audio, aligner, options):
     }
 
 
-#: Layout of a cached faces entry (people tracked, who speaks); part of its key.
-_FACES_FORMAT = "people-1"
+#: Layout of a cached faces entry (people tracked, who speaks) and the tracking rules that
+#: made it (:data:`~emoset.video.people.TRACKING_VERSION`); part of its key.
+_FACES_FORMAT = f"people-2.{TRACKING_VERSION}"
+
+
+def _per_person(transformer, source, person, dim):
+    """A frame feature of each person's faces on their own, rows back in frame order.
+
+    Features that look across frames (the landmarks' frame-to-frame motion, a face
+    descriptor held over frames) must not run from one person's face into another's.
+    """
+    values = np.zeros((len(source), dim), np.float32)
+    for k in np.unique(person):
+        mine = np.flatnonzero(person == k)
+        rows = clone(transformer).fit(source[mine]).transform(source[mine])
+        values[mine] = np.asarray(rows, dtype=np.float32)
+    return np.ascontiguousarray(values)
 
 
 def _faces_key(path, audio, aligner, options):
@@ -151,9 +166,7 @@ def _extract_one(task):
                 source = aligned["chips"] if _uses_rgb(transformer) else aligned["faces"]
             if source is None:
                 raise RuntimeError(f"{name} needs RGB face chips: use FaceAligner(chips=True).")
-            values = np.ascontiguousarray(
-                clone(transformer).fit(source).transform(source), dtype=np.float32
-            )
+            values = _per_person(transformer, source, aligned["person"], dims[name])
             if cache is not None:
                 cache.put(key, {"values": values})
             timings[name] = time.perf_counter() - t1

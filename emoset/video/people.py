@@ -40,6 +40,7 @@ from .faces import CHIP_SIZE, AlignStats, FaceTrack, _check_frame, _import_dlib
 from .speakers import attribute_speech, mouth_motion, voice_levels
 
 __all__ = [
+    "TRACKING_VERSION",
     "PeopleFaces",
     "PeopleTracker",
     "Person",
@@ -54,6 +55,10 @@ logger = logging.getLogger(__name__)
 
 #: Side of the thumbnail the shot-cut test compares (pixels).
 _THUMB = 32
+
+#: Version of the tracking rules (detection schedule, cuts, when a track ends, identities):
+#: part of the cache keys of tracked faces, so a change of rules is never read back as before.
+TRACKING_VERSION = 2
 
 
 def box_iou(a, b):
@@ -130,6 +135,7 @@ class _Track:
     last: int
     person: int = -1
     last_box: tuple | None = None
+    last_ref: tuple | None = None
     missed: int = 0
     n_faces: int = 0
     chips: list = field(default_factory=list)  # [(sharpness, frame, chip)], sharpest first
@@ -286,21 +292,17 @@ class PeopleTracker:
         held = [t for t in self._tracks if t.face_track.box is not None]
         searching = [t for t in self._tracks if t.face_track.box is None]
         for tr in held:  # follow the face, else re-detect near it, else take a detection back
-            before, where = tr.face_track.reference, tr.face_track.box
+            before = tr.face_track.reference
             face = tr.face_track.step(gray, rgb, lambda tr=tr: frame_dets.best_for(tr, found))
-            if face is not None and before is not None and tr.face_track.reference is not before:
-                # re-detected far away, or a face unlike the track's: someone else's (one
-                # leaving as another comes in), which starts a track of its own below
-                unlike = (
-                    float(_appearance(face.face) @ before[4]) < self.aligner.min_appearance_corr
-                )
-                if unlike or not _near(face.box, where):
-                    tr.ended = True
+            if face is not None and tr.face_track.reference is not before:
+                if not self._same_face(tr, face):
                     continue
             self._record(tr, face, i, found)
         for tr in searching:  # lost on an earlier frame: a detection near where it was
             box = frame_dets.best_for(tr, found)
             face = tr.face_track.start(gray, rgb, box) if box is not None else None
+            if face is not None and not self._same_face(tr, face):
+                continue
             self._record(tr, face, i, found)
         self._tracks = [t for t in self._tracks if not t.ended]
         held = [t for t in self._tracks if t.face_track.box is not None]
@@ -321,6 +323,22 @@ class PeopleTracker:
             self._keep_chip(tr, face, gray, i)
             out.append((person.id, tr.id, face))
         return out
+
+    def _same_face(self, tr, face):
+        """Whether a face a track re-detected is still its own; else the track ends.
+
+        A face found far from where the track last was, or unlike its last face, is someone
+        else's (one person leaving as another comes in): it starts a track of its own, whose
+        person the face descriptors decide. With one face, the new track starts from the same
+        detection: the aligned faces are the same either way.
+        """
+        unlike = tr.last_ref is not None and (
+            float(_appearance(face.face) @ tr.last_ref[4]) < self.aligner.min_appearance_corr
+        )
+        if unlike or (tr.last_box is not None and not _near(face.box, tr.last_box)):
+            tr.ended = True
+            return False
+        return True
 
     def _discovery_due(self, i, small, shape, found):
         """Whether to look for new faces on this frame (see ``discover_every``)."""
@@ -352,6 +370,7 @@ class PeopleTracker:
         tr.missed = 0
         tr.last = i
         tr.last_box = face.box
+        tr.last_ref = tr.face_track.reference
         tr.n_faces += 1
         found.append((tr, face))
 
@@ -373,6 +392,7 @@ class PeopleTracker:
             if face is None:
                 continue
             tr.last_box = face.box
+            tr.last_ref = tr.face_track.reference
             self._all[tr.id] = tr
             self._tracks.append(tr)
             self.extra["n_tracks"] += 1
@@ -389,7 +409,10 @@ class PeopleTracker:
         """
         faces = dict(new)
         new = [tr for tr, _ in new]
-        on_screen = {t.person for t in self._tracks if t.person >= 0 and t not in new}
+        # people whose face is held now; one whose track lost it may be this new face
+        on_screen = {
+            t.person for t in self._tracks if t.person >= 0 and t not in new and t.face_track.box
+        }
         candidates = [p for p in range(len(self.people)) if p not in on_screen]
         if candidates:
             for tr in new:
@@ -402,6 +425,9 @@ class PeopleTracker:
                 if cost[r, c] <= self.identity_threshold:
                     new[r].person = candidates[c]
                     self.people[candidates[c]].tracks.append(new[r].id)
+                    for old in self._tracks:  # their lost track is over: this is their face
+                        if old.person == candidates[c] and old not in new:
+                            old.ended = True
         for tr in new:
             if tr.person < 0:
                 tr.person = len(self.people)
@@ -640,7 +666,7 @@ def align_people(
     rate = float(min(fps, native)) if fps else float(native)
     times = np.arange(result.stats.n_frames) / rate
     levels = np.zeros(0)
-    if len(result.people) and len(times):
+    if len(times):  # speech with nobody on screen is still speech (a voice off screen)
         signal = _sound(audio if audio is not None else path)
         if signal is not None:
             levels = voice_levels(signal, 16000, times, 1.0 / rate)
@@ -671,20 +697,23 @@ def summarise_people(person, frame_indices, boxes, motion, levels, frame_rate, n
     -------
     summary : dict
         ``people`` (a dict per person: ``person``, ``start``, ``end`` (seconds), ``n_frames``,
-        ``speaking`` (seconds of speech given to them), ``box`` (median ``[x0, y0, x1, y1]``
-        in source pixels)), ``main`` (index of the main person: the most speaking time, else
+        ``on_screen`` (seconds), ``speaking`` (seconds of speech given to them), ``box``
+        (median ``[x0, y0, x1, y1]`` in source pixels)), ``main`` (index of the main person: the most speaking time, else
         the most frames; -1 without a face), ``speech`` (seconds of speech),
         ``off_screen`` (seconds of speech no visible mouth follows) and ``turns`` (``[start,
-        end, whose]`` runs of voiced frames: a person's index, or -1 for the voice off
-        screen).
+        end, whose]``: the stretches of the clip whose voice is a person's (their index) or
+        off screen (-1), each a run of whole windows).
     """
     n_people = int(person.max()) + 1 if len(person) else 0
     owner = np.full(n_frames, -2, dtype=np.int64)
-    if n_people and len(levels):
+    voiced = np.zeros(n_frames, bool)
+    if len(levels):  # speech with nobody on screen is a voice off screen too
         times = np.arange(n_frames) / frame_rate
-        _, owner = attribute_speech(times, levels, person, frame_indices, motion, n_people=n_people)
-    speaking = np.array([np.sum(owner == k) / frame_rate for k in range(n_people)])
-    off_screen = float(np.sum(owner == -1) / frame_rate)
+        _, owner, voiced = attribute_speech(
+            times, levels, person, frame_indices, motion, n_people=n_people
+        )
+    speaking = np.array([np.sum(voiced & (owner == k)) / frame_rate for k in range(n_people)])
+    off_screen = float(np.sum(voiced & (owner == -1)) / frame_rate)
     turns = []  # runs of frames with one owner: [start s, end s, owner]
     for k in range(n_frames):
         if owner[k] == -2:
@@ -703,6 +732,7 @@ def summarise_people(person, frame_indices, boxes, motion, levels, frame_rate, n
                 "start": round(float(frames_k.min() / frame_rate), 4),
                 "end": round(float((frames_k.max() + 1) / frame_rate), 4),
                 "n_frames": int(mine.sum()),
+                "on_screen": round(float(mine.sum() / frame_rate), 4),
                 "speaking": round(float(speaking[k]), 4),
                 "box": [round(float(v), 1) for v in np.median(boxes[mine], axis=0)],
             }

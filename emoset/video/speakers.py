@@ -23,7 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VOICE_DB", "attribute_speech", "mouth_motion", "mouth_region", "voice_levels"]
+__all__ = [
+    "VOICE_DB",
+    "attribute_speech",
+    "mouth_change",
+    "mouth_motion",
+    "mouth_region",
+    "voice_levels",
+]
 
 #: A frame's voice is loud enough to be speech above this level (dBFS, RMS), as in
 #: :func:`emoset.audio.speech.speech_activity`.
@@ -39,6 +46,11 @@ def mouth_region(faces):
     s = faces.shape[-1]
     (r0, r1), (c0, c1) = MOUTH_REGION
     return faces[..., int(r0 * s) : int(r1 * s), int(c0 * s) : int(c1 * s)].astype(np.float32)
+
+
+def mouth_change(before, after):
+    """How much a mouth region moved between two frames: mean absolute change (gray levels)."""
+    return float(np.abs(after - before).mean())
 
 
 def mouth_motion(faces, person, frame_indices):
@@ -70,7 +82,7 @@ def mouth_motion(faces, person, frame_indices):
         p, f = int(person[k]), int(frame_indices[k])
         prev = last.get(p)
         if prev is not None and f - frame_indices[prev] == 1:
-            motion[k] = float(np.abs(mouth[k] - mouth[prev]).mean())
+            motion[k] = mouth_change(mouth[prev], mouth[k])
         last[p] = k
     return motion
 
@@ -181,16 +193,18 @@ def attribute_speech(
         person speaking, ``-1`` for speech that no visible mouth follows, ``None`` without
         speech) and ``sync`` (each person's correlation, NaN where not visible).
     owner : ndarray of shape (n_frames,), int
-        Whose voice each frame carries: the speaker of the window whose centre is nearest
+        Whose voice each frame belongs to: the speaker of the window whose centre is nearest
         (windows cover the whole video, the last one ending with it); ``-1`` for a voice
-        off screen, ``-2`` for a frame without speech (unvoiced, or in a window without).
+        off screen, ``-2`` for a frame of a window without speech.
+    voiced : ndarray of shape (n_frames,), bool
+        The frames whose sound is loud enough to be speech.
     """
     times = np.asarray(times, dtype=np.float64)
     levels = np.asarray(levels, dtype=np.float64)
     windows = []
     owner = np.full(len(times), -2, dtype=np.int64)
     if not len(times):
-        return windows, owner
+        return windows, owner, np.zeros(0, bool)
     dt = float(np.median(np.diff(times))) if len(times) > 1 else 0.04
     floor = float(np.quantile(levels, 0.1)) if floor is None else float(floor)
     loud = levels > max(threshold_db, floor + 6.0)
@@ -219,8 +233,7 @@ def attribute_speech(
                 sync[p] = _sync(motion[mine], levels[frame_indices[mine]])
             ok = np.isfinite(sync) & (sync >= min_sync)
             speaker = int(np.nanargmax(np.where(ok, sync, -np.inf))) if ok.any() else -1
-            # the voiced frames nearest this window's centre are its to give
-            owner[loud & (nearest == w)] = speaker
+            owner[nearest == w] = speaker  # the frames nearest this window's centre
         windows.append(
             {
                 "start": float(start),
@@ -230,4 +243,4 @@ def attribute_speech(
                 "sync": sync,
             }
         )
-    return windows, owner
+    return windows, owner, loud

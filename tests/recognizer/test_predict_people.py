@@ -93,6 +93,7 @@ def test_people_rows_and_labels_agree_with_each_persons_own_clip(
             single = scene.write(tmp_path / f"{name}_{actor}.mp4", frames, audio)
             (record,) = _quiet(small_recognizer.predict_records, [single])
             assert record.n_people == 1
+            assert record.label is not None and row["label"] is not None
             agree += record.label == row["label"]
             total += 1
             scored = [c for c in small_recognizer.classes_ if np.isfinite(row[c])]
@@ -155,8 +156,10 @@ def test_a_voice_no_visible_mouth_follows_is_reported_apart(small_recognizer, ac
     assert table["person"].tolist() == ["P1", None]
     assert "not speaking" in table.iloc[0]["reason"]
     voice = table.iloc[1]
-    assert "voice off screen" in voice["reason"] and voice["speaking"] > 0.5
-    assert voice["label"] is not None  # from the audio alone
+    assert "voice off screen" in voice["reason"] and voice["speaking"] is None
+    assert table.attrs["off_screen"] > 0.5
+    assert voice["label"] is not None
+    assert np.isfinite(voice[list(small_recognizer.classes_)].astype(float)).all()
 
 
 def test_cli_predict_people_json(small_model_file, scenes, capsys):
@@ -168,7 +171,7 @@ def test_cli_predict_people_json(small_model_file, scenes, capsys):
     assert [p["person"] for p in record["people"]] == ["P1", "P2"]
     fields = {"person", "start", "end", "n_frames", "speaking", "box", "label", "reason", "scores"}
     assert set(record["people"][0]) == fields and len(record["people"][0]["box"]) == 4
-    main(["predict", str(small_model_file), str(path), "--people"])
+    assert main(["predict", str(small_model_file), str(path), "--people"]) == 0
     out = capsys.readouterr().out
     assert "P1:" in out and "P2:" in out and "not speaking" in out
 
@@ -185,3 +188,15 @@ def test_cli_timeline_people(small_model_file, scenes, tmp_path, capsys):
     main(["timeline", str(small_model_file), str(path), "--people", "--jsonl"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {r["person"] for r in rows} == {"P1", "P2"}
+
+
+def test_speech_without_a_face(small_recognizer, actors, tmp_path):
+    """Nobody on screen while someone speaks: one row, the voice off screen."""
+    from _people import Scene, canvas, fit
+
+    voice = actors[23]
+    n = min(len(voice[0]), 65)
+    scene = Scene(canvas(n, 160, 160), fit(voice[1], n), {}, {})
+    table = _quiet(small_recognizer.predict_people, scene.write(tmp_path / "empty_room.mp4"))
+    assert table["person"].tolist() == [None]
+    assert "voice off screen" in table.iloc[0]["reason"] and table.iloc[0]["label"] is not None

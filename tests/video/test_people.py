@@ -145,7 +145,7 @@ def test_tracker_parameters_are_checked(bad, match):
 def test_the_voice_goes_to_the_mouth_that_follows_it(actors):
     """One actor speaking beside a listener, several pairs: the speaker gets the voice in at
     least 90 % of the windows with speech; the listener alone is a voice off screen."""
-    right = total = off = 0
+    right = total = off = heard_off = 0
     for k in range(0, 16, 2):
         scene = side_by_side(actors[k][1], actors[k + 1][1])
         found = track_people(scene.frames, FaceAligner(64))
@@ -153,7 +153,7 @@ def test_the_voice_goes_to_the_mouth_that_follows_it(actors):
         times = np.arange(n) / FPS
         levels = voice_levels(scene.audio, SR, times, 1 / FPS)
         motion = mouth_motion(found.faces, found.person, found.frame_indices)
-        windows, owner = attribute_speech(
+        windows, owner, _ = attribute_speech(
             times, levels, found.person, found.frame_indices, motion, n_people=2
         )
         for w in windows:
@@ -161,7 +161,7 @@ def test_the_voice_goes_to_the_mouth_that_follows_it(actors):
                 total += 1
                 right += w["speaker"] == 0  # P1 is the speaker, the larger face
         listener = found.person == 1
-        windows, _ = attribute_speech(
+        windows, _, _ = attribute_speech(
             times,
             levels,
             np.zeros(listener.sum(), np.int64),
@@ -169,6 +169,77 @@ def test_the_voice_goes_to_the_mouth_that_follows_it(actors):
             motion[listener],
             n_people=1,
         )
-        off += all(w["speaker"] in (-1, None) for w in windows)
+        heard = [w["speaker"] for w in windows if w["speaker"] is not None]
+        off += sum(s == -1 for s in heard)
+        heard_off += len(heard)
     assert total >= 12 and right / total >= 0.9
-    assert off == 8
+    assert heard_off >= 12 and off / heard_off >= 0.9  # the listener is not the voice
+
+
+def test_someone_else_appearing_after_a_gap_is_someone_else(actors):
+    """A leaves, two or four empty frames, B comes in elsewhere (no cut): B is not A."""
+    from _people import canvas, paste
+
+    a, b = actors[0][1][0], actors[1][1][0]
+    for gap in (0, 2, 4, 8):
+        n = 60 + gap
+        frames = canvas(n, 360, 640)
+        paste(frames, a[:30], 100, 60, range(0, 30))
+        paste(frames, b[:30], 100, 450, range(30 + gap, n))
+        found = track_people(frames, FaceAligner(64))
+        left = found.boxes[:, 0] < 300
+        assert set(found.person[left]) == {0} and set(found.person[~left]) == {1}, gap
+
+
+def test_a_face_that_jumps_keeps_its_person(actors):
+    """A jumps two face widths (no cut) while B stays: a new track, the same person."""
+    from _people import canvas, paste
+
+    a, b = actors[2][1][0], actors[3][1][0]
+    frames = canvas(60, 360, 640)
+    paste(frames, b[:60], 100, 450)
+    paste(frames, a[:30], 100, 20, range(0, 30))
+    paste(frames, a[30:60], 100, 250, range(30, 60))
+    found = track_people(frames, FaceAligner(64))
+    right = found.boxes[:, 0] > 400
+    assert len(set(found.person[~right])) == 1 and len(found.people) == 2
+    assert found.extra["n_tracks"] == 3  # the jump ended A's track; the descriptor joined them
+
+
+def test_each_person_features_on_their_own(actors, tmp_path):
+    """Features that look across frames (landmark motion) follow each person, not the frame
+    order: a listener held still moves (almost) nothing."""
+    from emoset.video.extract import ImageSetFeatures
+
+    scene = side_by_side(actors[0][1], actors[1][1])
+    path = scene.write(tmp_path / "two.mp4")
+    step = ImageSetFeatures("landmarks").fit()
+    sets, _, people = step.extract_people([path])
+    speaker, listener = sets[0]
+    assert len(people[0]["people"]) == 2
+    half = speaker.shape[1] // 2  # the shape, then its frame-to-frame change
+    # mixed in frame order, each person's "motion" would jump between two faces
+    assert np.abs(listener[1:, half:]).mean() < 0.5 * np.abs(speaker[1:, half:]).mean()
+
+
+def test_summary_of_people_main_person_and_turns():
+    """Who speaks the most is the main person; each voice's turns are runs of whole windows."""
+    from emoset.video.people import summarise_people
+
+    rate, n = 25.0, 100
+    frames = np.arange(n)
+    person = np.r_[np.zeros(n, np.int64), np.ones(n, np.int64)]  # two people, every frame
+    frame_indices = np.r_[frames, frames]
+    boxes = np.tile([0.0, 0.0, 80.0, 80.0], (2 * n, 1))
+    rng = np.random.default_rng(0)
+    levels = np.where(rng.random(n) < 0.5, -20.0, -50.0)  # speech, syllable by syllable
+    motion = np.r_[(levels + 50) / 5 + rng.random(n), np.full(n, 0.2)]  # P1 follows it
+    out = summarise_people(person, frame_indices, boxes, motion, levels, rate, n)
+    assert out["main"] == 0 and out["people"][1]["speaking"] == 0
+    assert out["people"][0]["speaking"] > 1.0 and out["off_screen"] == 0
+    assert all(whose == 0 for _, _, whose in out["turns"])
+    assert sum(end - start for start, end, _ in out["turns"]) >= 3.0  # whole windows
+    nobody = summarise_people(
+        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0), levels, rate, n
+    )
+    assert nobody["people"] == [] and nobody["main"] == -1 and nobody["off_screen"] > 1.0
