@@ -111,6 +111,30 @@ def speech_48k(tmp, data_root):
     return _wav(tmp / "speech_48k.wav", resample(speech, 16000, 48000), 48000)
 
 
+def latin1_name(tmp, data_root):
+    import os
+
+    name = os.fsdecode(b"caf\xe9.mp4")  # a Latin-1 name: not valid UTF-8
+    path = tmp / name
+    path.write_bytes(_good(data_root).video.read_bytes())
+    return path
+
+
+def looping_link(tmp, data_root):
+    link = tmp / "loop.mp4"
+    link.symlink_to(tmp / "loop2.mp4")
+    (tmp / "loop2.mp4").symlink_to(link)
+    return link
+
+
+def named_pipe(tmp, data_root):
+    import os
+
+    path = tmp / "pipe.mp4"
+    os.mkfifo(path)
+    return path
+
+
 #: (case, what it is, file maker)
 CASES = [
     ("zero-byte", "zero-byte .mp4", zero_byte_mp4),
@@ -120,6 +144,9 @@ CASES = [
     ("blip", "0.05 s of audio", blip_wav),
     ("missing", "missing file", missing_file),
     ("directory", "a folder", directory),
+    ("loop", "a symbolic link that loops", looping_link),
+    ("fifo", "a named pipe (FIFO) named .mp4", named_pipe),
+    ("latin1", "a file name that is not UTF-8 (Latin-1 caf\\xe9.mp4)", latin1_name),
     ("partial", "first 30 % of an mp4 (interrupted download)", interrupted_download),
     ("one-frame", "1-frame video, no audio", one_frame_no_audio),
     ("renamed", "mp4 renamed .wav", mp4_named_wav),

@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import sys
+import traceback
 import warnings
 import zipfile
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 
 from .._version import __version__
 from ..datasets import Clip, load_afew, load_cremad, load_manifest, load_ravdess
-from ..io import MediaError, media_kind
+from ..io import MediaError, TruncatedMediaError, media_kind
 from ..recognizer import (
     PEOPLE_COLUMNS,
     VIDEO_FEATURES,
@@ -44,6 +45,9 @@ from ..recognizer import (
     save_model,
     stream_timeline,
 )
+from ..utils.cache import atomic_write_bytes
+from ..utils.messages import shown
+from ..utils.validation import check_folder, check_n_jobs, check_output
 from ..video.extract import NO_VIDEO
 from .cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster
 from .overlay import write_overlay
@@ -61,6 +65,13 @@ class _UsageError(Exception):
 
 
 def _load_corpus(args):
+    if args.manifest is not None:  # a manifest is its corpus
+        if args.corpus not in (None, "manifest"):
+            raise _UsageError(
+                f"--manifest gives the clips, --corpus {args.corpus} others: give one of them."
+            )
+        args.corpus = "manifest"
+    args.corpus = args.corpus or "cremad"
     if args.corpus == "cremad":
         clips = load_cremad(args.data_root, subsets=args.subsets)
     elif args.corpus == "ravdess":
@@ -100,7 +111,10 @@ def _as_clip(path):
 
 
 def _cache_dir(args):
-    return True if args.cache_dir is None else args.cache_dir
+    """``--cache-dir`` (checked: a folder, or one that can be made), else the default cache."""
+    if args.cache_dir is None:
+        return True
+    return str(check_folder(args.cache_dir, what="--cache-dir"))
 
 
 def _cmd_train(args):
@@ -109,6 +123,9 @@ def _cmd_train(args):
 
 
 def _train(args, n_jobs):
+    check_output(args.output, what="-o")  # before hours of training, not after
+    check_output(f"{args.output}.sha256", what="-o (its digest)")
+    _cache_dir(args)
     clips = _load_corpus(args)
     features = VIDEO_FEATURES if args.video is None else [v for v in args.video.split(",") if v]
     video = default_video_subsystems(features, n_landmarks=args.landmarks)
@@ -144,6 +161,11 @@ def _train(args, n_jobs):
 def _load(args, n_jobs=None):
     """Load a model and give it this command's cache, cores and options (never the trainer's)."""
     model = load_model(args.model, cache_dir=_cache_dir(args))
+    if not isinstance(model, AudioVisualEmotionRecognizer):
+        raise _UsageError(
+            f"{shown(args.model)} holds a {type(model).__name__}, not an emoset model (train "
+            "one with 'emoset train')."
+        )
     return model.set_params(
         cache_dir=_cache_dir(args),
         n_jobs=args.n_jobs if n_jobs is None else n_jobs,
@@ -174,13 +196,13 @@ def _records(model, paths):
     ]
 
 
-def _people(model, record):
+def _people(model, path, record):
     """The ``people`` of a clip's record: one dict per person (``[]`` without video)."""
-    if record["path"] is None or record["n_people"] == 0:
+    if record["n_people"] == 0:
         return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
-        table = model.predict_people(record["path"])
+        table = model.predict_people(path)
     classes = [str(c) for c in model.classes_]
     out = []
     for _, row in table.iterrows():
@@ -203,27 +225,25 @@ def _print_record(r):
     for caveat in r["warnings"]:
         print(f"    caveat: {caveat}")
     for person in r.get("people", []):
-        who = person["person"] or "voice off screen"
         label = person["label"] or "no label"
         score = f" {person['scores'][person['label']]:.2f}" if person["label"] else ""
-        seen = (
-            f"{person['start']:.1f}-{person['end']:.1f} s, box {person['box']}, "
-            if person["person"]
-            else ""
-        )
-        print(
-            f"    {who}: {label}{score}  ({seen}speaking {person['speaking']:.0%}"
-            f"{'' if person['person'] else ' s'})"
-            + (f"; {person['reason']}" if person["reason"] else "")
-        )
+        if person["person"] is None:
+            where = "voice off screen"
+            seen = ""
+        else:
+            where = person["person"]
+            seen = f"  ({person['start']:.1f}-{person['end']:.1f} s, box {person['box']}, "
+            seen += f"speaking {person['speaking']:.0%})"
+        why = f"; {person['reason']}" if person["reason"] else ""
+        print(f"    {where}: {label}{score}{seen}{why}")
 
 
 def _cmd_predict(args):
     model = _load(args)
     records = _records(model, args.clips)
     if args.people:
-        for r in records:
-            r["people"] = _people(model, r) if r["label"] is not None else []
+        for path, r in zip(args.clips, records, strict=True):
+            r["people"] = _people(model, path, r) if r["label"] is not None else []
     if args.json:
         print(json.dumps(records, indent=2))
     else:
@@ -246,11 +266,21 @@ def _cmd_evaluate(args):
             warnings.simplefilter("ignore", UserWarning)  # summarised below
             records = model.predict_records(clips)
     pred = np.array(["(no label)" if r.label is None else r.label for r in records], dtype=object)
-    metrics = classification_metrics(y, pred, labels=list(model.classes_))
+    unknown = sorted(set(y.tolist()) - {str(c) for c in model.classes_})
+    if unknown:  # the model cannot name them: they count as wrong, and in the UAR
+        counts = {u: int((y == u).sum()) for u in unknown}
+        logger.warning(
+            "%d clip(s) are labelled with classes this model does not know (%s); they count "
+            "as wrong.",
+            sum(counts.values()),
+            ", ".join(f"{u}: {n}" for u, n in counts.items()),
+        )
+    metrics = classification_metrics(y, pred, labels=[*map(str, model.classes_), *unknown])
+    metrics["unknown_labels"] = unknown
     metrics["chance"] = chance_levels(y)
     metrics["unscored"] = {r.clip: r.error for r in records if r.label is None}
     if args.json:
-        print(json.dumps(metrics, indent=2))
+        print(json.dumps(json_value(metrics, digits=None), indent=2))  # NaN as null
     else:
         print(
             f"{len(clips)} clips: accuracy {metrics['accuracy']:.3f}, UAR {metrics['uar']:.3f} "
@@ -287,60 +317,86 @@ def _timeline_table(frame, classes):
     return "\n".join(lines)
 
 
-def _cmd_timeline(args):
-
+def _timeline_outputs(args):
+    """Check every output of ``emoset timeline`` before the run: none may replace an input."""
+    inputs = [args.source, args.model]
+    for flag, path in (("--csv", args.csv), ("--plot", args.plot), ("--overlay", args.overlay)):
+        if path is not None:
+            check_output(path, inputs=inputs, what=flag)
     if args.overlay and (args.live or "://" in args.source):
         raise _UsageError("--overlay re-reads the source: give a file, not a live source or URL.")
+
+
+def _timeline_options(args, client):
+    return TimelineOptions(
+        window=args.window,
+        hop=args.hop,
+        smooth=args.smooth,
+        fps=args.fps,
+        live=args.live,
+        stall_timeout=args.stall_timeout,
+        max_seconds=args.max_seconds,
+        segment=args.segment,
+        n_jobs=cluster_n_jobs(args.n_jobs, client),
+        cache_dir=_cache_dir(args),
+        allow_partial=args.allow_partial,
+        people=args.people,
+    )
+
+
+def _cmd_timeline(args):
+    _timeline_outputs(args)
+    stream = args.jsonl or (args.live and not args.csv)
     with dask_cluster(args.dask_scheduler) as client:
         model = _load(args)
-        options = TimelineOptions(
-            window=args.window,
-            hop=args.hop,
-            smooth=args.smooth,
-            fps=args.fps,
-            live=args.live,
-            stall_timeout=args.stall_timeout,
-            max_seconds=args.max_seconds,
-            segment=args.segment,
-            n_jobs=cluster_n_jobs(args.n_jobs, client),
-            cache_dir=_cache_dir(args),
-            people=args.people,
-        )
-        run = stream_timeline(model, args.source, options)
+        run = stream_timeline(model, args.source, _timeline_options(args, client))
         rows = []
-        stream = args.jsonl or (args.live and not args.csv)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
-            for row in run:
-                rows.append(row)
-                if stream:
-                    print(_timeline_json(row), flush=True)
+            try:
+                for row in run:
+                    rows.append(row)
+                    if stream:
+                        print(_timeline_json(row), flush=True)
+            except TruncatedMediaError as exc:  # no timeline, as a clip gets no label
+                print(
+                    f"emoset: no timeline: {exc} (--allow-partial keeps the windows that decoded)",
+                    file=sys.stderr,
+                )
+                return 1
     frame = run.to_frame(rows)
     if args.csv:
-        frame.to_csv(args.csv, index=False)
+        atomic_write_bytes(args.csv, frame.to_csv(index=False).encode())
     if not stream and not args.csv:
         print(_timeline_table(frame, list(model.classes_)))
     if args.plot:
-        plot_timeline(frame, args.plot, title=f"Emotion over time: {Path(args.source).name}")
+        plot_timeline(frame, args.plot, title=f"Emotion over time: {shown(Path(args.source).name)}")
     if args.overlay:
         write_overlay(frame, args.source, args.overlay)
-    stats = run.stats
+    print(_timeline_summary(frame, run.stats, args), file=sys.stderr)
+    return 0 if len(frame) else 1
+
+
+def _timeline_summary(frame, stats, args):
     dropped = sum(stats["dropped"].values())
     summary = (
-        f"emoset: {len(frame)} window(s) over {stats['duration']:.1f} s of {args.source} "
-        f"({stats['ended']}"
+        f"emoset: {len(frame)} window(s) over {stats['duration']:.1f} s of "
+        f"{shown(args.source)} ({stats['ended']}"
     )
+    if stats.get("partial"):
+        summary += f"; {stats['partial']}"
     if args.live:
         summary += f"; {dropped} item(s) dropped"
         lat = frame["latency"].dropna() if "latency" in frame else []
         if len(lat):
             summary += f"; latency median {np.median(lat):.3f} s, max {np.max(lat):.3f} s"
-    print(summary + ").", file=sys.stderr)
-    return 0 if len(frame) else 1
+    return summary + ")."
 
 
 def _corpus_args(p):
-    p.add_argument("--corpus", choices=_CORPORA, default="cremad", help="corpus to read")
+    p.add_argument(
+        "--corpus", choices=_CORPORA, default=None, help="corpus to read (default cremad)"
+    )
     p.add_argument(
         "--data-root",
         default=None,
@@ -359,12 +415,25 @@ def _corpus_args(p):
 
 def _run_args(p):
     p.add_argument("--cache-dir", default=None, help="feature cache (default: ~/.cache/emoset)")
-    p.add_argument("--n-jobs", type=int, default=None, help="clips processed in parallel")
+    p.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help="clips processed in parallel (-1: every core)",
+    )
     p.add_argument(
         "--allow-partial",
         action="store_true",
         help="score what decodes of a truncated file (default: such a file gets no label)",
     )
+
+
+def _n_jobs(text):
+    """``--n-jobs``: a non-zero integer (-1: every core), checked once for every command."""
+    try:
+        return check_n_jobs(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("n_jobs", "--n-jobs")) from None
 
 
 def _landmarks(text):
@@ -567,11 +636,22 @@ def _run(args):
     ) as exc:
         # OSError covers FileNotFoundError; RuntimeError covers emoset.io.errors.MediaError;
         # ImportError: an optional dependency (Dask for --dask-scheduler) is missing
-        print(f"emoset: error: {exc}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        print(f"emoset: error: {shown(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("emoset: interrupted (finished features are cached).", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of emoset's, not the user's input: no traceback unasked
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"emoset: error: an unexpected {type(exc).__name__}: {shown(str(exc))} (this is a "
+            "bug; run again with -v for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

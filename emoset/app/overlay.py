@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 from ..io.errors import MediaError
 from ..io.media import video_streams
 from ..io.sources import open_source
+from ..utils.validation import check_output
 
 __all__ = ["write_overlay"]
 
@@ -131,7 +133,6 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
     emoset.io.errors.MediaError
         If the source cannot be opened or has no video stream.
     """
-    import av
 
     path = Path(path)
     people = "person" in timeline.columns
@@ -158,6 +159,24 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
         def draw(img, t):
             return _draw(img, t, boxes, ends, labels)
 
+    path = check_output(path, inputs=[source], what="overlay")
+    # written beside its place under a temporary name (with the extension, which names the
+    # container), then moved there: a failed run leaves no half file, an old one stays whole
+    part = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+    try:
+        origin = timeline.attrs.get("origin")
+        _encode_overlay(source, part, draw, origin_of_rows=origin, crf=crf, audio=audio)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _encode_overlay(source, path, draw, *, origin_of_rows, crf, audio):
+    """Decode ``source``, draw on each frame with ``draw(img, t)``, encode into ``path``."""
+    import av
+
     with open_source(source) as container:
         vids = video_streams(container)
         if not vids:
@@ -170,8 +189,8 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
             if s is not None and s.start_time is not None and s.time_base
         ]
         origin = min(starts, default=0.0)  # time zero of the output
-        drawn_from = timeline.attrs.get("origin")  # time zero of the timeline's rows
-        drawn_from = origin if drawn_from is None else float(drawn_from)
+        # time zero of the timeline's rows
+        drawn_from = origin if origin_of_rows is None else float(origin_of_rows)
         rate = Fraction(vin.average_rate or vin.guessed_rate or 25).limit_denominator(1001)
         with av.open(str(path), mode="w") as out:
             vout = out.add_stream("libx264", rate=rate)
@@ -201,4 +220,3 @@ def write_overlay(timeline, source, path, *, crf=23, audio=True):
                 out.mux(p)
             if aout is not None:
                 aout.close()
-    return path

@@ -57,7 +57,7 @@ from .._version import __version__
 from ..io.errors import MediaError, TruncationWarning
 from ..io.media import load_audio, probe, resample
 from ..utils import cache as _cache
-from ..utils.messages import summarise, warn_caller
+from ..utils.messages import shown, summarise, warn_caller
 from ..utils.validation import check_choice
 from .speech import (
     band_rate,
@@ -86,7 +86,7 @@ def _source_of(item) -> tuple[str, Path]:
     """(clip id, file to read audio from) for a path or a Clip-like record."""
     if isinstance(item, (str, os.PathLike)):
         path = Path(item)
-        return str(path), path
+        return shown(path), path
     audio = getattr(item, "audio", None)
     video = getattr(item, "video", None)
     if audio is None and video is None:
@@ -95,7 +95,7 @@ def _source_of(item) -> tuple[str, Path]:
             f"got {type(item).__name__}: {item!r}."
         )
     path = Path(audio if audio is not None else video)
-    return str(getattr(item, "id", path)), path
+    return shown(getattr(item, "id", path)), path
 
 
 def _check_clips(X) -> list:
@@ -502,7 +502,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
     def _info_row(self, rec, path, cached):
         row = {
-            "path": str(path),
+            "path": shown(path),
             "status": "error",
             "reason": "",
             "duration": np.nan,

@@ -1,4 +1,4 @@
-"""Checksummed, resumable HTTP downloads and safe zip extraction (standard library only).
+"""Checksummed, resumable HTTP downloads (standard library only).
 
 The machinery behind :func:`emoset.datasets.fetch.fetch_cremad` and
 :func:`emoset.datasets.fetch.fetch_ravdess`. Every function is pure in the sense that it depends only
@@ -10,7 +10,8 @@ on its arguments (no module state, nothing at import time):
   to its final name with :func:`os.replace`. A failed or mismatching download therefore never
   appears under the final name.
 - :func:`fetch_json` reads a small JSON document (a Zenodo record).
-- :func:`extract_zip` extracts selected members without ever writing outside the target folder.
+
+:func:`emoset.datasets.archive.extract_zip` unpacks what was fetched.
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ import logging
 import numbers
 import os
 import re
-import shutil
 import threading
 import time
 import urllib.error
 import urllib.request
-import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -552,66 +551,6 @@ def fetch_json(url, *, retries=3, backoff=1.0, timeout=60.0) -> dict:
 
 
 # --------------------------------------------------------------------------- zip files
-
-
-def extract_zip(archive, dest, *, include: Callable[[str], bool] | None = None) -> list[Path]:
-    """Extract the members of a zip file into ``dest``, safely.
-
-    Each member is written to ``<name>.part`` and renamed when complete (its CRC checked by
-    :mod:`zipfile`); a member already present with the right size is skipped. Members whose
-    path would leave ``dest`` (absolute, ``..``) are refused; macOS ``__MACOSX/`` entries are
-    skipped.
-
-    Parameters
-    ----------
-    archive : path-like
-    dest : path-like
-    include : callable or None
-        ``include(member_name) -> bool`` selects members; ``None`` takes all.
-
-    Returns
-    -------
-    paths : list of pathlib.Path
-        The extracted (or already present) files.
-
-    Raises
-    ------
-    DownloadError
-        If the archive is not a valid zip file, a member is corrupt or would escape ``dest``.
-    """
-    archive, dest = Path(archive), Path(dest)
-    root = dest.resolve()
-    out = []
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DownloadError(f"{archive} is not a readable zip file: {exc}.") from exc
-    with zf:
-        for info in zf.infolist():
-            name = info.filename
-            if info.is_dir() or name.startswith("__MACOSX/"):
-                continue
-            if include is not None and not include(name):
-                continue
-            target = (root / name).resolve()
-            if root not in target.parents:
-                raise DownloadError(
-                    f"{archive}: member {name!r} would be written outside {dest}; refusing."
-                )
-            if target.is_file() and target.stat().st_size == info.file_size:
-                out.append(target)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".part")
-            try:
-                with zf.open(info) as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst, CHUNK_SIZE)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                tmp.unlink(missing_ok=True)
-                raise DownloadError(f"{archive}: cannot extract {name!r}: {exc}.") from exc
-            os.replace(tmp, target)
-            out.append(target)
-    return out
 
 
 def zenodo_files(record: dict, record_url: str) -> dict:

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from ..utils.cache import atomic_write_bytes
 from ..utils.resources import emoset_data
+from .archive import extract_zip
 from .corpora import DEFAULT_DATA_HOME, load_cremad, load_ravdess
 from .download import (
     ChecksumError,
@@ -34,7 +35,6 @@ from .download import (
     check_download_options,
     download_file,
     download_many,
-    extract_zip,
     fetch_json,
     plan_missing,
     zenodo_files,

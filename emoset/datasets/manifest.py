@@ -16,6 +16,7 @@ import io
 from pathlib import Path
 from types import MappingProxyType
 
+from ..utils.messages import shown, what_is
 from .corpora import _LABEL_ALIASES, EMOTIONS, Clip, find_data_root
 
 __all__ = ["load_manifest"]
@@ -111,14 +112,16 @@ def _manifest_file(path: Path, line: int, key: str, value: str, base: Path) -> P
     file = Path(value).expanduser()
     file = file if file.is_absolute() else base / file
     try:
-        found = file.is_file()
-    except OSError as exc:  # e.g. a name too long for the file system
+        problem = what_is(file)
+    except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
         raise ValueError(
             f"{path}, line {line}: the {key} value {value[:80]!r} is not a usable path "
-            f"({exc.strerror or exc})."
+            f"({getattr(exc, 'strerror', None) or exc})."
         ) from None
-    if not found:
-        raise FileNotFoundError(f"{path}, line {line}: {key} file {file} not found.")
+    if problem == "no such file":
+        raise FileNotFoundError(f"{path}, line {line}: {key} file {shown(file)} not found.")
+    if problem is not None:
+        raise ValueError(f"{path}, line {line}: {key} file {shown(file)} is {problem}.")
     return file
 
 
@@ -222,8 +225,11 @@ def load_manifest(path=None, *, corpus=None) -> list[Clip]:
     path = find_data_root() / "manifest.csv" if path is None else Path(path)
     if path.is_dir():
         path = path / "manifest.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"Manifest {path} not found.")
+    problem = what_is(path)
+    if problem == "no such file":
+        raise FileNotFoundError(f"Manifest {shown(path)} not found.")
+    if problem is not None:
+        raise ValueError(f"Manifest {shown(path)} is {problem}, not a CSV file.")
     records = _manifest_records(path, _read_manifest_text(path))
     header_line, header = next(records, (1, []))
     columns = _manifest_columns(path, header_line, header)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..utils.messages import shown
+
 __all__ = ["MediaError", "TruncatedMediaError", "TruncationCheck", "TruncationWarning"]
 
 
@@ -25,16 +27,17 @@ class MediaError(RuntimeError):
 
     Attributes
     ----------
-    path : pathlib.Path
-        The file that failed.
+    path : pathlib.Path or str
+        The file that failed (a URL stays a string).
     reason : str
         What was wrong.
     """
 
     def __init__(self, path, reason):
-        self.path = Path(path)
+        # a URL keeps its "//" (pathlib would fold it); a file name is shown printable
+        self.path = path if isinstance(path, str) and "://" in path else Path(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{shown(self.path)}: {reason}")
 
     def __reduce__(self):  # keep the two-argument form through pickling (joblib workers)
         return (type(self), (self.path, self.reason))

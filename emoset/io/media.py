@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.messages import what_is
 from ._durations import _promised_seconds, _riff_header_frames
 from .errors import MediaError, TruncatedMediaError, TruncationCheck, TruncationWarning
 
@@ -126,10 +127,12 @@ class MediaInfo:
 
 def _check_file(path) -> Path:
     path = Path(path)
-    if not path.exists():
-        raise MediaError(path, "no such file")
-    if not path.is_file():
-        raise MediaError(path, "not a regular file")
+    try:
+        problem = what_is(path)
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise MediaError(path, f"not a usable path ({exc.strerror or exc})") from None
+    if problem is not None:
+        raise MediaError(path, problem)
     if path.stat().st_size == 0:
         raise MediaError(path, "the file is empty (0 bytes)")
     return path

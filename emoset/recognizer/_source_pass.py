@@ -31,7 +31,7 @@ import numpy as np
 
 from ..audio.speech import speech_activity
 from ..io.errors import MediaError
-from ..io.sources import iter_media
+from ..io.sources import is_url, iter_media
 from ..video.extract import no_set_reason
 from ..video.faces import FaceTrack
 from ..video.speakers import voice_levels
@@ -394,8 +394,17 @@ class SourcePass:
             for f in todo.values():
                 if name not in f.rows:
                     f.rows[name] = [None] * len(f.faces[key])
-            for a in range(0, len(items), _FACE_BATCH):  # bounded batches: bounded memory
-                part = items[a : a + _FACE_BATCH]
+            # each person's faces on their own, in frame order: features that look across
+            # frames (the landmarks' motion) never run from one face into another's
+            people = {}
+            for item in items:
+                people.setdefault(item[2][0], []).append(item)
+            batches = [
+                mine[a : a + _FACE_BATCH]  # bounded batches: bounded memory
+                for mine in people.values()
+                for a in range(0, len(mine), _FACE_BATCH)
+            ]
+            for part in batches:
                 faces = np.stack([face[1] for _, _, face in part])
                 chips = None
                 if part[0][2][2] is not None:
@@ -540,7 +549,9 @@ class SourcePass:
             video=bool(self.video),
             audio=bool(self.audio),
             # FFmpeg gives up later than the reader's own stall check, which says why
-            timeout=self.stall_timeout + 10.0 if self.live else None,
+            timeout=(self.stall_timeout + 10.0)
+            if self.live
+            else (self.stall_timeout if is_url(self.source) else None),
             report=report,
             start=self.first * self.hop if self.first else None,
         )

@@ -13,6 +13,7 @@ cache folder: a path stored in a model file is never used, so a model cannot mak
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import re
@@ -23,6 +24,7 @@ from sklearn.base import BaseEstimator
 
 from .._version import __version__
 from ..utils.cache import atomic_write_bytes
+from ..utils.messages import shown, what_is
 
 __all__ = ["load_model", "save_model"]
 
@@ -121,10 +123,32 @@ def save_model(model, path):
     clean = copy.deepcopy(model)
     _set_machine_params(clean, _MACHINE_PARAMS)
     data = sio.dumps(clean)
-    atomic_write_bytes(path, data)
     digest = hashlib.sha256(data).hexdigest()
-    atomic_write_bytes(Path(str(path) + ".sha256"), f"{digest}  {path.name}\n".encode())
+    with _writing(path):  # the model and its digest from one writer, never two
+        atomic_write_bytes(path, data)
+        atomic_write_bytes(Path(str(path) + ".sha256"), f"{digest}  {path.name}\n".encode())
     return path
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """Hold an exclusive lock on ``<path>.lock`` (POSIX ``flock``) while a model is written.
+
+    Two processes saving to one path at once would otherwise interleave their renames and
+    leave one's model beside the other's digest (which loading then refuses). The lock file
+    stays (empty) beside the model; where ``fcntl`` is missing (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(str(path) + ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 #: Parameters that change how fast or where a model runs, never what it computes.
@@ -244,8 +268,11 @@ def load_model(path, *, cache_dir=None, require_digest=True):
     import skops.io as sio
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Model file {path} not found.")
+    problem = what_is(path)
+    if problem == "no such file":
+        raise FileNotFoundError(f"Model file {shown(path)} not found.")
+    if problem is not None:
+        raise ValueError(f"Model file {shown(path)} is {problem}, not a model file.")
     data = path.read_bytes()  # read once: hashed, inspected and loaded from memory
     sidecar = Path(str(path) + ".sha256")
     if sidecar.is_file():

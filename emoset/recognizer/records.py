@@ -22,6 +22,7 @@ from scipy.special import softmax
 
 from ..datasets.corpora import Clip
 from ..decision.scoring import scores_to_labels
+from ..utils.messages import shown
 from ..video.extract import NO_VIDEO, clip_name
 
 __all__ = ["ClipResult", "Decision", "decide", "json_value"]
@@ -132,18 +133,23 @@ def decide(scores, reasons, fused, classes, distances=None):
     return out
 
 
-def json_value(value):
-    """A value of a record or a timeline row as JSON has it (floats to 4 decimals, NaN null)."""
+def json_value(value, digits=4):
+    """A value as JSON has it: NaN and infinities null, floats rounded to ``digits`` decimals.
+
+    ``digits=None`` keeps every digit (metrics); records and timeline rows use 4.
+    """
     if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else round(float(value), 4)
+        if not np.isfinite(value):
+            return None
+        return float(value) if digits is None else round(float(value), digits)
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, dict):
-        return {str(k): json_value(v) for k, v in value.items()}
+        return {str(k): json_value(v, digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
+        return [json_value(v, digits) for v in value]
     return value
 
 
@@ -251,5 +257,5 @@ def clip_path(clip):
     """The file a clip was read from: its video, else its audio (a path stands for itself)."""
     if isinstance(clip, Clip):
         path = clip.video if clip.video is not None else clip.audio
-        return None if path is None else str(path)
-    return str(clip)
+        return None if path is None else shown(path)
+    return shown(clip)

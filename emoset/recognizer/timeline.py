@@ -54,8 +54,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._version import __version__
 from ..decision.scoring import scores_to_labels
-from ..io.errors import MediaError
-from ..io.media import probe
+from ..io.errors import MediaError, TruncatedMediaError
+from ..io.media import check_truncation, probe
 from ..io.sources import is_url
 from ..utils.cache import DiskCache, default_cache_dir, file_sha256, make_key
 from ..utils.validation import check_int, check_n_jobs, check_positive
@@ -104,7 +104,8 @@ class TimelineOptions:
         each window as soon as it completes, add its ``latency``, and end after
         ``stall_timeout`` seconds without data.
     stall_timeout : float, default=10.0
-        Live: seconds without data after which the run ends (``stats["ended"]`` says so).
+        Seconds without data after which a live run ends (``stats["ended"]`` says so), and
+        after which reading a URL that is not live gives up (a server that sends nothing).
     queue_size : int, default=256
         Live: items (video frames, audio chunks) the reader may buffer.
     max_seconds : float or None
@@ -120,12 +121,19 @@ class TimelineOptions:
         Files: store every finished segment under ``cache_dir/timeline`` (an ``.npz`` per
         segment, no pickle) and read finished segments back, so an interrupted run resumes;
         ``True``: the default cache folder (``$EMOSET_CACHE``, else ``~/.cache/emoset``).
+    allow_partial : bool, default=False
+        Files: a file that ends before its header says (an interrupted download) gets no
+        timeline, as :meth:`~emoset.recognizer.system.AudioVisualEmotionRecognizer.predict`
+        gives such a clip no label (``TruncatedMediaError`` once the rows that decoded are
+        out); ``True``: its rows stand, ``stats["partial"]`` says what decoded.
     people : bool, default=False
         One row per (window, person): every face is tracked into people
         (:class:`~emoset.video.people.PeopleTracker`), each person's frames in the window
         are their image set, the window's audio goes to whoever speaks in it and the others
         are scored from their faces with the reason "not speaking"; a voice no visible mouth
         follows gets a row of person ``None`` ("voice off screen"). Adds a ``person`` column.
+        A file is then read in one pass (``segment`` and ``n_jobs`` do not cut it: one
+        tracker sees the whole file, so a person keeps their id from start to end).
 
     Raises
     ------
@@ -144,6 +152,7 @@ class TimelineOptions:
     segment: float = 60.0
     n_jobs: int | None = None
     cache_dir: object = None
+    allow_partial: bool = False
     people: bool = False
 
     def __post_init__(self):
@@ -160,6 +169,7 @@ class TimelineOptions:
             "smooth": check_int(self.smooth, "smooth", min_val=1, what=" (windows)"),
             "queue_size": check_int(self.queue_size, "queue_size", min_val=2),
             "live": bool(self.live),
+            "allow_partial": bool(self.allow_partial),
             "people": bool(self.people),
             "n_jobs": check_n_jobs(self.n_jobs),
             "cache_dir": (
@@ -201,7 +211,9 @@ class TimelineRun:
         ``decode``, ``detect_align``, ``features``, ``audio`` (waiting for the audio thread),
         ``audio_work`` (the audio thread's own time), ``classify``; and ``total``, the wall
         time of the run), ``faces`` (an ``(n, 5)`` array of ``time, left, top, right,
-        bottom`` of the tracked face of every kept frame that had one).
+        bottom`` of the tracked face of every kept frame that had one) and, with ``people``,
+        ``people_faces`` (an ``(n, 6)`` array of ``time, left, top, right, bottom, person``:
+        every tracked face, ``person`` the index into the ``person`` names of the rows).
     """
 
     def __init__(self, model, source, options):
@@ -235,6 +247,7 @@ class TimelineRun:
             "seconds": dict.fromkeys(_STAGES, 0.0),
             "faces": np.zeros((0, 5)),
             "people_faces": np.zeros((0, 6)),
+            "partial": None,
         }
 
     # ------------------------------------------------------------------ segments
@@ -242,11 +255,13 @@ class TimelineRun:
         """``(first, stop)`` window indices of each pass; the last is open-ended."""
         if self.options.live or not _segmentable(self.source):
             return [(0, None)]
-
         try:
             duration = probe(self.source).duration
         except MediaError:
             return [(0, None)]  # the pass reports what is wrong with the file
+        self._promised = duration
+        if self.options.people:  # one tracker for the whole file: a person keeps their id
+            return [(0, None)]
         if self.options.max_seconds is not None:
             duration = min(duration, self.options.max_seconds)
         per = max(1, int(round(self.options.segment / self.options.hop)))
@@ -294,7 +309,8 @@ class TimelineRun:
         cache = None
         if keys[0] is not None:
             cache = DiskCache(os.path.join(self.options.cache_dir, "timeline"))
-        cached = [None if k is None else cache.get(k, None) for k in keys]
+        check = _segment_check(self.columns)
+        cached = [None if k is None else cache.get(k, None, check=check) for k in keys]
         todo = [i for i, rec in enumerate(cached) if rec is None]
         computed = None
         if self.options.n_jobs not in (None, 1) and len(todo) >= 2:
@@ -410,6 +426,51 @@ class TimelineRun:
             self.stats["seconds"]["total"] = time.perf_counter() - t_start
         if self.stats["ended"] is None:
             self.stats["ended"] = "end of stream"
+        self._check_complete()
+
+    def _check_complete(self):
+        """Refuse a truncated file (unless ``allow_partial``), as clips are refused."""
+        promised = getattr(self, "_promised", None)
+        if promised is None or self.options.max_seconds is not None:
+            return
+        ended = str(self.stats["ended"])
+        if "error" not in ended and self.stats["duration"] >= promised - 0.1:
+            return  # every second the header promises was read
+        check = check_truncation(self.source)  # decodes the file: only when in doubt
+        if not check.truncated:
+            return
+        self.stats["partial"] = check.reason
+        if not self.options.allow_partial:
+            raise TruncatedMediaError(check)
+        logger.warning("%s: %s; the timeline covers what decoded.", self.source, check.reason)
+
+
+#: What a cached segment's statistics must hold to be merged.
+_SEGMENT_STATS = ("n_frames", "n_decoded", "duration", "ended", "seconds", "dropped")
+
+
+def _segment_check(columns):
+    """``check(record)`` of a cached segment: its rows, statistics and face boxes as written.
+
+    An entry that decodes but lacks a field, holds rows of other columns or boxes of another
+    shape is refused (:class:`~emoset.utils.cache.DiskCache` names it and it is recomputed).
+    """
+
+    def check(record):
+        rows, stats = record["rows"], record["stats"]
+        if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and set(columns) <= set(r) for r in rows
+        ):
+            raise ValueError(f"its rows are not rows of the columns {columns}")
+        if not isinstance(stats, dict) or not all(k in stats for k in _SEGMENT_STATS):
+            raise ValueError(f"its statistics lack some of {list(_SEGMENT_STATS)}")
+        for key, width in _BOXES.items():
+            boxes = record[key]
+            if not isinstance(boxes, np.ndarray) or boxes.ndim != 2 or boxes.shape[1] != width:
+                raise ValueError(f"its {key} are not an (n, {width}) array")
+        return True
+
+    return check
 
 
 def _pass_stats(one):
@@ -440,7 +501,8 @@ def stream_timeline(model, source, options=None, **params):
     **params
         The fields of :class:`TimelineOptions` (``window``, ``hop``, ``smooth``, ``fps``,
         ``live``, ``stall_timeout``, ``queue_size``, ``max_seconds``, ``segment``,
-        ``n_jobs``, ``cache_dir``), when ``options`` is not given.
+        ``n_jobs``, ``cache_dir``, ``allow_partial``, ``people``), when ``options`` is not
+        given.
 
     Returns
     -------
@@ -478,7 +540,7 @@ def predict_timeline(model, source, *, window=2.0, hop=0.5, **params):
     **params
         The other fields of :class:`TimelineOptions` (``smooth``, ``fps``, ``live``,
         ``stall_timeout``, ``queue_size``, ``max_seconds``, ``segment``, ``n_jobs``,
-        ``cache_dir``).
+        ``cache_dir``, ``allow_partial``, ``people``).
 
     Returns
     -------
@@ -488,7 +550,10 @@ def predict_timeline(model, source, *, window=2.0, hop=0.5, **params):
         scored), one column per class (softmax of the fused scores: a ranking, not calibrated
         probabilities; NaN without a label), ``n_faces`` (aligned faces in the window),
         ``speech`` (voice-loud audio in at least :data:`SPEECH_MIN_ACTIVITY` of it),
-        ``subsystems`` (comma-separated, those that scored), and ``latency`` (s) when live.
+        ``subsystems`` (comma-separated, those that scored), ``latency`` (s) when live, and
+        with ``people=True`` one row per person per window and a ``person`` column (a name
+        stable within the run; None for a voice no visible face speaks, "voice off
+        screen"); a person not given the window's voice has the reason "not speaking".
         ``timeline.attrs`` holds the run's ``stats`` (see :class:`TimelineRun`).
 
     Examples
@@ -517,7 +582,7 @@ def smooth_timeline(timeline, k):
     -------
     smoothed : pandas.DataFrame
         A copy with smoothed scores and the labels they give (windows without a label keep
-        none).
+        none); with a ``person`` column, each person's windows are smoothed on their own.
     """
     k = check_int(k, "k", min_val=1, what=" (windows)")
     out = timeline.copy()
@@ -525,10 +590,25 @@ def smooth_timeline(timeline, k):
     if not classes or k == 1:
         return out
     scored = out["label"].notna()
-    avg = out.loc[scored, classes].rolling(int(k), center=True, min_periods=1).mean()
-    out.loc[scored, classes] = avg
-    out.loc[scored, "label"] = scores_to_labels(avg.to_numpy(), np.asarray(classes))
+    lanes = out["person"].fillna("") if "person" in out.columns else None
+    for lane in [None] if lanes is None else lanes.unique():  # each person on their own
+        rows = scored if lane is None else scored & (lanes == lane)
+        if not rows.any():
+            continue
+        avg = out.loc[rows, classes].rolling(int(k), center=True, min_periods=1).mean()
+        out.loc[rows, classes] = avg
+        out.loc[rows, "label"] = scores_to_labels(avg.to_numpy(), np.asarray(classes))
     return out
 
 
-_NON_SCORE = {"start", "end", "label", "reason", "n_faces", "speech", "subsystems", "latency"}
+_NON_SCORE = {
+    "start",
+    "end",
+    "person",
+    "label",
+    "reason",
+    "n_faces",
+    "speech",
+    "subsystems",
+    "latency",
+}

@@ -11,18 +11,27 @@ from .cache import (
     make_key,
     parallel_map,
 )
-from .messages import summarise, warn_caller
+from .messages import shown, summarise, warn_caller, what_is
 from .resources import emoset_data, package_file
 from .setnames import copy_names, name_sets, set_label, unreported
-from .validation import check_choice, check_int, check_n_jobs, check_positive
+from .validation import (
+    check_choice,
+    check_folder,
+    check_int,
+    check_n_jobs,
+    check_output,
+    check_positive,
+)
 
 __all__ = [
     "DiskCache",
     "Failure",
     "atomic_write_bytes",
     "check_choice",
+    "check_folder",
     "check_int",
     "check_n_jobs",
+    "check_output",
     "check_positive",
     "copy_names",
     "default_cache_dir",
@@ -34,7 +43,9 @@ __all__ = [
     "package_file",
     "parallel_map",
     "set_label",
+    "shown",
     "summarise",
     "unreported",
     "warn_caller",
+    "what_is",
 ]

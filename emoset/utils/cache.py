@@ -153,13 +153,28 @@ class _Missing:
 MISSING = _Missing()
 
 #: Layout version of cache entries; part of every entry, so a change of layout is a miss.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 _JSON_MEMBER = "__record__"
 
 
-def _encode(record: Mapping[str, Any]) -> bytes:
-    """A record as the bytes of an ``.npz``: numeric arrays as members, the rest as JSON."""
+def _content_digest(arrays: Mapping[str, np.ndarray], plain_json: str) -> str:
+    """SHA-256 of a record's contents: each array's name, dtype, shape and bytes, then its JSON."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+        h.update(a.tobytes())
+    h.update(plain_json.encode())
+    return h.hexdigest()
+
+
+def _encode(record: Mapping[str, Any], key: str | None = None) -> bytes:
+    """A record as the bytes of an ``.npz``: numeric arrays as members, the rest as JSON.
+
+    The header also holds the record's key and the digest of its contents, so that an entry
+    read back under another key (files swapped) or edited after it was written is refused.
+    """
     arrays, plain = {}, {}
     for name, value in record.items():
         if name == _JSON_MEMBER:
@@ -173,15 +188,22 @@ def _encode(record: Mapping[str, Any]) -> bytes:
             arrays[name] = value
         else:
             plain[name] = value.item() if isinstance(value, np.generic) else value
-    header = {"format": CACHE_FORMAT, "arrays": sorted(arrays), "fields": plain}
+    fields = json.dumps(plain, sort_keys=True, allow_nan=True)
+    header = {
+        "format": CACHE_FORMAT,
+        "key": key,
+        "arrays": sorted(arrays),
+        "fields": plain,
+        "digest": _content_digest(arrays, fields),
+    }
     text = json.dumps(header, sort_keys=True, allow_nan=True)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays, **{_JSON_MEMBER: np.frombuffer(text.encode(), np.uint8)})
     return buffer.getvalue()
 
 
-def _decode(data: bytes) -> dict:
-    """The record stored by :func:`_encode`; ``ValueError`` for anything else."""
+def _decode(data: bytes, key: str | None = None) -> dict:
+    """The record stored by :func:`_encode` (under ``key``); ``ValueError`` for anything else."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             members = {name: npz[name] for name in npz.files}
@@ -202,6 +224,11 @@ def _decode(data: bytes) -> dict:
     for name, value in members.items():
         if value.dtype.kind not in "biuf":
             raise ValueError(f"field {name!r} has dtype {value.dtype}")
+    if key is not None and header.get("key") != key:
+        raise ValueError("it holds the entry of another key (a file moved or copied here)")
+    fields = json.dumps(header["fields"], sort_keys=True, allow_nan=True)
+    if header.get("digest") != _content_digest(members, fields):
+        raise ValueError("its contents do not match the digest written with them (edited?)")
     return {**header["fields"], **members}
 
 
@@ -256,7 +283,7 @@ class DiskCache:
             logger.warning("Cannot read cache entry %s (%s); recomputing it.", p, exc)
             return default
         try:
-            record = _decode(data)
+            record = _decode(data, key)
             if check is not None and check(record) is False:
                 raise ValueError("unexpected contents")
         except (ValueError, KeyError, TypeError) as exc:
@@ -266,7 +293,7 @@ class DiskCache:
 
     def put(self, key: str, record: Mapping[str, Any]) -> None:
         """Store ``record`` under ``key`` (atomic; see the class docstring for what it may hold)."""
-        atomic_write_bytes(self.path(key), _encode(record))
+        atomic_write_bytes(self.path(key), _encode(record, key))
 
 
 @dataclass(frozen=True)

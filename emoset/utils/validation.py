@@ -9,9 +9,20 @@ what was expected and what was given.
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
-__all__ = ["check_choice", "check_int", "check_n_jobs", "check_positive"]
+from .messages import shown
+
+__all__ = [
+    "check_choice",
+    "check_folder",
+    "check_int",
+    "check_n_jobs",
+    "check_output",
+    "check_positive",
+]
 
 
 def check_choice(name, value, choices):
@@ -125,3 +136,68 @@ def check_n_jobs(n_jobs):
             f"n_jobs must be None or a non-zero integer (-1: every core); got {n_jobs!r}."
         )
     return int(n_jobs)
+
+
+def check_output(path, *, inputs=(), what="output"):
+    """``path`` as a file that may be written: never an input, a folder or an unwritable place.
+
+    Checked before any work starts, so that a run never fails at its end, and never replaces
+    what it reads: the same path, a hard link to it and a symbolic link to it are all the input.
+
+    Parameters
+    ----------
+    path : str or path-like
+    inputs : iterable of str or path-like
+        Files the run reads (URLs and missing files are skipped).
+    what : str
+        What the output is, for the message (``"--overlay"``).
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is a folder, is one of ``inputs``, or its folder is missing or not
+        writable.
+    """
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"{what} {shown(out)} is a folder; give the path of a file to write.")
+    for source in inputs:
+        if isinstance(source, str) and "://" in source:
+            continue
+        try:
+            same = out.exists() and os.path.samefile(out, source)
+        except OSError:
+            same = False
+        if same:
+            raise ValueError(
+                f"{what} {shown(out)} is the input {shown(source)} (the same file, or a link "
+                "to it); it would be overwritten: give another path."
+            )
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"{what} {shown(out)}: the folder {shown(folder)} does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{what} {shown(out)}: the folder {shown(folder)} is not writable.")
+    return out
+
+
+def check_folder(path, *, what="folder"):
+    """``path`` as a folder that is there or can be made (not a file), before any work starts.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is a file (or another non-folder), or cannot be created.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} {shown(folder)} is not a folder (it is a file).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{what} {shown(folder)} cannot be created ({exc.strerror}).") from None
+    return folder

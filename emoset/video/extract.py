@@ -33,8 +33,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..io.errors import MediaError
 from ..utils.cache import Failure, default_cache_dir, parallel_map
-from ..utils.messages import summarise, warn_caller
+from ..utils.messages import shown, summarise, warn_caller
 from ..utils.setnames import name_sets
+from ..utils.validation import check_int, check_positive
 from ._clip import _extract_one, _uses_landmarks, _uses_rgb
 from .cnn_features import EmotionCNN, FaceDescriptor
 from .faces import FaceAligner
@@ -120,8 +121,8 @@ class NoVideoError(ValueError):
 
 
 def clip_name(clip):
-    """A clip's name for tables and messages: ``Clip.id``, else the file's stem."""
-    return getattr(clip, "id", None) or Path(getattr(clip, "video", None) or clip).stem
+    """A clip's name for tables and messages: ``Clip.id``, else the file's stem (printable)."""
+    return shown(getattr(clip, "id", None) or Path(getattr(clip, "video", None) or clip).stem)
 
 
 def _n_features(transformer, crop_size, n_points=68):
@@ -155,7 +156,7 @@ def _feature_specs(features):
 def _row(name, path, result, feature_names):
     row = {
         "id": name,
-        "path": str(path),
+        "path": shown(path),
         "n_frames": 0,
         "n_faces": 0,
         "face_rate": 0.0,
@@ -267,8 +268,9 @@ def extract_image_sets(
         One row per clip, indexed by clip id: ``path``, ``n_frames``, ``n_faces``,
         ``face_rate``, ``n_detections``, ``seconds_align`` and ``seconds_<feature>`` (0 when
         read from the cache), ``cached`` (faces came from the cache), ``error`` (why a clip
-        gave nothing) and ``partial`` (with ``allow_partial``, e.g. "truncated: decoded 0.7 s
-        of 2.3 s" for a clip used as far as it decoded).
+        gave nothing), ``partial`` (with ``allow_partial``, e.g. "truncated: decoded 0.7 s
+        of 2.3 s" for a clip used as far as it decoded), ``n_people`` (people tracked in the
+        clip) and ``person`` (the one whose image set this is: the person seen longest).
 
     Raises
     ------
@@ -300,7 +302,9 @@ def extract_image_sets(
 
 
 def _people(min_face_size, identity_threshold):
-    """The people tracker's parameters (see :class:`~emoset.video.people.PeopleTracker`)."""
+    """The people tracker's parameters (see :class:`~emoset.video.people.PeopleTracker`),
+    checked here: a bad one fails at once, not in every worker."""
+    PeopleTracker(FaceAligner(), min_face_size=min_face_size, identity_threshold=identity_threshold)
     return {"min_face_size": min_face_size, "identity_threshold": identity_threshold}
 
 
@@ -472,6 +476,10 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
         -------
         self : ImageSetFeatures
         """
+        owner = type(self).__name__
+        if self.min_face_size is not None:
+            check_int(self.min_face_size, "min_face_size", min_val=1, owner=owner)
+        check_positive(self.identity_threshold, "identity_threshold", owner=owner)
         transformer = make_frame_features(self.feature)
         aligner = FaceAligner(64) if self.aligner is None else self.aligner
         self.n_features_out_ = _n_features(transformer, aligner.crop_size, int(aligner.landmarks))

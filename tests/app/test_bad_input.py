@@ -48,9 +48,10 @@ def test_one_batch_all_reported_good_clip_still_predicted(batch):
         ("nan", ["nan.wav", "NaN"]),
         ("blip", ["too short"]),
         ("missing", ["does_not_exist.mp4", "no such file"]),
-        ("directory", ["a_folder.mp4", "not a regular file"]),
+        ("directory", ["a_folder.mp4", "a folder"]),
+        ("loop", ["loop.mp4", "a symbolic link that loops"]),
+        ("fifo", ["pipe.mp4", "a named pipe (FIFO)"]),
         ("partial", ["partial.mp4", "truncated", " s of "]),
-        ("one-frame", ["1 frame(s) in the image set; at least 2 needed", "no audio"]),
         ("noise", ["far from the training data"]),
     ],
 )
@@ -59,6 +60,21 @@ def test_no_label_and_the_reason(batch, case, fragments):
     assert rec["label"] is None and set(rec["scores"].values()) == {None}
     for fragment in fragments:
         assert fragment in rec["error"], (fragment, rec["error"])
+
+
+def test_a_name_that_is_not_utf8_is_answered_like_any_other(batch):
+    rec = batch[0]["latin1"]
+    assert rec["label"] is not None and rec["clip"] == "caf\\xe9"
+    assert rec["path"].endswith("caf\\xe9.mp4")
+
+
+def test_one_frame_is_one_face(batch, small_recognizer):
+    """A one-frame video without sound: its one face is scored by a set model that can
+    summarise one face (the small model's CNN subsystem keeps the mean), never by the audio."""
+    rec = batch[0]["one-frame"]
+    assert small_recognizer.subsystems_["cnn-pls"].steps[-1][1].min_frames_ == 1
+    assert rec["label"] is not None and rec["subsystems"] == ["cnn-pls"]
+    assert "no audio track" in rec["reasons"]["audio-svm"]
 
 
 def test_content_decides_the_media_kind_and_speech_of_any_rate_is_scored(batch):

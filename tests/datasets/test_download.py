@@ -11,11 +11,11 @@ import _loopback
 import pytest
 
 from emoset.datasets import download as _download
+from emoset.datasets.archive import extract_zip
 from emoset.datasets.download import (
     ChecksumError,
     DownloadError,
     download_file,
-    extract_zip,
     zenodo_files,
 )
 

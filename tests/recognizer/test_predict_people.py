@@ -200,3 +200,19 @@ def test_speech_without_a_face(small_recognizer, actors, tmp_path):
     table = _quiet(small_recognizer.predict_people, scene.write(tmp_path / "empty_room.mp4"))
     assert table["person"].tolist() == [None]
     assert "voice off screen" in table.iloc[0]["reason"] and table.iloc[0]["label"] is not None
+
+
+def test_people_timeline_is_one_pass_and_smoothed_per_person(small_recognizer, scenes):
+    from emoset.recognizer.timeline import smooth_timeline, stream_timeline
+
+    _, path = scenes["reentry"]
+    run = stream_timeline(small_recognizer, path, window=1.0, hop=0.5, people=True, segment=1.0)
+    rows = _quiet(list, run)
+    assert run.stats["n_segments"] == 1 and {"P1", "P2"} <= {r["person"] for r in rows}
+    table = run.to_frame(rows)
+    smooth = smooth_timeline(table, 3)
+    classes = list(small_recognizer.classes_)
+    for _, mine in table.groupby("person"):
+        got = smooth.loc[mine.index, classes].to_numpy(dtype=float)
+        want = mine[classes].rolling(3, center=True, min_periods=1).mean().to_numpy(dtype=float)
+        np.testing.assert_allclose(got, want)
