@@ -10,105 +10,25 @@ openSMILE and an SVM, and per-class weighted late fusion combines the scores.
 
 import logging
 
-from ._version import __version__
-from .audio import LibrosaFeatures, OpenSmileFeatures, standardize_per_speaker
-from .datasets import (
-    Clip,
-    fetch_cremad,
-    fetch_ravdess,
-    load_afew,
-    load_cremad,
-    load_manifest,
-    load_ravdess,
-    speaker_kfold,
-)
-from .decision import AbstainingClassifier, StackingFusion, WeightedScoreFusion
-from .io import MediaError, iter_frames, load_audio, media_kind, read_frames
-from .recognizer import (
-    AudioVisualEmotionRecognizer,
-    ClipResult,
-    load_model,
-    make_audio_pipeline,
-    make_video_pipeline,
-    save_model,
-)
-from .sets import (
-    CovarianceModel,
-    EuclideanKernel,
-    GaussianModel,
-    ImageSetPLS,
-    LogEuclideanKernel,
-    MeanModel,
-    OneVsRestPLSClassifier,
-    ProjectionKernel,
-    SubspaceModel,
-    make_imageset_pipeline,
-)
-from .video import (
-    HOG,
-    LBP,
-    DenseSIFT,
-    EmotionCNN,
-    FaceAligner,
-    FaceDescriptor,
-    ImageSetFeatures,
-    align_video,
-    extract_image_sets,
-)
+import lazy_loader
 
-__all__ = [
-    "__version__",
-    # emoset.io: reading media
-    "MediaError",
-    "iter_frames",
-    "load_audio",
-    "media_kind",
-    "read_frames",
-    # emoset.datasets: corpora
-    "Clip",
-    "fetch_cremad",
-    "fetch_ravdess",
-    "load_afew",
-    "load_cremad",
-    "load_manifest",
-    "load_ravdess",
-    "speaker_kfold",
-    # emoset.video: faces and frame features
-    "DenseSIFT",
-    "EmotionCNN",
-    "FaceAligner",
-    "FaceDescriptor",
-    "HOG",
-    "ImageSetFeatures",
-    "LBP",
-    "align_video",
-    "extract_image_sets",
-    # emoset.audio: speech
-    "LibrosaFeatures",
-    "OpenSmileFeatures",
-    "standardize_per_speaker",
-    # emoset.sets: image sets, kernels, classifiers
-    "CovarianceModel",
-    "EuclideanKernel",
-    "GaussianModel",
-    "ImageSetPLS",
-    "LogEuclideanKernel",
-    "MeanModel",
-    "OneVsRestPLSClassifier",
-    "ProjectionKernel",
-    "SubspaceModel",
-    "make_imageset_pipeline",
-    # emoset.decision: decisions
-    "AbstainingClassifier",
-    "StackingFusion",
-    "WeightedScoreFusion",
-    # emoset.recognizer: the recognizer
-    "AudioVisualEmotionRecognizer",
-    "ClipResult",
-    "load_model",
-    "make_audio_pipeline",
-    "make_video_pipeline",
-    "save_model",
-]
+# The public names load on first use (PEP 562; the imports are in __init__.pyi, which type
+# checkers and editors read too): ``import emoset`` and ``emoset --help`` do not import
+# scikit-learn, and ``from emoset import ImageSetPLS`` works as before.
+__getattr__, __dir__, _names = lazy_loader.attach_stub(__name__, __file__)
+
+# the subpackages (``emoset.sets`` works after ``import emoset``) are not in ``__all__``
+_SUBPACKAGES = (
+    "app",
+    "audio",
+    "datasets",
+    "decision",
+    "io",
+    "recognizer",
+    "sets",
+    "utils",
+    "video",
+)
+__all__ = [name for name in _names if name not in _SUBPACKAGES]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

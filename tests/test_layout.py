@@ -7,11 +7,14 @@ Read from the source with :mod:`ast` (nothing is imported): every ``from ... imp
 * no private name (``_x``) and no private module crosses a subpackage's border;
 * emoset's own modules are imported at the top of a module, never inside a function (an import
   that defers a heavy optional dependency would be listed in :data:`DEFERRED`, with why);
+  what loads on first use is declared at the top too, and read here as imports: the
+  ``__init__.pyi`` stubs of the lazily loaded packages and ``lazy_loader.load("emoset...")``;
 * no module is longer than :data:`MAX_MODULE_LINES` lines and no function longer than
   :data:`MAX_FUNCTION_LINES` lines of code.
 """
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -41,7 +44,9 @@ MAX_FUNCTION_LINES = 80
 
 
 def _modules():
-    return sorted(p for p in PACKAGE.rglob("*.py") if "models" not in p.parts)
+    """Every module, and the ``.pyi`` stubs that hold a lazily loaded package's imports."""
+    found = [*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.pyi")]
+    return sorted(p for p in found if "models" not in p.parts)
 
 
 def _dotted(path):
@@ -49,10 +54,22 @@ def _dotted(path):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _lazy_load(node):
+    """The module of a ``lazy_loader.load("emoset....")`` call, else None."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    owner, args = node.func.value, node.args
+    if not (isinstance(owner, ast.Name) and owner.id == "lazy_loader" and node.func.attr == "load"):
+        return None
+    if args and isinstance(args[0], ast.Constant) and str(args[0].value).startswith("emoset"):
+        return args[0].value
+    return None
+
+
 def _imports(path):
     """``(node, imported module, names, inside a function)`` for every emoset import."""
     tree = ast.parse(path.read_text())
-    package = _dotted(path) if path.name == "__init__.py" else _dotted(path).rpartition(".")[0]
+    package = _dotted(path) if path.stem == "__init__" else _dotted(path).rpartition(".")[0]
     functions = [
         n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
     ]
@@ -70,6 +87,8 @@ def _imports(path):
             for alias in node.names:
                 if alias.name.split(".")[0] == "emoset":
                     yield node, alias.name, [], id(node) in inner
+        elif _lazy_load(node):
+            yield node, _lazy_load(node), [], id(node) in inner
 
 
 def _subpackage(module):
@@ -139,3 +158,18 @@ def test_modules_and_functions_stay_readable(path):
             if len(code) > MAX_FUNCTION_LINES:
                 long.append(f"{node.name}: {len(code)} lines of code")
     assert long == []
+
+
+@pytest.mark.parametrize("package", ["emoset", "emoset.app", "emoset.utils"])
+def test_lazy_packages_export_what_their_stub_lists(package):
+    """A lazily loaded package's names are its stub's imports, and each one loads."""
+    module = importlib.import_module(package)
+    stub = PACKAGE.parent.joinpath(*package.split("."), "__init__.pyi")
+    tree = ast.parse(stub.read_text())
+    listed = next(
+        ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in n.targets)
+    )
+    assert sorted(module.__all__) == sorted(listed)
+    assert all(getattr(module, name) is not None for name in listed)

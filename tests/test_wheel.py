@@ -111,6 +111,9 @@ def test_dists_contents_and_metadata(dists):
     for needed in (
         "emoset/models/fer_mini_xception.onnx",
         "emoset/models/fer_mini_xception.LICENSE",
+        "emoset/__init__.pyi",  # the lazily loaded names: without it `import emoset` fails
+        "emoset/app/__init__.pyi",
+        "emoset/utils/__init__.pyi",
     ):
         assert needed in names
     assert not any(n.startswith(("tests/", "tools/")) for n in names)

@@ -127,8 +127,13 @@ def resolve_public_name(app, env, node, contnode):
 
 # --------------------------------------------------------------------------- api.rst check
 def package_groups(init_py):
-    """``[(comment, [names...]), ...]`` of ``__all__`` in ``emoset/__init__.py``, in order."""
-    source = Path(init_py).read_text(encoding="utf-8")
+    """``[(comment, [names...]), ...]`` of ``__all__`` in ``emoset/__init__.py``, in order.
+
+    The grouped ``__all__`` is in the stub ``emoset/__init__.pyi`` beside it when there is one
+    (the package loads its names on first use; the stub holds their imports).
+    """
+    stub = Path(init_py).with_suffix(".pyi")
+    source = (stub if stub.is_file() else Path(init_py)).read_text(encoding="utf-8")
     tree = ast.parse(source)
     node = next(
         n

@@ -1,28 +1,7 @@
 """The ``emoset`` command and what it draws and writes: overlays, figures and tables, Dask."""
 
-from .cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster, scheduler_address
-from .overlay import write_overlay
-from .report import (
-    chance_levels,
-    classification_metrics,
-    human_accuracy,
-    markdown_table,
-    plot_confusion_matrix,
-    plot_emotion_map,
-    plot_timeline,
-)
+import lazy_loader
 
-__all__ = [
-    "SCHEDULER_ENV",
-    "chance_levels",
-    "classification_metrics",
-    "cluster_n_jobs",
-    "dask_cluster",
-    "human_accuracy",
-    "markdown_table",
-    "plot_confusion_matrix",
-    "plot_emotion_map",
-    "plot_timeline",
-    "scheduler_address",
-    "write_overlay",
-]
+# Loaded on first use (imports in __init__.pyi): the ``emoset`` command's parser
+# (emoset.app.cli) starts without the plotting and video-writing modules.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -1,51 +1,8 @@
 """Helpers every subpackage shares: the feature cache, warnings aimed at the caller,
 parameter checks, packaged resources, names of image sets."""
 
-from .cache import (
-    DiskCache,
-    Failure,
-    atomic_write_bytes,
-    default_cache_dir,
-    file_digests,
-    file_sha256,
-    make_key,
-    parallel_map,
-)
-from .messages import shown, summarise, warn_caller, what_is
-from .resources import emoset_data, package_file
-from .setnames import copy_names, name_sets, set_label, unreported
-from .validation import (
-    check_choice,
-    check_folder,
-    check_int,
-    check_n_jobs,
-    check_output,
-    check_positive,
-)
+import lazy_loader
 
-__all__ = [
-    "DiskCache",
-    "Failure",
-    "atomic_write_bytes",
-    "check_choice",
-    "check_folder",
-    "check_int",
-    "check_n_jobs",
-    "check_output",
-    "check_positive",
-    "copy_names",
-    "default_cache_dir",
-    "emoset_data",
-    "file_digests",
-    "file_sha256",
-    "make_key",
-    "name_sets",
-    "package_file",
-    "parallel_map",
-    "set_label",
-    "shown",
-    "summarise",
-    "unreported",
-    "warn_caller",
-    "what_is",
-]
+# Loaded on first use (imports in __init__.pyi): the ``emoset`` command's parser needs
+# emoset.utils.validation, not the caches (NumPy, joblib).
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

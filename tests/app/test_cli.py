@@ -1,6 +1,9 @@
 """The emoset command: train on real clips, predict a clip it never saw, evaluate."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +11,8 @@ from emoset.app.cli import build_parser, main
 from emoset.datasets.corpora import load_cremad
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +125,7 @@ def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys, 
 
 
 def test_afew_evaluate_defaults_to_val(tmp_path):
-    from emoset.app.cli import _load_corpus
+    from emoset.app.commands import _load_corpus
 
     for part, name in (("Train", "000001"), ("Val", "000002")):
         (tmp_path / f"{part}_AFEW" / "Happy").mkdir(parents=True)
@@ -184,3 +189,26 @@ def test_train_mirror_option(data_root, speakers, feature_cache, tmp_path):
     assert main(argv) == 0
     model = load_model(path)
     assert model.mirror is True and set(model.subsystems_) == {"lbp-pls"}
+
+
+def test_help_and_version_import_no_estimator():
+    """``emoset --help`` and ``--version`` parse arguments only: the estimators load with a command."""
+    code = (
+        "import sys\n"
+        "from emoset.app.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['predict', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('sklearn', 'scipy', 'pandas', 'cv2', 'av', 'onnxruntime', 'dlib', 'opensmile')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    # and a command still finds what it needs
+    import emoset
+
+    assert "ImageSetPLS" in emoset.__all__ and emoset.ImageSetPLS.__name__ == "ImageSetPLS"

@@ -1,0 +1,28 @@
+"""Types of :mod:`emoset.app`: what its ``__init__.py`` loads on first use (lazy_loader)."""
+
+from .cluster import SCHEDULER_ENV, cluster_n_jobs, dask_cluster, scheduler_address
+from .overlay import write_overlay
+from .report import (
+    chance_levels,
+    classification_metrics,
+    human_accuracy,
+    markdown_table,
+    plot_confusion_matrix,
+    plot_emotion_map,
+    plot_timeline,
+)
+
+__all__ = [
+    "SCHEDULER_ENV",
+    "chance_levels",
+    "classification_metrics",
+    "cluster_n_jobs",
+    "dask_cluster",
+    "human_accuracy",
+    "markdown_table",
+    "plot_confusion_matrix",
+    "plot_emotion_map",
+    "plot_timeline",
+    "scheduler_address",
+    "write_overlay",
+]

@@ -1,0 +1,376 @@
+"""What each ``emoset`` command does, once :mod:`emoset.app.cli` has parsed its arguments.
+
+Each of :func:`train`, :func:`predict`, :func:`evaluate` and :func:`timeline` takes the parsed
+arguments and returns the exit status; a problem with the command line or its inputs as a whole
+raises :class:`UsageError` (exit status 2). This module imports the estimators; the parser does
+not, so ``emoset --help`` and ``emoset --version`` start at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import Clip, load_afew, load_cremad, load_manifest, load_ravdess
+from ..io import MediaError, TruncatedMediaError, media_kind
+from ..recognizer import (
+    PEOPLE_COLUMNS,
+    VIDEO_FEATURES,
+    AudioVisualEmotionRecognizer,
+    ClipResult,
+    TimelineOptions,
+    default_video_subsystems,
+    json_value,
+    load_model,
+    save_model,
+    stream_timeline,
+)
+from ..utils.cache import atomic_write_bytes
+from ..utils.messages import shown
+from ..utils.validation import check_folder, check_output
+from ..video.extract import NO_VIDEO
+from .cluster import cluster_n_jobs, dask_cluster
+from .overlay import write_overlay
+from .report import chance_levels, classification_metrics, plot_timeline
+
+__all__ = ["UsageError", "evaluate", "predict", "timeline", "train"]
+
+logger = logging.getLogger("emoset")
+
+
+class UsageError(ValueError):
+    """A problem with the command line or its inputs as a whole (exit status 2)."""
+
+
+def _load_corpus(args):
+    if args.manifest is not None:  # a manifest is its corpus
+        if args.corpus not in (None, "manifest"):
+            raise UsageError(
+                f"--manifest gives the clips, --corpus {args.corpus} others: give one of them."
+            )
+        args.corpus = "manifest"
+    args.corpus = args.corpus or "cremad"
+    if args.corpus == "cremad":
+        clips = load_cremad(args.data_root, subsets=args.subsets)
+    elif args.corpus == "ravdess":
+        clips = load_ravdess(args.data_root)
+    elif args.corpus == "afew":
+        default = ("Val",) if args.command == "evaluate" else ("Train",)
+        clips = load_afew(args.data_root, partitions=args.subsets or default)
+    else:
+        clips = load_manifest(args.manifest or args.data_root)
+    if args.speakers:
+        keep = set(args.speakers.split(","))
+        clips = [c for c in clips if c.speaker in keep]
+    if args.exclude_speakers:
+        drop = set(args.exclude_speakers.split(","))
+        clips = [c for c in clips if c.speaker not in drop]
+    if not clips:
+        raise UsageError(f"no clips left in corpus {args.corpus!r} after the filters.")
+    return clips
+
+
+def _as_clip(path):
+    """A command-line path as an unlabelled clip, its kind read from the content.
+
+    Returns
+    -------
+    clip : Clip or None
+    error : str or None
+        Why the path cannot be a clip (missing, a folder, not a media file).
+    """
+    path = Path(path)
+    try:
+        kind = media_kind(path)
+    except MediaError as exc:
+        return None, str(exc)
+    video, audio = (path, None) if kind == "video" else (None, path)
+    return Clip(id=path.stem, video=video, audio=audio, label="", speaker=None, corpus="cli"), None
+
+
+def _cache_dir(args):
+    """``--cache-dir`` (checked: a folder, or one that can be made), else the default cache."""
+    if args.cache_dir is None:
+        return True
+    return str(check_folder(args.cache_dir, what="--cache-dir"))
+
+
+def train(args):
+    with dask_cluster(args.dask_scheduler) as client:
+        return _train(args, cluster_n_jobs(args.n_jobs, client))
+
+
+def _train(args, n_jobs):
+    check_output(args.output, what="-o")  # before hours of training, not after
+    check_output(f"{args.output}.sha256", what="-o (its digest)")
+    _cache_dir(args)
+    clips = _load_corpus(args)
+    features = VIDEO_FEATURES if args.video is None else [v for v in args.video.split(",") if v]
+    video = default_video_subsystems(features, n_landmarks=args.landmarks)
+    if all(c.video is None for c in clips):
+        if video:
+            logger.info("No clip of this corpus has video: training audio subsystems only.")
+        video = {}
+    model = AudioVisualEmotionRecognizer(
+        video=video,
+        audio={} if args.no_audio else None,
+        cache_dir=_cache_dir(args),
+        n_jobs=n_jobs,
+        verbose=1,
+        fps=args.fps,
+        allow_partial=args.allow_partial,
+        mirror=args.mirror,
+    )
+    logger.info(
+        "Training on %d clips of %s (%d speakers).",
+        len(clips),
+        args.corpus,
+        len({c.speaker for c in clips}),
+    )
+    model.fit(clips)
+    path = save_model(model, args.output)
+    print(
+        f"saved {path} (classes: {', '.join(map(str, model.classes_))}; subsystems: "
+        f"{', '.join(model.subsystems_)})"
+    )
+    return 0
+
+
+def _load(args, n_jobs=None):
+    """Load a model and give it this command's cache, cores and options (never the trainer's)."""
+    model = load_model(args.model, cache_dir=_cache_dir(args))
+    if not isinstance(model, AudioVisualEmotionRecognizer):
+        raise UsageError(
+            f"{shown(args.model)} holds a {type(model).__name__}, not an emoset model (train "
+            "one with 'emoset train')."
+        )
+    return model.set_params(
+        cache_dir=_cache_dir(args),
+        n_jobs=args.n_jobs if n_jobs is None else n_jobs,
+        allow_partial=args.allow_partial,
+    )
+
+
+def _records(model, paths):
+    """One record per path, in order; unreadable paths get an error, the rest are scored."""
+    clips, errors = [], {}
+    for i, p in enumerate(paths):
+        clip, error = _as_clip(p)
+        if error is None:
+            clips.append((i, clip))
+        else:
+            errors[i] = error
+    scored = {}
+    if clips:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # every problem is in the records
+            for (i, _), rec in zip(
+                clips, model.predict_records([c for _, c in clips]), strict=True
+            ):
+                scored[i] = rec.to_dict()
+    return [
+        scored[i] if i in scored else ClipResult.unreadable(p, model.classes_, errors[i]).to_dict()
+        for i, p in enumerate(paths)
+    ]
+
+
+def _people(model, path, record):
+    """The ``people`` of a clip's record: one dict per person (``[]`` without video)."""
+    if record["n_people"] == 0:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
+        table = model.predict_people(path)
+    classes = [str(c) for c in model.classes_]
+    out = []
+    for _, row in table.iterrows():
+        item = {k: row[k] for k in PEOPLE_COLUMNS}
+        item["scores"] = {c: row[c] for c in classes}
+        out.append(json_value(item))
+    return out
+
+
+def _print_record(r):
+    if r["label"] is None:
+        print(f"{r['path']}: no label ({r['error']})")
+        return
+    ranked = sorted(((v, k) for k, v in r["scores"].items() if v is not None), reverse=True)
+    scores = "  ".join(f"{k} {v:.2f}" for v, k in ranked)
+    print(f"{r['path']}: {r['label']}   ({scores}; from {', '.join(r['subsystems'])})")
+    for name, why in r["reasons"].items():
+        if why != NO_VIDEO:  # an audio file: the video subsystems had nothing to look at
+            print(f"    {name} abstained: {why}")
+    for caveat in r["warnings"]:
+        print(f"    caveat: {caveat}")
+    for person in r.get("people", []):
+        label = person["label"] or "no label"
+        score = f" {person['scores'][person['label']]:.2f}" if person["label"] else ""
+        if person["person"] is None:
+            where = "voice off screen"
+            seen = ""
+        else:
+            where = person["person"]
+            seen = f"  ({person['start']:.1f}-{person['end']:.1f} s, box {person['box']}, "
+            seen += f"speaking {person['speaking']:.0%})"
+        why = f"; {person['reason']}" if person["reason"] else ""
+        print(f"    {where}: {label}{score}{seen}{why}")
+
+
+def predict(args):
+    model = _load(args)
+    records = _records(model, args.clips)
+    if args.people:
+        for path, r in zip(args.clips, records, strict=True):
+            r["people"] = _people(model, path, r) if r["label"] is not None else []
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        for r in records:
+            _print_record(r)
+    failed = sum(r["label"] is None for r in records)
+    if failed:
+        print(f"emoset: {failed} of {len(records)} clip(s) got no label.", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def evaluate(args):
+    clips = _load_corpus(args)
+    y = np.array([c.label for c in clips])
+    with dask_cluster(args.dask_scheduler) as client:
+        model = _load(args, cluster_n_jobs(args.n_jobs, client))
+        if client is not None:
+            model.set_params(verbose=1)  # a progress bar while the cluster extracts
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # summarised below
+            records = model.predict_records(clips)
+    pred = np.array(["(no label)" if r.label is None else r.label for r in records], dtype=object)
+    unknown = sorted(set(y.tolist()) - {str(c) for c in model.classes_})
+    if unknown:  # the model cannot name them: they count as wrong, and in the UAR
+        counts = {u: int((y == u).sum()) for u in unknown}
+        logger.warning(
+            "%d clip(s) are labelled with classes this model does not know (%s); they count "
+            "as wrong.",
+            sum(counts.values()),
+            ", ".join(f"{u}: {n}" for u, n in counts.items()),
+        )
+    metrics = classification_metrics(y, pred, labels=[*map(str, model.classes_), *unknown])
+    metrics["unknown_labels"] = unknown
+    metrics["chance"] = chance_levels(y)
+    metrics["unscored"] = {r.clip: r.error for r in records if r.label is None}
+    if args.json:
+        print(json.dumps(json_value(metrics, digits=None), indent=2))  # NaN as null
+    else:
+        print(
+            f"{len(clips)} clips: accuracy {metrics['accuracy']:.3f}, UAR {metrics['uar']:.3f} "
+            f"(chance: majority {metrics['chance']['majority']:.3f}, "
+            f"uniform {metrics['chance']['uniform']:.3f})"
+        )
+        for label, recall in metrics["recall"].items():
+            print(f"  {label:10s} recall {recall:.3f}")
+        for clip, error in metrics["unscored"].items():
+            print(f"  {clip}: no label, counted wrong ({error})")
+    return 1 if metrics["unscored"] else 0
+
+
+def _timeline_json(row):
+    return json.dumps({k: json_value(v) for k, v in row.items()})
+
+
+def _timeline_table(frame, classes):
+    """A readable table: time span, (person,) label, its score, faces, speech, what scored."""
+    people = "person" in frame.columns
+    who = f"{'person':7} " if people else ""
+    lines = [f"{'start':>8} {'end':>8}  {who}{'label':10} {'score':>5}  faces speech  subsystems"]
+    for _, r in frame.iterrows():
+        labelled = isinstance(r["label"], str)
+        label = r["label"] if labelled else "-"
+        score = f"{r[r['label']]:.2f}" if labelled else "  -  "
+        person = f"{r['person'] or 'voice':7} " if people else ""
+        lines.append(
+            f"{r['start']:8.2f} {r['end']:8.2f}  {person}{label:10} {score:>5}  "
+            f"{r['n_faces']:5d} {'yes' if r['speech'] else 'no':6}  {r['subsystems'] or '-'}"
+        )
+        if not labelled:
+            lines.append(f"{'':19}{r['reason']}")
+    return "\n".join(lines)
+
+
+def _timeline_outputs(args):
+    """Check every output of ``emoset timeline`` before the run: none may replace an input."""
+    inputs = [args.source, args.model]
+    for flag, path in (("--csv", args.csv), ("--plot", args.plot), ("--overlay", args.overlay)):
+        if path is not None:
+            check_output(path, inputs=inputs, what=flag)
+    if args.overlay and (args.live or "://" in args.source):
+        raise UsageError("--overlay re-reads the source: give a file, not a live source or URL.")
+
+
+def _timeline_options(args, client):
+    return TimelineOptions(
+        window=args.window,
+        hop=args.hop,
+        smooth=args.smooth,
+        fps=args.fps,
+        live=args.live,
+        stall_timeout=args.stall_timeout,
+        max_seconds=args.max_seconds,
+        segment=args.segment,
+        n_jobs=cluster_n_jobs(args.n_jobs, client),
+        cache_dir=_cache_dir(args),
+        allow_partial=args.allow_partial,
+        people=args.people,
+    )
+
+
+def timeline(args):
+    _timeline_outputs(args)
+    stream = args.jsonl or (args.live and not args.csv)
+    with dask_cluster(args.dask_scheduler) as client:
+        model = _load(args)
+        run = stream_timeline(model, args.source, _timeline_options(args, client))
+        rows = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # every problem is in the rows
+            try:
+                for row in run:
+                    rows.append(row)
+                    if stream:
+                        print(_timeline_json(row), flush=True)
+            except TruncatedMediaError as exc:  # no timeline, as a clip gets no label
+                print(
+                    f"emoset: no timeline: {exc} (--allow-partial keeps the windows that decoded)",
+                    file=sys.stderr,
+                )
+                return 1
+    frame = run.to_frame(rows)
+    if args.csv:
+        atomic_write_bytes(args.csv, frame.to_csv(index=False).encode())
+    if not stream and not args.csv:
+        print(_timeline_table(frame, list(model.classes_)))
+    if args.plot:
+        plot_timeline(frame, args.plot, title=f"Emotion over time: {shown(Path(args.source).name)}")
+    if args.overlay:
+        write_overlay(frame, args.source, args.overlay)
+    print(_timeline_summary(frame, run.stats, args), file=sys.stderr)
+    return 0 if len(frame) else 1
+
+
+def _timeline_summary(frame, stats, args):
+    dropped = sum(stats["dropped"].values())
+    summary = (
+        f"emoset: {len(frame)} window(s) over {stats['duration']:.1f} s of "
+        f"{shown(args.source)} ({stats['ended']}"
+    )
+    if stats.get("partial"):
+        summary += f"; {stats['partial']}"
+    if args.live:
+        summary += f"; {dropped} item(s) dropped"
+        lat = frame["latency"].dropna() if "latency" in frame else []
+        if len(lat):
+            summary += f"; latency median {np.median(lat):.3f} s, max {np.max(lat):.3f} s"
+    return summary + ")."
