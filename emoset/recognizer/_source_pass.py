@@ -9,8 +9,9 @@ rows, as :mod:`emoset.recognizer.timeline` describes:
   feature, in batches when a window needs them; a window's image set is the feature rows of
   its frames, shared by the overlapping windows;
 * the audio is cut into the same windows; the audio subsystems' feature steps analyse 16
-  windows at a time (:meth:`~emoset.audio.features.OpenSmileFeatures.extract_windows`) in a second
-  thread;
+  windows at a time (:meth:`~emoset.audio.features.OpenSmileFeatures.extract_windows`) in a
+  thread of their own, and reading a file the frames of every 16 windows are featurised in
+  another, while the main thread decodes and aligns the next frames;
 * only the frames and samples of windows still open are kept (bounded memory);
 * live, a :class:`_LiveReader` thread reads the source at its own pace into a bounded buffer
   and drops the oldest video frames when the machine falls behind.
@@ -26,6 +27,7 @@ import logging
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -55,7 +57,7 @@ _BATCH = 16
 #: Faces featurised per call (the frame features' working memory stays the same size).
 _FACE_BATCH = 64
 
-_STAGES = ("decode", "detect_align", "features", "audio", "classify")
+_STAGES = ("decode", "detect_align", "features", "features_wait", "audio", "classify")
 
 
 def row_columns(classes, live, people=False):
@@ -150,9 +152,10 @@ class SourcePass:
         stopped early), ``duration`` (seconds of source read), ``has_video``, ``has_audio``,
         ``fps`` (frames kept per second of source), ``seconds`` (wall time per stage:
         ``decode``, ``detect_align``, ``features``, ``audio``, ``classify``, and ``total``;
-        reading a file, the audio of the windows is analysed in a second thread while frames
-        are read, ``audio`` is then the time spent waiting for it and ``audio_work`` the
-        thread's own time),
+        reading a file, the audio of the windows is analysed in a thread of its own while
+        frames are read, ``audio`` is then the time spent waiting for it and ``audio_work``
+        the thread's own time; so are the frame features, ``features`` being the time of
+        their thread and ``features_wait`` the time spent waiting for it),
         ``faces`` (an ``(n, 5)`` array of ``time, left, top, right, bottom`` of the tracked
         face of every kept frame that had one), ``people_faces`` (people mode: an ``(n, 6)``
         array of ``time, person, left, top, right, bottom`` of every face, ``person`` 0 for
@@ -313,7 +316,31 @@ class SourcePass:
             self._group.append(w)
             if self.live or len(self._group) >= _BATCH:
                 self._submit_audio()
+        if self._feature_pool is not None:
+            self._unfeatured.append(w)
+            if len(self._unfeatured) >= _BATCH:
+                self._submit_features()
         return w
+
+    def _submit_features(self):
+        """Featurise the frames of the windows taken so far (in the feature thread, a file)."""
+        windows, self._unfeatured = self._unfeatured, []
+        if windows:
+            job = self._feature_pool.submit(self._featurise, windows)
+            for w in windows:
+                w["features_job"] = job
+
+    def _features_ready(self, windows):
+        """Every frame of ``windows`` featurised: computed here, or awaited from the thread."""
+        if self._feature_pool is None:
+            self._featurise(windows)
+            return
+        if any("features_job" not in w for w in windows):
+            self._submit_features()
+        t0 = time.perf_counter()
+        for job in dict.fromkeys(w["features_job"] for w in windows):  # in order, once each
+            job.result()
+        self.stats["seconds"]["features_wait"] += time.perf_counter() - t0
 
     def _levels(self, start, end, frames):
         """The voice level at each of a window's frames (people mode; empty without sound)."""
@@ -373,7 +400,8 @@ class SourcePass:
                 out[i][name] = (values[j], why)
         for i in live:
             out[i]["speech"] = bool(speech_activity(y[spans[i]], AUDIO_RATE) >= SPEECH_MIN_ACTIVITY)
-        self.stats["seconds"]["audio_work"] += time.perf_counter() - t0
+        with self._audio_lock:  # two audio threads
+            self.stats["seconds"]["audio_work"] += time.perf_counter() - t0
         return out
 
     def _featurise(self, windows):
@@ -422,7 +450,7 @@ class SourcePass:
         if any(w["audio_features"] is None for w in windows):
             self._submit_audio()
         if self.video and self._has_video:
-            self._featurise(windows)
+            self._features_ready(windows)
         plan = self._plan(windows)
         features, reasons, n_faces = self._video_features(windows, plan)
         t0 = time.perf_counter()  # waiting for the audio thread, or the audio itself
@@ -601,18 +629,23 @@ class SourcePass:
             self.stats["dropped"] = dict(reader.dropped)
 
     def __iter__(self):
-        self._audio_pool = None
-        if self.audio and not self.live:
-            from concurrent.futures import ThreadPoolExecutor
-
-            # openSMILE and librosa release the GIL for much of their work: the audio of the
-            # windows taken is analysed while the next frames are decoded and aligned
-            self._audio_pool = ThreadPoolExecutor(1, thread_name_prefix="emoset-timeline-audio")
+        self._audio_pool = self._feature_pool = None
+        if not self.live:
+            # reading a file, the work that releases the GIL runs beside the decoding and the
+            # face alignment (dlib, which holds it): openSMILE and librosa on the windows'
+            # audio (two threads: each group of windows is analysed on its own), OpenCV's
+            # SIFT and ONNX Runtime on the aligned faces (one thread: its jobs run in the
+            # order they were given, each featurising the frames the earlier ones left).
+            if self.audio:
+                self._audio_pool = ThreadPoolExecutor(2, thread_name_prefix="emoset-audio")
+            if self.video and not self.people:  # (people: featurised in the tracker's order)
+                self._feature_pool = ThreadPoolExecutor(1, thread_name_prefix="emoset-features")
         try:
             yield from self._run()
         finally:  # also when the caller stops early or a step raises
-            if self._audio_pool is not None:
-                self._audio_pool.shutdown(wait=False, cancel_futures=True)
+            for pool in (self._audio_pool, self._feature_pool):
+                if pool is not None:
+                    pool.shutdown(wait=False, cancel_futures=True)
 
     def _reset(self):
         self._frames = deque()
@@ -622,6 +655,8 @@ class SourcePass:
         self._audio_t0 = self._audio_end = None
         self._video_t = None
         self._group = []  # windows whose audio waits to be analysed together
+        self._unfeatured = []  # windows whose frames wait to be featurised together
+        self._audio_lock = threading.Lock()
         self._has_video = self._has_audio = None
         self._n_kept = 0  # video frames kept so far
         self._people_boxes = []  # people mode: (time, person, box) of every face

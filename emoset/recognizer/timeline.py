@@ -74,7 +74,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_STAGES = ("decode", "detect_align", "features", "audio", "classify", "audio_work")
+_STAGES = (
+    "decode",
+    "detect_align",
+    "features",
+    "features_wait",
+    "audio",
+    "classify",
+    "audio_work",
+)
 
 #: Layout of a cached segment; part of its key.
 _SEGMENT_FORMAT = 2
@@ -208,7 +216,8 @@ class TimelineRun:
         ``duration`` (seconds of source read), ``has_video``, ``has_audio``, ``origin`` (the
         source's timestamp, in seconds, that the rows count from), ``fps`` (frames kept per
         second of source), ``seconds`` (time per stage, summed over segments:
-        ``decode``, ``detect_align``, ``features``, ``audio`` (waiting for the audio thread),
+        ``decode``, ``detect_align``, ``features`` (files: the feature thread's own time),
+        ``features_wait`` (waiting for it), ``audio`` (waiting for the audio thread),
         ``audio_work`` (the audio thread's own time), ``classify``; and ``total``, the wall
         time of the run), ``faces`` (an ``(n, 5)`` array of ``time, left, top, right,
         bottom`` of the tracked face of every kept frame that had one) and, with ``people``,
