@@ -1,8 +1,14 @@
 """Timelines of long and live video: speed against real time, per-stage times, latency, memory.
 
 ``python -m benchmarks stream [--seconds 60] [--minutes 10] [--hops 0.5,2] [--n-jobs 1,2]
-[--segment 15] [--fps 10]
+[--segment 15] [--fps 10] [--command-runs 3] [--only-command]
 [--no-live] [--plot FILE.png]``
+
+First, the commands as a user runs them (:mod:`benchmarks._command`): ``emoset timeline`` on
+the input and ``emoset predict`` on one full-frame clip, each a new process with an empty
+feature cache and every default, with the model ``emoset train --corpus cremad`` writes; wall
+time from start to exit split into start-up, imports, model load and the work (the
+timeline's work by stage), peak RSS; and ``emoset --help``. Then the in-process figures:
 
 The input is made from the six full-frame CREMA-D clips of actor 1001 (speech, one emotion
 each): each frame padded to 640x360, written as H.264 at 30 fps with its AAC audio, the clips
@@ -200,6 +206,26 @@ def _rss_summary(rss):
     return f"{rss[0][1]:.0f} / {tenth:.0f} / {max(m for _, m in rss):.0f} / {rss[-1][1]:.0f}"
 
 
+def _commands(cache, seconds, runs):
+    """The emoset commands as a user runs them (see :mod:`benchmarks._command`)."""
+    from benchmarks._command import command_table
+    from benchmarks._command import default_model as command_model
+
+    model = command_model(cache, _data_root())
+    clip = max(
+        (_data_root() / "cremad" / "native" / "video").glob("1001_*_XX.mp4"),
+        key=lambda p: p.stat().st_size,
+    )
+    with tempfile.TemporaryDirectory(prefix="emoset-bench-") as tmp:
+        src = make_input(Path(tmp) / "input.mp4", seconds)
+        print(
+            f"As a user runs it: the model `emoset train --corpus cremad` writes, every default, "
+            f"a new process per run (median of {runs}), an empty feature cache, one BLAS thread; "
+            f"the input is {seconds:.0f} s of 640x360 30 fps H.264 + AAC.\n"
+        )
+        print(command_table(model, src, clip, runs), "\n", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="bench_stream", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="input length (default 60)")
@@ -216,6 +242,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-live", action="store_true", help="skip the paced live run")
     parser.add_argument("--plot", default=None, help="save the first hop's timeline plot")
     parser.add_argument("--cache-dir", default=None, help="feature cache and trained model")
+    parser.add_argument(
+        "--command-runs", type=int, default=3, help="runs of each emoset command (median)"
+    )
+    parser.add_argument("--only-command", action="store_true", help="time the emoset commands only")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     seconds = args.minutes * 60 if args.minutes else args.seconds
@@ -223,6 +253,10 @@ def main(argv=None) -> int:
 
     cache = Path(args.cache_dir) if args.cache_dir else Path(default_cache_dir())
     cache.mkdir(parents=True, exist_ok=True)
+    if args.command_runs:
+        _commands(cache, seconds, args.command_runs)
+        if args.only_command:
+            return 0
     model, train_s = default_model(cache, args.fps)
     if train_s:
         print(f"(trained the default model in {train_s:.0f} s; cached for the next run)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -143,7 +144,9 @@ def _train(args, n_jobs):
 
 def _load(args, n_jobs=None):
     """Load a model and give it this command's cache, cores and options (never the trainer's)."""
+    started = time.perf_counter()
     model = load_model(args.model, cache_dir=_cache_dir(args))
+    args.seconds["model load"] = time.perf_counter() - started
     if not isinstance(model, AudioVisualEmotionRecognizer):
         raise UsageError(
             f"{shown(args.model)} holds a {type(model).__name__}, not an emoset model (train "
@@ -223,7 +226,9 @@ def _print_record(r):
 
 def predict(args):
     model = _load(args)
+    started = time.perf_counter()
     records = _records(model, args.clips)
+    args.seconds["predict"] = time.perf_counter() - started
     if args.people:
         for path, r in zip(args.clips, records, strict=True):
             r["people"] = _people(model, path, r) if r["label"] is not None else []
@@ -357,7 +362,23 @@ def timeline(args):
     if args.overlay:
         write_overlay(frame, args.source, args.overlay)
     print(_timeline_summary(frame, run.stats, args), file=sys.stderr)
+    args.seconds.update(_stage_seconds(run.stats))
     return 0 if len(frame) else 1
+
+
+def _stage_seconds(stats):
+    """The stages of a timeline run for ``--timings`` (the audio thread's time beside them)."""
+    seconds = stats["seconds"]
+    stages = {
+        "decode": "decode",
+        "detect/align": "detect_align",
+        "waiting for frame features": "features_wait",
+        "waiting for audio": "audio",
+        "scoring": "classify",
+        "frame features (own thread)": "features",
+        "audio (own thread)": "audio_work",
+    }
+    return {name: seconds.get(key, 0.0) for name, key in stages.items()}
 
 
 def _timeline_summary(frame, stats, args):

@@ -212,3 +212,23 @@ def test_help_and_version_import_no_estimator():
     import emoset
 
     assert "ImageSetPLS" in emoset.__all__ and emoset.ImageSetPLS.__name__ == "ImageSetPLS"
+
+
+def test_timings_split_the_run(small_model_file, data_root, tmp_path, capsys):
+    """``--timings`` says where the time went; the benchmark reads the same line."""
+    from benchmarks._command import parse_timings
+
+    clip = str(next((data_root / "cremad" / "native" / "video").glob("1001_DFA_*_XX.mp4")))
+    cache = str(tmp_path / "cache")
+    model = str(small_model_file)
+    argv = ["--timings", "timeline", model, clip, "--csv", str(tmp_path / "t.csv")]
+    assert main([*argv, "--cache-dir", cache]) == 0
+    stages = parse_timings(capsys.readouterr().err)
+    for stage in ("imports", "model load", "decode", "detect/align", "audio (own thread)"):
+        assert stage in stages
+    assert "start-up" not in stages  # called from Python: no process start to measure from
+    assert stages["frame features (own thread)"] > 0
+    assert stages["total"] >= stages["model load"] + stages["decode"]
+    assert main(["--timings", "predict", model, clip, "--cache-dir", cache]) == 0
+    stages = parse_timings(capsys.readouterr().err)
+    assert set(stages) == {"imports", "model load", "predict", "total"}
