@@ -364,7 +364,7 @@ def run_system(clips, y, folds, args):
     selected, problems = [], {}
     mirror = {m: {"nested": {}, "fixed": {}} for m in ("off", "on")}
     audio = default_audio_subsystems(random_state=args.seed)
-    video = default_video_subsystems(random_state=args.seed)
+    video = default_video_subsystems(FEATURES, random_state=args.seed)  # the EmotiW recipe
     if args.quick:
         audio = {"audio-svm": audio["audio-svm"][:1]}
         video = {n: c[:2] for n, c in video.items()}

@@ -39,7 +39,7 @@ print(f"{len(test)} clips of {len(held_out)} held-out actors: {', '.join(held_ou
 # %%
 # ``emoset train``
 # ----------------
-# One video subsystem (emotion-CNN image sets; ``--video densesift,cnn`` is the default) and
+# One video subsystem (emotion-CNN image sets, the default; ``--video densesift,cnn`` adds DenseSIFT) and
 # the default audio subsystem. The model is saved with skops, its SHA-256 beside it.
 out = Path(tempfile.mkdtemp(prefix="emoset-example-"))
 model_path = out / "model.skops"

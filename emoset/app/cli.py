@@ -145,7 +145,7 @@ def _add_train(sub):
         "--video",
         default=None,
         help="frame features of the video subsystems, comma-separated "
-        "(default densesift,cnn; '' for none)",
+        "(default cnn; densesift,cnn is the EmotiW 2016 recipe; '' for none)",
     )
     p.add_argument("--no-audio", action="store_true", help="no audio subsystem")
     p.add_argument("--fps", type=float, default=None, help="resample videos to this frame rate")
