@@ -168,9 +168,11 @@ def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration,
     return record
 
 
-def _signal_record(y, native, *, kind, params, sampling_rate, band_rate, min_duration):
+def _signal_record(
+    y, native, *, kind, params, sampling_rate, band_rate, min_duration, bandwidth=True
+):
     """Band-limit a decoded signal, compute its vector: status, values, duration, bandwidth."""
-    bandwidth = estimate_bandwidth(y, native)
+    bandwidth = estimate_bandwidth(y, native) if bandwidth else None
     rate = native
     if band_rate is not None and native > band_rate:
         y, rate = resample(y, native, band_rate), band_rate
@@ -429,6 +431,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             sampling_rate=int(self.sampling_rate),
             band_rate=self.band_rate_,
             min_duration=float(self.min_duration),
+            bandwidth=False,  # a file's record keeps it; a piece's answer does not need it
         )
         values = np.full(self.n_features_out_, np.nan)
         if rec["values"] is not None:

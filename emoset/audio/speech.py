@@ -23,7 +23,9 @@ References
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -97,10 +99,81 @@ def opensmile_functionals(signal, sampling_rate=16000, *, feature_set="eGeMAPSv0
         )
     smile = _smile(feature_set)
     x = np.ascontiguousarray(np.asarray(signal, dtype=np.float32).reshape(-1))
+    engine = _engine(feature_set, int(sampling_rate))
+    if engine is not None:
+        return engine.functionals(x), list(smile.feature_names)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Segment too short")
         frame = smile.process_signal(x, int(sampling_rate))
     return frame.to_numpy(dtype=np.float32).reshape(-1), list(smile.feature_names)
+
+
+class _SmileEngine:
+    """One openSMILE instance that analyses signal after signal, configured once.
+
+    ``opensmile.Smile.process_signal`` builds, configures and frees an openSMILE instance for
+    every signal, and wraps the result in pandas: for a timeline's hundreds of 2 s windows that
+    set-up costs as much as the analysis. openSMILE's own API resets an instance after a run
+    so it can run again without configuring it anew; this engine does that, feeding each
+    signal exactly as ``Smile`` does (16-bit samples, the same configuration and options), so
+    its values are the same numbers (``tests/audio/test_speech.py`` compares them on the shared
+    clips). openSMILE instances keep state while they run: one engine per thread.
+    """
+
+    def __init__(self, feature_set, sampling_rate):
+        from opensmile.core.config import config
+
+        smile = _smile(feature_set)
+        options = smile._options()
+        options.update(
+            source=str(Path(smile.default_config_root) / config.EXTERNAL_INPUT_CONFIG),
+            sampleRate=int(sampling_rate),
+            nBits=16,
+        )
+        self._make = functools.partial(smile._smile, options=options)
+        self._source = config.EXTERNAL_SOURCE_COMPONENT
+        self._sink = config.EXTERNAL_OUTPUT_COMPONENT
+        self._n_features = len(smile.feature_names)
+        self._instance = None
+
+    def functionals(self, x):
+        """The functionals of one float32 signal in [-1, 1] (NaN when it is too short)."""
+        samples = (x.copy() * np.float32(32768)).astype(np.int16)  # as Smile feeds it
+        rows = []
+        smile, self._instance = self._instance, None  # dropped if this run fails
+        if smile is None:
+            smile = self._make()
+        else:
+            smile.reset()
+        smile.external_sink_set_callback_ex(self._sink, lambda data, meta: rows.append(data.copy()))
+        smile.external_audio_source_write_data(self._source, samples.tobytes())
+        smile.external_audio_source_set_eoi(self._source)
+        smile.run()
+        self._instance = smile
+        if not rows:
+            return np.full(self._n_features, np.nan, dtype=np.float32)
+        return np.vstack(rows).astype(np.float32).reshape(-1)
+
+    def __del__(self):
+        if self._instance is not None:
+            self._instance.free()
+
+
+_engines = threading.local()
+
+
+def _engine(feature_set, sampling_rate):
+    """This thread's :class:`_SmileEngine` for a feature set and rate (None: use ``Smile``)."""
+    engines = getattr(_engines, "by_key", None)
+    if engines is None:
+        engines = _engines.by_key = {}
+    key = (feature_set, sampling_rate)
+    if key not in engines:
+        try:
+            engines[key] = _SmileEngine(feature_set, sampling_rate)
+        except (ImportError, AttributeError):  # another opensmile layout: its public API
+            engines[key] = None
+    return engines[key]
 
 
 _LLD_SPECTRAL = ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff", "spectral_flatness")

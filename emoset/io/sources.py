@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -127,6 +128,10 @@ def iter_media(
     name = str(source)
     with container:
         vstream, astream = _streams(container, name, video=video, audio=audio, report=report)
+        if vstream is not None and _is_local_file(source):
+            # FFmpeg decodes frames in threads of its own, outside the GIL (the same frames;
+            # not for a live source, where each thread would hold a frame back)
+            vstream.thread_type = "AUTO"
         start = float(start) if start else None
         grid = _FrameGrid(vstream, fps, report)
         if start is not None:
@@ -154,6 +159,13 @@ def iter_media(
             if not keep_error:
                 raise MediaError(name, f"decoding stopped at an error ({exc})") from exc
             report["error"] = str(exc)
+
+
+def _is_local_file(source):
+    try:
+        return Path(os.fspath(source)).is_file()
+    except (TypeError, ValueError, OSError):
+        return False
 
 
 def _streams(container, name, *, video, audio, report):

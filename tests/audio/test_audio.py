@@ -694,3 +694,37 @@ def test_speech_activity_tells_speech_from_pauses():
     assert speech_activity(y, SR) == pytest.approx(0.5, abs=0.03)
     assert speech_activity(np.zeros(SR), SR) == 0.0
     assert speech_activity(np.zeros(10), SR) == 0.0
+
+
+def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
+    """emoset's openSMILE engine (configured once, reset per signal) against opensmile.Smile.
+
+    The oracle is the opensmile package's own ``Smile.process_signal`` on the same samples:
+    whole clips, their first 50 ms, digital silence and a half clip, one after
+    another through one instance, for each feature set.
+    """
+    import opensmile
+
+    from emoset.audio.speech import OPENSMILE_FEATURE_SETS, opensmile_functionals
+    from emoset.io.media import load_audio
+
+    clips = sorted((data_root / "ravdess").rglob("*.flac"))[:3]
+    assert len(clips) == 3
+    pieces = []
+    for clip in clips:
+        y = load_audio(clip, sr=16000).astype(np.float32)
+        pieces += [y, y[:800], np.zeros(8000, np.float32), y[: y.size // 2]]
+    for feature_set in OPENSMILE_FEATURE_SETS:
+        smile = opensmile.Smile(
+            feature_set=getattr(opensmile.FeatureSet, feature_set),
+            feature_level=opensmile.FeatureLevel.Functionals,
+        )
+        for piece in pieces:
+            ours, _ = opensmile_functionals(piece, 16000, feature_set=feature_set)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Segment too short")
+                theirs = smile.process_signal(piece, 16000).to_numpy(dtype=np.float32)
+            np.testing.assert_array_equal(ours, theirs.reshape(-1))
+        whole, _ = opensmile_functionals(pieces[0], 16000, feature_set=feature_set)
+        half, _ = opensmile_functionals(pieces[3], 16000, feature_set=feature_set)
+        assert np.isfinite(whole).all() and not np.array_equal(whole, half)
