@@ -125,9 +125,18 @@ def command_table(model, source, clip, runs):
                 f"timeline MODEL {length:.0f}s.mp4 --csv t.csv",
                 ["timeline", model, source, "--csv", csv],
             ),
+            (
+                f"timeline MODEL {length:.0f}s.mp4 --csv t.csv --n-jobs 2",
+                ["timeline", model, source, "--csv", csv, "--n-jobs", "2"],
+            ),
+            (
+                f"timeline MODEL {length:.0f}s.mp4 --csv t.csv --fps 10",
+                ["timeline", model, source, "--csv", csv, "--fps", "10"],
+            ),
             (f"predict MODEL {Path(clip).name}", ["predict", model, clip]),
         ]
-        for (label, argv), seconds in zip(cases, (length, probe(clip).duration), strict=True):
+        lengths = (length, length, length, probe(clip).duration)
+        for (label, argv), seconds in zip(cases, lengths, strict=True):
             wall, rss, st = median_runs([str(a) for a in argv], runs)
             fixed = [st.get(k, 0.0) for k in ("start-up", "imports", "model load")]
             cells = " | ".join(f"{v:.2f}" for v in [*fixed, wall - sum(fixed)])
