@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -104,7 +106,9 @@ def save_model(model, path):
     """Save a fitted model with skops (no pickle: loading never runs code from the file).
 
     Folder settings (``cache_dir``, ``memory`` of every nested estimator) are not saved;
-    :func:`load_model` sets the caller's.
+    :func:`load_model` sets the caller's. The bytes depend only on the model: the same fitted
+    model, saved twice or in two processes, gives the same file and digest
+    (:func:`canonical_skops`).
 
     Parameters
     ----------
@@ -122,12 +126,65 @@ def save_model(model, path):
     path = Path(path)
     clean = copy.deepcopy(model)
     _set_machine_params(clean, _MACHINE_PARAMS)
-    data = sio.dumps(clean)
+    data = canonical_skops(sio.dumps(clean))
     digest = hashlib.sha256(data).hexdigest()
     with _writing(path):  # the model and its digest from one writer, never two
         atomic_write_bytes(path, data)
         atomic_write_bytes(Path(str(path) + ".sha256"), f"{digest}  {path.name}\n".encode())
     return path
+
+
+#: Date of every entry of a saved model (the earliest a zip file can hold): no save time.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def canonical_skops(data):
+    """The same skops file with every run-dependent byte made a function of the content.
+
+    skops names a saved array after its object's ``id()`` (a memory address), a bytes object
+    after a random UUID, gives every object an ``__id__`` that is its memory address, and dates
+    every zip entry with the time of saving. Here the ``__id__`` values are renumbered 1, 2, ...
+    and the data files ``1.npy``, ``2.bin``, ... in the order ``schema.json`` first names them
+    (the same sharing of objects, so the file loads to the same model), and every entry is
+    dated 1980-01-01 with fixed attributes, stored uncompressed.
+
+    Parameters
+    ----------
+    data : bytes
+        A skops file (``skops.io.dumps``).
+
+    Returns
+    -------
+    data : bytes
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        schema = json.loads(src.read("schema.json"))
+        ids, files = {}, {}
+
+        def renumber(node):
+            if isinstance(node, list):
+                for item in node:
+                    renumber(item)
+            elif isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "__id__" and isinstance(value, int):
+                        node[key] = ids.setdefault(value, len(ids) + 1)  # 0 is never memoised
+                    elif key == "file" and isinstance(value, str):
+                        node[key] = files.setdefault(value, f"{len(files) + 1}{Path(value).suffix}")
+                    else:
+                        renumber(value)
+
+        renumber(schema)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as dst:
+            entries = [(new, src.read(old)) for old, new in files.items()]
+            entries.append(("schema.json", json.dumps(schema, indent=2).encode()))
+            for name, content in entries:
+                info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                info.create_system = 3  # Unix, wherever it was saved
+                info.external_attr = 0o644 << 16
+                dst.writestr(info, content)
+    return out.getvalue()
 
 
 @contextlib.contextmanager

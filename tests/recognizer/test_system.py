@@ -251,15 +251,17 @@ def test_nothing_read_from_a_model_or_cache_runs(small_recognizer, cremad_split,
     assert not marker.exists()
 
 
-def test_fit_is_identical_across_processes_and_hash_seeds(cremad_split, feature_cache):
-    """Same data and seed, same scores: two fits in processes with different PYTHONHASHSEED."""
+def test_fit_is_identical_across_processes_and_hash_seeds(cremad_split, feature_cache, tmp_path):
+    """Same data and seed, same scores and the same saved bytes: two fits in processes with
+    different PYTHONHASHSEED."""
     script = textwrap.dedent(
         f"""
-        import json, sys
+        import hashlib, json, sys
         sys.path.insert(0, {str(REPO / "tests")!r})
         import numpy as np
         from conftest import make_small_recognizer
         from emoset.datasets.corpora import load_cremad
+        from emoset.recognizer.persistence import save_model
         from emoset.recognizer.subsystems import default_video_subsystems
         clips = load_cremad({str(cremad_split[0][0].video.parents[3])!r}, subsets=["facecrop128"])
         speakers = sorted({{c.speaker for c in clips}})
@@ -270,12 +272,14 @@ def test_fit_is_identical_across_processes_and_hash_seeds(cremad_split, feature_
         video = default_video_subsystems(["densesift"])["densesift-pls"][:2]
         model.set_params(video={{"densesift-pls": video}})
         model.fit(train)
+        saved = save_model(model, sys.argv[1]).read_bytes()
+        print(hashlib.sha256(saved).hexdigest())
         print(json.dumps(model.decision_function(test).tolist()))
         """
     )
     runs = [  # side by side: each under the other's load
         subprocess.Popen(
-            [sys.executable, "-c", script],
+            [sys.executable, "-c", script, tmp_path / f"{seed}.skops"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -288,8 +292,25 @@ def test_fit_is_identical_across_processes_and_hash_seeds(cremad_split, feature_
     for run in runs:
         stdout, stderr = run.communicate(timeout=600)
         assert run.returncode == 0, stderr[-2000:]
-        outs.append(stdout.strip().splitlines()[-1])
-    assert outs[0] == outs[1]  # bit-identical (compared as text)
+        outs.append(stdout.strip().splitlines()[-2:])
+    assert outs[0][1] == outs[1][1]  # bit-identical (compared as text)
+    assert outs[0][0] == outs[1][0]  # the same model file, byte for byte
+    assert (tmp_path / "1.skops").read_bytes() == (tmp_path / "4242.skops").read_bytes()
+
+
+def test_a_model_saves_to_the_same_bytes(small_recognizer, small_model_file, tmp_path):
+    """No address, random name or save time in the file: a copy saves to the same bytes."""
+    import copy
+    import zipfile
+
+    again = save_model(copy.deepcopy(small_recognizer), tmp_path / "copy.skops")
+    assert again.read_bytes() == small_model_file.read_bytes()
+    with zipfile.ZipFile(again) as z:
+        infos = z.infolist()
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    stems = {Path(i.filename).stem for i in infos if i.filename != "schema.json"}
+    assert stems == {str(k) for k in range(1, len(infos))}  # 1, 2, ...: no address, no UUID
+    assert np.array_equal(load_model(again).classes_, small_recognizer.classes_)
 
 
 class Untrusted:
