@@ -131,7 +131,7 @@ def build_parser():
         help="print where the time went on stderr at the end (start-up, model load, stages)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_predict, _add_evaluate, _add_timeline):
+    for add in (_add_train, _add_predict, _add_evaluate, _add_timeline, _add_info):
         add(sub)
     return parser
 
@@ -184,6 +184,17 @@ def _add_predict(sub):
     )
     _run_args(p)
     p.set_defaults(command_name="predict")
+
+
+def _add_info(sub):
+    p = sub.add_parser(
+        "info",
+        help="describe a model: classes, subsystems, and its card (training data, licences, "
+        "speaker-independent accuracy, limits); default: the model shipped with emoset",
+    )
+    p.add_argument("model", nargs="?", default=None, help="a model file (default: the bundled one)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(command_name="info")
 
 
 def _add_evaluate(sub):

@@ -8,6 +8,7 @@ not, so ``emoset --help`` and ``emoset --version`` start at once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -17,19 +18,26 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
 from ..datasets import Clip, load_afew, load_cremad, load_manifest, load_ravdess
 from ..io import MediaError, TruncatedMediaError, media_kind
 from ..recognizer import (
+    CARD_FORMAT,
     PEOPLE_COLUMNS,
     VIDEO_FEATURES,
     AudioVisualEmotionRecognizer,
     ClipResult,
     TimelineOptions,
     default_video_subsystems,
+    describe_model,
+    format_card,
     json_value,
     load_model,
+    pretrained_model_path,
+    read_card,
     save_model,
     stream_timeline,
+    training_data,
 )
 from ..utils.cache import atomic_write_bytes
 from ..utils.messages import shown
@@ -39,7 +47,7 @@ from .cluster import cluster_n_jobs, dask_cluster
 from .overlay import write_overlay
 from .report import chance_levels, classification_metrics, plot_timeline
 
-__all__ = ["UsageError", "evaluate", "predict", "timeline", "train"]
+__all__ = ["UsageError", "evaluate", "info", "predict", "timeline", "train"]
 
 logger = logging.getLogger("emoset")
 
@@ -134,11 +142,56 @@ def _train(args, n_jobs):
         len({c.speaker for c in clips}),
     )
     model.fit(clips)
-    path = save_model(model, args.output)
+    card = {
+        "format": CARD_FORMAT,
+        "made_by": _train_command(args),
+        "emoset": __version__,
+        "training_data": training_data(clips),
+        "evaluation": None,
+    }
+    path = save_model(model, args.output, card=card)
     print(
         f"saved {path} (classes: {', '.join(map(str, model.classes_))}; subsystems: "
         f"{', '.join(model.subsystems_)})"
     )
+    return 0
+
+
+def _train_command(args):
+    """The ``emoset train`` options that chose the data and the model (no paths)."""
+    words = ["emoset train", f"--corpus {args.corpus}"]
+    for flag, value in (
+        ("--subsets", " ".join(args.subsets or ())),
+        ("--speakers", args.speakers),
+        ("--exclude-speakers", args.exclude_speakers),
+        ("--video", args.video),
+        ("--fps", args.fps),
+    ):
+        if value not in (None, ""):
+            words.append(f"{flag} {value}")
+    if args.video == "":
+        words.append("--video ''")
+    if args.landmarks != "auto":
+        words.append(f"--landmarks {args.landmarks or 'none'}")
+    words += [flag for flag, on in (("--no-audio", args.no_audio), ("--mirror", args.mirror)) if on]
+    return " ".join(words)
+
+
+def info(args):
+    path = Path(args.model) if args.model else pretrained_model_path()
+    if args.model is None and not path.is_file():
+        raise UsageError(
+            f"emoset's bundled model {shown(path)} is missing (this installation was built "
+            "without it; in a checkout 'make pretrained' builds it); give a model file."
+        )
+    model = load_model(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    description, card = describe_model(model), read_card(path)
+    if args.json:
+        out = {"path": str(path), "sha256": digest, "model": description, "card": card}
+        print(json.dumps(json_value(out, digits=None), indent=2))
+    else:
+        print(format_card(description, card, path=shown(path), digest=digest))
     return 0
 
 

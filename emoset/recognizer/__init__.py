@@ -1,9 +1,18 @@
 """The audio-visual recognizer: its default subsystems, the record and the rule that turns
 subsystem scores into a label (clips and windows), timelines over long or live sources,
-saving and loading (skops)."""
+saving and loading (skops), model cards and the bundled model."""
 
+from .card import CARD_FORMAT, CORPUS_TERMS, describe_model, format_card, training_data
 from .people import NOT_SPEAKING, OFF_SCREEN, PEOPLE_COLUMNS, WindowPeople, predict_people
-from .persistence import load_model, save_model
+from .persistence import (
+    PRETRAINED_MODEL_FILE,
+    card_path,
+    load_model,
+    load_pretrained,
+    pretrained_model_path,
+    read_card,
+    save_model,
+)
 from .records import ClipResult, Decision, decide, json_value
 from .subsystems import (
     MIN_FACES,
@@ -30,30 +39,40 @@ from .timeline import (
 __all__ = [
     "AUDIO_RATE",
     "AudioVisualEmotionRecognizer",
+    "CARD_FORMAT",
+    "CORPUS_TERMS",
     "ClipResult",
     "Decision",
     "MIN_FACES",
     "NOT_SPEAKING",
     "OFF_SCREEN",
     "PEOPLE_COLUMNS",
+    "PRETRAINED_MODEL_FILE",
     "SPEECH_MIN_ACTIVITY",
     "TimelineOptions",
     "TimelineRun",
     "VIDEO_FEATURES",
     "WindowPeople",
+    "card_path",
     "decide",
     "default_audio_subsystems",
     "default_video_subsystems",
+    "describe_model",
+    "format_card",
     "json_value",
     "landmarks_video_subsystems",
     "load_model",
+    "load_pretrained",
     "make_audio_pipeline",
     "make_video_pipeline",
     "multiple_kernel_video_subsystems",
     "predict_people",
     "predict_timeline",
+    "pretrained_model_path",
+    "read_card",
     "save_model",
     "smooth_timeline",
     "stream_timeline",
+    "training_data",
     "video_candidates",
 ]

@@ -9,6 +9,11 @@ cleared, so a model carries no path of the machine that trained it.
 plain scikit-learn / NumPy type skops trusts, and hands every nested estimator the *caller's*
 cache folder: a path stored in a model file is never used, so a model cannot make emoset read
 (let alone run) anything from a folder of the author's choosing.
+
+A model may have a card beside it, ``<model>.card.json`` (:func:`read_card`; its content is
+:mod:`emoset.recognizer.card`'s). emoset ships one model, trained by ``make pretrained`` on the
+corpora whose licence allows it: :func:`load_pretrained` (``emoset predict`` and ``emoset
+timeline`` use it when no model is given).
 """
 
 from __future__ import annotations
@@ -28,7 +33,15 @@ from .._version import __version__
 from ..utils.cache import atomic_write_bytes
 from ..utils.messages import shown, what_is
 
-__all__ = ["load_model", "save_model"]
+__all__ = [
+    "PRETRAINED_MODEL_FILE",
+    "card_path",
+    "load_model",
+    "load_pretrained",
+    "pretrained_model_path",
+    "read_card",
+    "save_model",
+]
 
 #: Parameters that name folders of the machine, not the model: cleared on save, the caller's
 #: on load.
@@ -102,7 +115,12 @@ def _missing_emoset_class(name):
         return True
 
 
-def save_model(model, path):
+def card_path(path):
+    """Where the card of the model at ``path`` is: ``<path>.card.json``."""
+    return Path(str(path) + ".card.json")
+
+
+def save_model(model, path, *, card=None):
     """Save a fitted model with skops (no pickle: loading never runs code from the file).
 
     Folder settings (``cache_dir``, ``memory`` of every nested estimator) are not saved;
@@ -116,6 +134,11 @@ def save_model(model, path):
     path : str or path-like
         Usually ``*.skops``; written atomically. ``<path>.sha256`` records its digest in the
         ``sha256sum`` format.
+    card : dict or None
+        A model card (:mod:`emoset.recognizer.card`): written as ``<path>.card.json`` with the
+        model's file name and SHA-256 added (``model_file``, ``model_sha256``), so a card can
+        be told from one of another file. JSON only, keys in the given order: the same card
+        gives the same bytes.
 
     Returns
     -------
@@ -128,10 +151,46 @@ def save_model(model, path):
     _set_machine_params(clean, _MACHINE_PARAMS)
     data = canonical_skops(sio.dumps(clean))
     digest = hashlib.sha256(data).hexdigest()
-    with _writing(path):  # the model and its digest from one writer, never two
+    if card is not None:
+        card = {**card, "model_file": path.name, "model_sha256": digest}
+        card_bytes = (json.dumps(card, indent=2, ensure_ascii=False) + "\n").encode()
+    with _writing(path):  # the model, its digest and card from one writer, never two
         atomic_write_bytes(path, data)
         atomic_write_bytes(Path(str(path) + ".sha256"), f"{digest}  {path.name}\n".encode())
+        if card is not None:
+            atomic_write_bytes(card_path(path), card_bytes)
     return path
+
+
+def read_card(path):
+    """The card beside the model at ``path`` (``<path>.card.json``), or ``None``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    card : dict or None
+        Compare its ``model_sha256`` with the model file's digest before trusting it to
+        describe that file (:func:`emoset.recognizer.card.format_card` does).
+
+    Raises
+    ------
+    ValueError
+        If the card is not a JSON object.
+    """
+    where = card_path(path)
+    if not where.is_file():
+        return None
+    try:
+        card = json.loads(where.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{shown(where)}: not a model card (invalid JSON: {exc}).") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"{shown(where)}: not a model card (a JSON object was expected).")
+    return card
 
 
 #: Date of every entry of a saved model (the earliest a zip file can hold): no save time.
@@ -145,8 +204,9 @@ def canonical_skops(data):
     after a random UUID, gives every object an ``__id__`` that is its memory address, and dates
     every zip entry with the time of saving. Here the ``__id__`` values are renumbered 1, 2, ...
     and the data files ``1.npy``, ``2.bin``, ... in the order ``schema.json`` first names them
-    (the same sharing of objects, so the file loads to the same model), and every entry is
-    dated 1980-01-01 with fixed attributes, stored uncompressed.
+    (the same sharing of objects, so the file loads to the same model), ``schema.json`` is
+    written without indentation (a third of its size), and every entry is dated 1980-01-01
+    with fixed attributes, stored uncompressed.
 
     Parameters
     ----------
@@ -178,7 +238,7 @@ def canonical_skops(data):
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as dst:
             entries = [(new, src.read(old)) for old, new in files.items()]
-            entries.append(("schema.json", json.dumps(schema, indent=2).encode()))
+            entries.append(("schema.json", json.dumps(schema, separators=(",", ":")).encode()))
             for name, content in entries:
                 info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                 info.create_system = 3  # Unix, wherever it was saved
@@ -290,6 +350,54 @@ def _recorded_digest(path, sidecar):
             f"got {fields[0][:80]!r}."
         )
     return digest.lower()
+
+
+#: File name of the model shipped inside emoset (``emoset/models/``, package data), built by
+#: ``make pretrained`` (``pipelines/pretrained.py``) with its digest and card beside it.
+PRETRAINED_MODEL_FILE = "cremad.skops"
+
+
+def pretrained_model_path():
+    """Path of the model shipped with emoset (``emoset/models/cremad.skops``).
+
+    Returns
+    -------
+    path : pathlib.Path
+        Its ``.sha256`` and ``.card.json`` lie beside it. It may be missing in a checkout
+        where ``make pretrained`` has not run; :func:`load_pretrained` says so.
+    """
+    from importlib import resources
+
+    return Path(str(resources.files("emoset").joinpath("models", PRETRAINED_MODEL_FILE)))
+
+
+def load_pretrained(*, cache_dir=None):
+    """Load the model shipped with emoset: :func:`load_model` on :func:`pretrained_model_path`.
+
+    What it was trained on, how well it does and its licence: its card
+    (:func:`read_card`, ``emoset info``).
+
+    Parameters
+    ----------
+    cache_dir : str, path-like, True or None
+        As in :func:`load_model`.
+
+    Returns
+    -------
+    model : emoset.recognizer.system.AudioVisualEmotionRecognizer
+
+    Raises
+    ------
+    FileNotFoundError
+        If this emoset was built without the model (in a checkout: ``make pretrained``).
+    """
+    path = pretrained_model_path()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"emoset's bundled model {shown(path)} is missing: this installation was built "
+            "without it (in a checkout, 'make pretrained' builds it); or pass a model file."
+        )
+    return load_model(path, cache_dir=cache_dir)
 
 
 def load_model(path, *, cache_dir=None, require_digest=True):

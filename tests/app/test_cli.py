@@ -61,6 +61,35 @@ def test_train_writes_model_and_digest(model_path, speakers):
     assert set(model.subsystems_) == {"cnn-pls", "audio-svm"}  # --video cnn, default audio
 
 
+def test_train_writes_a_card_and_info_prints_it(model_path, speakers, capsys):
+    from emoset.recognizer.persistence import read_card
+
+    clips, held_out = speakers
+    card = read_card(model_path)
+    digest = (model_path.parent / "model.skops.sha256").read_text().split()[0]
+    assert card["model_sha256"] == digest and card["model_file"] == "model.skops"
+    assert card["made_by"] == (
+        "emoset train --corpus cremad --subsets facecrop128 --exclude-speakers "
+        f"{','.join(held_out)} --video cnn"
+    )
+    trained = [c for c in clips if c.speaker not in held_out]
+    assert card["training_data"]["clips"] == len(trained)
+    assert card["training_data"]["corpora"][0]["name"] == "CREMA-D"
+    assert card["evaluation"] is None
+    capsys.readouterr()
+    assert main(["info", str(model_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"SHA-256: {digest}" in out
+    assert "cnn-pls (video): cnn image sets" in out and "audio-svm (audio)" in out
+    assert f"Training data: {len(trained)} clips of {len({c.speaker for c in trained})} " in out
+    assert "licence: Open Database License (ODbL) 1.0" in out
+    assert "Accuracy: not measured" in out
+    assert main(["info", str(model_path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["sha256"] == digest and info["card"] == card
+    assert [s["name"] for s in info["model"]["subsystems"]] == ["cnn-pls", "audio-svm"]
+
+
 def test_predict_unseen_clip_json(model_path, speakers, capsys, feature_cache):
     clips, held_out = speakers
     unseen = [c for c in clips if c.speaker in held_out][:3]
