@@ -14,9 +14,10 @@ XDIST_ARGS = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 DATA_ARGS ?=
 DOCS_ARGS ?=
 REPRODUCE_ARGS ?=
+PRETRAINED_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint bench docs reproduce-emotiw2016 data splits clean
+.PHONY: help install test test-fast lint bench docs reproduce-emotiw2016 pretrained data splits clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -67,6 +68,13 @@ reproduce-emotiw2016: $(STAMP) ## The whole system: features, PLS/SVM subsystems
 		$(PY) -m pipelines.fetch_data --yes --corpus cremad || exit 1; \
 	fi; \
 	$(PY) -m pipelines.emotiw2016 $(REPRODUCE_ARGS)
+
+pretrained: $(STAMP) ## Build the bundled model emoset/models/cremad.skops (+ .sha256, card) from the CREMA-D clips
+	@if [ -z "$$EMOSET_DATA" ] && [ ! -d ../shared/data ] && [ ! -d data/cremad ] && [ ! -d "$$HOME/emoset_data/cremad" ]; then \
+		echo "No CREMA-D clips found: fetching the default CREMA-D subset first (see 'make data')."; \
+		$(PY) -m pipelines.fetch_data --yes --corpus cremad || exit 1; \
+	fi
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pipelines.pretrained $(PRETRAINED_ARGS)
 
 clean: ## Remove caches, results and built documentation (keeps .venv)
 	rm -rf .cache results .pytest_cache docs/_build docs/generated docs/auto_examples

@@ -1,0 +1,119 @@
+"""The model shipped with emoset: its files, its card, that it is the defaults' model, and that
+``make pretrained`` (``python -m pipelines.pretrained``) rebuilds the same bytes."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sklearn import config_context
+from sklearn.base import clone
+
+from emoset.recognizer import (
+    AudioVisualEmotionRecognizer,
+    default_audio_subsystems,
+    default_video_subsystems,
+    load_pretrained,
+    pretrained_model_path,
+    read_card,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+#: 6 CREMA-D actors of the face crops (17 clips, every emotion): a build small enough to repeat.
+SPEAKERS = "1005,1016,1017,1052,1060,1077"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    path = pretrained_model_path()
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make pretrained` (it ships in the wheel)")
+    return path, load_pretrained(), read_card(path)
+
+
+def test_the_bundled_model_and_its_digest(shipped):
+    path, model, card = shipped
+    data = path.read_bytes()
+    assert len(data) < 20e6  # well inside a wheel
+    digest = hashlib.sha256(data).hexdigest()
+    assert Path(f"{path}.sha256").read_text().split() == [digest, path.name]
+    assert isinstance(model, AudioVisualEmotionRecognizer)
+    assert card["model_sha256"] == digest and card["model_file"] == path.name
+    assert (path.parent / "cremad.LICENSE").is_file()
+
+
+def test_the_card_says_what_it_was_trained_on_and_how_well_it_does(shipped):
+    _, model, card = shipped
+    data, ev = card["training_data"], card["evaluation"]
+    assert [c["name"] for c in data["corpora"]] == ["CREMA-D"]  # the only corpus that may ship
+    assert "ODbL" in data["corpora"][0]["licence"] and "ODbL 1.0" in card["licence"]
+    assert {c["name"] for c in card["excluded_data"]} == {"RAVDESS", "AFEW"}
+    assert sorted(data["classes"]) == [str(c) for c in model.classes_]
+    assert ev["n"] == data["clips"] == len(next(iter(model.oof_scores_.values())))
+    assert "speaker-independent" in ev["protocol"]
+    assert ev["accuracy"] > ev["chance"]["majority"] + 0.1  # measured, not a default
+    assert ev["uar"] > ev["chance"]["uniform"] + 0.1
+    assert set(ev["human"]) == {"voice only", "face only", "audio-visual"}
+    limits = " ".join(card["not_trained_on"])
+    for topic in ("spontaneous", "languages", "children", "camera angles"):
+        assert topic in limits
+    assert card["made_by"] == "make pretrained" and "make pretrained" in card["rebuild"]
+    text = json.dumps(card)
+    assert str(REPO.parent) not in text  # no path of the build machine (its data, its checkout)
+
+
+def _spec(pipeline):
+    """Every step of a pipeline with all its parameters (fitted state left out)."""
+    with config_context(print_changed_only=False):
+        return [repr(clone(step)) for _, step in pipeline.steps]
+
+
+def test_the_bundled_model_is_the_defaults_model(shipped):
+    """Built from today's defaults: a change of a default subsystem, candidate, frame rate or
+    feature makes this fail until ``make pretrained`` rebuilds the shipped model."""
+    _, model, _ = shipped
+    stale = "the shipped model was built with other defaults: run `make pretrained`"
+    run_time = ("cache_dir", "n_jobs", "verbose")
+    with config_context(print_changed_only=False):
+        mine = {k: repr(v) for k, v in model.get_params(deep=False).items() if k not in run_time}
+        default = AudioVisualEmotionRecognizer().get_params(deep=False)
+        default = {k: repr(v) for k, v in default.items() if k not in run_time}
+    assert mine == default, stale
+    candidates = {**default_video_subsystems(), **default_audio_subsystems()}
+    assert list(model.subsystems_) == list(candidates), stale
+    for name, pipeline in model.subsystems_.items():
+        options = [_spec(c) for c in candidates[name]]
+        assert _spec(pipeline) in options, f"{name}: {stale}"
+        assert len(model.candidate_scores_[name]) == len(options), f"{name}: {stale}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_make_pretrained_rebuilds_the_same_bytes(data_root, feature_cache, tmp_path):
+    """The build, twice on the same clips (six actors, three folds), in processes with
+    different hash seeds: the same model, digest and card, byte for byte."""
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        argv = ["--data-root", data_root, "--out", out, "--cache-dir", feature_cache]
+        argv += ["--speakers", SPEAKERS, "--folds", "3"]
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines.pretrained", *map(str, argv)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        outs.append(out)
+    names = sorted(p.name for p in outs[0].iterdir())
+    assert names == ["cremad.skops", "cremad.skops.card.json", "cremad.skops.sha256"]
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    card = read_card(outs[0] / "cremad.skops")
+    assert card["training_data"]["clips"] == card["evaluation"]["n"] == 17
+    assert card["made_by"] == f"python -m pipelines.pretrained --speakers {SPEAKERS} --folds 3"
+    assert "speaker_kfold(3" in card["evaluation"]["protocol"]
