@@ -2,11 +2,13 @@
 
 ::
 
+    emoset predict clip.mp4 other.wav --json          # the model shipped with emoset
+    emoset info                                       # its card: data, licences, accuracy
+    emoset timeline interview.mp4 --csv timeline.csv --plot timeline.png
     emoset train --corpus cremad -o model.skops
-    emoset predict model.skops clip.mp4 other.wav --json
+    emoset predict clip.mp4 --model model.skops       # (or: emoset predict model.skops clip.mp4)
     emoset evaluate model.skops --corpus cremad --speakers 1001,1002
-    emoset timeline model.skops interview.mp4 --csv timeline.csv --plot timeline.png
-    emoset timeline model.skops http://camera.local/stream.ts --live
+    emoset timeline http://camera.local/stream.ts --model model.skops --live
     emoset train --corpus cremad -o model.skops --dask-scheduler tcp://10.0.0.5:8786
 
 Exit status: 0 when every clip got a label, 1 when some clip could not be scored (each is
@@ -173,8 +175,13 @@ def _add_predict(sub):
         help="label new clips with a trained model (each path is one clip: a video with its "
         "own audio track, or an audio file alone)",
     )
-    p.add_argument("model", help="a model saved by 'emoset train'")
-    p.add_argument("clips", nargs="+", help="video or audio files")
+    p.add_argument(
+        "clips",
+        nargs="+",
+        metavar="CLIP",
+        help="video or audio files (the old form 'emoset predict MODEL CLIP...' works too)",
+    )
+    _model_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
         "--people",
@@ -184,6 +191,16 @@ def _add_predict(sub):
     )
     _run_args(p)
     p.set_defaults(command_name="predict")
+
+
+def _model_option(p):
+    p.add_argument(
+        "--model",
+        default=None,
+        metavar="PATH",
+        help="a model saved by 'emoset train' (default: the model shipped with emoset; "
+        "'emoset info' shows its card)",
+    )
 
 
 def _add_info(sub):
@@ -212,10 +229,14 @@ def _add_timeline(sub):
         "timeline",
         help="emotion over time in a long video or a live stream (one row per window)",
     )
-    p.add_argument("model", help="a model saved by 'emoset train'")
     p.add_argument(
-        "source", help="a video or audio file, a URL (http, rtsp, udp) or a device (/dev/video0)"
+        "inputs",
+        nargs="+",
+        metavar="SOURCE",
+        help="a video or audio file, a URL (http, rtsp, udp) or a device (/dev/video0); the "
+        "old form 'emoset timeline MODEL SOURCE' works too",
     )
+    _model_option(p)
     p.add_argument("--window", type=float, default=2.0, help="window length in s (default 2)")
     p.add_argument("--hop", type=float, default=0.5, help="s between windows (default 0.5)")
     p.add_argument("--smooth", type=int, default=1, help="average scores over K windows")

@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,38 @@ def _train(args, n_jobs):
     return 0
 
 
+def _is_model_file(path):
+    """Whether ``path`` names a saved model: a ``.skops`` name, or a skops zip file's content."""
+    if Path(path).suffix.lower() == ".skops":
+        return True
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "schema.json" in z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _pick_model(args, inputs, what):
+    """``(model path or None, the other inputs)``: ``--model``, or the old form's first path.
+
+    ``emoset predict MODEL CLIP...`` and ``emoset timeline MODEL SOURCE`` still work: a first
+    path that names a model (a ``.skops`` file, or a skops file's content; no media file is
+    either) is the model. Without either, ``None``: the bundled model.
+    """
+    first_is_model = len(inputs) > 1 and _is_model_file(inputs[0])
+    if args.model is not None:
+        if first_is_model:
+            raise UsageError(
+                f"two models: --model {shown(args.model)} and {shown(inputs[0])}; give one."
+            )
+        return args.model, inputs
+    if first_is_model:
+        return inputs[0], inputs[1:]
+    if len(inputs) == 1 and _is_model_file(inputs[0]):
+        raise UsageError(f"{shown(inputs[0])} is a model; give the {what} to label after it.")
+    return None, inputs
+
+
 def _train_command(args):
     """The ``emoset train`` options that chose the data and the model (no paths)."""
     words = ["emoset train", f"--corpus {args.corpus}"]
@@ -178,12 +211,7 @@ def _train_command(args):
 
 
 def info(args):
-    path = Path(args.model) if args.model else pretrained_model_path()
-    if args.model is None and not path.is_file():
-        raise UsageError(
-            f"emoset's bundled model {shown(path)} is missing (this installation was built "
-            "without it; in a checkout 'make pretrained' builds it); give a model file."
-        )
+    path = Path(args.model) if args.model else _bundled_model()
     model = load_model(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     description, card = describe_model(model), read_card(path)
@@ -195,8 +223,24 @@ def info(args):
     return 0
 
 
+def _bundled_model():
+    """The path of the model shipped with emoset, or a usage error when it is missing."""
+    path = pretrained_model_path()
+    if not path.is_file():
+        raise UsageError(
+            f"no model given and emoset's bundled model {shown(path)} is missing (this "
+            "installation was built without it; in a checkout 'make pretrained' builds it): "
+            "give a model file."
+        )
+    return path
+
+
 def _load(args, n_jobs=None):
-    """Load a model and give it this command's cache, cores and options (never the trainer's)."""
+    """Load a model and give it this command's cache, cores and options (never the trainer's).
+
+    ``args.model`` ``None``: the model shipped with emoset.
+    """
+    args.model = args.model or str(_bundled_model())
     started = time.perf_counter()
     model = load_model(args.model, cache_dir=_cache_dir(args))
     args.seconds["model load"] = time.perf_counter() - started
@@ -278,6 +322,7 @@ def _print_record(r):
 
 
 def predict(args):
+    args.model, args.clips = _pick_model(args, args.clips, "clips")
     model = _load(args)
     started = time.perf_counter()
     records = _records(model, args.clips)
@@ -360,7 +405,7 @@ def _timeline_table(frame, classes):
 
 def _timeline_outputs(args):
     """Check every output of ``emoset timeline`` before the run: none may replace an input."""
-    inputs = [args.source, args.model]
+    inputs = [args.source, args.model or pretrained_model_path()]
     for flag, path in (("--csv", args.csv), ("--plot", args.plot), ("--overlay", args.overlay)):
         if path is not None:
             check_output(path, inputs=inputs, what=flag)
@@ -386,6 +431,13 @@ def _timeline_options(args, client):
 
 
 def timeline(args):
+    args.model, sources = _pick_model(args, args.inputs, "source")
+    if len(sources) != 1:
+        raise UsageError(
+            f"one source at a time; got {len(sources)}: {', '.join(map(shown, sources))} "
+            "(the model goes after --model)."
+        )
+    args.source = sources[0]
     _timeline_outputs(args)
     stream = args.jsonl or (args.live and not args.csv)
     with dask_cluster(args.dask_scheduler) as client:

@@ -261,3 +261,58 @@ def test_timings_split_the_run(small_model_file, data_root, tmp_path, capsys):
     assert main(["--timings", "predict", model, clip, "--cache-dir", cache]) == 0
     stages = parse_timings(capsys.readouterr().err)
     assert set(stages) == {"imports", "model load", "predict", "total"}
+
+
+def test_predict_with_the_bundled_model(data_root, capsys, feature_cache):
+    """No model given: the model shipped with emoset labels a real clip."""
+    from emoset.recognizer import load_pretrained
+
+    clip = data_root / "cremad" / "native" / "video" / "1001_DFA_ANG_XX.mp4"
+    capsys.readouterr()
+    assert main(["predict", str(clip), "--json", "--cache-dir", str(feature_cache)]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    bundled = load_pretrained(cache_dir=feature_cache)
+    assert record["path"] == str(clip) and record["error"] is None
+    assert record["label"] in [str(c) for c in bundled.classes_]
+    assert record == bundled.predict_records([clip])[0].to_dict() | {"path": str(clip)}
+    assert set(record["subsystems"]) <= set(bundled.subsystems_)
+    assert "audio-svm" in record["subsystems"]
+
+
+def test_the_model_as_an_option_or_first(model_path, speakers, capsys, feature_cache):
+    clips, held_out = speakers
+    clip = str(next(c for c in clips if c.speaker in held_out).audio)
+    cache = ["--cache-dir", str(feature_cache), "--json"]
+    outs = []
+    for argv in (["predict", str(model_path), clip], ["predict", clip, "--model", str(model_path)]):
+        capsys.readouterr()
+        assert main([*argv, *cache]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    assert outs[0] == outs[1] and outs[0][0]["path"] == clip
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["predict", "--model", "{m}", "{m}", "x.wav"], "two models: --model"),
+        (["predict", "{m}"], "is a model; give the clips to label after it"),
+        (["timeline", "{m}"], "is a model; give the source to label after it"),
+        (["timeline", "a.mp4", "b.mp4"], "one source at a time; got 2: a.mp4, b.mp4"),
+        (["timeline", "{m}", "a.mp4", "b.mp4"], "one source at a time; got 2"),
+        (["predict", "x.wav", "--model", "{d}/none.skops"], "Model file .*none.skops not found"),
+    ],
+    ids=[
+        "two-models",
+        "predict-model-only",
+        "timeline-model-only",
+        "two-sources",
+        "model-and-two-sources",
+        "missing-model-option",
+    ],  # fmt: skip
+)
+def test_model_arguments_that_cannot_be_read_one_way(model_path, tmp_path, capsys, argv, message):
+    import re
+
+    argv = [a.format(m=model_path, d=tmp_path) for a in argv]
+    assert main(argv) == 2
+    assert re.search(message, capsys.readouterr().err)
