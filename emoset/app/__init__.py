@@ -1,4 +1,5 @@
-"""The ``emoset`` command and what it draws and writes: overlays, figures and tables, Dask."""
+"""The ``emoset`` command and what it draws and writes: overlays, figures and tables, the
+timeline report page, Dask."""
 
 import lazy_loader
 

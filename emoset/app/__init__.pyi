@@ -11,8 +11,10 @@ from .report import (
     plot_emotion_map,
     plot_timeline,
 )
+from .timeline_page import EMBED_LIMIT, write_timeline_html
 
 __all__ = [
+    "EMBED_LIMIT",
     "SCHEDULER_ENV",
     "chance_levels",
     "classification_metrics",
@@ -25,4 +27,5 @@ __all__ = [
     "plot_timeline",
     "scheduler_address",
     "write_overlay",
+    "write_timeline_html",
 ]

@@ -4,7 +4,7 @@
 
     emoset predict clip.mp4 other.wav --json          # the model shipped with emoset
     emoset info                                       # its card: data, licences, accuracy
-    emoset timeline interview.mp4 --csv timeline.csv --plot timeline.png
+    emoset timeline interview.mp4 --html report.html --csv timeline.csv --plot timeline.png
     emoset train --corpus cremad -o model.skops
     emoset predict clip.mp4 --model model.skops       # (or: emoset predict model.skops clip.mp4)
     emoset evaluate model.skops --corpus cremad --speakers 1001,1002
@@ -246,6 +246,14 @@ def _add_timeline(sub):
     p.add_argument("--plot", default=None, metavar="FILE.png", help="draw scores over time")
     p.add_argument(
         "--overlay", default=None, metavar="FILE.mp4", help="write the video with box and label"
+    )
+    p.add_argument(
+        "--html",
+        default=None,
+        metavar="FILE.html",
+        help="write a report page: the video (linked, or embedded when small; the --overlay "
+        "video if given) with a lane per person, score curves, labels, a cursor that follows "
+        "playback; opens offline",
     )
     p.add_argument(
         "--live",

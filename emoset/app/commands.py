@@ -47,6 +47,7 @@ from ..video.extract import NO_VIDEO
 from .cluster import cluster_n_jobs, dask_cluster
 from .overlay import write_overlay
 from .report import chance_levels, classification_metrics, plot_timeline
+from .timeline_page import write_timeline_html
 
 __all__ = ["UsageError", "evaluate", "info", "predict", "timeline", "train"]
 
@@ -406,7 +407,13 @@ def _timeline_table(frame, classes):
 def _timeline_outputs(args):
     """Check every output of ``emoset timeline`` before the run: none may replace an input."""
     inputs = [args.source, args.model or pretrained_model_path()]
-    for flag, path in (("--csv", args.csv), ("--plot", args.plot), ("--overlay", args.overlay)):
+    outputs = (
+        ("--csv", args.csv),
+        ("--plot", args.plot),
+        ("--overlay", args.overlay),
+        ("--html", args.html),
+    )
+    for flag, path in outputs:
         if path is not None:
             check_output(path, inputs=inputs, what=flag)
     if args.overlay and (args.live or "://" in args.source):
@@ -466,6 +473,10 @@ def timeline(args):
         plot_timeline(frame, args.plot, title=f"Emotion over time: {shown(Path(args.source).name)}")
     if args.overlay:
         write_overlay(frame, args.source, args.overlay)
+    if args.html:  # the page plays the overlay video when there is one: boxes and labels
+        title = f"Emotion over time: {shown(Path(args.source).name)}"
+        video = args.overlay or args.source
+        write_timeline_html(frame, args.html, source=video, title=title)
     print(_timeline_summary(frame, run.stats, args), file=sys.stderr)
     args.seconds.update(_stage_seconds(run.stats))
     return 0 if len(frame) else 1
