@@ -4,7 +4,9 @@
 from the sdist, so the sdist is complete); the wheel is installed, not editable, into a fresh
 virtual environment whose dependencies come from PyPI (pip's cache makes later runs fast), and
 emoset runs there from a temporary folder, away from this repository: the command, the public
-API, the emotion CNN on a real face crop, a shipped split file, and a small train + predict.
+API, the emotion CNN on a real face crop, a shipped split file, the bundled model on its first
+use (``emoset predict``, ``emoset info``, ``emoset timeline --html``), and a small train +
+predict.
 Built and installed once per session. Skipped when ``build`` is missing or PyPI is unreachable.
 """
 
@@ -114,9 +116,16 @@ def test_dists_contents_and_metadata(dists):
         "emoset/__init__.pyi",  # the lazily loaded names: without it `import emoset` fails
         "emoset/app/__init__.pyi",
         "emoset/utils/__init__.pyi",
+        "emoset/models/cremad.skops",
+        "emoset/models/cremad.skops.sha256",
+        "emoset/models/cremad.skops.card.json",
+        "emoset/models/cremad.LICENSE",
+        "emoset/data/timeline_report.html",
     ):
         assert needed in names
     assert not any(n.startswith(("tests/", "tools/")) for n in names)
+    assert not any(n.endswith(".lock") for n in names)  # save_model's lock file stays home
+    assert "License: BSD-3-Clause AND MIT AND ODbL-1.0" in meta
     requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]
     runtime = [r for r in requires if "extra ==" not in r]
     assert any("onnxruntime" in r for r in runtime)
@@ -128,6 +137,8 @@ def test_dists_contents_and_metadata(dists):
         "emoset/models/fer_mini_xception.onnx",
         "emoset/models/fer_mini_xception.LICENSE",
         "tests/fixtures/emotion_cnn_reference.npz",
+        "pipelines/pretrained.py",
+        "emoset/models/cremad.skops",
         "setup.cfg",
         "pyproject.toml",
     ):
@@ -201,3 +212,26 @@ def test_train_and_predict(in_venv, data_root):
     for r in results:
         assert r["label"] in classes and set(r["scores"]) == classes
         assert r["subsystems"] == ["cnn-pls"]
+
+
+def test_ready_on_first_use(in_venv, venv, data_root):
+    """No model, no training: the bundled model labels a clip, describes itself, draws a page."""
+    import re
+
+    clip = data_root / "cremad" / "native" / "video" / "1001_DFA_HAP_XX.mp4"
+    (record,) = json.loads(in_venv("emoset", "predict", str(clip), "--json"))
+    classes = {"anger", "disgust", "fear", "happy", "neutral", "sad"}
+    assert record["path"] == str(clip) and record["label"] in classes
+    assert set(record["scores"]) == classes and record["subsystems"]
+    info = in_venv("emoset", "info")
+    where = re.search(r"^emoset model: (.*)$", info, re.M).group(1)
+    assert Path(where).resolve().is_relative_to(venv.resolve())  # the wheel's own model file
+    assert "Training data: 86 clips of 56 speakers" in info
+    assert re.search(r"accuracy \d+\.\d %, UAR \d+\.\d % on 86 clips \(chance", info)
+    assert "human raters" in info and "ODbL" in info and "make pretrained" in info
+    in_venv("emoset", "timeline", str(clip), "--html", "r.html")
+    page = (in_venv.cwd / "r.html").read_text()
+    blob = re.search(r'id="emoset-data">(.*?)</script>', page, re.S).group(1)
+    data = json.loads(blob)
+    assert len(data["lanes"]) == 1 and len(data["lanes"][0]["label"]) >= 1
+    assert data["media"]["embedded"] and data["media"]["name"] == clip.name
