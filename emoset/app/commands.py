@@ -8,7 +8,6 @@ not, so ``emoset --help`` and ``emoset --version`` start at once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sys
@@ -19,26 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .._version import __version__
 from ..datasets import Clip, load_afew, load_cremad, load_manifest, load_ravdess
 from ..io import MediaError, TruncatedMediaError, media_kind
 from ..recognizer import (
-    CARD_FORMAT,
     PEOPLE_COLUMNS,
     VIDEO_FEATURES,
     AudioVisualEmotionRecognizer,
     ClipResult,
     TimelineOptions,
     default_video_subsystems,
-    describe_model,
     format_card,
     json_value,
     load_model,
+    model_info,
     pretrained_model_path,
-    read_card,
     save_model,
     stream_timeline,
-    training_data,
+    train_card,
 )
 from ..utils.cache import atomic_write_bytes
 from ..utils.messages import shown
@@ -144,14 +140,7 @@ def _train(args, n_jobs):
         len({c.speaker for c in clips}),
     )
     model.fit(clips)
-    card = {
-        "format": CARD_FORMAT,
-        "made_by": _train_command(args),
-        "emoset": __version__,
-        "training_data": training_data(clips),
-        "evaluation": None,
-    }
-    path = save_model(model, args.output, card=card)
+    path = save_model(model, args.output, card=train_card(clips, _train_command(args)))
     print(
         f"saved {path} (classes: {', '.join(map(str, model.classes_))}; subsystems: "
         f"{', '.join(model.subsystems_)})"
@@ -193,34 +182,29 @@ def _pick_model(args, inputs, what):
 
 def _train_command(args):
     """The ``emoset train`` options that chose the data and the model (no paths)."""
-    words = ["emoset train", f"--corpus {args.corpus}"]
-    for flag, value in (
-        ("--subsets", " ".join(args.subsets or ())),
+    options = (
+        ("--corpus", args.corpus),
+        ("--subsets", " ".join(args.subsets or ()) or None),
         ("--speakers", args.speakers),
         ("--exclude-speakers", args.exclude_speakers),
-        ("--video", args.video),
+        ("--video", "''" if args.video == "" else args.video),
         ("--fps", args.fps),
-    ):
-        if value not in (None, ""):
-            words.append(f"{flag} {value}")
-    if args.video == "":
-        words.append("--video ''")
-    if args.landmarks != "auto":
-        words.append(f"--landmarks {args.landmarks or 'none'}")
+        ("--landmarks", None if args.landmarks == "auto" else args.landmarks or "none"),
+    )
+    words = ["emoset train", *(f"{flag} {value}" for flag, value in options if value is not None)]
     words += [flag for flag, on in (("--no-audio", args.no_audio), ("--mirror", args.mirror)) if on]
     return " ".join(words)
 
 
 def info(args):
-    path = Path(args.model) if args.model else _bundled_model()
-    model = load_model(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    description, card = describe_model(model), read_card(path)
+    info = model_info(args.model or _bundled_model())
     if args.json:
-        out = {"path": str(path), "sha256": digest, "model": description, "card": card}
-        print(json.dumps(json_value(out, digits=None), indent=2))
+        print(json.dumps(json_value(info, digits=None), indent=2))
     else:
-        print(format_card(description, card, path=shown(path), digest=digest))
+        card = format_card(
+            info["model"], info["card"], path=shown(info["path"]), digest=info["sha256"]
+        )
+        print(card)
     return 0
 
 

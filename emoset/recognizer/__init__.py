@@ -2,7 +2,15 @@
 subsystem scores into a label (clips and windows), timelines over long or live sources,
 saving and loading (skops), model cards and the bundled model."""
 
-from .card import CARD_FORMAT, CORPUS_TERMS, describe_model, format_card, training_data
+from .card import (
+    CARD_FORMAT,
+    CORPUS_TERMS,
+    describe_model,
+    format_card,
+    model_info,
+    train_card,
+    training_data,
+)
 from .people import NOT_SPEAKING, OFF_SCREEN, PEOPLE_COLUMNS, WindowPeople, predict_people
 from .persistence import (
     PRETRAINED_MODEL_FILE,
@@ -65,6 +73,7 @@ __all__ = [
     "load_pretrained",
     "make_audio_pipeline",
     "make_video_pipeline",
+    "model_info",
     "multiple_kernel_video_subsystems",
     "predict_people",
     "predict_timeline",
@@ -73,6 +82,7 @@ __all__ = [
     "save_model",
     "smooth_timeline",
     "stream_timeline",
+    "train_card",
     "training_data",
     "video_candidates",
 ]

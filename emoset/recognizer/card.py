@@ -14,16 +14,27 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._version import __version__
 from ..audio.features import LibrosaFeatures, OpenSmileFeatures
 from ..datasets.fetch import CREMAD_LICENSE, RAVDESS_LICENSE
 from ..decision.abstain import AbstainingClassifier
 from ..sets.classifiers import ImageSetPLS
+from .persistence import load_model, read_card
 
-__all__ = ["CARD_FORMAT", "CORPUS_TERMS", "describe_model", "format_card", "training_data"]
+__all__ = [
+    "CARD_FORMAT",
+    "CORPUS_TERMS",
+    "describe_model",
+    "format_card",
+    "model_info",
+    "train_card",
+    "training_data",
+]
 
 #: Version of the card's layout.
 CARD_FORMAT = 1
@@ -211,6 +222,52 @@ def training_data(clips, *, demographics=None):
             out["ages"] = [int(min(ages)), int(max(ages))]
             out["sexes"] = dict(sorted(Counter(d["sex"] for d in known).items()))
     return out
+
+
+def train_card(clips, made_by):
+    """The card ``emoset train`` writes: how the model was made and its training data.
+
+    Parameters
+    ----------
+    clips : sequence of emoset.datasets.corpora.Clip
+        The training clips.
+    made_by : str
+        The command (options, no paths).
+
+    Returns
+    -------
+    card : dict
+        ``format``, ``made_by``, ``emoset`` (version), ``training_data``
+        (:func:`training_data`) and ``evaluation`` (``None``: not measured).
+    """
+    return {
+        "format": CARD_FORMAT,
+        "made_by": made_by,
+        "emoset": __version__,
+        "training_data": training_data(clips),
+        "evaluation": None,
+    }
+
+
+def model_info(path):
+    """Everything ``emoset info`` shows of a model file.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    info : dict
+        ``path``, ``sha256`` (of the file), ``model`` (:func:`describe_model` of the loaded
+        model) and ``card`` (:func:`~emoset.recognizer.persistence.read_card`, or ``None``).
+        Format it with :func:`format_card`.
+    """
+    path = Path(path)
+    model = load_model(path)  # checks the recorded digest first
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"path": str(path), "sha256": digest, "model": describe_model(model),
+            "card": read_card(path)}  # fmt: skip
 
 
 def _pct(x):

@@ -125,8 +125,9 @@ def save_model(model, path, *, card=None):
 
     Folder settings (``cache_dir``, ``memory`` of every nested estimator) are not saved;
     :func:`load_model` sets the caller's. The bytes depend only on the model: the same fitted
-    model, saved twice or in two processes, gives the same file and digest
-    (:func:`canonical_skops`).
+    model, saved twice or in two processes, gives the same file and digest (the memory
+    addresses, random names and save times skops would write are replaced by numbers in the
+    order of the content and a fixed date).
 
     Parameters
     ----------
@@ -149,7 +150,7 @@ def save_model(model, path, *, card=None):
     path = Path(path)
     clean = copy.deepcopy(model)
     _set_machine_params(clean, _MACHINE_PARAMS)
-    data = canonical_skops(sio.dumps(clean))
+    data = _canonical_skops(sio.dumps(clean))
     digest = hashlib.sha256(data).hexdigest()
     if card is not None:
         card = {**card, "model_file": path.name, "model_sha256": digest}
@@ -197,7 +198,7 @@ def read_card(path):
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def canonical_skops(data):
+def _canonical_skops(data):
     """The same skops file with every run-dependent byte made a function of the content.
 
     skops names a saved array after its object's ``id()`` (a memory address), a bytes object
