@@ -21,6 +21,19 @@ def test_readme_has_the_quick_start():
     assert re.search(r"from emoset import .*ImageSetPLS", blocks[0])
 
 
+def test_the_quick_start_begins_with_the_three_commands():
+    """A new user's first three commands: the bundled model, its card, the report page."""
+    section = README.read_text().split("## Quick start", 1)[1]
+    first = re.search(r"```(\w+)\n(.*?)```", section, flags=re.S)
+    assert first.group(1) == "bash"
+    commands = [line.split("#")[0].split() for line in first.group(2).strip().splitlines()]
+    assert commands == [
+        ["emoset", "predict", "clip.mp4"],
+        ["emoset", "info"],
+        ["emoset", "timeline", "long.mp4", "--html", "r.html"],
+    ]
+
+
 def test_readme_examples_run(data_root, tmp_path, monkeypatch, capsys, feature_cache):
     monkeypatch.setenv("EMOSET_DATA", str(data_root))
     monkeypatch.setenv("EMOSET_CACHE", str(feature_cache))  # cache_dir=True: the shared cache

@@ -1,4 +1,4 @@
-"""Two small Sphinx helpers for emoset's documentation.
+"""Three small Sphinx helpers for emoset's documentation.
 
 * Docstrings name objects where they are defined (``emoset.sets.classifiers.ImageSetPLS``,
   ``~emoset.video.faces.FaceAligner.align_frames``, or ``SubspaceModel`` inside ``emoset.sets.kernels``),
@@ -9,6 +9,8 @@
 * :func:`check_api_page` compares ``api.rst`` with ``emoset.__all__`` and its groups (the
   comments in ``emoset/__init__.py``) and warns, so the build fails, when a public name is
   missing from the reference or filed under another group.
+* :func:`write_model_card` writes what ``emoset info`` prints for the bundled model, for the
+  page that shows it (``pretrained.rst``).
 """
 
 from __future__ import annotations
@@ -269,9 +271,36 @@ def reset_logging(gallery_conf, fname):
     logging_module.captureWarnings(False)
 
 
+def write_model_card(app):
+    """``generated/model_card.txt``: what ``emoset info`` prints for the bundled model."""
+    import hashlib
+
+    from emoset.recognizer import (
+        describe_model,
+        format_card,
+        load_pretrained,
+        pretrained_model_path,
+        read_card,
+    )
+
+    path = pretrained_model_path()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    text = format_card(
+        describe_model(load_pretrained()),
+        read_card(path),
+        path="emoset/models/" + path.name,
+        digest=digest,
+    )
+    out = Path(app.srcdir) / "generated" / "model_card.txt"
+    out.parent.mkdir(exist_ok=True)
+    if not out.is_file() or out.read_text() != text:  # unchanged: no rebuild of the page
+        out.write_text(text)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", drop_type_docstrings)
     app.connect("autodoc-skip-member", skip_foreign_members)
     app.connect("missing-reference", resolve_public_name)
     app.connect("builder-inited", check_api_page)
+    app.connect("builder-inited", write_model_card)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
