@@ -65,6 +65,23 @@ def test_the_card_says_what_it_was_trained_on_and_how_well_it_does(shipped):
     assert str(REPO.parent) not in text  # no path of the build machine (its data, its checkout)
 
 
+def test_the_readme_states_the_cards_numbers(shipped):
+    """The quick start quotes the shipped model's size and card: a rebuild that changes them
+    fails here until the README says the new numbers."""
+    path, _, card = shipped
+    ev = card["evaluation"]
+    text = " ".join((REPO / "README.md").read_text().split("## Quick start", 1)[1].split())
+    assert f"`emoset/models/cremad.skops` ({path.stat().st_size / 1e6:.1f} MB," in text
+    assert f"**accuracy {ev['accuracy']:.1%}, UAR {ev['uar']:.1%}**".replace("%", " %") in text
+    chance = f"majority class {ev['chance']['majority']:.1%}, uniform {ev['chance']['uniform']:.1%}"
+    assert chance.replace("%", " %") in text
+    for name, words in (("audio-visual", "audio-visual"), ("face only", "face only")):
+        human = ev["human"][name]
+        said = f"{human['accuracy']:.1%} / {human['uar']:.1%} {words}".replace("%", " %")
+        assert said in text, said
+    assert f"{card['training_data']['clips']} CREMA-D clips" in text
+
+
 def _spec(pipeline):
     """Every step of a pipeline with all its parameters (fitted state left out)."""
     with config_context(print_changed_only=False):
