@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import warnings
@@ -389,7 +390,8 @@ def _timeline_table(frame, classes):
 
 
 def _timeline_outputs(args):
-    """Check every output of ``emoset timeline`` before the run: none may replace an input."""
+    """Check every output of ``emoset timeline`` before the run: none may replace an input or
+    another output."""
     inputs = [args.source, args.model or pretrained_model_path()]
     outputs = (
         ("--csv", args.csv),
@@ -397,9 +399,15 @@ def _timeline_outputs(args):
         ("--overlay", args.overlay),
         ("--html", args.html),
     )
+    written = {}
     for flag, path in outputs:
-        if path is not None:
-            check_output(path, inputs=inputs, what=flag)
+        if path is None:
+            continue
+        check_output(path, inputs=inputs, what=flag)
+        where = os.path.realpath(path)
+        if where in written:  # one would replace the other (the page the video it plays)
+            raise UsageError(f"{written[where]} and {flag} are the same file {shown(path)}.")
+        written[where] = flag
     if args.overlay and (args.live or "://" in args.source):
         raise UsageError("--overlay re-reads the source: give a file, not a live source or URL.")
 

@@ -127,6 +127,43 @@ def test_the_report_of_a_real_run(report, long_video):
     np.testing.assert_allclose(scores, frame[CLASSES].to_numpy(), atol=0.005)
 
 
+def test_a_people_run_has_a_lane_per_person(data_root, feature_cache, tmp_path):
+    """``emoset timeline --people --html``: two CREMA-D actors side by side, one lane each,
+    each with that person's windows as in the CSV of the same run."""
+    from _people import load_clip, side_by_side
+
+    from emoset.datasets import load_cremad
+
+    clips = {c.id: c for c in load_cremad(data_root, subsets=["facecrop128"])}
+    pair = ("1005_IEO_ANG_HI", "1016_MTI_FEA_XX")
+    if not set(pair) <= set(clips):
+        pytest.skip(f"the face-crop clips {', '.join(pair)} are not in {data_root}")
+    video = side_by_side(*(load_clip(clips[c]) for c in pair)).write(tmp_path / "two.mp4")
+    page, csv = tmp_path / "people.html", tmp_path / "people.csv"
+    argv = ["timeline", str(video), "--people", "--window", "1", "--hop", "0.5"]
+    argv += ["--html", str(page), "--csv", str(csv), "--cache-dir", str(feature_cache)]
+    assert main(argv) == 0
+    frame = pd.read_csv(csv, keep_default_na=False, na_values={c: [""] for c in CLASSES})
+    people = list(dict.fromkeys(frame["person"].astype(str)))
+    assert {"P1", "P2"} <= set(people)
+    data = _data(page)
+    assert [lane["name"] for lane in data["lanes"]] == people
+    assert "lanes (people)" in data["meta"] and data["media"]["embedded"]
+    for lane in data["lanes"]:
+        rows = frame[frame["person"].astype(str) == lane["name"]]
+        assert lane["title"] == (lane["name"] or "voice off screen")
+        labels = [CLASSES[k] if k >= 0 else "" for k in lane["label"]]
+        assert labels == [str(v) for v in rows["label"]]
+
+
+def test_two_outputs_in_one_file_are_refused(long_video, tmp_path, capsys):
+    video, _ = long_video
+    same = str(tmp_path / "out")
+    assert main(["timeline", str(video), "--overlay", same, "--html", same]) == 2
+    assert "--overlay and --html are the same file" in capsys.readouterr().err
+    assert not os.path.exists(same)  # refused before any work
+
+
 # ------------------------------------------------------------------------------- in the browser
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
