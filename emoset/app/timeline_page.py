@@ -7,8 +7,8 @@ band of window labels, abstained windows in grey, a cursor that follows playback
 seek, hover for a window's scores and reasons. Plain HTML, CSS and JavaScript of emoset's own
 (``emoset/data/timeline_report.html``), no library; a Content-Security-Policy lets the page
 load nothing but that media file. The windows are stored compactly (times in centiseconds,
-scores in hundredths, repeated texts once), so an hour of windows every 0.5 s is a page of
-about 0.3 MB per lane.
+scores in hundredths, repeated texts once, a reason's numbers apart from its words), so an
+hour of windows every 0.5 s is a page of about 0.3 MB per lane.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import math
 import mimetypes
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -40,18 +41,43 @@ _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 _PLACEHOLDER = "/*EMOSET_DATA*/"
 _NONE = -1
+#: Where a number was in a reason's template (the page's ``fill`` puts it back).
+_SLOT = "\x01"
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def _text_index(texts, value):
     """Index of ``value`` in the shared table of texts (added once), -1 for none."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+    if _blank(value):
         return _NONE
     return texts.setdefault(str(value), len(texts))
 
 
+def _blank(value):
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
+
+
+def _reason(texts, value):
+    """``(index of its template, its numbers)``: a reason with its numbers taken out.
+
+    Reasons repeat but for their numbers ("nearest training input 12.6x farther ..."), so the
+    table keeps each template once (every number replaced by :data:`_SLOT`) and the window
+    the numbers, space-separated ("" for none, or when the text holds the slot character);
+    the page puts them back in order.
+    """
+    if _blank(value):
+        return _NONE, ""
+    text = str(value)
+    if _SLOT in text:
+        return _text_index(texts, text), ""
+    numbers = _NUMBER.findall(text)
+    return _text_index(texts, _NUMBER.sub(_SLOT, text)), " ".join(numbers)
+
+
 def _lane(rows, name, title, classes, texts):
     """One lane's windows, compactly: times in centiseconds (starts as differences), scores in
-    hundredths (-1: none), labels as class indices, texts as indices into ``texts``."""
+    hundredths (-1: none), labels as class indices, texts as indices into ``texts`` (reasons
+    as templates and their numbers)."""
     start = np.round(rows["start"].to_numpy(dtype=float) * 100).astype(np.int64)
     end = np.round(rows["end"].to_numpy(dtype=float) * 100).astype(np.int64)
     index = {c: k for k, c in enumerate(classes)}
@@ -63,6 +89,7 @@ def _lane(rows, name, title, classes, texts):
     faces = rows["n_faces"] if "n_faces" in rows else np.zeros(len(rows), int)
     speech = rows["speech"] if "speech" in rows else np.zeros(len(rows), bool)
     subsystems = rows["subsystems"] if "subsystems" in rows else [None] * len(rows)
+    reasons = [_reason(texts, r) for r in rows["reason"]]
     return {
         "name": name,
         "title": title,
@@ -70,7 +97,8 @@ def _lane(rows, name, title, classes, texts):
         "length": (end - start).tolist(),
         "label": labels,
         "scores": [s.tolist() for s in scores],
-        "reason": [_text_index(texts, r) for r in rows["reason"]],
+        "reason": [index for index, _ in reasons],
+        "numbers": [numbers for _, numbers in reasons],
         "faces": [int(f) for f in faces],
         "speech": [int(bool(s)) for s in speech],
         "subsystems": [_text_index(texts, s) for s in subsystems],

@@ -29,8 +29,16 @@ from emoset.app.timeline_page import write_timeline_html
 CLASSES = ["anger", "disgust", "fear", "happy", "neutral", "sad"]
 
 
+#: A reason as the speech subsystem gives it, different in every window (its number).
+FAR = (
+    "audio-svm: far from the training data (nearest training input {:.2f}x farther than the "
+    "threshold fitted on training data)"
+)
+
+
 def synthetic_timeline(n, *, hop=0.5, window=2.0, people=None, seed=0):
-    """``n`` windows (per person) with random scores; every 7th window has no label."""
+    """``n`` windows (per person) with random scores; every 7th window has no label, every
+    other labelled one the speech subsystem's abstention with a number of its own."""
     rng = np.random.default_rng(seed)
     rows = []
     for who in people or [None]:
@@ -43,7 +51,8 @@ def synthetic_timeline(n, *, hop=0.5, window=2.0, people=None, seed=0):
                 row |= {"label": None, "reason": "cnn-pls: 1 aligned face (needs 2)"}
                 row |= dict.fromkeys(CLASSES, np.nan)
             else:
-                row |= {"label": CLASSES[int(np.argmax(scores))], "reason": ""}
+                far = FAR.format(rng.uniform(1, 20)) if i % 2 else ""
+                row |= {"label": CLASSES[int(np.argmax(scores))], "reason": far}
                 row |= dict(zip(CLASSES, scores, strict=True))
             row |= {"n_faces": 10, "speech": True, "subsystems": "cnn-pls, audio-svm"}
             rows.append(row)
@@ -57,6 +66,22 @@ def _data(page):
     return json.loads(blob.group(1))
 
 
+def _reasons(data, lane):
+    """A lane's reasons as the page shows them: the numbers put back into their templates."""
+    out = []
+    for index, numbers in zip(lane["reason"], lane["numbers"], strict=True):
+        if index < 0:
+            out.append("")
+            continue
+        text = data["texts"][index]
+        if numbers:  # as the page's fill()
+            parts = text.split("\x01")
+            pairs = zip(numbers.split(" "), parts[1:], strict=True)
+            text = parts[0] + "".join(value + part for value, part in pairs)
+        out.append(text)
+    return out
+
+
 def test_an_hour_of_windows_is_a_small_page(tmp_path):
     page = write_timeline_html(synthetic_timeline(7200), tmp_path / "hour.html")
     size = page.stat().st_size
@@ -66,8 +91,11 @@ def test_an_hour_of_windows_is_a_small_page(tmp_path):
     assert len(lane["label"]) == 7200 and data["duration"] == pytest.approx(3601.5)
     assert sum(lane["start"]) == 359950  # starts as differences, in centiseconds
     assert data["media"] is None and data["classes"] == CLASSES
-    people = write_timeline_html(synthetic_timeline(7200, people=["P1", "P2"]), tmp_path / "p.html")
-    assert people.stat().st_size < 2 * size + 50_000  # each lane costs what one lane costs
+    hour = synthetic_timeline(7200)
+    assert _reasons(data, lane) == [str(r) for r in hour["reason"]]
+    assert hour["reason"].nunique() > 1000 and len(data["texts"]) == 3  # 2 templates, subsystems
+    two = write_timeline_html(synthetic_timeline(7200, people=["P1", "P2"]), tmp_path / "p.html")
+    assert two.stat().st_size < 1_000_000  # two people still under 1 MB
 
 
 def test_the_page_fetches_nothing_and_escapes_what_it_shows(tmp_path):
@@ -76,7 +104,11 @@ def test_the_page_fetches_nothing_and_escapes_what_it_shows(tmp_path):
     page = write_timeline_html(frame, tmp_path / "r.html", title="<b>t</b>")
     text = page.read_text()
     assert "</script><script>alert(1)" not in text and "\\u003c/script>" in text
-    assert _data(page)["texts"][0] == "</script><script>alert(1)</script>"
+    data = _data(page)
+    assert _reasons(data, data["lanes"][0])[3] == "</script><script>alert(1)</script>"
+    frame.loc[4, "reason"] = "a \x01 in 2 texts"  # the slot itself: kept whole
+    data = _data(write_timeline_html(frame, tmp_path / "r.html"))
+    assert _reasons(data, data["lanes"][0])[4] == "a \x01 in 2 texts"
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # no remote resource
     assert "default-src 'none'" in text  # the browser itself blocks any other fetch
     with pytest.raises(ValueError, match="embed must be 'auto', True or False"):
@@ -125,6 +157,7 @@ def test_the_report_of_a_real_run(report, long_video):
     assert labels == [str(v) for v in frame["label"]]
     scores = np.array(lane["scores"]).T / 100
     np.testing.assert_allclose(scores, frame[CLASSES].to_numpy(), atol=0.005)
+    assert _reasons(data, lane) == [str(r) for r in frame["reason"]]
 
 
 def test_a_people_run_has_a_lane_per_person(data_root, feature_cache, tmp_path):
@@ -291,7 +324,8 @@ def _check_click_and_hover(b, box, frame):
     if row["label"]:
         assert f"label: {row['label']} ({row[row['label']]:.2f})" in tip["text"]
     else:
-        assert "no label" in tip["text"] and row["reason"] in tip["text"]
+        assert "no label" in tip["text"]
+    assert row["reason"] in tip["text"]  # its numbers put back into its words
     for c in CLASSES:
         assert c in tip["text"]
 
