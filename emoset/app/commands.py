@@ -153,6 +153,8 @@ def _is_model_file(path):
     """Whether ``path`` names a saved model: a ``.skops`` name, or a skops zip file's content."""
     if Path(path).suffix.lower() == ".skops":
         return True
+    if not Path(path).is_file():  # a FIFO, a device, a folder: never opened to look
+        return False
     try:
         with zipfile.ZipFile(path) as z:
             return "schema.json" in z.namelist()
@@ -165,9 +167,15 @@ def _pick_model(args, inputs, what):
 
     ``emoset predict MODEL CLIP...`` and ``emoset timeline MODEL SOURCE`` still work: a first
     path that names a model (a ``.skops`` file, or a skops file's content; no media file is
-    either) is the model. Without either, ``None``: the bundled model.
+    either) is the model, and so is a first path that is no file (a folder, a pipe, a missing
+    path) before a model file: the old form with a wrong model path, which loading then names.
+    Without either, ``None``: the bundled model.
     """
-    first_is_model = len(inputs) > 1 and _is_model_file(inputs[0])
+    first, rest = (inputs[0], inputs[1:]) if len(inputs) > 1 else (None, ())
+    first_is_model = first is not None and (
+        _is_model_file(first)
+        or (not Path(first).is_file() and any(_is_model_file(p) for p in rest))
+    )
     if args.model is not None:
         if first_is_model:
             raise UsageError(
