@@ -482,7 +482,10 @@ def _rewrite_schema(path, *replacements):
 
     with zipfile.ZipFile(path) as z:
         schema = z.read("schema.json").decode()
+    compact = '": "' not in schema  # save_model's canonical JSON has no spaces
     for old, new in replacements:
+        if compact:
+            old, new = old.replace('": "', '":"'), new.replace('": "', '":"')
         assert old in schema
         schema = schema.replace(old, new)
     with zipfile.ZipFile(path, "w") as z:
