@@ -205,7 +205,7 @@ def main(argv=None) -> int:
         code, records, err = run_predict(args.model, [p for _, _, p in cases] + [good], cache)
         print(table(records, cases, tmp))
         print(f"\nexit status {code}; good clip {good.name}: {records[-1]['label']}")
-        print(err.strip())
+        print(f"\nWhat the command logs:\n\n```\n{err.strip()}\n```")
     return 0
 
 
