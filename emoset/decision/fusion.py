@@ -300,8 +300,10 @@ class WeightedScoreFusion(_BaseFusion):
     Notes
     -----
     The objective is accuracy on the fitting data, ties broken by unweighted average recall and
-    then by the grid order (which puts the first subsystem's larger weights first). Fit it on
-    out-of-fold scores of the training clips (:func:`out_of_fold_scores`), never on test clips.
+    then by the grid order: the weight vectors in lexicographic order, so among equal scores
+    the one with the smallest weight on the first subsystem (the most on the last) is kept.
+    Fit it on out-of-fold scores of the training clips (:func:`out_of_fold_scores`), never on
+    test clips.
 
     References
     ----------
