@@ -118,22 +118,7 @@ def _train(args, n_jobs):
     check_output(f"{args.output}.sha256", what="-o (its digest)")
     _cache_dir(args)
     clips = _load_corpus(args)
-    features = VIDEO_FEATURES if args.video is None else [v for v in args.video.split(",") if v]
-    video = default_video_subsystems(features, n_landmarks=args.landmarks)
-    if all(c.video is None for c in clips):
-        if video:
-            logger.info("No clip of this corpus has video: training audio subsystems only.")
-        video = {}
-    model = AudioVisualEmotionRecognizer(
-        video=video,
-        audio={} if args.no_audio else None,
-        cache_dir=_cache_dir(args),
-        n_jobs=n_jobs,
-        verbose=1,
-        fps=args.fps,
-        allow_partial=args.allow_partial,
-        mirror=args.mirror,
-    )
+    model = _recognizer(args, clips, n_jobs)
     logger.info(
         "Training on %d clips of %s (%d speakers).",
         len(clips),
@@ -147,6 +132,26 @@ def _train(args, n_jobs):
         f"{', '.join(model.subsystems_)})"
     )
     return 0
+
+
+def _recognizer(args, clips, n_jobs):
+    """The unfitted recognizer that ``emoset train`` fits: its options, for these clips."""
+    features = VIDEO_FEATURES if args.video is None else [v for v in args.video.split(",") if v]
+    video = default_video_subsystems(features, n_landmarks=args.landmarks)
+    if all(c.video is None for c in clips):
+        if video:
+            logger.info("No clip of this corpus has video: training audio subsystems only.")
+        video = {}
+    return AudioVisualEmotionRecognizer(
+        video=video,
+        audio={} if args.no_audio else None,
+        cache_dir=_cache_dir(args),
+        n_jobs=n_jobs,
+        verbose=1,
+        fps=args.fps,
+        allow_partial=args.allow_partial,
+        mirror=args.mirror,
+    )
 
 
 def _is_model_file(path):
