@@ -49,19 +49,26 @@ def test_estimator_contract(small_recognizer, cremad_split, feature_cache):
     fitted = small_recognizer
     params = make_small_recognizer(feature_cache).get_params(deep=False)
     assert clone(fitted).get_params(deep=False).keys() == params.keys()
-    assert fitted.get_params(deep=False)["video"] is fitted.video  # fit wrote no parameter
+    # fit wrote no parameter, not even inside the pipelines it was given
+    assert pickle.dumps(fitted.get_params(deep=False)) == pickle.dumps(params)
     with pytest.raises(NotFittedError, match="is not fitted yet"):
         clone(fitted).predict(cremad_split[1])
     again = pickle.loads(pickle.dumps(fitted))
     assert np.array_equal(again.predict(cremad_split[1]), fitted.predict(cremad_split[1]))
 
 
-def test_predicts_unseen_speakers_above_chance(small_recognizer, cremad_split):
+def test_predicts_unseen_speakers_above_the_majority_class(small_recognizer, cremad_split):
+    """Better than saying the test split's own most frequent class for every clip (disgust,
+    7 of 23: 0.30), which no trivial model can beat; measured 16 of 23 (0.70)."""
+    from collections import Counter
+
     _, test = cremad_split
     y = np.array([c.label for c in test])
     pred = small_recognizer.predict(test)
     assert set(pred) <= set(small_recognizer.classes_)
-    assert np.mean(pred == y) > 1 / 6  # 6 classes: chance is 1/6; unseen actors
+    majority = max(Counter(y.tolist()).values()) / len(y)
+    assert len(y) == 23 and majority == pytest.approx(7 / 23)
+    assert np.mean(pred == y) > majority
     assert small_recognizer.score(test, y) == pytest.approx(np.mean(pred == y))
     proba = small_recognizer.predict_proba(test)
     assert np.allclose(proba.sum(axis=1), 1.0)

@@ -96,7 +96,10 @@ def test_segment_labels_follow_the_clips(long_timeline, long_video, model, nativ
         inside = tl.loc[(mid >= t0) & (mid < t1), "label"]
         majority.append(Counter(inside).most_common(1)[0][0])
     agree = sum(a == b for a, b in zip(majority, single, strict=True))
-    assert agree >= 4, (majority, list(single))
+    # more than one label for every segment could get (the clip labels' most frequent one:
+    # disgust, twice); measured 4
+    constant = max(Counter(single.tolist()).values())
+    assert agree > constant, (majority, list(single))
     assert len(set(majority)) >= 3
 
 
@@ -222,10 +225,8 @@ def test_live_http_stream_matches_the_file(model, ts_stream, ts_offline, stream_
     stream_server.payload = ts_stream.read_bytes()
     offline = ts_offline
     run = stream_timeline(model, stream_server.url, live=True, queue_size=100_000, **LIVE)
-    rows = []
-    for row in run:  # rows come one by one, each with its latency
-        assert row["latency"] >= 0
-        rows.append(row)
+    rows = list(run)  # rows come one by one, each with its latency: within the run's time
+    assert all(0 <= r["latency"] <= run.stats["seconds"]["total"] for r in rows)
     assert run.stats["ended"] == "end of stream"
     assert run.stats["dropped"] == {"video": 0, "audio": 0}
     assert [r["start"] for r in rows] == offline["start"].tolist()
