@@ -133,8 +133,10 @@ class OpenSmileFeatures(_BaseAudioFeatures):
     Examples
     --------
     >>> from emoset.audio.features import OpenSmileFeatures
-    >>> X = OpenSmileFeatures(cache_dir=".cache").fit_transform(["a.wav", "b.mp4"])  # doctest: +SKIP
-    >>> X.shape  # doctest: +SKIP
+    >>> from emoset.datasets import load_cremad
+    >>> clips = load_cremad(subsets=["native"])[:2]
+    >>> X = OpenSmileFeatures().fit_transform([clips[0].audio, clips[1].video])  # wav, mp4
+    >>> X.shape
     (2, 88)
     """
 

@@ -219,8 +219,10 @@ def load_manifest(path=None, *, corpus=None) -> list[Clip]:
 
     Examples
     --------
-    >>> from emoset.datasets.corpora import load_manifest
-    >>> clips = load_manifest("my_clips.csv")  # doctest: +SKIP
+    >>> from emoset.datasets import find_data_root, load_manifest
+    >>> clips = load_manifest(find_data_root() / "manifest.csv")
+    >>> len(clips), clips[0].id, clips[0].label, clips[0].speaker
+    (1286, '1003_IEO_SAD_LO', 'sad', '1003')
     """
     path = find_data_root() / "manifest.csv" if path is None else Path(path)
     if path.is_dir():

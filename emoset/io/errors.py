@@ -66,9 +66,15 @@ class TruncationCheck:
 
     Examples
     --------
-    >>> check = check_truncation("clip.mp4")  # doctest: +SKIP
-    >>> check.truncated, check.reason  # doctest: +SKIP
-    (True, 'truncated: decoded 0.23 s of 2.27 s')
+    >>> from emoset.datasets import find_data_root
+    >>> import tempfile
+    >>> from emoset.io.media import check_truncation
+    >>> clip = find_data_root() / "cremad" / "native" / "video" / "1001_DFA_ANG_XX.mp4"
+    >>> cut = Path(tempfile.mkdtemp()) / "cut.mp4"
+    >>> _ = cut.write_bytes(clip.read_bytes()[:60_000])  # an interrupted download
+    >>> check = check_truncation(cut, "audio")
+    >>> check.truncated, check.reason
+    (True, 'truncated: decoded 1.11 s of 2.27 s')
     """
 
     path: Path

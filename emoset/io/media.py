@@ -232,8 +232,10 @@ def media_kind(path) -> str:
 
     Examples
     --------
-    >>> media_kind("1001_DFA_ANG_XX.mp4")  # doctest: +SKIP
-    'video'
+    >>> from emoset.datasets import load_cremad
+    >>> clip = load_cremad(subsets=["native"])[0]
+    >>> media_kind(clip.video), media_kind(clip.audio)
+    ('video', 'audio')
     """
     path = _check_file(path)
     with _open(path) as container:
@@ -455,8 +457,11 @@ def iter_frames(
 
     Examples
     --------
-    >>> for frame in iter_frames("clip.mp4", color="gray", fps=10):  # doctest: +SKIP
-    ...     print(frame.shape)
+    >>> from emoset.datasets import load_cremad
+    >>> clip = load_cremad(subsets=["native"])[0]
+    >>> frames = list(iter_frames(clip.video, color="gray", fps=10))
+    >>> len(frames), frames[0].shape
+    (23, (360, 480))
     """
     _check_frame_args(color, fps, max_frames)
     return _frames(
@@ -720,9 +725,11 @@ def check_truncation(path, stream=None) -> TruncationCheck:
 
     Examples
     --------
-    >>> check = check_truncation("clip.mp4", "audio")  # doctest: +SKIP
-    >>> check.expected, check.decoded  # doctest: +SKIP
-    (2.27, 0.26)
+    >>> from emoset.datasets import load_cremad
+    >>> clip = load_cremad(subsets=["native"])[0]
+    >>> check = check_truncation(clip.video, "audio")
+    >>> check.truncated, round(check.expected, 2), round(check.decoded, 2)
+    (False, 2.27, 2.28)
     """
     if stream not in (None, "video", "audio"):
         raise ValueError(f"stream must be 'video', 'audio' or None; got {stream!r}.")

@@ -350,10 +350,13 @@ class FaceDescriptor(_FrameTransformer):
 
     Examples
     --------
-    >>> aligner = FaceAligner(64, chips=True)  # doctest: +SKIP
-    >>> faces, stats = aligner.align_frames(frames)  # doctest: +SKIP
-    >>> FaceDescriptor(every=5).fit_transform(stats.chips).shape  # doctest: +SKIP
-    (15, 128)
+    >>> from emoset.datasets import load_cremad
+    >>> from emoset.io.media import read_frames
+    >>> from emoset.video.faces import FaceAligner
+    >>> frames = read_frames(load_cremad(subsets=["facecrop128"])[0].video)
+    >>> faces, stats = FaceAligner(64, chips=True).align_frames(frames)
+    >>> FaceDescriptor(every=5).fit_transform(stats.chips).shape
+    (13, 128)
     """
 
     input_color = "rgb"

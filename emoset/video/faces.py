@@ -255,10 +255,13 @@ class FaceAligner(BaseEstimator):
 
     Examples
     --------
-    >>> aligner = FaceAligner(64, detect_every=5)  # doctest: +SKIP
-    >>> faces, stats = aligner.align_frames(frames)  # doctest: +SKIP
-    >>> faces.shape, stats.face_rate  # doctest: +SKIP
-    ((75, 64, 64), 1.0)
+    >>> from emoset.datasets import load_cremad
+    >>> from emoset.io.media import read_frames
+    >>> frames = read_frames(load_cremad(subsets=["native"])[0].video)
+    >>> aligner = FaceAligner(64, detect_every=5)
+    >>> faces, stats = aligner.align_frames(frames)
+    >>> faces.shape, stats.face_rate
+    ((68, 64, 64), 1.0)
     """
 
     def __init__(
@@ -516,9 +519,12 @@ class FaceTrack:
 
     Examples
     --------
-    >>> track = FaceTrack(FaceAligner(64))  # doctest: +SKIP
-    >>> found = track.update(frame)  # doctest: +SKIP
-    >>> None if found is None else found.face.shape  # doctest: +SKIP
+    >>> from emoset.datasets import load_cremad
+    >>> from emoset.io.media import read_frames
+    >>> frame = read_frames(load_cremad(subsets=["native"])[0].video, max_frames=1)[0]
+    >>> track = FaceTrack(FaceAligner(64))
+    >>> found = track.update(frame)
+    >>> None if found is None else found.face.shape
     (64, 64)
     """
 
