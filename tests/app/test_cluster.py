@@ -61,25 +61,34 @@ def test_cli_commands_connect_to_the_scheduler(
     assert not (tmp_path / "m.skops").exists()
 
 
-def _kill_one_busy_worker(client, cache_dir, done, killed):
-    """Once a clip is in the cache, SIGKILL a worker that is processing another clip."""
-    pids = client.run(os.getpid)
+def _kill_a_waiting_worker(gate, done, killed):
+    """Once one clip's features are computed, SIGKILL a worker that holds another clip at the
+    gate (GatedLBP), then open the gate: the run cannot end before the kill."""
     while not done.is_set():
-        finished = list(cache_dir.rglob("*.npz"))
-        busy = [addr for addr, tasks in client.processing().items() if tasks]
-        if finished and busy:
-            os.kill(pids[busy[0]], signal.SIGKILL)
-            killed.append((busy[0], len(finished)))
+        waiting = sorted(gate.glob("waiting-*"))
+        if (gate / "first-done").exists() and waiting:
+            pid = int(waiting[0].name.split("-")[1])
+            if pid != os.getpid():  # a worker process, never the test's own
+                os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            (gate / "open").touch()
             return
-        done.wait(0.05)
+        done.wait(0.02)
 
 
 def test_a_worker_killed_mid_extraction_loses_nothing(data_root, tmp_path):
-    """Loopback LocalCluster (2 processes): kill one during extraction; same features as serial."""
+    """Loopback LocalCluster (2 processes): kill one during extraction; same features as serial.
+
+    The order of events is fixed, whatever the load: the first clip's features are computed
+    while every other clip waits at a gate (GatedLBP) until a worker holding one is killed."""
     distributed = pytest.importorskip("distributed")
+    from _gated import GatedLBP
+
     clips = load_cremad(data_root, subsets=["facecrop128"])[:4]
     serial, _ = extract_image_sets(clips, "lbp", fps=5)
-    cache = tmp_path / "shared-cache"
+    cache, gate = tmp_path / "shared-cache", tmp_path / "gate"
+    gate.mkdir()
+    feature = GatedLBP(str(gate))
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -89,21 +98,19 @@ def test_a_worker_killed_mid_extraction_loses_nothing(data_root, tmp_path):
     ) as cluster:
         with dask_cluster(cluster.scheduler_address) as client:
             done, killed = threading.Event(), []
-            watcher = threading.Thread(
-                target=_kill_one_busy_worker, args=(client, cache, done, killed)
-            )
+            watcher = threading.Thread(target=_kill_a_waiting_worker, args=(gate, done, killed))
             watcher.start()
             try:
                 sets, info = extract_image_sets(
-                    clips, "lbp", fps=5, cache_dir=cache, n_jobs=cluster_n_jobs(None, client)
+                    clips, feature, fps=5, cache_dir=cache, n_jobs=cluster_n_jobs(None, client)
                 )
             finally:
                 done.set()
                 watcher.join()
-    assert killed, "the run finished before a worker could be killed"
+    assert len(killed) == 1 and killed[0] != os.getpid()
     assert (info["error"] == "").all()
     assert all(np.array_equal(a, b) for a, b in zip(serial, sets, strict=True))
     # everything finished is in the shared cache: a re-run computes nothing
-    again, info2 = extract_image_sets(clips, "lbp", fps=5, cache_dir=cache)
+    again, info2 = extract_image_sets(clips, feature, fps=5, cache_dir=cache)
     assert info2["cached"].all()
     assert all(np.array_equal(a, b) for a, b in zip(serial, again, strict=True))

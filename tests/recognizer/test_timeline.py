@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -390,19 +389,50 @@ def test_overlay_keeps_the_sound(long_timeline, long_video, tmp_path):
 # --------------------------------------------------------------------------- udp
 
 
-def _udp_bound(port):
+def _udp_socket(port):
+    """(bytes queued, datagrams dropped) of the UDP socket bound to ``port``, from the
+    kernel's table; None while nothing is bound to it."""
     for table in ("/proc/net/udp", "/proc/net/udp6"):
         try:
             lines = open(table).read().splitlines()[1:]
         except OSError:
             continue
-        if any(int(line.split()[1].split(":")[1], 16) == port for line in lines):
-            return True
-    return False
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port:
+                return int(fields[4].split(":")[1], 16), int(fields[12])
+    return None
+
+
+#: Bytes the test lets wait in the reader's socket: far below its receive buffer (about
+#: 208 KiB by default; the kernel counts each datagram's whole buffer), so none is dropped.
+UDP_BACKLOG = 32 * 1024
+
+
+def _send_paced(data, port, report, stop):
+    """Send ``data`` as datagrams of 7 TS packets, each only when the reader's socket holds
+    less than UDP_BACKLOG: the reader's pace, however loaded the machine. Records the
+    socket's drops in ``report``; gives up when ``stop`` is set (the run failed)."""
+    while _udp_socket(port) is None:  # FFmpeg binds the port when the run opens the source
+        if stop.wait(0.005):
+            return
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for i in range(0, len(data), 188 * 7):
+            while (state := _udp_socket(port)) is not None and state[0] > UDP_BACKLOG:
+                if stop.wait(0.001):
+                    return
+            out.sendto(data[i : i + 188 * 7], ("127.0.0.1", port))
+        report["drops"] = (_udp_socket(port) or (0, 0))[1]
+    finally:
+        out.close()
 
 
 def test_live_udp_stream(model, ts_stream, ts_offline):
-    """MPEG-TS sent as UDP datagrams to 127.0.0.1: rows as for the file, then a stall ends it."""
+    """MPEG-TS sent as UDP datagrams to 127.0.0.1: rows as for the file, then a stall ends it.
+
+    UDP drops what the reader cannot take; the sender waits while the reader's socket is
+    backed up, so every datagram arrives whatever the load, and the rows are the file's."""
     if not os.path.exists("/proc/net/udp"):
         pytest.skip("needs /proc/net/udp to see when the reader listens")
     data = ts_stream.read_bytes()
@@ -410,26 +440,19 @@ def test_live_udp_stream(model, ts_stream, ts_offline):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    sent = threading.Event()
-
-    def send():
-        for _ in range(1000):  # FFmpeg binds the port when the run opens the source
-            if _udp_bound(port):
-                break
-            time.sleep(0.01)
-        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        for i in range(0, len(data), 188 * 7):  # 7 TS packets a datagram, as streamers send
-            out.sendto(data[i : i + 188 * 7], ("127.0.0.1", port))
-            time.sleep(0.0005)
-        out.close()
-        sent.set()
-
-    sender = threading.Thread(target=send, daemon=True)
+    report, stop = {}, threading.Event()
+    sender = threading.Thread(target=_send_paced, args=(data, port, report, stop), daemon=True)
     sender.start()
-    run = stream_timeline(model, f"udp://127.0.0.1:{port}", live=True, stall_timeout=2, **LIVE)
-    rows = list(run)
-    sender.join(5)
-    assert sent.is_set()
+    run = stream_timeline(
+        model, f"udp://127.0.0.1:{port}", live=True, stall_timeout=2, queue_size=100_000, **LIVE
+    )
+    try:
+        rows = list(run)  # the stall that ends it starts when everything was sent
+    finally:
+        stop.set()
+        sender.join()
+    assert report == {"drops": 0}  # every datagram reached the reader's socket
+    assert run.stats["dropped"] == {"video": 0, "audio": 0}
     assert run.stats["ended"].startswith("stalled")  # UDP has no end: the silence ends it
     offline = ts_offline
     assert [r["start"] for r in rows] == offline["start"].tolist()
