@@ -464,6 +464,8 @@ class _Grid:
     def _score(self, pred):
         """(accuracy, UAR) arrays for predictions ``pred`` of shape (n_ok, g)."""
         hit = pred == self.y[:, None]
+        if not len(self.y):  # no clip scored: (0, 0) for every point, as in _objective
+            return np.zeros(hit.shape[1]), np.zeros(hit.shape[1])
         acc = np.mean(hit, axis=0)
         recalls = np.array([np.mean(hit[self.y == c], axis=0) for c in self.present])
         return acc, np.mean(recalls, axis=0)

@@ -1,10 +1,12 @@
 """Late fusion on generated subsystem scores."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, KFold, LeaveOneOut, StratifiedKFold
 
 from emoset.decision.fusion import (
     StackingFusion,
@@ -144,33 +146,72 @@ def test_clone_pickle_and_params_unchanged(est):
 
 
 @pytest.mark.parametrize(
-    ("params", "scores", "match"),
+    ("params", "scores", "message"),
     [
-        ({"scheme": "max"}, None, "scheme must be one of"),
-        ({"step": 0.3}, None, "step must divide 1"),
-        ({"normalize": "l2"}, None, "normalize must be one of"),
-        ({"weights": [1.0, 2.0, 3.0]}, None, r"weights must be non-negative with shape \(2,\)"),
-        ({}, [np.zeros((5, 3)), np.zeros((5, 4))], r"Subsystem 's1': scores have shape \(5, 4\)"),
-        ({}, [np.zeros(5)], r"scores must be 2-D"),
-        ({}, [], "at least one subsystem"),
-        ({}, [np.full((5, 3), np.inf)], "infinite"),
+        ({"scheme": "max"}, None, "scheme must be one of ('global', 'per_class'); got 'max'."),
+        ({"step": 0.3}, None, "step must divide 1 (e.g. 0.1, 0.05, 0.25); got 0.3."),
+        ({"step": 0}, None, "step must divide 1 (e.g. 0.1, 0.05, 0.25); got 0."),
+        ({"n_rounds": 0}, None, "n_rounds must be a positive integer; got 0."),
+        ({"n_rounds": 1.5}, None, "n_rounds must be a positive integer; got 1.5."),
+        (
+            {"normalize": "l2"},
+            None,
+            "normalize must be one of ('zscore', 'minmax', 'softmax', None); got 'l2'.",
+        ),
+        (
+            {"weights": [1.0, 2.0, 3.0]},
+            None,
+            "weights must be non-negative with shape (2,) or (2, 3); got shape (3,).",
+        ),
+        (
+            {},
+            [np.zeros((5, 3)), np.zeros((5, 4))],
+            "Subsystem 's1': scores have shape (5, 4); subsystem 's0' has (5, 3).",
+        ),
+        ({}, [np.zeros(5)], "Subsystem 's0': scores must be 2-D (n_clips, n_classes); got shape (5,)."),
+        ({}, [], "Fusion needs at least one subsystem; got none."),
+        ({}, [np.full((5, 3), np.inf)], "Subsystem 's0': scores hold infinite values."),
+        (
+            {"classes": [0, 1]},
+            None,
+            "Scores have 3 class columns but there are 2 classes ([np.int64(0), np.int64(1)]); "
+            "pass classes=... in the subsystems' column order.",
+        ),
     ],
-    ids=["scheme", "step", "normalize", "weights", "shape", "ndim", "empty", "inf"],
-)
-def test_bad_input(params, scores, match):
+    ids=["scheme", "step", "step-0", "rounds-0", "rounds-1.5", "normalize", "weights", "shape",
+         "ndim", "empty", "inf", "classes"],
+)  # fmt: skip
+def test_bad_input(params, scores, message):
+    """The whole message: what was wrong, what was expected, what was received."""
     good, y = _complementary(n=5)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         WeightedScoreFusion(**params).fit(good if scores is None else scores, y)
+
+
+def test_stacking_and_normalize_scores_check_the_method():
+    message = "^normalize must be one of \\('zscore', 'minmax', 'softmax', None\\); got 'l2'\\.$"
+    good, y = _complementary(n=5)
+    with pytest.raises(ValueError, match=message):
+        StackingFusion(normalize="l2").fit(good, y)
+    with pytest.raises(ValueError, match=message):
+        normalize_scores(np.zeros((2, 2, 2)), "l2")
 
 
 def test_wrong_container_and_wrong_shape_at_predict():
     scores, y = _complementary()
-    with pytest.raises(TypeError, match="Scores must be an array"):
+    with pytest.raises(
+        TypeError,
+        match=r"^Scores must be an array \(n_clips, n_subsystems, n_classes\), a list of "
+        r"\(n_clips, n_classes\) arrays, or a dict of them; got str\.$",
+    ):
         WeightedScoreFusion().fit("scores", y)
     fusion = WeightedScoreFusion().fit(scores, y)
-    with pytest.raises(ValueError, match=r"the fusion was fitted on 2 x 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Scores have 1 subsystems x 3 classes; the fusion was fitted on 2 x 3\.$",
+    ):
         fusion.decision_function([scores["video"]])
-    with pytest.raises(ValueError, match=r"Scores cover 300 clips but y has 3 labels"):
+    with pytest.raises(ValueError, match=r"^Scores cover 300 clips but y has 3 labels\.$"):
         WeightedScoreFusion().fit(scores, y[:3])
 
 
@@ -264,3 +305,68 @@ def test_vectorised_search_gives_the_loops_weights(seed, scheme):
     Z, _ = normalize_scores(S, None)
     expected = _one_by_one(Z, y, n_sub, n_cls, scheme == "per_class")
     np.testing.assert_array_equal(fusion.weights_, expected)
+
+
+def _oof_by_hand(est, X, y, splits, method, fit_params=None):
+    """Out-of-fold scores as a plain loop over the folds (the reference)."""
+    out = np.full((len(y), 3), np.nan)
+    for train, test in splits:
+        kw = {k: np.asarray(v)[train] for k, v in (fit_params or {}).items()}
+        model = clone(est).fit(X[train], y[train], **kw)
+        out[test] = getattr(model, method)(X[test])
+    return out
+
+
+def _oof_data(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1, 2], n // 3)
+    X = np.eye(3)[y] * 1.5 + rng.normal(0, 1, (n, 3))
+    return X, y, np.arange(n) % 6  # six speakers, each with every class
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "splits"),
+    [
+        ({}, lambda X, y, g: StratifiedKFold(5).split(X, y)),  # the default: 5 stratified folds
+        ({"cv": 3, "groups": True}, lambda X, y, g: GroupKFold(3).split(X, y, g)),
+        (
+            {"cv": KFold(4, shuffle=True, random_state=1), "groups": True},
+            lambda X, y, g: KFold(4, shuffle=True, random_state=1).split(X, y),
+        ),
+        ({"cv": LeaveOneOut()}, lambda X, y, g: LeaveOneOut().split(X)),  # one clip a fold
+    ],
+    ids=["default", "groups", "splitter", "one-clip-folds"],
+)
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored by KFold:UserWarning")
+def test_out_of_fold_scores_are_the_folds_loop(kwargs, splits):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, groups = _oof_data()
+    if kwargs.pop("groups", False):
+        kwargs["groups"] = groups
+    est = LogisticRegression()
+    got = out_of_fold_scores(est, X, y, **kwargs)
+    expected = _oof_by_hand(est, X, y, splits(X, y, groups), "decision_function")
+    np.testing.assert_allclose(got, expected)
+
+
+def test_out_of_fold_scores_method_fit_params_and_lists():
+    """No decision_function: predict_proba; fit_params cut to each fold's training rows; a
+    list of samples is indexed as a list."""
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    X, y, groups = _oof_data()
+    knn = KNeighborsClassifier(5)
+    expected = _oof_by_hand(knn, X, y, GroupKFold(3).split(X, y, groups), "predict_proba")
+    np.testing.assert_allclose(out_of_fold_scores(knn, X, y, groups=groups, cv=3), expected)
+    as_list = out_of_fold_scores(knn, [list(x) for x in X], y, groups=groups, cv=3)
+    np.testing.assert_allclose(as_list, expected)
+    weights = np.where(y == 2, 5.0, 1.0)
+    svc = SVC(kernel="linear")
+    splits = list(GroupKFold(3).split(X, y, groups))
+    got = out_of_fold_scores(svc, X, y, cv=splits, fit_params={"sample_weight": weights})
+    expected = _oof_by_hand(svc, X, y, splits, "decision_function", {"sample_weight": weights})
+    np.testing.assert_allclose(got, expected)
+    unweighted = out_of_fold_scores(svc, X, y, cv=splits)
+    assert not np.allclose(got, unweighted)

@@ -131,3 +131,122 @@ def test_full_tie_keeps_the_first_grid_point():
     same = _scores("0110")
     fusion = WeightedScoreFusion("global", normalize=None, step=0.25).fit([same, same], y)
     np.testing.assert_array_equal(fusion.weights_, [[0.0, 0.0], [1.0, 1.0]])
+
+
+def test_statistics_of_flat_and_empty_subsystems():
+    """A subsystem whose scores never change keeps scale 1 (its z-scores are 0); one that
+    abstained on every clip gets (0, 1) and stays NaN; a spread below 1 is kept."""
+    S3 = np.array([[[5.0, 5.0], [NAN, NAN], [1.0, 2.0]], [[5.0, 5.0], [NAN, NAN], [1.5, 1.0]]])
+    Z, (loc, scale) = normalize_scores(S3, "zscore")
+    np.testing.assert_allclose(loc, [5.0, 0.0, 1.375])
+    np.testing.assert_allclose(scale, [1.0, 1.0, np.sqrt(0.171875)])  # spread 0.41
+    np.testing.assert_allclose(Z[:, 0], 0.0)
+    assert np.isnan(Z[:, 1]).all()
+    _, (loc, scale) = normalize_scores(S3, "minmax")
+    np.testing.assert_allclose(loc, [5.0, 0.0, 1.0])
+    np.testing.assert_allclose(scale, [1.0, 1.0, 1.0])
+
+
+def test_unweighted_class_falls_back_to_the_mean():
+    """Class 1 has weight 0 in every subsystem: its fused score is the plain mean of the
+    subsystems that scored the clip (NaN ones left out), not 0 / 0."""
+    fusion = WeightedScoreFusion(normalize=None, weights=[[1.0, 0.0], [3.0, 0.0]])
+    fusion.fit(S, [0, 1, 0])
+    np.testing.assert_allclose(
+        fusion.decision_function(S),
+        [[(2 + 3 * 4) / 4, (6 + 10) / 2], [(6 + 3 * 10) / 4, (2 + 13) / 2], [13.0, 10.0]],
+    )
+
+
+def test_minmax_fusion_applies_the_training_range():
+    fusion = WeightedScoreFusion(normalize="minmax", weights=[1.0, 1.0]).fit(S, [1, 1, 0])
+    new = np.array([[[4.0, 2.0], [13.0, 4.0]]])
+    # (4 - 2) / 4 and (13 - 4) / 9 for class 0; (2 - 2) / 4 and (4 - 4) / 9 for class 1
+    np.testing.assert_allclose(fusion.decision_function(new), [[(0.5 + 1.0) / 2, 0.0]])
+
+
+def test_nothing_scored_gives_no_weights_to_choose():
+    """No clip has a score: accuracy 0 whatever the weights, the grid's first point is kept."""
+    empty = np.full((4, 2, 2), NAN)
+    fusion = WeightedScoreFusion("per_class", step=0.5).fit(empty, [0, 1, 0, 0])
+    np.testing.assert_array_equal(fusion.weights_, [[0.0, 0.0], [1.0, 1.0]])
+    assert fusion.train_score_ == 0.0 and fusion.prior_class_ == 0
+
+
+def test_a_class_absent_from_the_labels_does_not_count_in_the_uar():
+    """classes names three columns, the labels hold two: the UAR averages over those two
+    (a recall over no clip would be NaN and make every weight look alike)."""
+    y = np.array([0] * 6 + [1] * 4)
+    pad = np.zeros((10, 1))
+    scores = {
+        "mixed": np.hstack([_scores("aaaabbbbaa"), pad]),
+        "majority": np.hstack([_scores("0000000000"), pad]),
+    }
+    fusion = WeightedScoreFusion("global", normalize=None, step=0.5, classes=[0, 1, 2])
+    fusion.fit(scores, y)
+    np.testing.assert_array_equal(fusion.weights_, np.full((2, 3), 0.5))
+
+
+@pytest.mark.parametrize("n_rounds", [1, 3])
+def test_one_round_and_more(n_rounds):
+    y = np.array([0] * 6 + [1] * 4)
+    scores = {"mixed": _scores("aaaabbbbaa"), "majority": _scores("0000000000")}
+    fusion = WeightedScoreFusion(normalize=None, step=0.5, n_rounds=n_rounds).fit(scores, y)
+    np.testing.assert_array_equal(fusion.weights_, [[0.5, 0.5], [0.5, 0.5]])
+
+
+def test_step_one_picks_a_single_subsystem():
+    y = np.array([0] * 8 + [1] * 2)
+    scores = {"minority": _scores("bbbaaaaabb"), "majority": _scores("0000000000")}
+    fusion = WeightedScoreFusion("global", normalize=None, step=1).fit(scores, y)
+    np.testing.assert_array_equal(fusion.weights_, [[0.0, 0.0], [1.0, 1.0]])
+
+
+def _stacking_features(Z):
+    """The stacking classifier's input, written out: normalised scores (0 where a subsystem
+    abstained) subsystem by subsystem, then one 0/1 column per subsystem that abstained."""
+    rows = []
+    for clip in Z:
+        missing = [float(np.isnan(sub).any()) for sub in clip]
+        rows.append([0.0 if np.isnan(v) else v for sub in clip for v in sub] + missing)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("normalize", ["zscore", None])
+def test_stacking_is_a_classifier_on_the_normalised_scores(normalize):
+    from sklearn.linear_model import LogisticRegression
+
+    from emoset.decision.fusion import StackingFusion
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 40)
+    train = np.eye(3)[y][:, None, :] * [[2.0], [1.0]] + rng.normal(0, 1, (40, 2, 3)) + 3
+    train[:5, 1] = NAN
+    stack = StackingFusion(normalize=normalize).fit(train, y)
+    Z = train if normalize is None else normalize_scores(train, normalize)[0]
+    ours = LogisticRegression(C=1.0, max_iter=2000).fit(_stacking_features(Z), y)
+    np.testing.assert_allclose(stack.estimator_.coef_, ours.coef_, rtol=1e-6)
+    test = train[:6].copy()
+    test[0] = NAN  # no subsystem: no score
+    Zt = (
+        test if normalize is None else normalize_scores(test, normalize, stats=stack.norm_stats_)[0]
+    )
+    expected = np.log(ours.predict_proba(_stacking_features(np.nan_to_num(Zt, nan=NAN))))
+    got = stack.decision_function(test)
+    assert np.isnan(got[0]).all()
+    np.testing.assert_allclose(got[1:], expected[1:], rtol=1e-6)
+
+
+def test_stacking_with_a_classifier_without_probabilities():
+    from sklearn.linear_model import RidgeClassifier
+
+    from emoset.decision.fusion import StackingFusion
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 30)
+    train = np.eye(3)[y][:, None, :] + rng.normal(0, 1, (30, 2, 3))
+    stack = StackingFusion(RidgeClassifier(), normalize=None).fit(train, y)
+    ours = RidgeClassifier().fit(_stacking_features(train), y)
+    np.testing.assert_allclose(
+        stack.decision_function(train), ours.decision_function(_stacking_features(train))
+    )

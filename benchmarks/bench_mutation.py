@@ -1,0 +1,161 @@
+"""Mutation testing of the core modules: how many small bugs the fast tests catch.
+
+``python -m benchmarks mutation [MODULE ...] [--tests FILE ...] [--max-children N] [--list]``
+
+For each module, mutmut (the ``dev`` extra) plants one small change at a time in a copy of
+the package (an operator, a constant, a comparison, an argument dropped...) and runs the
+module's fast tests against it; a mutant that no test notices *survives*. The table gives
+per module the mutants, those killed, those surviving (and their share), timeouts and those
+no test reached; ``--list`` names the survivors (``mutmut show NAME`` in the work folder,
+``.cache/mutation/<module>``, shows the change). Not part of ``make bench``: it takes from
+minutes (fusion) to hours (the whole list) on two cores, so name the modules.
+
+``--tests`` replaces the module's test files (e.g. to measure the tests of an older commit).
+The shared clips must be reachable (``$EMOSET_DATA`` or ``../shared/data``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: module -> (source file, its fast tests)
+MODULES = {
+    "geometry": ("emoset/sets/geometry.py", ["tests/sets/test_geometry.py"]),
+    "imagesets": ("emoset/sets/imagesets.py", ["tests/sets/test_imagesets.py"]),
+    "kernels": ("emoset/sets/kernels.py", ["tests/sets/test_kernels.py"]),
+    "pls": ("emoset/sets/pls.py", ["tests/sets/test_pls.py"]),
+    "fusion": (
+        "emoset/decision/fusion.py",
+        ["tests/decision/test_fusion.py", "tests/decision/test_fusion_by_hand.py"],
+    ),
+    "abstain": ("emoset/decision/abstain.py", ["tests/sets/test_classifiers.py"]),
+    "frame_features": (
+        "emoset/video/frame_features.py",
+        ["tests/video/test_frame_features.py", "tests/video/test_feature_oracles.py"],
+    ),
+    "cli": ("emoset/app/cli.py", ["tests/app/test_cli_options.py"]),
+}
+
+STATUSES = ("killed", "survived", "timeout", "no tests")
+
+#: Folders copied beside the package: the tests, and the tools and pipelines they import.
+COPIED = ("tests", "tools", "pipelines")
+
+
+def _data_root():
+    env = os.environ.get("EMOSET_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def _pytest_section():
+    """The project's pytest settings (markers, warnings as errors, strict xfails)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(REPO / "setup.cfg")
+    return dict(parser["tool:pytest"])
+
+
+def prepare(work, source, tests):
+    """A fresh work folder: the package, the tests and a setup.cfg for this module."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "emoset", work / "emoset", ignore=ignore)
+    for folder in COPIED:  # what the tests read besides the package
+        shutil.copytree(REPO / folder, work / folder, ignore=ignore)
+    config = configparser.ConfigParser(interpolation=None)
+    config["tool:pytest"] = _pytest_section()
+    config["mutmut"] = {
+        "source_paths": "emoset",
+        "only_mutate": source,
+        "also_copy": "\n" + "\n".join(f"{f}/" for f in COPIED if f != "tests"),
+        "pytest_add_cli_args_test_selection": "\n" + "\n".join(tests),
+        "pytest_add_cli_args": "\n-p\nno:cacheprovider\n-p\nno:xdist\n-q",
+    }
+    with open(work / "setup.cfg", "w") as f:
+        config.write(f)
+
+
+def run(work, max_children):
+    """``mutmut run`` in ``work``; returns ``{mutant name: status}``."""
+    env = dict(os.environ, EMOSET_DATA=str(_data_root().resolve()))
+    env.setdefault("NUMBA_CACHE_DIR", str(work / "numba"))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    subprocess.run(cmd, cwd=work, env=env, check=False, stdout=subprocess.DEVNULL)
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(re.findall(r"^\s+(\S+): (.+)$", out, flags=re.MULTILINE))
+
+
+def summarise(name, results):
+    counts = Counter(results.values())
+    total = len(results)
+    survived = counts["survived"]
+    other = total - sum(counts[s] for s in STATUSES)
+    share = f"{100 * survived / total:.1f} %" if total else "-"
+    return (
+        f"| {name} | {total} | {counts['killed']} | {survived} | {share} | "
+        f"{counts['timeout']} | {counts['no tests']} | {other} |"
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks mutation", description=__doc__)
+    parser.add_argument("modules", nargs="*", choices=[*MODULES, []], metavar="MODULE")
+    parser.add_argument("--tests", nargs="+", default=None, help="test files to run instead")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--list", action="store_true", help="name the surviving mutants")
+    parser.add_argument("--work", type=Path, default=REPO / ".cache" / "mutation")
+    args = parser.parse_args(argv)
+    if importlib_missing("mutmut"):
+        print("mutmut is not installed: pip install -e '.[dev]'", file=sys.stderr)
+        return 2
+    modules = args.modules or list(MODULES)
+    print("| module | mutants | killed | survived | survived share | timeout | no test | other |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    survivors, status = {}, 0
+    for name in modules:
+        source, tests = MODULES[name]
+        work = args.work / name
+        prepare(work, source, args.tests or tests)
+        results = run(work, args.max_children)
+        if not any(v in ("killed", "survived") for v in results.values()):
+            print(f"| {name} | the tests fail unmutated: nothing measured (run them) |")
+            status = 1
+            continue
+        print(summarise(name, results), flush=True)
+        survivors[name] = sorted(k for k, v in results.items() if v == "survived")
+    if args.list:
+        for name, names in survivors.items():
+            print(f"\n{name}: {len(names)} surviving mutant(s)")
+            for mutant in names:
+                print(f"    {mutant}")
+    return status
+
+
+def importlib_missing(name):
+    import importlib.util
+
+    return importlib.util.find_spec(name) is None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
