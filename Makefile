@@ -17,7 +17,8 @@ REPRODUCE_ARGS ?=
 PRETRAINED_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser test test-fast screenshots lint bench docs reproduce-emotiw2016 pretrained data splits clean
+MUTATION_ARGS ?= fusion frame_features
+.PHONY: help install browser test test-fast screenshots lint bench mutation docs reproduce-emotiw2016 pretrained data splits clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -67,6 +68,9 @@ lint: $(STAMP) ## ruff check and format check
 
 bench: $(STAMP) ## Speed benchmarks (BLAS threads pinned to 1); tables on stdout
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks
+
+mutation: $(STAMP) ## Mutation testing of core modules (MUTATION_ARGS="fusion cli ..."; not in CI: minutes to hours)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks mutation $(MUTATION_ARGS)
 
 docs: $(STAMP) ## HTML documentation (API, user guide, gallery run on ../shared/data) in docs/_build/html
 	@$(PY) -c "import sphinx, numpydoc, sphinx_gallery, pydata_sphinx_theme" 2>/dev/null || \

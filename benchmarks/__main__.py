@@ -14,6 +14,9 @@ import pkgutil
 import sys
 from pathlib import Path
 
+#: Benchmarks that run only when named (``python -m benchmarks mutation``).
+ON_REQUEST = ("bench_mutation",)
+
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -21,7 +24,14 @@ def main(argv=None) -> int:
     wanted, options = argv[:split], argv[split:]
     here = Path(__file__).resolve().parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
-    chosen = [n for n in names if not wanted or n in wanted or n.removeprefix("bench_") in wanted]
+    known = set(names) | {n.removeprefix("bench_") for n in names}
+    # other words go to the one benchmark named: python -m benchmarks mutation fusion cli
+    options = [a for a in wanted if a not in known] + options
+    wanted = [a for a in wanted if a in known]
+    # mutation testing takes hours: it runs when named, never as part of every benchmark
+    default = [n for n in names if n not in ON_REQUEST]
+    chosen = [n for n in names if n in wanted or n.removeprefix("bench_") in wanted]
+    chosen = chosen if wanted else default
     if options and len(chosen) != 1:
         raise SystemExit("options go to one benchmark: python -m benchmarks NAME --option ...")
     status = 0

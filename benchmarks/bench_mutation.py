@@ -41,7 +41,11 @@ MODULES = {
     "abstain": ("emoset/decision/abstain.py", ["tests/sets/test_classifiers.py"]),
     "frame_features": (
         "emoset/video/frame_features.py",
-        ["tests/video/test_frame_features.py", "tests/video/test_feature_oracles.py"],
+        [
+            "tests/video/test_frame_features.py",
+            "tests/video/test_feature_oracles.py",
+            "tests/video/test_frame_feature_checks.py",
+        ],
     ),
     "cli": ("emoset/app/cli.py", ["tests/app/test_cli_options.py"]),
 }
@@ -90,6 +94,8 @@ def run(work, max_children):
     """``mutmut run`` in ``work``; returns ``{mutant name: status}``."""
     env = dict(os.environ, EMOSET_DATA=str(_data_root().resolve()))
     env.setdefault("NUMBA_CACHE_DIR", str(work / "numba"))
+    # one feature cache for every mutant's run: the clips are decoded and aligned once
+    env.setdefault("EMOSET_TEST_FEATURES", str(work.parent / "features"))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
     cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
@@ -119,12 +125,15 @@ def summarise(name, results):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks mutation", description=__doc__)
-    parser.add_argument("modules", nargs="*", choices=[*MODULES, []], metavar="MODULE")
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"of {', '.join(MODULES)}")
     parser.add_argument("--tests", nargs="+", default=None, help="test files to run instead")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--list", action="store_true", help="name the surviving mutants")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "mutation")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     if importlib_missing("mutmut"):
         print("mutmut is not installed: pip install -e '.[dev]'", file=sys.stderr)
         return 2

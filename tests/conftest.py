@@ -54,7 +54,12 @@ def feature_cache(tmp_path_factory):
     folder (the run's temporary root, above each worker's own), so a clip extracted by one
     worker is read back by the other. Entries are written atomically: two workers that
     compute the same clip at once write the same bytes, and neither ever reads half a file.
+    ``$EMOSET_TEST_FEATURES`` names a folder to use instead, kept from run to run.
     """
+    if os.environ.get("EMOSET_TEST_FEATURES"):  # kept across runs (python -m benchmarks mutation)
+        kept = Path(os.environ["EMOSET_TEST_FEATURES"])
+        kept.mkdir(parents=True, exist_ok=True)
+        return kept
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = tmp_path_factory.getbasetemp().parent / "features"
         shared.mkdir(exist_ok=True)

@@ -63,8 +63,12 @@ def _uniform_codes_4(img, radius):
     return np.where(changes <= 2, bits.sum(axis=0), 5)
 
 
+@pytest.mark.parametrize(
+    "crop", [np.s_[:, :, :], np.s_[:, :48, :], np.s_[:, :, 8:56]], ids=["64x64", "48x64", "64x48"]
+)
 @pytest.mark.parametrize(("radius", "grid"), [(1, (2, 3)), (2, 4), (3, (4, 1))])
-def test_lbp_four_neighbours_counted_by_hand(faces, radius, grid):
+def test_lbp_four_neighbours_counted_by_hand(faces, radius, grid, crop):
+    faces = np.ascontiguousarray(faces[crop])
     est = LBP(4, radius=radius, grid=grid).fit(faces)
     out = est.transform(faces)
     for face, row in zip(faces, out, strict=True):
@@ -146,6 +150,8 @@ def hog_reference(img, cell=8, block=2, nbins=9, *, opencv=True):
 
 
 PARAMS = [(8, 2, 9), (16, 1, 6), (8, 3, 12)]
+#: Square faces, then taller than wide and wider than tall.
+CROPS = {"64x64": np.s_[:, :, :], "64x48": np.s_[:, :, 8:56], "48x64": np.s_[:, 8:56, :]}
 
 
 @pytest.mark.parametrize(("cell", "block", "nbins"), PARAMS)
@@ -163,9 +169,11 @@ def test_hog_reference_in_skimage_conventions_is_skimage(faces, cell, block, nbi
         np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("crop", CROPS.values(), ids=CROPS.keys())
 @pytest.mark.parametrize(("cell", "block", "nbins"), PARAMS)
-def test_hog_is_the_reference_in_opencv_conventions(faces, cell, block, nbins):
+def test_hog_is_the_reference_in_opencv_conventions(faces, cell, block, nbins, crop):
     """Same values; OpenCV lists blocks column by column, and cells within a block too."""
+    faces = np.ascontiguousarray(faces[crop])
     out = HOG(cell, block_size=block, n_bins=nbins).fit(faces).transform(faces)
     for face, row in zip(faces, out, strict=True):
         ref = hog_reference(face, cell, block, nbins)
@@ -220,17 +228,21 @@ def sift_reference(img, x, y, size, d=4, n=8):
     return np.clip(np.round(v * 512 / max(np.linalg.norm(v), 1e-7)), 0, 255)
 
 
-@pytest.mark.parametrize(("step", "size"), [(16, 16), (8, 12)])
-def test_dense_sift_keypoints_are_lowe_descriptors_row_by_row(faces, step, size):
-    """Keypoints go row by row (y, then x), upright; checked on keypoints off the diagonal."""
+@pytest.mark.parametrize("crop", CROPS.values(), ids=CROPS.keys())
+@pytest.mark.parametrize(("step", "size"), [(16, 16), (8, 12), (16, 15)])
+def test_dense_sift_keypoints_are_lowe_descriptors_row_by_row(faces, step, size, crop):
+    """Keypoints go row by row (y, then x), upright, from size // 2 pixels off the border;
+    checked on keypoints off the diagonal."""
+    faces = np.ascontiguousarray(faces[:3][crop])
     est = DenseSIFT(step, size=size).fit(faces)
-    out = est.transform(faces[:3]).reshape(3, -1, 128)
+    out = est.transform(faces).reshape(3, -1, 128)
     half = size // 2
-    xs = np.arange(half, 64 - half + 1, step)
-    picks = [(0, 1), (1, 2), (len(xs) - 1, 0)]  # (row, column) of the grid
-    for face, desc in zip(faces[:3], out, strict=True):
+    h, w = faces.shape[1:]
+    ys, xs = np.arange(half, h - half + 1, step), np.arange(half, w - half + 1, step)
+    picks = [(0, 1), (1, 2), (len(ys) - 1, 0)]  # (row, column) of the grid
+    for face, desc in zip(faces, out, strict=True):
         for row, col in picks:
-            ref = sift_reference(face, xs[col], xs[row], size)
+            ref = sift_reference(face, xs[col], ys[row], size)
             got = desc[row * len(xs) + col]
             # bytes: float32 against float64 may round one value to the next integer
             assert np.abs(got - ref).max() <= 1 and (got != ref).sum() <= 2
@@ -268,3 +280,21 @@ def test_dense_sift_turns_with_the_face(faces):
     diff = np.abs(b - expected)
     assert diff.max() <= 2 and np.mean(diff > 0) < 0.05  # rounding and atan2 approximations
     assert np.abs(b - a).mean() > 10 * diff.mean()  # and the face did change
+
+
+@pytest.mark.parametrize(
+    ("size", "shape", "n_keypoints"),
+    [
+        (16, (64, 64), 16),
+        (16, (63, 63), 9),
+        (16, (63, 64), 12),
+        (40, (40, 48), 1),
+        (15, (64, 64), 16),
+    ],
+)
+def test_dense_sift_grid_stays_inside_the_face(size, shape, n_keypoints):
+    """Keypoint centres from size // 2 to side - size // 2 (included), every 16 pixels."""
+    est = DenseSIFT(size=size).fit(np.zeros((1, *shape), np.uint8))
+    assert est.n_features_out_ == 128 * n_keypoints
+    out = est.transform(np.zeros((2, *shape), np.uint8))
+    assert out.shape == (2, 128 * n_keypoints)
