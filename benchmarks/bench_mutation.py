@@ -10,7 +10,9 @@ no test reached; ``--list`` names the survivors (``mutmut show NAME`` in the wor
 ``.cache/mutation/<module>``, shows the change). Not part of ``make bench``: it takes from
 minutes (fusion) to hours (the whole list) on two cores, so name the modules.
 
-``--tests`` replaces the module's test files (e.g. to measure the tests of an older commit).
+``--tests`` replaces the module's test files (e.g. to measure the tests of an older commit);
+``--only`` mutates only the functions named (the CLI is measured on its option handling:
+:data:`ONLY`).
 The shared clips must be reachable (``$EMOSET_DATA`` or ``../shared/data``).
 """
 
@@ -24,6 +26,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from fnmatch import fnmatch
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +52,10 @@ MODULES = {
     ),
     "cli": ("emoset/app/cli.py", ["tests/app/test_cli_options.py"]),
 }
+
+#: Modules measured on some functions only: the CLI's option handling (its other functions
+#: run whole commands: minutes a mutant).
+ONLY = {"cli": ["_load_corpus", "_recognizer", "_train", "_landmarks", "_cache_dir"]}
 
 STATUSES = ("killed", "survived", "timeout", "no tests")
 
@@ -90,16 +97,24 @@ def prepare(work, source, tests):
         config.write(f)
 
 
-def run(work, max_children):
-    """``mutmut run`` in ``work``; returns ``{mutant name: status}``."""
+def _patterns(source, functions):
+    """mutmut's names of the mutants of these functions of ``source``."""
+    module = source.removesuffix(".py").replace("/", ".")
+    return [f"{module}.x_{f}__mutmut_*" for f in functions]
+
+
+def run(work, max_children, patterns=()):
+    """``mutmut run`` in ``work`` (only the mutants matching ``patterns`` when given);
+    returns ``{mutant name: status}``."""
     env = dict(os.environ, EMOSET_DATA=str(_data_root().resolve()))
     env.setdefault("NUMBA_CACHE_DIR", str(work / "numba"))
     # one feature cache for every mutant's run: the clips are decoded and aligned once
     env.setdefault("EMOSET_TEST_FEATURES", str(work.parent / "features"))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
-    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
-    subprocess.run(cmd, cwd=work, env=env, check=False, stdout=subprocess.DEVNULL)
+    cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *patterns]
+    with open(work / "mutmut.log", "w") as log:  # what mutmut said, for when it fails
+        subprocess.run(cmd, cwd=work, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
     out = subprocess.run(
         [sys.executable, "-m", "mutmut", "results", "--all", "true"],
         cwd=work,
@@ -108,7 +123,10 @@ def run(work, max_children):
         capture_output=True,
         text=True,
     ).stdout
-    return dict(re.findall(r"^\s+(\S+): (.+)$", out, flags=re.MULTILINE))
+    results = dict(re.findall(r"^\s+(\S+): (.+)$", out, flags=re.MULTILINE))
+    if patterns:
+        results = {k: v for k, v in results.items() if any(fnmatch(k, p) for p in patterns)}
+    return results
 
 
 def summarise(name, results):
@@ -129,6 +147,9 @@ def main(argv=None) -> int:
     parser.add_argument("--tests", nargs="+", default=None, help="test files to run instead")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--list", action="store_true", help="name the surviving mutants")
+    parser.add_argument(
+        "--only", nargs="+", default=None, metavar="FUNCTION", help="mutate these functions only"
+    )
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "mutation")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.modules) - set(MODULES))
@@ -145,9 +166,10 @@ def main(argv=None) -> int:
         source, tests = MODULES[name]
         work = args.work / name
         prepare(work, source, args.tests or tests)
-        results = run(work, args.max_children)
+        only = args.only or ONLY.get(name, [])
+        results = run(work, args.max_children, _patterns(source, only))
         if not any(v in ("killed", "survived") for v in results.values()):
-            print(f"| {name} | the tests fail unmutated: nothing measured (run them) |")
+            print(f"| {name} | nothing measured: see {work / 'mutmut.log'} |")
             status = 1
             continue
         print(summarise(name, results), flush=True)
