@@ -153,22 +153,6 @@ def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys, 
     assert metrics["unscored"] == {}
 
 
-def test_afew_evaluate_defaults_to_val(tmp_path):
-    from emoset.app.commands import _load_corpus
-
-    for part, name in (("Train", "000001"), ("Val", "000002")):
-        (tmp_path / f"{part}_AFEW" / "Happy").mkdir(parents=True)
-        (tmp_path / f"{part}_AFEW" / "Happy" / f"{name}.avi").write_bytes(b"x")
-    args = build_parser().parse_args(
-        ["evaluate", "m.skops", "--corpus", "afew", "--data-root", str(tmp_path)]
-    )
-    assert [c.subset for c in _load_corpus(args)] == ["Val"]
-    args = build_parser().parse_args(
-        ["train", "--corpus", "afew", "--data-root", str(tmp_path), "-o", "m.skops"]
-    )
-    assert [c.subset for c in _load_corpus(args)] == ["Train"]
-
-
 def test_errors_are_clear(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "none.skops"), str(tmp_path / "x.mp4")]) == 2
     assert "Model file" in capsys.readouterr().err
@@ -188,21 +172,6 @@ def test_main_leaves_logging_as_it_found_it(tmp_path):
     main(["predict", str(tmp_path / "none.skops"), str(tmp_path / "x.mp4")])
     after = (list(root.handlers), root.level, logging.getLogger("emoset").handlers[:])
     assert after == before
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"), [(None, "auto"), ("none", None), ("auto", "auto"), ("250", 250)]
-)
-def test_train_landmarks_option(value, expected):
-    argv = ["train", "-o", "m.skops"] + ([] if value is None else ["--landmarks", value])
-    assert build_parser().parse_args(argv).landmarks == expected
-
-
-@pytest.mark.parametrize("value", ["0", "-5", "many"])
-def test_train_rejects_bad_landmarks(value, capsys):
-    with pytest.raises(SystemExit):
-        main(["train", "-o", "m.skops", "--landmarks", value])
-    assert "expected auto, none or a positive integer" in capsys.readouterr().err
 
 
 def test_train_mirror_option(data_root, speakers, feature_cache, tmp_path):

@@ -85,6 +85,36 @@ def test_corpus_filters_keep_exactly_their_clips(command, options, keep, data_ro
     assert got == _files([r for r in manifest if keep(r)])
 
 
+@pytest.mark.parametrize(
+    ("corpus", "message"),
+    [
+        ("cremad", "No CREMA-D layout (VideoFlash/ + AudioWAV/, or <subset>/video/ + "
+         "<subset>/audio/) found in {root}."),
+        ("ravdess", "No RAVDESS Actor_XX folder found in {root} or below it."),
+        ("afew", "AFEW partition 'Val' not found: expected {root}/Val_AFEW."),
+        ("manifest", "Manifest {root}/manifest.csv not found."),
+    ],
+)  # fmt: skip
+def test_data_root_is_the_one_given(corpus, message, tmp_path):
+    """--data-root is read, not the default root (which holds every corpus here)."""
+    code, _, err = _run(["evaluate", "m.skops", "--corpus", corpus, "--data-root", tmp_path])
+    assert code == 2 and err.strip() == "emoset: error: " + message.format(root=tmp_path)
+
+
+def test_afew_partitions(tmp_path):
+    """AFEW: evaluate reads Val and train reads Train unless --subsets names partitions."""
+    for part, name in (("Train", "000001"), ("Val", "000002")):
+        (tmp_path / f"{part}_AFEW" / "Happy").mkdir(parents=True)
+        (tmp_path / f"{part}_AFEW" / "Happy" / f"{name}.avi").write_bytes(b"x")
+    base = ["--corpus", "afew", "--data-root", str(tmp_path)]
+    for argv, parts in [
+        (["evaluate", "m.skops", *base], ["Val"]),
+        (["train", "-o", "m.skops", *base], ["Train"]),
+        (["evaluate", "m.skops", *base, "--subsets", "Train", "Val"], ["Train", "Val"]),
+    ]:
+        assert [c.subset for c in _load_corpus(build_parser().parse_args(argv))] == parts
+
+
 def test_filters_that_leave_nothing_are_a_usage_error(data_root):
     argv = ["evaluate", "m.skops", "--data-root", str(data_root), "--speakers", "1005"]
     code, _, err = _run([*argv, "--exclude-speakers", "1005"])
@@ -137,11 +167,33 @@ def test_train_options_reach_the_recognizer(options, check, data_root):
     assert default.cache_dir is True and default.n_jobs is None
 
 
-def test_train_on_audio_clips_only_drops_the_video_subsystems(data_root):
+def test_train_on_audio_clips_only_drops_the_video_subsystems(data_root, caplog):
     from emoset.datasets import load_ravdess
 
     clips = load_ravdess(data_root)[:3]
-    assert _recognizer(_train_args(), clips, None).video == {}
+    with caplog.at_level("INFO", logger="emoset"):
+        model = _recognizer(_train_args(), clips, 3)
+    assert model.video == {} and model.n_jobs == 3 and model.verbose == 1  # progress bars
+    assert caplog.messages == ["No clip of this corpus has video: training audio subsystems only."]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "auto"), ("none", None), ("auto", "auto"), ("250", 250), ("1", 1)],
+)
+def test_train_landmarks_option(value, expected):
+    argv = [] if value is None else ["--landmarks", value]
+    assert _train_args(*argv).landmarks == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_train_rejects_bad_landmarks(value, capsys):
+    with pytest.raises(SystemExit, match="^2$"):
+        main(["train", "-o", "m.skops", "--landmarks", value])
+    assert (
+        f"argument --landmarks: expected auto, none or a positive integer; got {value!r}"
+        in capsys.readouterr().err
+    )
 
 
 #: Sixteen actors, two of them excluded: 20 clips, 3 of them of the excluded actors.
@@ -156,8 +208,12 @@ def test_train_fits_on_exactly_the_filtered_clips(data_root, feature_cache, tmp_
     path = tmp_path / "m.skops"
     argv = ["train", "--data-root", data_root, "--subsets", "facecrop128", "--video", ""]
     argv += ["--speakers", ",".join(SPEAKERS), "--exclude-speakers", ",".join(EXCLUDED)]
-    code, out, _ = _run([*argv, "--cache-dir", feature_cache, "-o", path])
-    assert code == 0 and f"saved {path}" in out
+    code, out, err = _run([*argv, "--cache-dir", feature_cache, "-o", path])
+    assert code == 0
+    assert "INFO emoset: Training on 17 clips of cremad (14 speakers)." in err.splitlines()
+    assert out.splitlines() == [
+        f"saved {path} (classes: anger, disgust, fear, happy, neutral, sad; subsystems: audio-svm)"
+    ]
     model = load_model(path, cache_dir=feature_cache)
     clips = load_cremad(data_root, subsets=["facecrop128"])
     kept = [c for c in clips if c.speaker in SPEAKERS and c.speaker not in EXCLUDED]
