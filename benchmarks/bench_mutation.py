@@ -31,7 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: module -> (source file, its fast tests)
+#: module -> (source file or files, its fast tests)
 MODULES = {
     "geometry": ("emoset/sets/geometry.py", ["tests/sets/test_geometry.py"]),
     "imagesets": ("emoset/sets/imagesets.py", ["tests/sets/test_imagesets.py"]),
@@ -50,12 +50,21 @@ MODULES = {
             "tests/video/test_frame_feature_checks.py",
         ],
     ),
-    "cli": ("emoset/app/cli.py", ["tests/app/test_cli_options.py"]),
+    # the command line: its parser (cli.py) and what the commands do with the options
+    "cli": (
+        ("emoset/app/cli.py", "emoset/app/commands.py"),
+        ["tests/app/test_cli_options.py"],
+    ),
 }
 
 #: Modules measured on some functions only: the CLI's option handling (its other functions
 #: run whole commands: minutes a mutant).
 ONLY = {"cli": ["_load_corpus", "_recognizer", "_train", "_landmarks", "_cache_dir"]}
+
+
+def _sources(source):
+    """A module's source files, as a tuple."""
+    return (source,) if isinstance(source, str) else tuple(source)
 
 STATUSES = ("killed", "survived", "timeout", "no tests")
 
@@ -88,7 +97,7 @@ def prepare(work, source, tests):
     config["tool:pytest"] = _pytest_section()
     config["mutmut"] = {
         "source_paths": "emoset",
-        "only_mutate": source,
+        "only_mutate": "\n" + "\n".join(_sources(source)),
         "also_copy": "\n" + "\n".join(f"{f}/" for f in COPIED if f != "tests"),
         "pytest_add_cli_args_test_selection": "\n" + "\n".join(tests),
         "pytest_add_cli_args": "\n-p\nno:cacheprovider\n-p\nno:xdist\n-q",
@@ -98,9 +107,10 @@ def prepare(work, source, tests):
 
 
 def _patterns(source, functions):
-    """mutmut's names of the mutants of these functions of ``source``."""
-    module = source.removesuffix(".py").replace("/", ".")
-    return [f"{module}.x_{f}__mutmut_*" for f in functions]
+    """mutmut's names of the mutants of these functions of ``source`` (in whichever of its
+    files defines them)."""
+    modules = [s.removesuffix(".py").replace("/", ".") for s in _sources(source)]
+    return [f"{m}.x_{f}__mutmut_*" for m in modules for f in functions]
 
 
 def run(work, max_children, patterns=()):

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 from _factories import truncate_file
 
-from emoset.app.cli import _load_corpus, _recognizer, build_parser, main
+from emoset.app.cli import build_parser, main
+from emoset.app.commands import _load_corpus, _recognizer
 from emoset.datasets import load_cremad
 from emoset.recognizer import AudioVisualEmotionRecognizer, load_model, predict_timeline
 
@@ -132,10 +133,11 @@ def _video_estimators(model):
 
 #: (options, the recognizer the command fits, checked)
 TRAIN = [
-    ([], lambda m: set(m.video) == {"densesift-pls", "cnn-pls"} and m.audio is None),
+    ([], lambda m: set(m.video) == {"cnn-pls"} and m.audio is None),
     (["--video", "lbp,hog"], lambda m: set(m.video) == {"lbp-pls", "hog-pls"}),
+    (["--video", "densesift,cnn"], lambda m: set(m.video) == {"densesift-pls", "cnn-pls"}),
     (["--video", ""], lambda m: m.video == {} and m.audio is None),
-    (["--no-audio"], lambda m: m.audio == {} and len(m.video) == 2),
+    (["--no-audio"], lambda m: m.audio == {} and set(m.video) == {"cnn-pls"}),
     (["--fps", "7.5"], lambda m: m.fps == 7.5),
     (["--landmarks", "none"], lambda m: {e.n_landmarks for e in _video_estimators(m)} == {None}),
     (["--landmarks", "250"], lambda m: {e.n_landmarks for e in _video_estimators(m)} == {250}),
