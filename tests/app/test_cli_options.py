@@ -120,6 +120,18 @@ def test_filters_that_leave_nothing_are_a_usage_error(data_root):
     argv = ["evaluate", "m.skops", "--data-root", str(data_root), "--speakers", "1005"]
     code, _, err = _run([*argv, "--exclude-speakers", "1005"])
     assert code == 2 and "no clips left in corpus 'cremad' after the filters" in err
+    # --manifest alone is corpus 'manifest'; with another --corpus it is a contradiction
+    argv = ["evaluate", "m.skops", "--manifest", data_root / "manifest.csv"]
+    code, _, err = _run([*argv, "--speakers", "nobody"])
+    assert (code, err) == (
+        2,
+        "emoset: error: no clips left in corpus 'manifest' after the filters.\n",
+    )
+    code, _, err = _run([*argv, "--corpus", "ravdess"])
+    assert code == 2
+    assert err == (
+        "emoset: error: --manifest gives the clips, --corpus ravdess others: give one of them.\n"
+    )
 
 
 # ---------------------------------------------------------------------- train
@@ -196,6 +208,32 @@ def test_train_rejects_bad_landmarks(value, capsys):
         f"argument --landmarks: expected auto, none or a positive integer; got {value!r}"
         in capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["-o", "{tmp}"], "-o {tmp} is a folder; give the path of a file to write."),
+        (
+            ["-o", "{tmp}/m.skops"],
+            "-o (its digest) {tmp}/m.skops.sha256 is a folder; give the path of a file to write.",
+        ),
+        (
+            ["-o", "{tmp}/n.skops", "--cache-dir", "{tmp}/a-file"],
+            "--cache-dir {tmp}/a-file is not a folder (it is a file).",
+        ),
+    ],
+    ids=["-o a folder", "digest a folder", "--cache-dir a file"],
+)
+def test_train_checks_where_it_writes_before_it_trains(options, message, tmp_path):
+    """Each refusal names the option at fault, before the corpus is read (the data root here
+    holds none: reading it would be another error)."""
+    (tmp_path / "m.skops.sha256").mkdir()
+    (tmp_path / "a-file").write_text("")
+    options = [o.replace("{tmp}", str(tmp_path)) for o in options]
+    code, out, err = _run(["train", "--data-root", tmp_path / "no-corpus", *options])
+    assert (code, out) == (2, "")
+    assert err == f"emoset: error: {message.format(tmp=tmp_path)}\n"
 
 
 #: Sixteen actors, two of them excluded: 20 clips, 3 of them of the excluded actors.
