@@ -126,8 +126,12 @@ def command_table(model, source, clip, runs):
                 ["timeline", model, source, "--csv", csv],
             ),
             (
-                f"timeline MODEL {length:.0f}s.mp4 --csv t.csv --n-jobs 2",
-                ["timeline", model, source, "--csv", csv, "--n-jobs", "2"],
+                f"timeline MODEL {length:.0f}s.mp4 --csv t.csv --segment 15",
+                ["timeline", model, source, "--csv", csv, "--segment", "15"],
+            ),
+            (
+                f"timeline MODEL {length:.0f}s.mp4 --csv t.csv --segment 15 --n-jobs 2",
+                ["timeline", model, source, "--csv", csv, "--segment", "15", "--n-jobs", "2"],
             ),
             (
                 f"timeline MODEL {length:.0f}s.mp4 --csv t.csv --fps 10",
@@ -135,7 +139,7 @@ def command_table(model, source, clip, runs):
             ),
             (f"predict MODEL {Path(clip).name}", ["predict", model, clip]),
         ]
-        lengths = (length, length, length, probe(clip).duration)
+        lengths = (length, length, length, length, probe(clip).duration)
         for (label, argv), seconds in zip(cases, lengths, strict=True):
             wall, rss, st = median_runs([str(a) for a in argv], runs)
             fixed = [st.get(k, 0.0) for k in ("start-up", "imports", "model load")]
