@@ -1,6 +1,7 @@
 """Clip records, corpus loaders, manifests, speaker-independent splits and checksummed fetchers."""
 
 from .corpora import (
+    CLASS_CHOICES,
     CREMAD_CODES,
     DEFAULT_DATA_HOME,
     EMOTIONS,
@@ -10,6 +11,7 @@ from .corpora import (
     Clip,
     clip_labels,
     clip_speakers,
+    combine_corpora,
     find_data_root,
     load_afew,
     load_cremad,
@@ -33,6 +35,7 @@ from .manifest import load_manifest
 from .splits import load_split, shipped_splits, speaker_kfold, write_split
 
 __all__ = [
+    "CLASS_CHOICES",
     "CREMAD_CODES",
     "CREMAD_DEFAULT_ACTORS",
     "CREMAD_LICENSE",
@@ -49,6 +52,7 @@ __all__ = [
     "RAVDESS_PARTS",
     "clip_labels",
     "clip_speakers",
+    "combine_corpora",
     "fetch_cremad",
     "fetch_ravdess",
     "find_data_root",

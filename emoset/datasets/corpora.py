@@ -34,6 +34,7 @@ import numpy as np
 from ..io.media import AUDIO_EXTENSIONS, MEDIA_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = [
+    "CLASS_CHOICES",
     "Clip",
     "EMOTIONS",
     "EMOTIW_CLASSES",
@@ -48,6 +49,7 @@ __all__ = [
     "to_emotiw",
     "clip_labels",
     "clip_speakers",
+    "combine_corpora",
     "DEFAULT_DATA_HOME",
 ]
 
@@ -592,3 +594,44 @@ def clip_speakers(clips: Sequence[Clip]) -> np.ndarray:
             "splits need one. Use the corpus's official partition (e.g. AFEW Train/Val)."
         )
     return np.array([c.corpus + ":" + c.speaker for c in clips], dtype=object)
+
+
+#: How :func:`combine_corpora` chooses the classes of several corpora.
+CLASS_CHOICES = ("union", "shared")
+
+
+def combine_corpora(corpora: Sequence[Sequence[Clip]], *, classes="union") -> list[Clip]:
+    """One training set from several corpora (their labels already share one vocabulary).
+
+    Parameters
+    ----------
+    corpora : sequence of sequences of Clip
+        The clips of each corpus (e.g. ``[load_cremad(), load_ravdess()]``).
+    classes : {"union", "shared"}, default="union"
+        ``"union"``: every clip, each corpus with its own classes (RAVDESS adds ``"calm"`` and
+        ``"surprise"`` to CREMA-D's six); ``"shared"``: only the clips of the classes every
+        corpus has, so no class is learnt from one corpus alone.
+
+    Returns
+    -------
+    clips : list of Clip
+        In the order given. Speakers stay apart across corpora: speaker-grouped folds use
+        ``corpus:speaker`` (:func:`clip_speakers`), so actor ``01`` of one corpus is never
+        taken for actor ``01`` of another.
+
+    Examples
+    --------
+    >>> a = [Clip("a1", None, "a1.wav", "anger", "1", "x"), Clip("a2", None, "a2.wav", "calm", "1", "x")]
+    >>> b = [Clip("b1", None, "b1.wav", "anger", "1", "y")]
+    >>> [c.id for c in combine_corpora([a, b], classes="shared")]
+    ['a1', 'b1']
+    """
+    if classes not in CLASS_CHOICES:
+        raise ValueError(f"classes must be one of {list(CLASS_CHOICES)}; got {classes!r}.")
+    corpora = [list(c) for c in corpora]
+    keep = None
+    if classes == "shared":
+        keep = set.intersection(*({c.label for c in clips} for clips in corpora))
+        if not keep:
+            raise ValueError("The corpora share no class; use classes='union'.")
+    return [c for clips in corpora for c in clips if keep is None or c.label in keep]
