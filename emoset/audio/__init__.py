@@ -1,8 +1,29 @@
-"""Speech: pure functions on a decoded signal, openSMILE and librosa functionals, normalisation."""
+"""Speech: pure functions on a decoded signal, openSMILE and librosa functionals, per-speaker
+normalisation, augmentation."""
 
+from .augment import (
+    AUGMENTATIONS,
+    NOISE_SNRS_DB,
+    add_noise,
+    augment_signal,
+    augmentation_seed,
+    change_gain,
+    change_speed,
+    reverberate,
+    shift_pitch,
+    telephone_band,
+)
 from .extract import SILENCE_PEAK, warn_audio_problems
 from .features import AUDIO_FEATURE_SETS, LibrosaFeatures, OpenSmileFeatures, make_audio_features
-from .normalize import standardize_per_speaker
+from .normalize import (
+    MIN_GROUP_CLIPS,
+    NORMALIZATIONS,
+    RunningStandardizer,
+    normalization_groups,
+    recording_session,
+    standardize_groups,
+    standardize_per_speaker,
+)
 from .speech import (
     BANDWIDTH_DROP_DB,
     OPENSMILE_FEATURE_SETS,
@@ -20,6 +41,22 @@ from .speech import (
 
 __all__ = [
     "AUDIO_FEATURE_SETS",
+    "AUGMENTATIONS",
+    "MIN_GROUP_CLIPS",
+    "NOISE_SNRS_DB",
+    "NORMALIZATIONS",
+    "RunningStandardizer",
+    "add_noise",
+    "augment_signal",
+    "augmentation_seed",
+    "change_gain",
+    "change_speed",
+    "normalization_groups",
+    "recording_session",
+    "reverberate",
+    "shift_pitch",
+    "standardize_groups",
+    "telephone_band",
     "BANDWIDTH_DROP_DB",
     "LibrosaFeatures",
     "OPENSMILE_FEATURE_SETS",

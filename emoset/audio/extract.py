@@ -59,6 +59,13 @@ from ..io.media import load_audio, probe, resample
 from ..utils import cache as _cache
 from ..utils.messages import shown, summarise, warn_caller
 from ..utils.validation import check_choice
+from .augment import AUGMENTATIONS, augment_signal, augmentation_seed
+from .normalize import (
+    NORMALIZATIONS,
+    RunningStandardizer,
+    normalization_groups,
+    standardize_groups,
+)
 from .speech import (
     band_rate,
     covering_rate,
@@ -150,11 +157,21 @@ def _decode(path, allow_partial):
     return y, "; ".join(c.reason for c in checks) or None
 
 
-def _extract_clip(path, *, kind, params, sampling_rate, band_rate, min_duration, allow_partial):
-    """Decode one file, band-limit it, compute its vector; the record that gets cached."""
+def _extract_clip(
+    path, *, kind, params, sampling_rate, band_rate, min_duration, allow_partial, augmentation
+):
+    """Decode one file (augment it), band-limit it, compute its vector; the cached record.
+
+    ``augmentation``: ``None`` or ``(kind, seed)``; the copy's own seed comes from that seed,
+    the kind and the file's SHA-256, so it is the same copy in any order and on any machine.
+    """
     t0 = time.perf_counter()
     native = _native_rate(path) or sampling_rate
     y, partial = _decode(path, allow_partial)
+    if augmentation is not None:
+        aug, seed = augmentation
+        seed = augmentation_seed(seed, aug, _cache.file_sha256(path))
+        y, native, _ = augment_signal(y, native, aug, seed=seed)
     record = _signal_record(
         y,
         native,
@@ -233,6 +250,12 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         check_choice("on_error", self.on_error, _ON_ERROR)
         check_scalar(self.sampling_rate, "sampling_rate", numbers.Integral, min_val=8000)
         check_scalar(self.min_duration, "min_duration", numbers.Real, min_val=0)
+        if self.normalize is not None:
+            check_choice("normalize", self.normalize, NORMALIZATIONS)
+        check_scalar(self.min_group_clips, "min_group_clips", numbers.Integral, min_val=2)
+        if self.augmentation is not None:
+            check_choice("augmentation", self.augmentation, AUGMENTATIONS)
+        check_scalar(self.augmentation_seed, "augmentation_seed", numbers.Integral, min_val=0)
         if not (self.bandwidth in (None, "auto") or isinstance(self.bandwidth, numbers.Real)):
             raise ValueError(
                 f"bandwidth must be 'auto', a frequency in Hz or None; got {self.bandwidth!r}."
@@ -264,10 +287,30 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         elif self.bandwidth == "auto" and X is not None:
             self.bandwidth_ = self._training_bandwidth(_check_clips(X))
         self.band_rate_ = band_rate(self.bandwidth_, int(self.sampling_rate))
+        self.norm_reference_ = None
+        if self.normalize is not None:
+            if X is None:
+                raise ValueError(
+                    f"normalize={self.normalize!r} needs the training clips in fit (their "
+                    "statistics standardise clips whose speaker or session is too small)."
+                )
+            raw, _ = self._extract(_check_clips(X), augmentation=None)
+            finite = raw[np.all(np.isfinite(raw), axis=1)]
+            if not len(finite):
+                raise ValueError("normalize needs training clips with features; none has any.")
+            scale = finite.std(axis=0)
+            scale[scale < 1e-12] = 1.0
+            self.norm_reference_ = np.vstack([finite.mean(axis=0), scale])
         return self
 
     def _training_bandwidth(self, clips):
-        """Low decile of the clips' measured bandwidths, capped at the analysis Nyquist."""
+        """The band every training corpus has: the lowest of the corpora's low deciles.
+
+        Each corpus's (``Clip.corpus``; paths count as one) bandwidth is the low decile of its
+        clips' measured bandwidths, so a small telephone-band corpus beside a large wideband
+        one still limits everything to its band. Capped at the analysis Nyquist frequency.
+        """
+        corpora = [str(getattr(c, "corpus", "")) for c in clips]
         paths = [_source_of(c)[1] for c in clips]
         cache = None
         if self._cache_root() is not None:
@@ -283,14 +326,14 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             desc="bandwidth",
             on_error="return",
         )
-        found = [
-            r["bandwidth"]
-            for r in records
-            if not isinstance(r, _cache.Failure) and r["bandwidth"] is not None
-        ]
+        found = {}
+        for corpus, r in zip(corpora, records, strict=True):
+            if not isinstance(r, _cache.Failure) and r["bandwidth"] is not None:
+                found.setdefault(corpus, []).append(r["bandwidth"])
         if not found:
             return None
-        return float(min(np.quantile(found, 0.1), int(self.sampling_rate) / 2))
+        low = min(float(np.quantile(v, 0.1)) for v in found.values())
+        return float(min(low, int(self.sampling_rate) / 2))
 
     def _warm_up(self):
         """Prepare, in this process, what parallel workers would otherwise all build at once."""
@@ -311,7 +354,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return self.feature_names_.copy()
 
-    def _cache_key(self, params):
+    def _cache_key(self, params, augmentation=None):
         versions = {"emoset": __version__, **self._versions()}
         record = {
             "kind": self._kind,
@@ -323,6 +366,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             "format": _cache.CACHE_FORMAT,
             "versions": versions,
         }
+        if augmentation is not None:  # the key of an original clip is unchanged
+            record["augmentation"] = list(augmentation)
 
         def key(path):
             return _cache.make_key(record, _cache.file_sha256(path))
@@ -355,12 +400,45 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         ------
         emoset.io.errors.MediaError
             With ``on_error="raise"``, for the first unreadable clip.
-        """
-        import pandas as pd
 
+        Notes
+        -----
+        With ``augmentation`` set, each clip's audio is first replaced by its augmented copy
+        (:func:`~emoset.audio.augment.augment_signal`, seeded by ``augmentation_seed`` and
+        the file's SHA-256). With ``normalize`` set, the features are standardised per group
+        of the clips given together (:func:`~emoset.audio.normalize.normalization_groups`):
+        ``info`` then also has ``group`` (the speaker or session key) and ``reason`` says
+        where a group was too small and the training statistics were used.
+        """
         check_is_fitted(self)
         self._validate_common()
         clips = _check_clips(X)
+        augmentation = None
+        if self.augmentation is not None:
+            augmentation = (self.augmentation, int(self.augmentation_seed))
+        out, info = self._extract(clips, augmentation=augmentation)
+        if self.normalize is None:
+            return out, info
+        groups = normalization_groups(clips, self.normalize, min_clips=int(self.min_group_clips))
+        out, small = standardize_groups(
+            out, groups, min_clips=int(self.min_group_clips), reference=tuple(self.norm_reference_)
+        )
+        info["group"] = groups
+        size = info.groupby("group")["group"].transform("size").to_numpy()
+        for i in np.flatnonzero(small):
+            note = (
+                f"standardised with the training statistics (its {self.normalize} group has "
+                f"{size[i]} clip(s); {self.min_group_clips} are needed)"
+            )
+            info.iloc[i, info.columns.get_loc("reason")] = "; ".join(
+                r for r in (info["reason"].iloc[i], note) if r
+            )
+        return out, info
+
+    def _extract(self, clips, *, augmentation):
+        """Raw feature vectors of the clips (cached) and their table; see :meth:`extract`."""
+        import pandas as pd
+
         sources = [_source_of(c) for c in clips]
         paths = [s[1] for s in sources]
         params = self._params()
@@ -372,6 +450,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             band_rate=self.band_rate_,
             min_duration=float(self.min_duration),
             allow_partial=bool(self.allow_partial),
+            augmentation=augmentation,
         )
         cache = None
         if self._cache_root() is not None:
@@ -381,7 +460,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         records, from_cache = _cache.parallel_map(
             func,
             paths,
-            key=self._cache_key(params) if cache is not None else None,
+            key=self._cache_key(params, augmentation) if cache is not None else None,
             cache=cache,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
@@ -420,8 +499,42 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             ``"ok"``, ``"short"``, ``"silent"`` or ``"nonfinite"`` (see :meth:`extract`).
         reason : str
             Why it abstains, or a caveat; ``""`` otherwise.
+
+        Notes
+        -----
+        With ``normalize`` set, one signal has no speaker or session to be standardised with:
+        it is standardised with the training statistics (for a stream, see
+        :meth:`extract_windows`).
         """
         check_is_fitted(self)
+        values, status, reason = self._signal_values(signal, sampling_rate)
+        return self._standardized(values[None, :], None)[0], status, reason
+
+    def _standardized(self, values, standardizer):
+        """Rows standardised as ``normalize`` asks: a stream's running statistics, else the
+        training statistics (unchanged without ``normalize``)."""
+        if self.normalize is None:
+            return values
+        if standardizer is not None:
+            return standardizer.update(values)
+        return (values - self.norm_reference_[0]) / self.norm_reference_[1]
+
+    def running_standardizer(self):
+        """A :class:`~emoset.audio.normalize.RunningStandardizer` for one stream's windows.
+
+        Give it to :meth:`extract_windows` for every group of windows of one source, in order.
+
+        Returns
+        -------
+        standardizer : RunningStandardizer or None
+            ``None`` without ``normalize``.
+        """
+        check_is_fitted(self)
+        if self.normalize is None:
+            return None
+        return RunningStandardizer(tuple(self.norm_reference_), min_count=int(self.min_group_clips))
+
+    def _signal_values(self, signal, sampling_rate):
         y = np.asarray(signal, dtype=np.float32).reshape(-1)
         rec = _signal_record(
             y,
@@ -441,7 +554,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             reason = f"shorter than min_duration={self.min_duration} s ({rec['duration']:.2f} s)"
         return values, rec["status"], reason
 
-    def extract_windows(self, signal, sampling_rate, bounds):
+    def extract_windows(self, signal, sampling_rate, bounds, *, standardizer=None):
         """Feature vectors of windows of one decoded signal (a timeline's overlapping windows).
 
         Each window is analysed as :meth:`extract_signal` analyses a piece, except that the
@@ -456,6 +569,10 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         sampling_rate : int
         bounds : sequence of (start, end)
             Seconds from the start of ``signal``.
+        standardizer : RunningStandardizer or None
+            With ``normalize`` set: the stream's running statistics
+            (:meth:`running_standardizer`), updated with these windows in order; ``None``:
+            the training statistics.
 
         Returns
         -------
@@ -465,10 +582,14 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             As :meth:`extract_signal` returns them, one per window.
         """
         check_is_fitted(self)
+        values, status, reason = self._window_values(signal, sampling_rate, bounds)
+        return self._standardized(values, standardizer), status, reason
+
+    def _window_values(self, signal, sampling_rate, bounds):
         y = np.asarray(signal, dtype=np.float32).reshape(-1)
         native = int(sampling_rate)
         if self._kind != "librosa":
-            out = [self.extract_signal(y[_span(a, b, native)], native) for a, b in bounds]
+            out = [self._signal_values(y[_span(a, b, native)], native) for a, b in bounds]
             values = np.array([o[0] for o in out]).reshape(len(bounds), self.n_features_out_)
             return values, [o[1] for o in out], [o[2] for o in out]
 

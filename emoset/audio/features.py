@@ -50,6 +50,7 @@ import numpy as np
 
 from ..utils.validation import check_choice
 from .extract import _BaseAudioFeatures
+from .normalize import MIN_GROUP_CLIPS
 from .speech import (
     OPENSMILE_FEATURE_SETS,
     librosa_feature_names,
@@ -75,8 +76,9 @@ class OpenSmileFeatures(_BaseAudioFeatures):
     bandwidth : "auto", float or None, default="auto"
         Band every clip is low-passed to before analysis: ``"auto"`` learns it in
         :meth:`fit` from the training clips (the low decile of their measured
-        bandwidths, see :func:`estimate_bandwidth`); a number is a fixed limit in Hz;
-        ``None`` keeps every clip's own band.
+        bandwidths, see :func:`estimate_bandwidth`; with clips of several corpora the
+        lowest of the corpora's low deciles, the band every corpus has); a number is a
+        fixed limit in Hz; ``None`` keeps every clip's own band.
     sampling_rate : int, default=16000
         Rate every clip is resampled to before analysis.
     min_duration : float, default=0.5
@@ -100,6 +102,21 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         decoded 0.7 s of 2.3 s") instead of treating it as unreadable.
     as_frame : bool, default=False
         Return a :class:`pandas.DataFrame` indexed by clip id.
+    normalize : {None, "speaker", "session"}, default=None
+        Standardise the features of the clips given together per group
+        (:func:`~emoset.audio.normalize.normalization_groups`): each speaker with at least
+        ``min_group_clips`` clips with its own statistics, the other clips per recording
+        session (a manifest's ``session`` column, else the folder), groups still smaller
+        with the training clips' statistics (``"session"``: sessions only). No labels are
+        used, but a clip's features then depend on the other clips of its group
+        (transductive); ``None`` (the default) leaves every clip's features its own.
+    min_group_clips : int, default=10
+        Fewest clips of a speaker or session standardised with the group's own statistics.
+    augmentation : {None, "noise", "reverb", "gain", "speed", "pitch", "telephone"}
+        Compute the features of an augmented copy of each clip instead
+        (:func:`~emoset.audio.augment.augment_signal`); cached like the originals.
+    augmentation_seed : int, default=0
+        With the file's SHA-256, the seed of each augmented copy: the same copy on every run.
 
     Attributes
     ----------
@@ -111,6 +128,9 @@ class OpenSmileFeatures(_BaseAudioFeatures):
     band_rate_ : int or None
         The standard rate every clip is resampled to first to apply that limit
         (``None`` when the limit is at or above ``sampling_rate / 2``).
+    norm_reference_ : ndarray of shape (2, ``n_features_out_``) or None
+        With ``normalize``: mean and standard deviation of the training clips' features,
+        for clips whose group is too small.
 
     Notes
     -----
@@ -155,6 +175,10 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         on_error="warn",
         allow_partial=False,
         as_frame=False,
+        normalize=None,
+        min_group_clips=MIN_GROUP_CLIPS,
+        augmentation=None,
+        augmentation_seed=0,
     ):
         self.feature_set = feature_set
         self.bandwidth = bandwidth
@@ -166,6 +190,10 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         self.on_error = on_error
         self.allow_partial = allow_partial
         self.as_frame = as_frame
+        self.normalize = normalize
+        self.min_group_clips = min_group_clips
+        self.augmentation = augmentation
+        self.augmentation_seed = augmentation_seed
 
     def _validate(self):
         check_choice("feature_set", self.feature_set, OPENSMILE_FEATURE_SETS)
@@ -201,10 +229,12 @@ class LibrosaFeatures(_BaseAudioFeatures):
     min_duration : float, default=0.5
     n_jobs, cache_dir, verbose, on_error, allow_partial, as_frame
         As in :class:`OpenSmileFeatures`.
+    normalize, min_group_clips, augmentation, augmentation_seed
+        As in :class:`OpenSmileFeatures`.
 
     Attributes
     ----------
-    feature_names_, n_features_out_, bandwidth_, band_rate_
+    feature_names_, n_features_out_, bandwidth_, band_rate_, norm_reference_
         As in :class:`OpenSmileFeatures`.
 
     Notes
@@ -238,6 +268,10 @@ class LibrosaFeatures(_BaseAudioFeatures):
         on_error="warn",
         allow_partial=False,
         as_frame=False,
+        normalize=None,
+        min_group_clips=MIN_GROUP_CLIPS,
+        augmentation=None,
+        augmentation_seed=0,
     ):
         self.n_mfcc = n_mfcc
         self.pitch = pitch
@@ -251,6 +285,10 @@ class LibrosaFeatures(_BaseAudioFeatures):
         self.on_error = on_error
         self.allow_partial = allow_partial
         self.as_frame = as_frame
+        self.normalize = normalize
+        self.min_group_clips = min_group_clips
+        self.augmentation = augmentation
+        self.augmentation_seed = augmentation_seed
 
     def _validate(self):
         from sklearn.utils import check_scalar

@@ -243,13 +243,18 @@ def landmarks_video_subsystems(*, C=1.0, random_state=0):
     return {"landmarks-svm": [make_video_pipeline("landmarks", clf)]}
 
 
-def default_audio_subsystems(features=("egemaps", "compare", "librosa"), *, random_state=0):
+def default_audio_subsystems(
+    features=("egemaps", "compare", "librosa"), *, random_state=0, normalize=None
+):
     """Speech functionals -> RBF SVM, one candidate per feature set.
 
     Parameters
     ----------
     features : sequence of str, default=("egemaps", "compare", "librosa")
     random_state : int, default=0
+    normalize : {None, "speaker", "session"}, default=None
+        Per-speaker / per-session standardisation of the features (transductive, see
+        :class:`~emoset.audio.features.OpenSmileFeatures`).
 
     Returns
     -------
@@ -258,7 +263,10 @@ def default_audio_subsystems(features=("egemaps", "compare", "librosa"), *, rand
     """
     return {
         "audio-svm": [
-            make_audio_pipeline(f, probability=False, random_state=random_state) for f in features
+            make_audio_pipeline(
+                f, probability=False, random_state=random_state, normalize=normalize
+            )
+            for f in features
         ]
     }
 
@@ -277,6 +285,7 @@ def make_audio_pipeline(
     on_error="warn",
     ood_quantile=0.99,
     memory=None,
+    normalize=None,
 ):
     """The speech classifier: features -> StandardScaler -> RBF SVM (abstaining with a reason).
 
@@ -304,6 +313,10 @@ def make_audio_pipeline(
     memory : str or joblib.Memory or None
         ``Pipeline(memory=...)``. joblib's cache stores pickles: give it a folder only you
         write to.
+    normalize : {None, "speaker", "session"}, default=None
+        Passed to the feature transformer when ``features`` is a name: standardise features
+        per speaker or recording session (transductive; see
+        :class:`~emoset.audio.features.OpenSmileFeatures`).
 
     Returns
     -------
@@ -354,7 +367,13 @@ def make_audio_pipeline(
         pass
     elif isinstance(features, str):
         check_choice("features", features, [*AUDIO_FEATURE_SETS, "precomputed"])
-        kw = dict(n_jobs=n_jobs, cache_dir=cache_dir, verbose=verbose, on_error=on_error)
+        kw = dict(
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+            verbose=verbose,
+            on_error=on_error,
+            normalize=normalize,
+        )
         steps.insert(0, ("features", make_audio_features(features, **kw)))
     elif hasattr(features, "transform"):
         steps.insert(0, ("features", features))
