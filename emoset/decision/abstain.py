@@ -15,7 +15,11 @@ up to ``max_reference`` rows, else evenly spaced rows) in the space the wrapped 
 (the vectors the manifold kernels are computed from) — and the distance of every reference row
 to its nearest *other* reference row. The threshold is the ``ood_quantile`` quantile of these
 nearest-neighbour distances times ``ood_margin``; a new input whose nearest reference row is
-farther than that is out of distribution. For an RBF kernel this is a lower bound on the kernel
+farther than that is out of distribution. Given the training rows' speakers (``groups`` in
+``fit``), each reference row's distance is to the nearest row of *another* speaker: what a new
+speaker of the same corpus sees, so the threshold is calibrated on unseen speakers (the nearest
+row of one's own speaker, often the same sentence said again, is much closer and would make the
+threshold reject much of a new speaker's speech). For an RBF kernel this is a lower bound on the kernel
 similarity to every training clip: past it, the classifier's output is little more than its
 intercept — the constant answer emoset must never give.
 """
@@ -46,12 +50,15 @@ def _is_set_list(X):
     )
 
 
-def _nearest_other(R):
-    """Distance of every row of ``R`` to its nearest other row (chunked: memory O(n))."""
+def _nearest_other(R, groups=None):
+    """Distance of every row of ``R`` to its nearest other row (chunked: memory O(n)); with
+    ``groups``, to its nearest row of another group (speaker)."""
 
     def reduce(D, start):
         rows = np.arange(D.shape[0])
         D[rows, start + rows] = np.inf  # not oneself
+        if groups is not None:
+            D[groups[start : start + D.shape[0], None] == groups[None, :]] = np.inf
         return D.min(axis=1)
 
     return np.concatenate(list(pairwise_distances_chunked(R, reduce_func=reduce)))
@@ -202,7 +209,7 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None, *, augmented=None, **fit_params):
+    def fit(self, X, y, sample_weight=None, *, augmented=None, groups=None, **fit_params):
         """Fit the wrapped classifier on the usable rows (and the distance check).
 
         Parameters
@@ -217,6 +224,10 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             the classifier is fitted on them, but the distance check's reference and
             threshold come from the other rows only (a copy's nearest neighbour is its
             original, which would shrink the threshold).
+        groups : array-like of shape (n_samples,), optional
+            The speaker of each row: the distance check is calibrated on distances to other
+            speakers' rows (see the module docstring). Without groups, or with one group, on
+            distances to any other row.
         **fit_params
             Passed to the wrapped estimator's ``fit`` (per-sample arrays are subset to the
             kept rows).
@@ -293,19 +304,32 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.calibrator_ = None
             self.estimator_ = clone(base).fit(Xk, yk, **params)
         self.classes_ = self.estimator_.classes_
-        self._fit_distance_check(Xk if augmented is None else self._take(Xk, ~augmented[keep]))
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (n,):
+                raise ValueError(f"groups must have shape ({n},); got {groups.shape}.")
+            groups = groups[keep]
+        original = slice(None) if augmented is None else ~augmented[keep]
+        self._fit_distance_check(
+            self._take(Xk, original) if augmented is not None else Xk,
+            None if groups is None else groups[original],
+        )
         return self
 
-    def _fit_distance_check(self, Xk):
+    def _fit_distance_check(self, Xk, groups=None):
         self.ood_reference_ = self.ood_threshold_ = None
         if self.ood_quantile is None or len(Xk) < 2:
             return
         R = self._representation(Xk)
         if len(R) > self.max_reference:  # evenly spaced rows: deterministic, no RNG
-            R = R[np.round(np.linspace(0, len(R) - 1, self.max_reference)).astype(int)]
+            rows = np.round(np.linspace(0, len(R) - 1, self.max_reference)).astype(int)
+            R = R[rows]
+            groups = None if groups is None else groups[rows]
         if len(R) < 2:
             return
-        nearest = _nearest_other(R)
+        if groups is not None and len(np.unique(groups)) < 2:
+            groups = None
+        nearest = _nearest_other(R, groups)
         self.ood_reference_ = R.astype(np.float32)
         self.ood_threshold_ = float(self.ood_margin * np.quantile(nearest, self.ood_quantile))
 

@@ -1,5 +1,6 @@
 """Helpers of the recognizer's ``fit``: labels and speakers, the speaker-grouped inner folds,
-mirrored training rows, candidate lists and feature-step keys, warnings summarised once."""
+augmented training rows (mirrored faces, augmented speech), candidate lists and feature-step
+keys, warnings summarised once."""
 
 from __future__ import annotations
 
@@ -46,30 +47,46 @@ def _splits(y, groups, n_splits, random_state):
     return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
 
 
-def _with_mirrors(F, mirrored, y, splits):
-    """``(X, y, folds)`` to fit a subsystem on: its features, plus mirrored sets when given.
+def _with_copies(F, copies, y, splits):
+    """``(X, y, folds)`` to fit a subsystem on: its features, plus augmented copies when given.
 
-    The mirrored set of clip ``i`` is row ``n + i`` with clip ``i``'s label. In every fold it
-    trains exactly when clip ``i`` trains (it carries the clip's speaker) and it is never held
-    out: out-of-fold scores exist for rows ``0 .. n - 1`` only, the original clips.
+    ``copies`` is a list of feature sets of the same clips (mirrored image sets, augmented
+    speech); copy ``j`` of clip ``i`` is row ``(j + 1) * n + i`` with clip ``i``'s label. In
+    every fold it trains exactly when clip ``i`` trains (it carries the clip's speaker) and it
+    is never held out: out-of-fold scores exist for rows ``0 .. n - 1`` only, the original
+    clips.
     """
-    if mirrored is None:
+    if not copies:
         return F, y, splits
     n = len(y)
-    if len(mirrored) != n:
-        raise RuntimeError(f"{len(mirrored)} mirrored image sets for {n} clips.")
-    folds = [(np.concatenate([tr, np.asarray(tr) + n]), np.asarray(te)) for tr, te in splits]
-    return list(F) + list(mirrored), np.concatenate([y, y]), folds
+    for copy in copies:
+        if len(copy) != n:
+            raise RuntimeError(f"{len(copy)} augmented copies for {n} clips.")
+    k = len(copies)
+    folds = [
+        (np.concatenate([np.asarray(tr) + j * n for j in range(k + 1)]), np.asarray(te))
+        for tr, te in splits
+    ]
+    if isinstance(F, np.ndarray):
+        X = np.vstack([F, *copies])
+    else:
+        X = list(F) + [s for copy in copies for s in copy]
+    return X, np.concatenate([y] * (k + 1)), folds
 
 
-def _augmented_params(pipe, n_mirrored):
-    """Fit parameters that tell an abstaining classifier which rows are mirrored copies: they
-    train it but stay out of its distance check (a copy's nearest neighbour is its original)."""
+def _fit_params(pipe, n, n_copies, groups):
+    """Fit parameters of an abstaining classifier: which rows are augmented copies (they train
+    it but stay out of its distance check: a copy's nearest neighbour is its original), and
+    each row's speaker (the distance check is calibrated on distances to other speakers)."""
     name, clf = pipe.steps[-1]
-    if not n_mirrored or not isinstance(clf, AbstainingClassifier):
+    if not isinstance(clf, AbstainingClassifier):
         return {}
-    # rows 0 .. n - 1 are the clips, n .. 2n - 1 their mirrors (see _with_mirrors)
-    return {f"{name}__augmented": np.repeat([False, True], n_mirrored)}
+    params = {}
+    if n_copies:  # rows 0 .. n - 1 are the clips, the rest their copies (see _with_copies)
+        params[f"{name}__augmented"] = np.concatenate([np.zeros(n, bool), np.ones(n_copies, bool)])
+    if groups is not None:
+        params[f"{name}__groups"] = np.concatenate([groups] * (1 + n_copies // n))
+    return params
 
 
 def _candidates(spec):

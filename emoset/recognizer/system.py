@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ..audio.augment import AUGMENTATIONS
 from ..datasets.corpora import Clip
 from ..decision.fusion import WeightedScoreFusion, out_of_fold_scores
 from ..decision.scoring import scores_accuracy, scores_to_labels
@@ -37,13 +38,13 @@ from ..utils.cache import default_cache_dir
 from ..utils.messages import summarise, warn_caller
 from ..video.extract import ImageSetFeatures, clip_name
 from ._fitting import (
-    _augmented_params,
     _candidates,
+    _fit_params,
     _labels_and_groups,
     _splits,
     _step_key,
     _warn_once_each,
-    _with_mirrors,
+    _with_copies,
 )
 from .people import predict_people
 from .records import ClipResult, decide
@@ -112,6 +113,13 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         inner fold (it carries the clip's speaker) and is never held out, so out-of-fold
         scores, candidate choice and the fusion come from the original clips alone; nothing
         is mirrored when scoring. Audio subsystems are unchanged.
+    augment : sequence of str, default=()
+        Speech augmentation: every training clip also gives each audio subsystem the features
+        of one augmented copy per kind named (of :data:`~emoset.audio.augment.AUGMENTATIONS`:
+        noise, reverb, gain, speed, pitch, telephone; the feature step's ``augmentation``,
+        seeded by the file's content and cached like the original). As with ``mirror``, the
+        copies only train: they follow their clip into the training side of every inner fold
+        and are never held out or scored. Video subsystems are unchanged.
 
     Attributes
     ----------
@@ -182,6 +190,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         random_state=0,
         keep_candidates=False,
         mirror=False,
+        augment=(),
     ):
         self.video = video
         self.audio = audio
@@ -196,6 +205,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.keep_candidates = keep_candidates
         self.mirror = mirror
+        self.augment = augment
 
     # ------------------------------------------------------------------ specification
     def _specs(self):
@@ -302,6 +312,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         y, groups = _labels_and_groups(X, y, groups)
         self.classes_ = np.unique(y)
         specs = self._specs()
+        self._check_augment(specs)
         if self.mirror:
             for name, (modality, cands) in specs.items():
                 for cand in cands:
@@ -319,18 +330,16 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         problems = {}
         with self._cache_session() as cache_dir, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            features, mirrored = {}, {}
+            features, copies = {}, {}
             for name, (modality, cands) in specs.items():
                 for cand in cands:
                     key = _step_key(cand.steps[0][1])
                     if key not in features:
                         step = self._runtime_step(clone(cand.steps[0][1]), cache_dir).fit(X)
                         features[key] = (step, *step.extract(X))
-                    if self.mirror and modality == "video" and key not in mirrored:
-                        step = cand.steps[0][1].mirrored()
-                        step = self._runtime_step(step, cache_dir).fit(X)
-                        mirrored[key] = step.extract(X)[0]
-                key = self._select(name, modality, cands, features, mirrored, y, splits)
+                    if key not in copies:
+                        copies[key] = self._copies(modality, cand, features[key][0], X, cache_dir)
+                key = self._select(name, modality, cands, features, copies, y, groups, splits)
                 _, F, info = features[key]
                 unusable = unusable_reasons(self.subsystems_[name], F)
                 for i, why in {**unusable, **input_reasons(modality, info)}.items():
@@ -350,26 +359,62 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         self.fusion_ = fusion.fit({n: self.oof_scores_[n] for n in self.subsystems_}, y)
         return self
 
-    def _select(self, name, modality, cands, features, mirrored, y, splits):
+    def _check_augment(self, specs):
+        kinds = self.augment
+        if isinstance(kinds, str) or not all(k in AUGMENTATIONS for k in kinds or ()):
+            raise ValueError(
+                f"augment must be a list of {list(AUGMENTATIONS)}; got {self.augment!r}."
+            )
+        for name, (modality, cands) in specs.items() if kinds else ():
+            for cand in cands:
+                step = cand.steps[0][1]
+                if modality == "audio" and "augmentation" not in step.get_params(deep=False):
+                    raise TypeError(
+                        f"Subsystem {name!r}: augment needs a feature step that can augment "
+                        f"speech (OpenSmileFeatures, LibrosaFeatures); got {type(step).__name__}."
+                    )
+
+    def _copies(self, modality, cand, step, X, cache_dir):
+        """The augmented copies of the training clips' features a candidate trains on too.
+
+        Video with ``mirror``: the image sets of the mirrored faces; audio with ``augment``:
+        the features of each kind of augmented copy, computed by the fitted feature step (the
+        training band and statistics of the original clips).
+        """
+        if modality == "video" and self.mirror:
+            mirrored = self._runtime_step(cand.steps[0][1].mirrored(), cache_dir).fit(X)
+            return [mirrored.extract(X)[0]]
+        if modality == "audio" and self.augment:
+            out = []
+            for kind in self.augment:
+                aug = copy.copy(step).set_params(augmentation=kind, verbose=0)
+                with warnings.catch_warnings():  # the copies' bands and levels are the point
+                    warnings.simplefilter("ignore", UserWarning)
+                    out.append(aug.extract(X)[0])
+            return out
+        return []
+
+    def _select(self, name, modality, cands, features, copies, y, groups, splits):
         """Keep the candidate with the best out-of-fold accuracy, fit it on all clips; return
         the key of its features.
 
-        ``mirrored`` holds the mirrored image sets of the training clips by feature key (mirror
-        augmentation); candidates whose features have them train on both.
+        ``copies`` holds augmented copies of the training clips' features by feature key
+        (mirrored image sets, augmented speech); candidates whose features have them train on
+        the clips and their copies, and are scored on the clips alone.
         """
         best = None
         oofs = []
         n = len(y)
         for k, cand in enumerate(cands):
             key = _step_key(cand.steps[0][1])
-            F, y_fit, folds = _with_mirrors(features[key][1], mirrored.get(key), y, splits)
+            F, y_fit, folds = _with_copies(features[key][1], copies.get(key), y, splits)
             oof = out_of_fold_scores(
                 cand[1:],
                 F,
                 y_fit,
                 cv=folds,
                 classes=self.classes_,
-                fit_params=_augmented_params(cand, len(y_fit) - n),
+                fit_params=_fit_params(cand, n, len(y_fit) - n, groups),
             )[:n]
             oofs.append(oof)
             acc = scores_accuracy(oof, y, self.classes_)
@@ -381,10 +426,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         def fit_candidate(j):
             key = _step_key(cands[j].steps[0][1])
             step, F, _ = features[key]
-            F, y_fit, _ = _with_mirrors(F, mirrored.get(key), y, splits)
+            F, y_fit, _ = _with_copies(F, copies.get(key), y, splits)
             fitted = clone(cands[j])
             fitted.steps[0] = (fitted.steps[0][0], self._stored_step(step))
-            params = _augmented_params(fitted, len(y_fit) - n)
+            params = _fit_params(fitted, n, len(y_fit) - n, groups)
             fitted[1:].fit(F, y_fit, **params)  # the slice shares its steps with ``fitted``
             return fitted
 
