@@ -4,6 +4,7 @@ from ._version import __version__
 from .audio import LibrosaFeatures, OpenSmileFeatures, standardize_per_speaker
 from .datasets import (
     Clip,
+    combine_corpora,
     fetch_cremad,
     fetch_ravdess,
     load_afew,
@@ -57,6 +58,7 @@ __all__ = [
     "read_frames",
     # emoset.datasets: corpora
     "Clip",
+    "combine_corpora",
     "fetch_cremad",
     "fetch_ravdess",
     "load_afew",

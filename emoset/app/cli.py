@@ -47,25 +47,52 @@ __all__ = ["CORPORA", "build_parser", "main"]
 #: The corpora ``--corpus`` reads.
 CORPORA = ("cremad", "ravdess", "afew", "manifest")
 
+# the choices of options whose values the estimators define; kept here so that the parser
+# imports no estimator (tests check they match emoset.datasets.CLASS_CHOICES,
+# emoset.audio.NORMALIZATIONS and emoset.audio.AUGMENTATIONS)
+CLASS_CHOICES = ("union", "shared")
+NORMALIZATIONS = ("speaker", "session")
+AUGMENTATIONS = ("noise", "reverb", "gain", "speed", "pitch", "telephone")
+
 
 def _corpus_args(p):
     p.add_argument(
-        "--corpus", choices=CORPORA, default=None, help="corpus to read (default cremad)"
+        "--corpus",
+        nargs="+",
+        choices=CORPORA,
+        default=None,
+        help="corpora to read, one or several (default cremad); their labels share one "
+        "vocabulary and speakers stay apart (corpus:speaker)",
+    )
+    p.add_argument(
+        "--classes",
+        choices=CLASS_CHOICES,
+        default="union",
+        help="with several corpora: every class of any corpus (union, the default) or only "
+        "the classes every corpus has (shared)",
     )
     p.add_argument(
         "--data-root",
         default=None,
         help="data root (default: $EMOSET_DATA, ../shared/data, ./data, ~/emoset_data)",
     )
-    p.add_argument("--manifest", default=None, help="CSV manifest (with --corpus manifest)")
+    p.add_argument(
+        "--manifest", nargs="+", default=None, help="CSV manifests (with --corpus manifest)"
+    )
     p.add_argument(
         "--subsets",
         nargs="*",
         default=None,
         help="CREMA-D subsets (facecrop128, native, official) or AFEW partitions",
     )
-    p.add_argument("--speakers", default=None, help="comma-separated speakers to keep")
-    p.add_argument("--exclude-speakers", default=None, help="comma-separated speakers to drop")
+    p.add_argument(
+        "--speakers", default=None, help="comma-separated speakers to keep (or corpus:speaker)"
+    )
+    p.add_argument(
+        "--exclude-speakers",
+        default=None,
+        help="comma-separated speakers to drop (or corpus:speaker)",
+    )
 
 
 def _run_args(p):
@@ -164,6 +191,24 @@ def _add_train(sub):
         action="store_true",
         help="mirror augmentation: the video subsystems also train on each training clip's "
         "horizontally mirrored faces (never used to score)",
+    )
+    p.add_argument(
+        "--normalize",
+        choices=NORMALIZATIONS,
+        default=None,
+        help="standardise speech features per speaker (else per recording session: folder or "
+        "manifest session) over the clips given together, in training and at every "
+        "predict/evaluate call: transductive, it needs about 10 clips of a speaker or session "
+        "at once (fewer: the training statistics)",
+    )
+    p.add_argument(
+        "--augment",
+        nargs="+",
+        choices=AUGMENTATIONS,
+        default=None,
+        metavar="KIND",
+        help=f"speech augmentation: the audio subsystems also train on a seeded copy of each "
+        f"training clip per kind ({', '.join(AUGMENTATIONS)})",
     )
     add_cluster_argument(p)
     p.set_defaults(command_name="train")

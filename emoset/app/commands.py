@@ -19,7 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import Clip, load_afew, load_cremad, load_manifest, load_ravdess
+from ..datasets import (
+    Clip,
+    combine_corpora,
+    load_afew,
+    load_cremad,
+    load_manifest,
+    load_ravdess,
+)
 from ..io import MediaError, TruncatedMediaError, media_kind
 from ..recognizer import (
     PEOPLE_COLUMNS,
@@ -27,6 +34,7 @@ from ..recognizer import (
     AudioVisualEmotionRecognizer,
     ClipResult,
     TimelineOptions,
+    default_audio_subsystems,
     default_video_subsystems,
     format_card,
     json_value,
@@ -55,31 +63,56 @@ class UsageError(ValueError):
     """A problem with the command line or its inputs as a whole (exit status 2)."""
 
 
-def _load_corpus(args):
-    if args.manifest is not None:  # a manifest is its corpus
-        if args.corpus not in (None, "manifest"):
+def _corpus_names(args):
+    """The corpora of ``--corpus`` and ``--manifest`` (a manifest is a corpus of its own)."""
+    names = list(args.corpus or [])
+    if args.manifest:
+        if names and "manifest" not in names:
             raise UsageError(
-                f"--manifest gives the clips, --corpus {args.corpus} others: give one of them."
+                f"--manifest gives the clips, --corpus {' '.join(names)} others: give one of "
+                "them (or add 'manifest' to --corpus to use both)."
             )
-        args.corpus = "manifest"
-    args.corpus = args.corpus or "cremad"
-    if args.corpus == "cremad":
-        clips = load_cremad(args.data_root, subsets=args.subsets)
-    elif args.corpus == "ravdess":
-        clips = load_ravdess(args.data_root)
-    elif args.corpus == "afew":
+        names = names or ["manifest"]
+    names = names or ["cremad"]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--corpus names {', '.join(twice)} more than once.")
+    return names
+
+
+def _load_one(args, name):
+    if name == "cremad":
+        return load_cremad(args.data_root, subsets=args.subsets)
+    if name == "ravdess":
+        return load_ravdess(args.data_root)
+    if name == "afew":
         default = ("Val",) if args.command == "evaluate" else ("Train",)
-        clips = load_afew(args.data_root, partitions=args.subsets or default)
-    else:
-        clips = load_manifest(args.manifest or args.data_root)
+        return load_afew(args.data_root, partitions=args.subsets or default)
+    return [c for m in args.manifest or [args.data_root] for c in load_manifest(m)]
+
+
+def _load_corpus(args):
+    names = _corpus_names(args)
+    corpora = [_load_one(args, name) for name in names]
+    clips = combine_corpora(corpora, classes=getattr(args, "classes", "union"))
+    if len(clips) < sum(map(len, corpora)):
+        logger.info(
+            "--classes shared: %d clips of classes not in every corpus left out (classes: %s).",
+            sum(map(len, corpora)) - len(clips),
+            ", ".join(sorted({c.label for c in clips})),
+        )
+
+    def names_of(c):
+        return {c.speaker, f"{c.corpus}:{c.speaker}"}
+
     if args.speakers:
         keep = set(args.speakers.split(","))
-        clips = [c for c in clips if c.speaker in keep]
+        clips = [c for c in clips if names_of(c) & keep]
     if args.exclude_speakers:
         drop = set(args.exclude_speakers.split(","))
-        clips = [c for c in clips if c.speaker not in drop]
+        clips = [c for c in clips if not names_of(c) & drop]
     if not clips:
-        raise UsageError(f"no clips left in corpus {args.corpus!r} after the filters.")
+        raise UsageError(f"no clips left in corpus {' + '.join(names)} after the filters.")
     return clips
 
 
@@ -122,8 +155,8 @@ def _train(args, n_jobs):
     logger.info(
         "Training on %d clips of %s (%d speakers).",
         len(clips),
-        args.corpus,
-        len({c.speaker for c in clips}),
+        " + ".join(sorted({c.corpus for c in clips})),
+        len({(c.corpus, c.speaker) for c in clips}),
     )
     model.fit(clips)
     path = save_model(model, args.output, card=train_card(clips, _train_command(args)))
@@ -142,15 +175,17 @@ def _recognizer(args, clips, n_jobs):
         if video:
             logger.info("No clip of this corpus has video: training audio subsystems only.")
         video = {}
+    audio = None if args.normalize is None else default_audio_subsystems(normalize=args.normalize)
     return AudioVisualEmotionRecognizer(
         video=video,
-        audio={} if args.no_audio else None,
+        audio={} if args.no_audio else audio,
         cache_dir=_cache_dir(args),
         n_jobs=n_jobs,
         verbose=1,
         fps=args.fps,
         allow_partial=args.allow_partial,
         mirror=args.mirror,
+        augment=tuple(args.augment or ()),
     )
 
 
