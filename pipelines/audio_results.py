@@ -73,7 +73,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from emoset.app.report import chance_levels, classification_metrics
+from emoset.app.report import chance_levels, classification_metrics, risk_coverage
 from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures
 from emoset.audio.normalize import standardize_per_speaker
 from emoset.datasets.corpora import clip_labels, clip_speakers, load_cremad, load_ravdess
@@ -208,6 +208,16 @@ def evaluate(model, Xs, y, groups, folds, *, grid, inner_splits, n_jobs, memory=
     return y_pred, searches
 
 
+def fold_confidences(searches, Xs, folds, classes, n_clips):
+    """The largest decision value of each test clip's answer (NaN without features)."""
+    conf = np.full(n_clips, np.nan)
+    for search, X, (_, test) in zip(searches, Xs, folds, strict=True):
+        scores = _scores_of(search.best_estimator_, X[test], classes)
+        ok = ~np.isnan(scores).all(axis=1)
+        conf[test[ok]] = np.nanmax(scores[ok], axis=1)
+    return conf
+
+
 def evaluate_fusion(members, y, groups, folds, *, inner_splits, n_jobs):
     """Score-level fusion of searched rows, fitted on inner out-of-fold scores only.
 
@@ -221,9 +231,12 @@ def evaluate_fusion(members, y, groups, folds, *, inner_splits, n_jobs):
     y_pred : ndarray of object
     weights : list of list of float
         The fusion weight of each member, per fold.
+    confidence : ndarray of float
+        The largest fused score of each test clip's answer.
     """
     classes = np.unique(y)
     y_pred = np.empty(len(y), dtype=object)
+    confidence = np.full(len(y), np.nan)
     weights = []
     for k, (train, test) in enumerate(folds):
         oof, held_out = [], []
@@ -241,24 +254,31 @@ def evaluate_fusion(members, y, groups, folds, *, inner_splits, n_jobs):
         S = np.stack(held_out, axis=1)
         pred = np.full(len(test), None, dtype=object)
         scored = ~np.all(np.isnan(S).any(axis=2), axis=1)
+        conf = np.full(len(test), np.nan)
         if scored.any():
             pred[scored] = fusion.predict(S[scored])
-        y_pred[test] = pred
+            conf[scored] = fusion.decision_function(S[scored]).max(axis=1)
+        y_pred[test], confidence[test] = pred, conf
         weights.append([float(w) for w in fusion.weights_[:, 0]])
-    return y_pred, weights
+    return y_pred, weights, confidence
 
 
 # --------------------------------------------------------------------------- scores
 
 
-def fold_scores(y, y_pred, folds, classes):
-    """Accuracy / UAR / per-class recall over the scored clips, and standard errors over folds.
+def fold_scores(y, y_pred, folds, classes, confidence=None):
+    """Accuracy / UAR / per-class recall over the scored clips, and standard errors over folds;
+    coverage and, given each answer's ``confidence``, the risk-coverage curve.
 
     ``None`` predictions (abstentions) count as wrong; clips outside every test fold are not
     scored.
     """
-    y_pred = np.array([ABSTAINED if p is None else p for p in y_pred], dtype=object)
     scored = np.concatenate([te for _, te in folds])
+    conf = np.zeros(len(y)) if confidence is None else np.asarray(confidence, dtype=float)
+    rc = risk_coverage(
+        np.asarray(y)[scored], np.asarray(y_pred, dtype=object)[scored], conf[scored]
+    )
+    y_pred = np.array([ABSTAINED if p is None else p for p in y_pred], dtype=object)
     pooled = classification_metrics(y[scored], y_pred[scored], labels=classes)
     per_fold = [classification_metrics(y[te], y_pred[te], labels=classes) for _, te in folds]
 
@@ -275,6 +295,8 @@ def fold_scores(y, y_pred, folds, classes):
         "uar_per_fold": [m["uar"] for m in per_fold],
         "recall": pooled["recall"],
         "n_abstained": int(np.sum(y_pred[scored] == ABSTAINED)),
+        "coverage": rc["coverage"],
+        "risk_coverage": rc["curve"] if confidence is not None else None,
     }
 
 
@@ -327,7 +349,10 @@ def render(results) -> str:
             "",
             f"Chance: majority class {_fmt(res['chance_majority'])} %, "
             f"uniform 1/{len(classes)} = {_fmt(res['chance_uniform'])} %. "
-            "Accuracy and UAR over all clips ± standard error over the outer folds.",
+            "Accuracy and UAR over all clips ± standard error over the outer folds (an "
+            "abstention counts as wrong); coverage: the share of clips labelled; top 50 % / "
+            "75 %: the accuracy of that share of the clips answered with the largest decision "
+            "value (a risk-coverage curve).",
             "",
         ]
         for norm, title in (
@@ -340,15 +365,16 @@ def render(results) -> str:
             lines += [
                 f"{title}:",
                 "",
-                "| features | dims | model | accuracy % | UAR % | "
-                + " | ".join(f"{c} %" for c in classes)
-                + " |",
-                "|---|---|---|---|---|" + "---|" * len(classes),
+                "| features | dims | model | accuracy % | UAR % | coverage % | top 50 % | "
+                "top 75 % | " + " | ".join(f"{c} %" for c in classes) + " |",
+                "|---|---|---|---|---|---|---|---|" + "---|" * len(classes),
             ]
             for row in rows:
                 lines.append(
                     f"| {row['features']} | {row['dims']} | {row['model']} | "
-                    f"{_pm(row, 'accuracy')} | {_pm(row, 'uar')} | "
+                    f"{_pm(row, 'accuracy')} | {_pm(row, 'uar')} | {_fmt(row['coverage'])} | "
+                    f"{_fmt((row['risk_coverage'] or {}).get('50'))} | "
+                    f"{_fmt((row['risk_coverage'] or {}).get('75'))} | "
                     + " | ".join(_fmt(row["recall"][c]) for c in classes)
                     + " |"
                 )
@@ -522,7 +548,13 @@ def run_corpus(corpus, args, fuse, memory=None):
                     "dims": int(d),
                     "model": MODELS[model],
                     "norm": norm,
-                    **fold_scores(y, y_pred, folds, classes),
+                    **fold_scores(
+                        y,
+                        y_pred,
+                        folds,
+                        classes,
+                        fold_confidences(searches, Xn, folds, classes, len(y)),
+                    ),
                     "best_params_per_fold": [s.best_params_ for s in searches],
                     "cv_seconds": time.perf_counter() - t0,
                 }
@@ -544,7 +576,7 @@ def run_corpus(corpus, args, fuse, memory=None):
             if any((f, m, norm) not in fitted for f, m in keys):
                 continue
             t0 = time.perf_counter()
-            y_pred, weights = evaluate_fusion(
+            y_pred, weights, confidence = evaluate_fusion(
                 [fitted[(f, m, norm)] for f, m in keys],
                 y,
                 groups,
@@ -558,7 +590,7 @@ def run_corpus(corpus, args, fuse, memory=None):
                 "dims": sum(fitted[(f, m, norm)][0][0].shape[1] for f, m in keys),
                 "model": "score fusion (" + " + ".join(m for _, m in keys) + ")",
                 "norm": norm,
-                **fold_scores(y, y_pred, folds, classes),
+                **fold_scores(y, y_pred, folds, classes, confidence),
                 "fusion_weights_per_fold": weights,
                 "cv_seconds": time.perf_counter() - t0,
             }

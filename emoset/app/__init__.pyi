@@ -10,6 +10,7 @@ from .report import (
     plot_confusion_matrix,
     plot_emotion_map,
     plot_timeline,
+    risk_coverage,
 )
 from .timeline_page import EMBED_LIMIT, write_timeline_html
 
@@ -25,6 +26,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_emotion_map",
     "plot_timeline",
+    "risk_coverage",
     "scheduler_address",
     "write_overlay",
     "write_timeline_html",

@@ -25,6 +25,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_emotion_map",
     "plot_timeline",
+    "risk_coverage",
 ]
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,64 @@ def classification_metrics(y_true, y_pred, *, labels=None) -> dict:
         "recall": recall,
         "confusion": cm.tolist(),
         "labels": [str(lab) for lab in names],
+    }
+
+
+#: Coverages :func:`risk_coverage` reports by default.
+COVERAGES = (0.25, 0.5, 0.75, 1.0)
+
+
+def risk_coverage(y_true, y_pred, confidence, coverages=COVERAGES) -> dict:
+    """Coverage, and the accuracy of the ``k`` most confident answers (a risk-coverage curve).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_clips,)
+    y_pred : array-like of shape (n_clips,)
+        ``None`` where no label was given (an abstention).
+    confidence : array-like of shape (n_clips,)
+        Larger is more confident (e.g. the largest fused score); ignored for abstentions.
+    coverages : sequence of float in (0, 1]
+        Shares of all clips: for each, the accuracy of the ``round(c * n_clips)`` answers given
+        with the highest confidence (ties in clip order).
+
+    Returns
+    -------
+    curve : dict
+        ``coverage`` (share of clips labelled), ``accuracy`` (over all clips, an abstention
+        wrong), ``accuracy_labelled`` (NaN when none is), ``curve``: ``{"25": acc, ...}``
+        (percent as keys; NaN where fewer clips than that were labelled).
+
+    Examples
+    --------
+    >>> r = risk_coverage(["a", "b", "a", "b"], ["a", "a", None, "b"], [0.9, 0.2, 0.0, 0.8],
+    ...                   coverages=(0.5, 0.75))
+    >>> r["coverage"], r["curve"]
+    (0.75, {'50': 1.0, '75': 0.6666666666666666})
+    """
+    y_true = np.asarray(y_true, dtype=object)
+    y_pred = np.asarray(y_pred, dtype=object)
+    confidence = np.asarray(confidence, dtype=float)
+    if not (y_true.shape == y_pred.shape == confidence.shape) or y_true.ndim != 1:
+        raise ValueError(
+            f"y_true, y_pred and confidence must be 1-D of one length; got {y_true.shape}, "
+            f"{y_pred.shape} and {confidence.shape}."
+        )
+    labelled = np.array([p is not None for p in y_pred], dtype=bool)
+    right = np.array([p == t for p, t in zip(y_pred, y_true, strict=True)], dtype=bool)
+    order = np.argsort(
+        -np.where(labelled, np.nan_to_num(confidence, nan=-np.inf), -np.inf), kind="stable"
+    )
+    curve = {}
+    for c in coverages:
+        k = max(1, int(round(float(c) * len(y_true)))) if len(y_true) else 0
+        key = f"{100 * float(c):g}"
+        curve[key] = float(right[order[:k]].mean()) if 0 < k <= labelled.sum() else float("nan")
+    return {
+        "coverage": float(labelled.mean()) if len(y_true) else float("nan"),
+        "accuracy": float(right.mean()) if len(y_true) else float("nan"),
+        "accuracy_labelled": float(right[labelled].mean()) if labelled.any() else float("nan"),
+        "curve": curve,
     }
 
 

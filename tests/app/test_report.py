@@ -10,6 +10,7 @@ from emoset.app.report import (
     markdown_table,
     plot_confusion_matrix,
     plot_emotion_map,
+    risk_coverage,
 )
 from emoset.datasets.corpora import load_cremad
 
@@ -36,6 +37,18 @@ def test_predictions_outside_labels_count_as_wrong():
 def test_absent_class_recall_is_nan_and_skipped_in_uar():
     m = classification_metrics(["a", "a"], ["a", "b"], labels=["a", "b"])
     assert np.isnan(m["recall"]["b"]) and m["uar"] == 0.5
+
+
+def test_risk_coverage_by_hand():
+    y = ["a", "b", "a", "b", "a"]
+    pred = ["a", "a", None, "b", "b"]
+    r = risk_coverage(y, pred, [0.9, 0.8, 5.0, 0.7, 0.1], coverages=(0.2, 0.4, 0.8, 1.0))
+    assert r["coverage"] == 0.8 and r["accuracy"] == 0.4 and r["accuracy_labelled"] == 0.5
+    # the abstention's confidence is ignored: order 0.9 (right), 0.8 (wrong), 0.7 (right), 0.1
+    assert r["curve"] == {"20": 1.0, "40": 0.5, "80": 0.5, "100": r["curve"]["100"]}
+    assert np.isnan(r["curve"]["100"])  # only 4 of 5 clips were labelled
+    with pytest.raises(ValueError, match="one length"):
+        risk_coverage(y, pred, [1.0])
 
 
 def test_chance_levels():

@@ -589,6 +589,8 @@ def test_audio_results_command_on_a_tiny_ravdess_subset(data_root, feature_cache
         se = np.std(row["accuracy_per_fold"], ddof=1) / np.sqrt(2)
         assert row["accuracy_se"] == pytest.approx(se)
         assert set(row["recall"]) == set(res["classes"]) and row["n_abstained"] == 0
+        assert row["coverage"] == 1.0 and set(row["risk_coverage"]) == {"25", "50", "75", "100"}
+        assert row["risk_coverage"]["100"] == pytest.approx(row["accuracy"])
     for params in rows[("egemaps/rbf", "none")]["best_params_per_fold"]:
         assert params["svm__estimator__C"] in (1.0, 10.0)
         assert np.isclose(params["kernel__gamma"], [0.1 / 88, 1 / 88]).any()
@@ -596,7 +598,7 @@ def test_audio_results_command_on_a_tiny_ravdess_subset(data_root, feature_cache
     assert len(weights) == 2 and all(sum(w) == pytest.approx(1.0) for w in weights)
     table = (out / "audio_results.md").read_text()
     assert "Command: `python -m pipelines.audio_results --data-root" in table
-    assert "With per-speaker z-scoring" in table and " ± " in table
+    assert "With per-speaker z-scoring" in table and " ± " in table and "coverage %" in table
 
 
 def test_clip_pipeline_abstains_on_bad_clips(make_wav, tmp_path):
