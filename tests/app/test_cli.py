@@ -285,3 +285,52 @@ def test_model_arguments_that_cannot_be_read_one_way(model_path, tmp_path, capsy
     argv = [a.format(m=model_path, d=tmp_path) for a in argv]
     assert main(argv) == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_option_choices_match_the_estimators():
+    """The parser keeps its own copies of these choices (it imports no estimator)."""
+    from emoset.app import cli
+    from emoset.audio import AUGMENTATIONS, NORMALIZATIONS
+    from emoset.datasets import CLASS_CHOICES
+
+    assert cli.CLASS_CHOICES == CLASS_CHOICES
+    assert cli.NORMALIZATIONS == NORMALIZATIONS and cli.AUGMENTATIONS == AUGMENTATIONS
+
+
+def test_several_corpora_load_as_one(data_root):
+    from emoset.app.commands import UsageError, _load_corpus
+
+    def load(*argv):
+        return _load_corpus(build_parser().parse_args(["train", "-o", "m.skops", *argv]))
+
+    both = load("--data-root", str(data_root), "--corpus", "cremad", "ravdess")
+    assert len(both) == 86 + 1200 and len({c.label for c in both}) == 8
+    shared = load(
+        "--data-root", str(data_root), "--corpus", "ravdess", "cremad", "--classes", "shared"
+    )
+    assert len(shared) == 880 + 86 and len({c.label for c in shared}) == 6
+    one = load(
+        "--data-root", str(data_root), "--corpus", "cremad", "ravdess", "--speakers", "ravdess:01"
+    )
+    assert len(one) == 60 and {c.corpus for c in one} == {"ravdess"}
+    with pytest.raises(UsageError, match="more than once"):
+        load("--data-root", str(data_root), "--corpus", "cremad", "cremad")
+    with pytest.raises(UsageError, match="--manifest gives the clips"):
+        load("--corpus", "cremad", "--manifest", str(data_root / "manifest.csv"))
+
+
+def test_train_on_two_corpora_normalized_and_augmented(data_root, feature_cache, tmp_path):
+    """emoset train --corpus cremad ravdess --classes shared --normalize speaker --augment gain"""
+    from emoset.recognizer.persistence import load_model
+
+    path = tmp_path / "both.skops"
+    argv = ["train", "--data-root", str(data_root), "--corpus", "cremad", "ravdess"]
+    argv += ["--classes", "shared", "--speakers", "1001,1052,ravdess:01"]
+    argv += ["--normalize", "speaker", "--augment", "gain", "--video", ""]
+    argv += ["--cache-dir", str(feature_cache), "-o", str(path)]
+    assert main(argv) == 0
+    model = load_model(path)
+    assert list(model.classes_) == ["anger", "disgust", "fear", "happy", "neutral", "sad"]
+    assert model.augment == ("gain",)
+    step = model.subsystems_["audio-svm"][0]
+    assert step.normalize == "speaker" and step.bandwidth_ < 5000  # CREMA-D's band
