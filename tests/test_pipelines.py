@@ -254,3 +254,26 @@ def test_afew_layout_end_to_end(data_root, tmp_path):
     report = (out / "report.md").read_text()
     assert "EmotiW 2016 reproduction — AFEW" in report and "Multiple-kernel" in report
     assert (out / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cross_corpus_table_on_real_clips(data_root, feature_cache):
+    """``pipelines.cross_corpus``: the peer recipe across corpora and on unseen speakers of both."""
+    from emoset.datasets.corpora import load_cremad, load_ravdess
+    from pipelines.cross_corpus import make_config, render, run_scenario
+
+    once = [c for c in load_ravdess(data_root) if c.id[-8:-3] == "01-01"]  # one take
+    ravdess = [c for c in once if int(c.speaker) <= 8]  # of 8 actors: 120 clips
+    corpora = {"cremad": load_cremad(data_root), "ravdess": ravdess}
+    peer = make_config("peer", str(feature_cache))
+    results = {
+        s: {"peer": run_scenario(s, peer, corpora)} for s in ("cremad-to-ravdess", "both-to-unseen")
+    }
+    across = results["cremad-to-ravdess"]["peer"]["ravdess"]
+    assert across["n"] == 88 and across["n_classes"] == 6 and across["coverage"] == 1.0
+    unseen = results["both-to-unseen"]["peer"]
+    assert unseen["cremad"]["n"] == 86 and unseen["ravdess"]["n"] == 88
+    for s in unseen.values():  # trained on the other speakers of both corpora
+        assert s["accuracy"] > s["chance_majority"]
+        assert s["risk_coverage"]["25"] >= s["accuracy"] - 0.05  # confident answers: no worse
+    table = render(results)
+    assert table.count("| peer |") == 3 and "| both-to-unseen | cremad (86, 6) | peer |" in table
