@@ -554,7 +554,9 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             reason = f"shorter than min_duration={self.min_duration} s ({rec['duration']:.2f} s)"
         return values, rec["status"], reason
 
-    def extract_windows(self, signal, sampling_rate, bounds, *, standardizer=None):
+    def extract_windows(
+        self, signal, sampling_rate, bounds, *, standardizer=None, standardize=True
+    ):
         """Feature vectors of windows of one decoded signal (a timeline's overlapping windows).
 
         Each window is analysed as :meth:`extract_signal` analyses a piece, except that the
@@ -573,6 +575,10 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             With ``normalize`` set: the stream's running statistics
             (:meth:`running_standardizer`), updated with these windows in order; ``None``:
             the training statistics.
+        standardize : bool, default=True
+            ``False``: the windows' features before any standardisation, for a caller that
+            standardises them itself in stream order (a timeline whose windows are analysed
+            in parallel: ``running_standardizer().update(rows)``).
 
         Returns
         -------
@@ -583,7 +589,9 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         values, status, reason = self._window_values(signal, sampling_rate, bounds)
-        return self._standardized(values, standardizer), status, reason
+        if standardize:
+            values = self._standardized(values, standardizer)
+        return values, status, reason
 
     def _window_values(self, signal, sampling_rate, bounds):
         y = np.asarray(signal, dtype=np.float32).reshape(-1)

@@ -179,6 +179,13 @@ class SourcePass:
         self.video = [n for n in steps if model.modalities_[n] == "video"]
         self.audio = [n for n in steps if model.modalities_[n] == "audio"]
         self.steps = steps
+        # per-session standardisation of a model trained with ``normalize``: running statistics
+        # of this source's windows, applied in window order (the audio threads run out of order)
+        self._standardizers = {
+            n: steps[n].running_standardizer()
+            for n in self.audio
+            if getattr(steps[n], "normalize", None) is not None
+        }
         self.fps = options.fps
         self.people = bool(options.people) and bool(self.video)
         self.columns = row_columns(self.classes, self.live, options.people)
@@ -394,7 +401,8 @@ class SourcePass:
                 ((spans[i].start - lo) / AUDIO_RATE, (spans[i].stop - lo) / AUDIO_RATE)
                 for i in live
             ]
-            values, status, reason = step.extract_windows(y[lo:hi], AUDIO_RATE, sub)
+            kw = {"standardize": False} if name in self._standardizers else {}
+            values, status, reason = step.extract_windows(y[lo:hi], AUDIO_RATE, sub, **kw)
             for j, i in enumerate(live):
                 why = reason[j] if status[j] in ("silent", "nonfinite") else None
                 out[i][name] = (values[j], why)
@@ -555,6 +563,11 @@ class SourcePass:
                     reasons[name][r] = NOT_SPEAKING
                     continue
                 values, why = audio[name]
+                if name in self._standardizers:  # once per window, in window order
+                    done = w.setdefault("standardized", {})
+                    if name not in done:
+                        done[name] = self._standardizers[name].update(values[None, :])[0]
+                    values = done[name]
                 features[name][r] = values
                 reasons[name][r] = why or None
         return speech

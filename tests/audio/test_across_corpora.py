@@ -247,3 +247,41 @@ def test_recognizer_trains_on_augmented_copies(corpora, feature_cache):
     assert np.mean(fitted.predict(test) == y) > majority
     with pytest.raises(ValueError, match="augment must be a list"):
         model("noise").fit(train)
+
+
+def test_timeline_standardises_with_the_running_statistics_of_its_source(corpora, tmp_path):
+    """A model trained with ``normalize``: each window of a timeline is standardised with the
+    statistics of the source's windows so far (the training statistics before enough)."""
+    import soundfile as sf
+
+    from emoset.recognizer.subsystems import make_audio_pipeline
+    from emoset.recognizer.system import AudioVisualEmotionRecognizer
+    from emoset.recognizer.timeline import predict_timeline
+
+    ravdess = corpora[1]
+    once = [c for c in ravdess if c.id[-8:-3] == "01-01"]
+    train = [c for c in once if c.speaker in {"01", "02", "03"}]
+    pipe = make_audio_pipeline("egemaps", probability=False, normalize="speaker")
+    pipe.set_params(features__min_group_clips=3)
+    model = AudioVisualEmotionRecognizer(
+        video={}, audio={"audio-svm": pipe}, cache_dir=tmp_path / "cache", inner_cv=3
+    ).fit(train)
+    source = tmp_path / "actor04.wav"  # six sentences of an unseen actor, one after another
+    y = np.concatenate([load_audio(c.audio, sr=SR) for c in once if c.speaker == "04"][:6])
+    sf.write(source, y, SR, subtype="PCM_16")
+    timeline = predict_timeline(model, source, window=2.0, hop=1.0)
+    step = model.subsystems_["audio-svm"][0]
+    bounds = list(zip(timeline["start"], timeline["end"], strict=True))
+    raw, _, _ = step.extract_windows(load_audio(source, sr=SR), SR, bounds, standardize=False)
+    running = step.running_standardizer().update(raw)
+    fixed = step.extract_windows(load_audio(source, sr=SR), SR, bounds)[0]  # training stats
+    np.testing.assert_allclose(running[:2], fixed[:2])  # before 3 windows: the same
+    assert not np.allclose(running[3:], fixed[3:])
+    svm = model.subsystems_["audio-svm"][1:]
+    labels = timeline["label"].to_numpy(dtype=object)
+    assert np.mean([lab is not None for lab in labels]) >= 0.9
+
+    def agree(rows):  # the fusion's per-class weights can turn a close call: not all windows
+        return np.mean(svm.predict(rows) == labels)
+
+    assert agree(running) >= 0.8 and agree(running) > agree(fixed) + 0.3
