@@ -5,6 +5,7 @@ Usage::
     python -m pipelines.audio_results [--data-root DIR] [--cache-dir DIR] [--n-jobs 1]
         [--corpora ravdess cremad] [--features egemaps compare librosa]
         [--models rbf linear kbest-rbf] [--fuse egemaps/rbf+compare/rbf] [--per-speaker-norm [rbf]]
+        [--cross-corpus [peer default speaker-norm ...]]
 
 For each corpus (RAVDESS speech: 8 classes, 20 actors, 1200 clips; CREMA-D: 6 classes, 80
 face-crop + 6 native clips of 56 actors), feature set (eGeMAPSv02, ComParE_2016, librosa) and
@@ -41,8 +42,15 @@ variant with per-speaker z-scoring
 speaker's unlabelled clips), reported in a separate table; it is off by default and skipped
 for corpora where most speakers have fewer than 5 clips (CREMA-D here).
 
+``--cross-corpus [CONFIG ...]`` appends the cross-corpus table of :mod:`pipelines.cross_corpus`
+(train CREMA-D -> test RAVDESS in the 6 shared emotions, RAVDESS -> CREMA-D, both -> unseen
+speakers of each; the peer recipe eGeMAPS + StandardScaler + RBF SVC on the same splits;
+coverage, risk-coverage and chance beside accuracy).
+
 Scores: accuracy and UAR over all clips, with the standard error of the per-fold values
-(``std(ddof=1) / sqrt(n_folds)``), per-class recall, and chance (majority class, 1/n_classes).
+(``std(ddof=1) / sqrt(n_folds)``), per-class recall, coverage (the share of clips labelled) and
+the risk-coverage curve (the accuracy of the 25, 50, 75 % of clips answered with the largest
+decision value), and chance (majority class, 1/n_classes).
 Writes ``<out>/audio_results.md`` and ``.json`` and prints the table. Features are cached under
 ``--cache-dir``, so a second run only refits the SVMs. Extraction speed is the clips' total
 duration over their decoding plus extraction time (as first measured, one core per worker).
@@ -82,6 +90,9 @@ from emoset.decision.abstain import AbstainingClassifier
 from emoset.decision.fusion import WeightedScoreFusion, out_of_fold_scores
 from emoset.decision.scoring import aligned_scores
 from emoset.sets.kernels import EuclideanKernel
+from pipelines.cross_corpus import CONFIGS as CROSS_CONFIGS
+from pipelines.cross_corpus import cross_corpus_results
+from pipelines.cross_corpus import render as render_cross
 
 REPO = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("audio_results")
@@ -438,6 +449,16 @@ def _parser():
         default=[10.0, 25.0, 50.0],
         help="percent of features kept by the kbest models",
     )
+    parser.add_argument(
+        "--cross-corpus",
+        nargs="*",
+        default=None,
+        choices=list(CROSS_CONFIGS),
+        metavar="CONFIG",
+        help="also the cross-corpus table of pipelines.cross_corpus (train CREMA-D -> test "
+        "RAVDESS, RAVDESS -> CREMA-D, both -> unseen speakers; coverage, risk-coverage) for "
+        f"these configurations (none named: peer default speaker-norm; of {list(CROSS_CONFIGS)})",
+    )
     parser.add_argument("--verbose", type=int, default=0)
     return parser
 
@@ -634,6 +655,12 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = render(results)
+    cross = None
+    if args.cross_corpus is not None:
+        configs = args.cross_corpus or ["peer", "default", "speaker-norm"]
+        scenarios = ["cremad-to-ravdess", "ravdess-to-cremad", "both-to-unseen"]
+        cross, _ = cross_corpus_results(args.data_root, args.cache_dir, configs, scenarios)
+        table += "\n\n### Speech across corpora (pipelines.cross_corpus)\n\n" + render_cross(cross)
     command = "python -m pipelines.audio_results " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
@@ -653,6 +680,7 @@ def main(argv=None) -> int:
                 },
                 "inner_splits": args.inner_splits,
                 "results": results,
+                "cross_corpus": cross,
             },
             indent=2,
             default=str,

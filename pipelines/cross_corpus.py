@@ -310,19 +310,29 @@ def _parser():
     return p
 
 
+def cross_corpus_results(
+    data_root, cache_dir, configs=CONFIGS, scenarios=SCENARIOS, *, sessions=False
+):
+    """``(results, sessions)``: ``{scenario: {configuration: {test corpus: scores}}}`` and the
+    ``--sessions`` measurement (``None`` unless asked)."""
+    corpora = {"cremad": load_cremad(data_root), "ravdess": load_ravdess(data_root)}
+    results = {}
+    for scenario in scenarios:
+        results[scenario] = {}
+        for name in configs:
+            logger.info("%s: %s", scenario, name)
+            config = make_config(name, cache_dir)
+            results[scenario][name] = run_scenario(scenario, config, corpora)
+            logger.info("%s", json.dumps(results[scenario][name]))
+    return results, session_sizes(corpora, cache_dir) if sessions else None
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    corpora = {"cremad": load_cremad(args.data_root), "ravdess": load_ravdess(args.data_root)}
-    results = {}
-    for scenario in args.scenarios:
-        results[scenario] = {}
-        for name in args.configs:
-            logger.info("%s: %s", scenario, name)
-            config = make_config(name, args.cache_dir)
-            results[scenario][name] = run_scenario(scenario, config, corpora)
-            logger.info("%s", json.dumps(results[scenario][name]))
-    sessions = session_sizes(corpora, args.cache_dir) if args.sessions else None
+    results, sessions = cross_corpus_results(
+        args.data_root, args.cache_dir, args.configs, args.scenarios, sessions=args.sessions
+    )
     command = "python -m pipelines.cross_corpus " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
