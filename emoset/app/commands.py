@@ -232,13 +232,16 @@ def _pick_model(args, inputs, what):
 def _train_command(args):
     """The ``emoset train`` options that chose the data and the model (no paths)."""
     options = (
-        ("--corpus", args.corpus),
+        ("--corpus", " ".join(args.corpus or ()) or None),
+        ("--classes", None if args.classes == "union" else args.classes),
         ("--subsets", " ".join(args.subsets or ()) or None),
         ("--speakers", args.speakers),
         ("--exclude-speakers", args.exclude_speakers),
         ("--video", "''" if args.video == "" else args.video),
         ("--fps", args.fps),
         ("--landmarks", None if args.landmarks == "auto" else args.landmarks or "none"),
+        ("--normalize", args.normalize),
+        ("--augment", " ".join(args.augment or ()) or None),
     )
     words = ["emoset train", *(f"{flag} {value}" for flag, value in options if value is not None)]
     words += [flag for flag, on in (("--no-audio", args.no_audio), ("--mirror", args.mirror)) if on]
