@@ -93,6 +93,7 @@ def _load_one(args, name):
 
 def _load_corpus(args):
     names = _corpus_names(args)
+    args.corpus = names  # what was read, for the model card
     corpora = [_load_one(args, name) for name in names]
     clips = combine_corpora(corpora, classes=getattr(args, "classes", "union"))
     if len(clips) < sum(map(len, corpora)):
