@@ -47,7 +47,9 @@ __all__ = [
 NORMALIZATIONS = ("speaker", "session")
 
 #: Fewest clips of a speaker or session standardised with the group's own statistics; smaller
-#: groups use the training clips' statistics. Measured: see the README, "Speech that travels".
+#: groups use the training clips' statistics. Measured on unseen RAVDESS actors (README, "Speech
+#: across corpora"): standardised in batches of 5 clips of a speaker no better than not at all
+#: (50.6 %), of 10 clips 55.6 %, of 20 59.1 %, of all 60 59.3 % (2 clips: 35.9 %).
 MIN_GROUP_CLIPS = 10
 
 _SCALE_FLOOR = 1e-12
