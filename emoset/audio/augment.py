@@ -13,7 +13,7 @@ the seed from the file's SHA-256 and ``augmentation_seed``: the same copy on eve
 order, on any machine, and cacheable like the clip itself).
 
 Why not audiomentations: it installs from wheels (0.43.1 with numpy-minmax, numpy-rms,
-python-stretch and soxr), but draws its randomness from the global :mod:`random` and
+python-stretch and soxr), but draws its randomness from the global ``random`` and
 :data:`numpy.random` states (no generator or seed argument), so reproducible copies would mean
 overwriting the caller's global random state in every worker, and its reverberation needs
 pyroomacoustics or impulse-response files. The conditions below are a few lines of NumPy and
