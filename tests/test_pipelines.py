@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 # each runs the whole job in a subprocess; with a cold feature cache on a busy 2-core machine
@@ -277,3 +278,23 @@ def test_cross_corpus_table_on_real_clips(data_root, feature_cache):
         assert s["risk_coverage"]["25"] >= s["accuracy"] - 0.05  # confident answers: no worse
     table = render(results)
     assert table.count("| peer |") == 3 and "| both-to-unseen | cremad (86, 6) | peer |" in table
+
+
+def test_speech_image_sets_on_real_clips(data_root, tmp_path):
+    """``pipelines.speech_sets``: frame descriptors as image sets, nested CV above chance."""
+    from emoset.datasets.corpora import clip_labels, clip_speakers, load_ravdess
+    from emoset.datasets.splits import load_split
+    from pipelines.speech_sets import evaluate, frame_descriptors
+
+    clips = [c for c in load_ravdess(data_root) if c.id[-5:-3] == "01" and int(c.speaker) <= 6]
+    sets = frame_descriptors(clips, tmp_path, "ravdess")
+    assert all(s.ndim == 2 and s.shape[1] == 25 and len(s) > 50 for s in sets)  # 10 ms frames
+    again = frame_descriptors(clips, tmp_path, "ravdess")  # read back from the cache
+    assert all(np.array_equal(a, b) for a, b in zip(sets, again, strict=True))
+    y, groups = clip_labels(clips), clip_speakers(clips)
+    folds = [f for f in load_split("ravdess_5fold", clips) if len(f[1])][:2]
+    pred, chosen = evaluate(sets, y, groups, folds, inner_splits=2)
+    test = np.concatenate([te for _, te in folds])
+    majority = max(np.mean(y[test] == c) for c in set(y[test]))
+    assert np.mean(pred[test] == y[test]) > majority + 0.1
+    assert len(chosen) == 2 and all(p["set_model"] in ("gaussian", "covariance") for p in chosen)
