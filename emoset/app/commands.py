@@ -113,7 +113,9 @@ def _load_corpus(args):
         drop = set(args.exclude_speakers.split(","))
         clips = [c for c in clips if not names_of(c) & drop]
     if not clips:
-        raise UsageError(f"no clips left in corpus {' + '.join(names)} after the filters.")
+        raise UsageError(
+            f"no clips left in corpus {' + '.join(map(repr, names))} after the filters."
+        )
     return clips
 
 

@@ -130,7 +130,14 @@ def test_filters_that_leave_nothing_are_a_usage_error(data_root):
     code, _, err = _run([*argv, "--corpus", "ravdess"])
     assert code == 2
     assert err == (
-        "emoset: error: --manifest gives the clips, --corpus ravdess others: give one of them.\n"
+        "emoset: error: --manifest gives the clips, --corpus ravdess others: give one of them "
+        "(or add 'manifest' to --corpus to use both).\n"
+    )
+    # with 'manifest' among the corpora, both are read
+    code, _, err = _run([*argv, "--corpus", "ravdess", "manifest", "--speakers", "nobody"])
+    assert (code, err) == (
+        2,
+        "emoset: error: no clips left in corpus 'ravdess' + 'manifest' after the filters.\n",
     )
 
 
