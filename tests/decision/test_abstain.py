@@ -10,7 +10,12 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.pipeline import make_pipeline
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import DataConversionWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
@@ -157,3 +162,180 @@ def test_score_counts_an_abstention_as_wrong():
     assert clf.score(X, y) == pytest.approx(2 / 4)
     assert clf.score(X, y, sample_weight=[1.0, 1.0, 3.0, 1.0]) == pytest.approx(2 / 6)
     assert clf.score(X, y, sample_weight=[1.0, 2.0, 0.0, 1.0]) == pytest.approx(3 / 4)
+
+
+def test_nearest_other_row_holds_across_chunks():
+    """With little working memory the distances come in chunks of rows; each row still
+    skips itself only (the brute-force threshold of 400 points)."""
+    X = np.random.default_rng(1).normal(size=(400, 2))
+    y = np.repeat(["a", "b"], 200)
+    with sklearn.config_context(working_memory=0.5):  # 0.5 MiB: chunks of 163 rows
+        clf = AbstainingClassifier(ood_quantile=1.0, ood_margin=1.0).fit(X, y)
+    assert clf.ood_threshold_ == pytest.approx(_nearest_other(X).max(), rel=1e-6)
+
+
+def test_auto_frames_default_to_one_when_the_model_does_not_say():
+    """A set model without ``informative_frames`` needs one frame: a 1-frame set is kept."""
+    sets = _sets([1, 3, 3, 3])
+    pipe = make_pipeline(FunctionTransformer(lambda S: np.stack([s.mean(0) for s in S])), SVC())
+    clf = AbstainingClassifier(pipe, min_set_size="auto").fit(sets, ["a", "b", "a", "b"])
+    assert clf.min_frames_ == 1 and clf.n_abstained_fit_ == 0
+    assert clf.unusable(sets) == [None] * 4
+    assert AbstainingClassifier().fit(X_TRAIN, Y_TRAIN).min_frames_ is None  # 2-D input
+
+
+def test_new_input_must_have_the_training_width():
+    clf = AbstainingClassifier().fit(X_TRAIN, Y_TRAIN)
+    message = "X has 3 features, but AbstainingClassifier is expecting 2 features as input."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        clf.unusable(np.zeros((2, 3)))
+    assert clf.n_features_in_ == 2
+
+
+class _EmbeddingPipeline(Pipeline):
+    """A set pipeline that says where its classifier works: its steps before the last."""
+
+    def embedding(self, X):
+        return self[:-1].transform(X)
+
+
+def test_distance_check_works_in_the_estimators_embedding():
+    """Sets are compared in the space ``embedding`` gives (here each set's first frame and
+    its last, scaled by 10), not by their means."""
+    sets = [np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])] * 2
+    ends = FunctionTransformer(lambda S: np.stack([np.r_[s[0], s[-1]] * 10 for s in S]))
+    pipe = _EmbeddingPipeline([("ends", ends), ("svc", SVC())])
+    clf = AbstainingClassifier(pipe, ood_quantile=1.0).fit(sets, ["a", "b", "a", "b"])
+    np.testing.assert_array_equal(
+        clf.ood_reference_, [[0, 0, 10, 10], [10, 0, 0, 10], [0, 0, 10, 10], [10, 0, 0, 10]]
+    )
+    # both sets have the mean (0.5, 0.5), but not the same embedding; each training set has
+    # a copy, so the threshold is 0, and a set equal to the first is at distance 0
+    assert clf.ood_threshold_ == pytest.approx(0.0)
+    np.testing.assert_allclose(clf.distance_ratio(sets[:1]), [0.0])
+
+
+def test_labels_of_image_sets_as_a_column_are_flattened_with_a_warning():
+    sets = _sets([3, 3, 3, 3])
+    y = np.array([["a"], ["b"], ["a"], ["b"]])
+    pipe = make_pipeline(FunctionTransformer(lambda S: np.stack([s.mean(0) for s in S])), SVC())
+    with pytest.warns(DataConversionWarning, match="column-vector y was passed"):
+        clf = AbstainingClassifier(pipe).fit(sets, y)
+    assert clf.classes_.tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match=r"^Got 4 image sets but 3 labels; expected equal\.$"):
+        AbstainingClassifier(pipe).fit(sets, ["a", "b", "a"])
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ([1.0] * 5, "sample_weight must have shape (6,); got (5,)."),
+        ([0.0] * 6, "sample_weight is zero for every usable row."),
+        (
+            [1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+            "sample_weight leaves fewer than 2 classes with positive weight among the usable rows.",
+        ),
+    ],
+    ids=["shape", "zero", "one-class"],
+)
+def test_bad_sample_weights_are_named(weights, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        AbstainingClassifier().fit(X_TRAIN, Y_TRAIN, sample_weight=weights)
+
+
+#: Two overlapping classes, four rows each, and a NaN row (dropped in fit).
+X_MIXED = np.r_[np.random.default_rng(3).normal(size=(8, 2)), [[np.nan, 0.0]]]
+Y_MIXED = np.array(list("abababab") + ["a"])
+WEIGHTS = np.array([1.0, 5.0, 1.0, 0.2, 3.0, 1.0, 0.5, 2.0, 9.0])
+
+
+def _sgd():
+    return SGDClassifier(
+        loss="log_loss", learning_rate="constant", eta0=0.1, max_iter=5, tol=None, random_state=0
+    )
+
+
+def test_sample_weight_and_fit_parameters_reach_the_classifier_on_the_kept_rows():
+    """Per-sample arrays are cut to the kept rows, anything else is passed unchanged:
+    the same fit as the classifier's own on the eight usable rows."""
+    kept = slice(0, 8)
+
+    def init():  # fresh arrays for every fit: SGD updates its start in place
+        return {"coef_init": np.array([[0.5, -0.5]]), "intercept_init": np.array([0.1])}
+
+    with pytest.warns(UserWarning, match="^Dropping 1 of 9 training rows"):
+        clf = AbstainingClassifier(_sgd()).fit(X_MIXED, Y_MIXED, sample_weight=WEIGHTS, **init())
+    own = _sgd()
+    own.fit(X_MIXED[kept], Y_MIXED[kept], sample_weight=WEIGHTS[kept], **init())
+    np.testing.assert_array_equal(clf.estimator_.coef_, own.coef_)
+    np.testing.assert_array_equal(clf.estimator_.intercept_, own.intercept_)
+    unweighted = _sgd()
+    unweighted.fit(X_MIXED[kept], Y_MIXED[kept], **init())
+    assert not np.allclose(unweighted.coef_, own.coef_)  # the weights matter here
+
+
+def test_probability_is_calibrated_as_documented():
+    """``CalibratedClassifierCV(SVC(), method="sigmoid", cv=min(5, fewest rows of a class),
+    ensemble=False)`` fitted in the test on the usable rows, with the same weights."""
+    with pytest.warns(UserWarning, match="^Dropping 1 of 9"):
+        clf = AbstainingClassifier(probability=True).fit(X_MIXED, Y_MIXED, sample_weight=WEIGHTS)
+    own = CalibratedClassifierCV(SVC(), method="sigmoid", cv=4, ensemble=False)
+    own.fit(X_MIXED[:8], Y_MIXED[:8], sample_weight=WEIGHTS[:8])
+    probe = np.random.default_rng(4).normal(size=(5, 2))
+    np.testing.assert_allclose(clf.predict_proba(probe), own.predict_proba(probe))
+    assert len(clf.calibrator_.calibrated_classifiers_) == 1
+    assert clf.calibrator_.cv == 4
+    unweighted = CalibratedClassifierCV(SVC(), method="sigmoid", cv=4, ensemble=False)
+    unweighted.fit(X_MIXED[:8], Y_MIXED[:8])
+    assert not np.allclose(unweighted.predict_proba(probe), own.predict_proba(probe))
+
+
+def test_probability_folds_from_the_smallest_class():
+    X = np.random.default_rng(5).normal(size=(14, 2))
+    assert AbstainingClassifier(probability=True).fit(X, ["a", "b"] * 7).calibrator_.cv == 5
+    two = AbstainingClassifier(probability=True).fit(X[:4], ["a", "b"] * 2)
+    assert two.calibrator_.cv == 2
+    message = (
+        "probability=True needs at least 2 training rows of every class; class 'b' has 1 sample(s)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        AbstainingClassifier(probability=True).fit(X[:4], ["a", "a", "b", "a"])
+
+
+def test_distance_check_from_two_training_rows():
+    X = np.array([[0.0, 0.0], [3.0, 4.0]])
+    clf = AbstainingClassifier(ood_quantile=0.5).fit(X, ["a", "b"])
+    assert clf.ood_threshold_ == pytest.approx(1.5 * 5.0)
+    assert clf.ood_reference_.dtype == np.float32
+    np.testing.assert_array_equal(clf.ood_reference_, X)
+
+
+def test_inputs_past_the_threshold_are_not_scored():
+    """Between the threshold and twice it: abstained by every method, not only named."""
+    clf = AbstainingClassifier(ood_quantile=0.5, ood_margin=2.0).fit(X_TRAIN, Y_TRAIN)
+    X = np.array([[0.0, 0.0], [0.0, 4.0]])  # ratio 0 and 1.5
+    assert clf.predict(X).tolist() == ["a", None]
+    values = clf.decision_function(X)
+    assert np.isfinite(values[0]) and np.isnan(values[1])
+
+
+def test_score_weights_without_abstentions():
+    clf = AbstainingClassifier().fit(X_TRAIN, Y_TRAIN)
+    X = np.array([[0.0, 0.0], [5.0, 5.0], [6.0, 6.0]])
+    y = ["a", "b", "a"]  # right, right, wrong
+    assert clf.score(X, y) == pytest.approx(2 / 3)
+    assert clf.score(X, y, sample_weight=[1.0, 1.0, 2.0]) == pytest.approx(2 / 4)
+
+
+def test_probabilities_are_offered_when_the_classifier_has_them():
+    assert hasattr(AbstainingClassifier(LogisticRegression()), "predict_proba")
+    assert not hasattr(AbstainingClassifier(), "predict_proba")  # SVC without probability
+    assert hasattr(AbstainingClassifier(probability=True), "predict_proba")
+    assert not hasattr(AbstainingClassifier(KNeighborsClassifier()), "decision_function")
+    X = np.r_[X_TRAIN, [[np.nan, 1.0]]]
+    with pytest.warns(UserWarning, match="^Dropping 1 of 7"):
+        clf = AbstainingClassifier(LogisticRegression()).fit(X, [*Y_TRAIN, "a"])
+    own = LogisticRegression().fit(X_TRAIN, Y_TRAIN)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba[:6], own.predict_proba(X_TRAIN))
+    assert np.isnan(proba[6]).all()
