@@ -1,5 +1,8 @@
 """Tests for emoset.sets.kernels: each kernel against its direct formula, PSD Gram matrices."""
 
+import logging
+import re
+
 import numpy as np
 import pytest
 from _factories import generate_sets, random_bases, random_spd
@@ -264,3 +267,163 @@ def test_kernel_row_scaler_commutes_with_a_rotation_of_the_columns():
     assert_allclose(a.transform(K).mean(axis=0), 0, atol=1e-9)
     assert np.linalg.norm(a.transform(K)) == pytest.approx(len(K))
     assert KernelRowScaler().fit(np.ones((4, 3))).scale_ == 1.0  # constant rows: no division by 0
+
+
+# --------------------------------------------------------------------------------------
+# Defaults, limits and messages, worked out by hand (from the mutants that survived above)
+# --------------------------------------------------------------------------------------
+
+
+def test_poly_defaults_are_degree_two_and_offset_one():
+    A = np.array([[1.0, 0.0], [1.0, 2.0]])
+    K = EuclideanKernel("poly", gamma=0.5).fit_transform(A)
+    # (0.5 <a_i, a_j> + 1) ** 2 with <.,.> = [[1, 1], [1, 5]]
+    assert_allclose(K, [[1.5**2, 1.5**2], [1.5**2, 3.5**2]])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"kernel": "poly", "degree": 1, "coef0": 0.0},  # the linear kernel, scaled
+        {"n_landmarks": 1},
+    ],
+    ids=str,
+)
+def test_parameters_at_their_limits_are_accepted(params):
+    A = np.array([[1.0, 0.0], [1.0, 2.0], [0.0, 3.0]])
+    kern = EuclideanKernel(**params).fit(A)
+    if "degree" in params:
+        assert_allclose(kern.transform(A), kern.gamma_ * (A @ A.T))
+    else:
+        assert kern.n_landmarks_ == 1 and kern.transform(A).shape == (3, 1)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"kernel": "rbf", "gamma": 0.0}, "gamma must be None or a positive float; got 0.0."),
+        (
+            {"kernel": "poly", "coef0": -1.0},
+            "coef0 must be a non-negative float so that the kernel is positive semi-definite; "
+            "got -1.0.",
+        ),
+    ],
+    ids=["gamma-0", "coef0"],
+)
+def test_bad_params_are_named_in_full(params, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        EuclideanKernel(**params).fit(np.eye(3))
+
+
+@pytest.mark.parametrize(
+    ("cls", "X", "message"),
+    [
+        (
+            ProjectionKernel,
+            np.zeros((3, 4)),
+            "ProjectionKernel expects an array of 3 dimensions (n_sets, d, r: subspace bases); "
+            "got shape (3, 4).",
+        ),
+        (
+            LogEuclideanKernel,
+            np.zeros((3, 4, 5)),
+            "LogEuclideanKernel expects square matrices; got shape (4, 5).",
+        ),
+        (LogEuclideanKernel, np.full((2, 3, 3), np.nan), "Input X contains NaN."),
+    ],
+    ids=["proj-2d", "le-nonsq", "le-nan"],
+)
+def test_bad_input_is_named_in_full(cls, X, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        cls().fit(X)
+
+
+def test_new_input_must_have_the_training_shape():
+    kern = EuclideanKernel().fit(np.eye(3))
+    assert kern.n_features_in_ == 3
+    message = "X has 4 features, but EuclideanKernel is expecting 3 features as input."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        kern.transform(np.eye(4))
+    spd = LogEuclideanKernel().fit(random_spd(3, 4))
+    message = "LogEuclideanKernel was fitted on summaries of shape (4, 4); got (5, 5)."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        spd.transform(random_spd(2, 5))
+
+
+def test_integer_input_gives_float_kernels():
+    A = np.array([[1, 0], [1, 2]])
+    K = EuclideanKernel().fit(A).transform(A)
+    assert K.dtype == np.float64
+    assert_allclose(K, [[1.0, 1.0], [1.0, 5.0]])
+
+
+def test_input_tags_say_which_arrays_a_kernel_takes():
+    three = ProjectionKernel().__sklearn_tags__().input_tags
+    two = EuclideanKernel().__sklearn_tags__().input_tags
+    assert (three.two_d_array, three.three_d_array, three.pairwise) == (False, True, False)
+    assert (two.two_d_array, two.three_d_array, two.pairwise) == (True, False, False)
+    assert three.pairwise is False and two.pairwise is False
+
+
+def test_rbf_default_gamma_below_one_and_the_fallback_logged(caplog):
+    # four points at the corners of a square of side 0.5; over all 16 ordered pairs (i, j),
+    # self-pairs included: 8 at 0.25, 4 at 0.5, 4 at 0, a mean of 0.25
+    A = 0.5 * np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    assert EuclideanKernel("rbf").fit(A).gamma_ == pytest.approx(4.0)
+    with caplog.at_level(logging.DEBUG, logger="emoset.sets.kernels"):
+        assert EuclideanKernel("rbf").fit(np.ones((3, 2))).gamma_ == 1.0
+    assert caplog.messages == ["All training embeddings coincide; using gamma=1."]
+
+
+def test_exact_kernel_has_no_landmarks_and_exact_features_use_every_set():
+    A = np.random.default_rng(0).normal(size=(5, 3))
+    exact = EuclideanKernel().fit(A)
+    assert exact.n_landmarks_ is None and exact.landmark_indices_ is None
+    assert exact.components_ is None
+    feats = EuclideanKernel(output="features").fit(A)
+    assert feats.n_landmarks_ == 5
+    np.testing.assert_array_equal(feats.landmark_indices_, np.arange(5))
+    names = exact.get_feature_names_out()
+    assert names.dtype == object and names.tolist() == ["k0", "k1", "k2", "k3", "k4"]
+
+
+def test_landmarks_are_drawn_without_replacement_and_logged(caplog):
+    A = np.random.default_rng(1).normal(size=(40, 3))
+    with caplog.at_level(logging.DEBUG, logger="emoset.sets.kernels"):
+        kern = EuclideanKernel("rbf", n_landmarks=30, random_state=0).fit(A)
+    idx = kern.landmark_indices_
+    assert len(np.unique(idx)) == 30 and np.all(np.diff(idx) > 0)
+    r = kern.components_.shape[1]
+    assert caplog.messages == [
+        f"EuclideanKernel: 30 of 40 training sets as landmarks, {r} features."
+    ]
+
+
+def test_nystroem_rows_from_fit_transform_equal_transform():
+    A = np.random.default_rng(2).normal(size=(20, 3))
+    kern = EuclideanKernel("rbf", n_landmarks=6, random_state=0)
+    F = kern.fit_transform(A)
+    assert F.shape == (20, kern.components_.shape[1])
+    assert_allclose(F, kern.transform(A), atol=1e-10)
+
+
+def test_auto_landmarks_keep_the_exact_kernel_at_the_limit():
+    from emoset.sets.kernels import AUTO_EXACT_MAX
+
+    X = np.random.default_rng(3).normal(size=(AUTO_EXACT_MAX, 2))
+    assert EuclideanKernel("rbf", n_landmarks="auto").fit(X).n_landmarks_ is None
+
+
+def test_kernel_row_scaler_by_hand():
+    """Scale: the Frobenius norm of the centred rows over the number of rows (not columns)."""
+    from emoset.sets.kernels import KernelRowScaler
+
+    X = np.array([[0.0, 0.0, 0.3], [0.4, 0.0, 0.3], [0.0, 0.3, 0.3], [0.4, 0.3, 0.3]])
+    # centred: +-0.2 and +-0.15 in every row, i.e. norm sqrt(4 * (0.04 + 0.0225)) = 0.5
+    scaler = KernelRowScaler().fit(X)
+    assert scaler.scale_ == pytest.approx(0.5 / 4)
+    assert_allclose(scaler.mean_, [0.2, 0.15, 0.3])
+    assert_allclose(scaler.transform(X[:1]), [[-0.2 / 0.125, -0.15 / 0.125, 0.0]])
+    message = "X has 2 features, but KernelRowScaler is expecting 3 features as input."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        scaler.transform(X[:, :2])
