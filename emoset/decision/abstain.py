@@ -294,7 +294,7 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if cv < 2:
                 raise ValueError(
                     "probability=True needs at least 2 training rows of every class; "
-                    f"class {values[np.argmin(counts)].item()!r} has {counts.min()} sample(s)."
+                    f"class {values.tolist()[np.argmin(counts)]!r} has {counts.min()} sample(s)."
                 )
             self.calibrator_ = CalibratedClassifierCV(
                 clone(base), method="sigmoid", cv=cv, ensemble=False
