@@ -211,7 +211,7 @@ class OneVsRestPLSClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if n_classes < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes; got 1 class "
-                f"({self.classes_[0]!r})."
+                f"({self.classes_.tolist()[0]!r})."
             )
         A = max(1, min(self.n_components, n_features, n_samples - 1))
         if A < self.n_components:

@@ -1,5 +1,8 @@
 """Tests for emoset.sets.pls: one-vs-rest PLS equals scikit-learn's PLS, both backends agree."""
 
+import logging
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -169,3 +172,74 @@ def test_rejects_wrong_number_of_features(data):
         ValueError, match="X has 4 features, but OneVsRestPLSClassifier is expecting 15"
     ):
         clf.predict(X[:, :4])
+
+
+# --------------------------------------------------------------------------------------
+# Worked out by hand (from the mutants that survived the tests above)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("backend", "warned"),
+    [
+        ("sklearn", "y residual is constant at iteration 1"),
+        ("ikpls", "X weight is close to zero. Predictions with A = 2 component(s) or higher"),
+    ],
+)
+def test_the_engines_warnings_are_logged_with_their_name(backend, warned, caplog):
+    """One class is the first column exactly: a second component has nothing left to fit."""
+    X = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    with caplog.at_level(logging.DEBUG, logger="emoset.sets.pls"):
+        OneVsRestPLSClassifier(n_components=2, backend=backend).fit(X, [1, 0, 1, 0])
+    assert caplog.messages  # one per class model
+    assert all(m.startswith(f"PLS ({backend}) warned: {warned}") for m in caplog.messages)
+
+
+def test_fewer_components_than_asked_are_logged(caplog):
+    X = np.random.default_rng(0).normal(size=(4, 6))
+    with caplog.at_level(logging.INFO, logger="emoset.sets.pls"):
+        clf = OneVsRestPLSClassifier(n_components=5).fit(X, [0, 1, 0, 1])
+        assert clf.n_components_ == 3
+        assert caplog.messages == ["n_components=5 reduced to 3 (n_samples=4, n_features=6)."]
+        caplog.clear()
+        OneVsRestPLSClassifier(n_components=3).fit(X, [0, 1, 0, 1])  # as asked: nothing said
+    assert caplog.messages == []
+    many = np.random.default_rng(1).normal(size=(30, 20))
+    assert OneVsRestPLSClassifier().fit(many, [0, 1] * 15).n_components_ == 10  # the default
+
+
+def test_scale_uses_the_sample_standard_deviation_and_keeps_constant_columns():
+    X = np.array([[0.0, 1.0, 5.0], [2.0, 1.0, 5.0], [4.0, 4.0, 5.0], [6.0, 4.0, 5.0]])
+    clf = OneVsRestPLSClassifier(n_components=2, scale=True).fit(X, [0, 0, 1, 1])
+    # ddof=1: sqrt(((-3)^2 + (-1)^2 + 1^2 + 3^2) / 3) and sqrt(4 * 1.5^2 / 3); constant: 1
+    assert_allclose(clf.x_std_, [np.sqrt(20 / 3), np.sqrt(3.0), 1.0])
+    assert_allclose(clf.x_mean_, [3.0, 2.5, 5.0])
+    two = OneVsRestPLSClassifier(scale=True).fit(np.array([[1.0], [4.0]]), [0, 1])
+    assert_allclose(two.x_std_, [3.0 / np.sqrt(2)])  # two samples, one feature: still scaled
+    # training scores through transform: standardised with the same std (divided, not multiplied)
+    assert_allclose(clf.transform(X), clf.x_scores_, atol=1e-12)
+
+
+def test_pls2_path_ends_at_the_models_scores_with_scaled_targets(data):
+    X, y, X_new = data
+    clf = OneVsRestPLSClassifier(n_components=4, scale=True, strategy="pls2").fit(X, y)
+    assert not np.allclose(clf.y_std_, 1.0)  # the one-hot targets are scaled here
+    path = clf.decision_function_path(X_new)
+    assert_allclose(path[-1], clf.decision_function(X_new), atol=1e-10)
+
+
+def test_one_class_is_named_in_full():
+    message = "OneVsRestPLSClassifier needs samples of at least 2 classes; got 1 class ('a')."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        OneVsRestPLSClassifier().fit(np.eye(3), ["a", "a", "a"])
+
+
+def test_one_latent_dimension_can_be_asked_for(data):
+    X, y, X_new = data
+    clf = OneVsRestPLSClassifier(n_components=3).fit(X, y)
+    T = clf.latent_scores(X_new, n_components=1)
+    assert T.shape == (9, 4, 1)
+    assert_allclose(T[:, :, 0], clf.latent_scores(X_new)[:, :, 0])
+    # transform keeps the first n of each class model, class-major
+    assert_allclose(clf.transform(X_new, n_components=1), T[:, :, 0])
+    assert clf.transform(X_new, n_components=2).shape == (9, 8)
