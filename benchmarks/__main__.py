@@ -28,6 +28,8 @@ def main(argv=None) -> int:
     # other words go to the one benchmark named: python -m benchmarks mutation fusion cli
     options = [a for a in wanted if a not in known] + options
     wanted = [a for a in wanted if a in known]
+    if argv[:1] in (["mutation"], ["bench_mutation"]):  # all its words are modules ("kernels")
+        wanted, options = argv[:1], argv[1:]
     # mutation testing takes hours: it runs when named, never as part of every benchmark
     default = [n for n in names if n not in ON_REQUEST]
     chosen = [n for n in names if n in wanted or n.removeprefix("bench_") in wanted]
