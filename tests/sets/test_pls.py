@@ -243,3 +243,16 @@ def test_one_latent_dimension_can_be_asked_for(data):
     # transform keeps the first n of each class model, class-major
     assert_allclose(clf.transform(X_new, n_components=1), T[:, :, 0])
     assert clf.transform(X_new, n_components=2).shape == (9, 8)
+
+
+def test_feature_names_follow_the_transform_columns():
+    X = np.random.default_rng(2).normal(size=(8, 5))
+    y = ["a", "b", "c", "a", "b", "c", "a", "b"]
+    ovr = OneVsRestPLSClassifier(n_components=2).fit(X, y)
+    names = ovr.get_feature_names_out()
+    assert names.dtype == object
+    assert names.tolist() == ["pls_a_0", "pls_a_1", "pls_b_0", "pls_b_1", "pls_c_0", "pls_c_1"]
+    assert len(names) == ovr.transform(X).shape[1]
+    pls2 = OneVsRestPLSClassifier(n_components=2, strategy="pls2").fit(X, y)
+    assert pls2.get_feature_names_out().tolist() == ["pls0", "pls1"]
+    assert pls2.transform(X).shape == (8, 2)
