@@ -339,3 +339,34 @@ def test_probabilities_are_offered_when_the_classifier_has_them():
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba[:6], own.predict_proba(X_TRAIN))
     assert np.isnan(proba[6]).all()
+
+
+def test_distance_check_with_speakers_measures_to_other_speakers():
+    """Each speaker's two rows are 1 apart, the speakers 3 apart: with groups the threshold is
+    the distance to the other speaker's rows (3), without them to the own speaker's (1)."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0], [np.nan, 0.0]])
+    y = ["a", "b", "a", "b", "a"]
+    groups = ["s1", "s1", "s2", "s2", "s3"]
+    params = {"ood_quantile": 1.0, "ood_margin": 1.0}
+    with pytest.warns(UserWarning, match="^Dropping 1 of 5"):
+        by_speaker = AbstainingClassifier(**params).fit(X, y, groups=groups)
+    assert by_speaker.ood_threshold_ == pytest.approx(3.0)
+    with pytest.warns(UserWarning, match="^Dropping 1 of 5"):
+        plain = AbstainingClassifier(**params).fit(X, y)
+    assert plain.ood_threshold_ == pytest.approx(1.0)
+    with pytest.warns(UserWarning, match="^Dropping 1 of 5"):
+        one = AbstainingClassifier(**params).fit(X, y, groups=["s"] * 5)
+    assert one.ood_threshold_ == pytest.approx(1.0)  # one speaker: any other row
+    # two evenly spaced reference rows (0 and 3), of two speakers: sqrt(3^2 + 1^2) apart
+    with pytest.warns(UserWarning, match="^Dropping 1 of 5"):
+        two = AbstainingClassifier(max_reference=2, **params).fit(X, y, groups=groups)
+    assert two.ood_threshold_ == pytest.approx(np.sqrt(10.0))
+    # augmented rows leave the reference with their speakers: rows 0, 2, 3; the nearest row
+    # of another speaker is 3, 3 and sqrt(10) away (without speakers: 3, 1, 1)
+    augmented = np.array([False, True, False, False, False])
+    with pytest.warns(UserWarning, match="^Dropping 1 of 5"):
+        aug = AbstainingClassifier(**params).fit(X, y, groups=groups, augmented=augmented)
+    np.testing.assert_array_equal(aug.ood_reference_, X[[0, 2, 3]])
+    assert aug.ood_threshold_ == pytest.approx(np.sqrt(10.0))
+    with pytest.raises(ValueError, match=r"^groups must have shape \(5,\); got \(4,\)\.$"):
+        AbstainingClassifier(**params).fit(X, y, groups=groups[:4])
