@@ -368,5 +368,8 @@ def test_distance_check_with_speakers_measures_to_other_speakers():
         aug = AbstainingClassifier(**params).fit(X, y, groups=groups, augmented=augmented)
     np.testing.assert_array_equal(aug.ood_reference_, X[[0, 2, 3]])
     assert aug.ood_threshold_ == pytest.approx(np.sqrt(10.0))
-    with pytest.raises(ValueError, match=r"^groups must have shape \(5,\); got \(4,\)\.$"):
+    with (
+        pytest.warns(UserWarning, match="^Dropping 1 of 5"),
+        pytest.raises(ValueError, match=r"^groups must have shape \(5,\); got \(4,\)\.$"),
+    ):
         AbstainingClassifier(**params).fit(X, y, groups=groups[:4])
