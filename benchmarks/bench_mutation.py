@@ -37,7 +37,10 @@ MODULES = {
         "emoset/sets/geometry.py",
         ["tests/sets/test_geometry.py", "tests/sets/test_geometry_limits.py"],
     ),
-    "imagesets": ("emoset/sets/imagesets.py", ["tests/sets/test_imagesets.py"]),
+    "imagesets": (
+        "emoset/sets/imagesets.py",
+        ["tests/sets/test_imagesets.py", "tests/sets/test_imagesets_limits.py"],
+    ),
     "kernels": ("emoset/sets/kernels.py", ["tests/sets/test_kernels.py"]),
     "pls": ("emoset/sets/pls.py", ["tests/sets/test_pls.py"]),
     "fusion": (
