@@ -388,3 +388,37 @@ def test_input_tags_say_lists_of_sets_not_2d_arrays(model):
     assert tags.input_tags.two_d_array is False
     assert tags.input_tags.three_d_array is True
     assert tags.requires_fit is True
+
+
+# -- constructors, single sets, named sets ---------------------------------------------------
+
+
+def test_parameters_reach_the_fit():
+    assert SubspaceModel().n_dims == 10  # the documented default
+    model = GaussianModel(n_pca=2, random_state=4).fit(_sets(d=4))
+    assert model.pca_.random_state == 4
+    assert model.transform(_sets(d=4)).shape == (3, 3, 3)
+
+
+@pytest.mark.parametrize("model", [MeanModel, CovarianceModel, lambda: SubspaceModel(2)])
+def test_one_set_is_enough_to_fit(model):
+    fitted = model().fit([np.arange(12.0).reshape(4, 3) ** 2])
+    assert fitted.n_features_in_ == 3
+
+
+@pytest.mark.parametrize("model", [CovarianceModel, GaussianModel])
+def test_transform_needs_as_many_frames_as_fit(model):
+    fitted = model().fit(_sets())
+    message = _message(ValueError, lambda: fitted.transform([np.ones((1, 4))]))
+    assert message == "Image set 0 has 1 frame; at least 2 are needed."
+
+
+def test_rank_warning_once_per_clip_and_n_dims():
+    pd = pytest.importorskip("pandas")
+    named = pd.Series(_short_and_full(1, n_full=0), index=["clip_a"])
+    sets = check_image_sets(named)  # the arrays keep their clip name from here on
+    with pytest.warns(UserWarning, match=r"n_dims=3 dimensions: clip_a \(rank 2\)"):
+        SubspaceModel(3).fit(sets)
+    assert _rank_warnings(sets, n_dims=3)[1] == []  # reported already
+    with pytest.warns(UserWarning, match=r"n_dims=4 dimensions: clip_a \(rank 2\)"):
+        SubspaceModel(4).fit(sets)  # another problem of the clip
