@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
+from ..recognizer.timeline import score_columns
 from ..utils.cache import atomic_write_bytes
 
 __all__ = [
@@ -329,17 +330,12 @@ def plot_emotion_map(points, labels, path, *, title="Emotion map", axis_labels=(
     return _save(fig, path)
 
 
-_TIMELINE_META = {
-    "start",
-    "end",
-    "person",
-    "label",
-    "reason",
-    "n_faces",
-    "speech",
-    "subsystems",
-    "latency",
-}
+def _timeline_classes(timeline, *, needs):
+    """The class-score columns of a timeline table, after checking it has the columns ``needs``."""
+    for col in needs:
+        if col not in timeline.columns:
+            raise ValueError(f"timeline has no {col!r} column; columns: {list(timeline.columns)}.")
+    return score_columns(timeline.columns)
 
 
 def plot_timeline(timeline, path, *, title="Emotion over time"):
@@ -367,10 +363,7 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
     import matplotlib
     from matplotlib.figure import Figure
 
-    for col in ("start", "end", "label"):
-        if col not in timeline.columns:
-            raise ValueError(f"timeline has no {col!r} column; columns: {list(timeline.columns)}.")
-    classes = [c for c in timeline.columns if c not in _TIMELINE_META]
+    classes = _timeline_classes(timeline, needs=("start", "end", "label"))
     if "person" in timeline.columns:
         who = timeline["person"].fillna("voice off screen")
         lanes = [(name, timeline[who == name]) for name in dict.fromkeys(who)]

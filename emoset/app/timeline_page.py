@@ -28,7 +28,7 @@ from ..io import media_kind
 from ..io.sources import is_url
 from ..utils.cache import atomic_write_bytes
 from ..utils.resources import emoset_data
-from .report import _TIMELINE_META
+from .report import _timeline_classes
 
 __all__ = ["EMBED_LIMIT", "write_timeline_html"]
 
@@ -172,12 +172,11 @@ def write_timeline_html(timeline, path, *, source=None, title=None, embed="auto"
     emoset.io.MediaError
         If ``source`` is a local file that is not a video or audio file.
     """
-    for col in ("start", "end", "label", "reason"):
-        if col not in timeline.columns:
-            raise ValueError(f"timeline has no {col!r} column; columns: {list(timeline.columns)}.")
+    classes = [
+        str(c) for c in _timeline_classes(timeline, needs=("start", "end", "label", "reason"))
+    ]
     if embed not in ("auto", True, False):
         raise ValueError(f"embed must be 'auto', True or False; got {embed!r}.")
-    classes = [str(c) for c in timeline.columns if c not in _TIMELINE_META]
     texts = {}
     lanes = _lanes(timeline, classes, texts)
     duration = float(timeline["end"].max()) if len(timeline) else 0.0

@@ -40,6 +40,7 @@ from .timeline import (
     TimelineOptions,
     TimelineRun,
     predict_timeline,
+    score_columns,
     smooth_timeline,
     stream_timeline,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "pretrained_model_path",
     "read_card",
     "save_model",
+    "score_columns",
     "smooth_timeline",
     "stream_timeline",
     "train_card",

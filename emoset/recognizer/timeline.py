@@ -68,6 +68,7 @@ __all__ = [
     "TimelineOptions",
     "TimelineRun",
     "predict_timeline",
+    "score_columns",
     "smooth_timeline",
     "stream_timeline",
 ]
@@ -495,6 +496,21 @@ def _run_pass(one):
     return rows, _pass_stats(one)
 
 
+def score_columns(columns):
+    """The per-class score columns among the columns of a timeline table, in order.
+
+    Every column a timeline row has besides them (``start``, ``end``, ``person``, ``label``,
+    ``reason``, ``n_faces``, ``speech``, ``subsystems``, ``latency``) is left out.
+
+    Examples
+    --------
+    >>> score_columns(["start", "end", "label", "reason", "anger", "happy", "n_faces"])
+    ['anger', 'happy']
+    """
+    named = set(row_columns([], live=True, people=True))
+    return [c for c in columns if c not in named]
+
+
 def stream_timeline(model, source, options=None, **params):
     """The windows of a source as they complete: iterate the returned run for row dicts.
 
@@ -595,7 +611,7 @@ def smooth_timeline(timeline, k):
     """
     k = check_int(k, "k", min_val=1, what=" (windows)")
     out = timeline.copy()
-    classes = [c for c in timeline.columns if c not in _NON_SCORE]
+    classes = score_columns(timeline.columns)
     if not classes or k == 1:
         return out
     scored = out["label"].notna()
@@ -608,16 +624,3 @@ def smooth_timeline(timeline, k):
         out.loc[rows, classes] = avg
         out.loc[rows, "label"] = scores_to_labels(avg.to_numpy(), np.asarray(classes))
     return out
-
-
-_NON_SCORE = {
-    "start",
-    "end",
-    "person",
-    "label",
-    "reason",
-    "n_faces",
-    "speech",
-    "subsystems",
-    "latency",
-}
