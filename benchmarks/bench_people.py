@@ -10,10 +10,15 @@ of several runs, every thread pool pinned to one thread):
 * today's path: :meth:`~emoset.video.faces.FaceAligner.align_frames` (the largest face only);
 * people: :func:`~emoset.video.people.track_people` (every face, tracks, identities);
 * features: the emotion CNN's 128-d features of every aligned face;
-* end to end: decode + people + CNN features.
+* end to end: decode + people + CNN features;
+* landmarks alone: dlib's 68 points of every tracked face, on its box (the part of ``people``
+  that no face can skip).
 
 and prints frames per second per core, milliseconds per frame, and the cost of each extra
-face against one face. Usage::
+face against one face: of the face work alone, of the whole frame (decode included), and the
+least any tracker could reach that still finds every face's 68 landmarks and CNN features on
+every frame (a face's landmarks and CNN against the decode and one face's landmarks and CNN).
+Usage::
 
     python -m benchmarks people [--repeats 3] [--data PATH] [--clips 6]
 """
@@ -91,7 +96,7 @@ def main(argv=None):
         return 1
     cnn = EmotionCNN("features").fit(np.zeros((1, 64, 64), np.uint8))
     read_frames(crops[0], color="gray")  # warm up: the first decode loads FFmpeg's codecs
-    rows, per_frame = [], {}
+    rows, per_frame, whole, floor = [], {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for n_faces in (1, 2, 4):
             paths = [
@@ -113,15 +118,19 @@ def main(argv=None):
             )
             faces = np.concatenate([f.faces for f in found])
             t_cnn, _ = _median(lambda f=faces: cnn.transform(f), args.repeats)
+            t_lm, _ = _median(lambda g=gray, f=found: _landmarks_alone(g, f), args.repeats)
             seen = sum(len(f.people) for f in found) / len(found)
             total = t_dec + t_people + t_cnn
             per_frame[n_faces] = (t_people + t_cnn) / n
+            whole[n_faces] = total / n
+            floor[n_faces] = ((t_lm + t_cnn) / len(faces), t_dec / n)
             rows += [
                 (n_faces, seen, "decode (gray)", n / t_dec, 1000 * t_dec / n),
                 (n_faces, seen, "today's path: largest face only", n / t_old, 1000 * t_old / n),
                 (n_faces, seen, "people: every face tracked", n / t_people, 1000 * t_people / n),
                 (n_faces, seen, "emotion CNN on every face", n / t_cnn, 1000 * t_cnn / n),
                 (n_faces, seen, "end to end: decode + people + CNN", n / total, 1000 * total / n),
+                (n_faces, seen, "68 landmarks alone, every face", n / t_lm, 1000 * t_lm / n),
             ]
     print(
         f"640x360 H.264, one core (OMP/BLAS/OpenCV/onnxruntime threads = 1), process CPU "
@@ -131,18 +140,36 @@ def main(argv=None):
     print("|---:|---:|---|---:|---:|")
     for n_faces, seen, stage, fps, ms in rows:
         print(f"| {n_faces} | {seen:.1f} | {stage} | {fps:,.0f} | {ms:.2f} |")
-    one = per_frame[1]
-    print("\nCost of the face work (people + CNN) per frame against one face:\n")
-    print("| faces | ms/frame | x one face | each extra face, x one face |")
-    print("|---:|---:|---:|---:|")
-    for n_faces, ms in per_frame.items():
-        extra = (ms - one) / one / (n_faces - 1) if n_faces > 1 else float("nan")
-        print(
-            f"| {n_faces} | {1000 * ms:.2f} | {ms / one:.2f} | "
-            + ("-" if n_faces == 1 else f"{extra:.2f}")
-            + " |"
-        )
+    print("\nEach extra face against one face (per frame):\n")
+    print(
+        "| faces | face work (people + CNN), ms | each extra face, x one face's face work "
+        "| whole frame (decode + people + CNN), ms | each extra face, x one face's frame "
+        "| least possible (landmarks + CNN per face), x |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n_faces in per_frame:
+        work, frame = per_frame[n_faces], whole[n_faces]
+        face, decode = floor[n_faces]
+        least = face / (decode + face)
+        cells = [f"{n_faces}", f"{1000 * work:.2f}", "-", f"{1000 * frame:.2f}", "-"]
+        if n_faces > 1:
+            cells[2] = f"{_extra(per_frame, n_faces):.2f}"
+            cells[4] = f"{_extra(whole, n_faces):.2f}"
+        print("| " + " | ".join(cells + [f"{least:.2f}"]) + " |")
     return 0
+
+
+def _extra(cost, n_faces):
+    """What each face beyond the first adds, as a share of the one-face cost."""
+    return (cost[n_faces] - cost[1]) / cost[1] / (n_faces - 1)
+
+
+def _landmarks_alone(gray, found):
+    """dlib's landmarks of every tracked face on its box: the per-face work no tracker skips."""
+    aligner = FaceAligner(64)
+    for frames, people in zip(gray, found, strict=True):
+        for i, box in zip(people.frame_indices, people.boxes, strict=True):
+            aligner._predict(frames[i], box)
 
 
 if __name__ == "__main__":
