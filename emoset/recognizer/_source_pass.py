@@ -229,13 +229,19 @@ class SourcePass:
             self._groups = {key: None for key in self._groups}
 
     # ------------------------------------------------------------------ per item
+    def _frame_step(self):
+        """Seconds between kept frames: of the analysis rate or the source's, the slower (None:
+        neither known)."""
+        rates = [r for r in (self.fps, self._report.get("fps")) if r]
+        return 1.0 / min(rates) if rates else None
+
     def _add_frame(self, t, frame, read):
         secs = self.stats["seconds"]
         t0 = time.perf_counter()
         fr = _Frame(t, self._n_kept, read)
         self._n_kept += 1
         if self.people:
-            faces, fr.people = self._people.track(frame, fr.index)
+            faces, fr.people = self._people.track(frame, fr.index, t, self._frame_step())
             for key in self._groups:
                 fr.faces[key] = faces
             if fr.people:

@@ -175,6 +175,13 @@ def predict_people(model, source):
     return frame
 
 
+def _within(before, t, step):
+    """Whether ``t`` follows ``before`` by at most 1.5 frame steps (True when either is unknown)."""
+    if before is None or t is None or not step:
+        return True
+    return 0.0 < t - before <= 1.5 * step
+
+
 class WindowPeople:
     """The people of a timeline, frame by frame, and who speaks in each window.
 
@@ -213,20 +220,26 @@ class WindowPeople:
             identity_threshold=first.identity_threshold,
             source=source,
         )
-        self._last = {}  # person -> (frame index, mouth region)
+        self._last = {}  # person -> (frame index, time, mouth region)
 
-    def track(self, frame, index):
+    def track(self, frame, index, t=None, step=None):
         """The faces of a frame: ``([(person, face, chip, aligned landmarks)], [(person, box,
-        mouth motion)])``, people as indices (``P1`` is 0)."""
+        mouth motion)])``, people as indices (``P1`` is 0).
+
+        A mouth's motion is measured against the same person's face in the previous kept frame
+        (``index - 1``); with the frame's time ``t`` and the time between kept frames ``step``
+        (s), also only when no more than 1.5 steps passed, so frames a live source dropped do
+        not count as consecutive.
+        """
         faces, people = [], []
         for pid, _, found in self.tracker.update(frame):
             k = int(pid[1:]) - 1
             mouth = mouth_region(found.face)
             prev = self._last.get(k)
             motion = np.nan
-            if prev is not None and prev[0] == index - 1:
-                motion = mouth_change(prev[1], mouth)
-            self._last[k] = (index, mouth)
+            if prev is not None and prev[0] == index - 1 and _within(prev[1], t, step):
+                motion = mouth_change(prev[2], mouth)
+            self._last[k] = (index, t, mouth)
             faces.append((k, found.face, found.chip, found.aligned_landmarks))
             people.append((k, found.box, motion))
         return faces, people

@@ -216,3 +216,31 @@ def test_people_timeline_is_one_pass_and_smoothed_per_person(small_recognizer, s
         got = smooth.loc[mine.index, classes].to_numpy(dtype=float)
         want = mine[classes].rolling(3, center=True, min_periods=1).mean().to_numpy(dtype=float)
         np.testing.assert_allclose(got, want)
+
+
+def test_dropped_frames_do_not_count_as_consecutive_mouth_motion(small_recognizer, actors):
+    """A live source that drops frames: the mouth's motion is not measured across the gap."""
+    from emoset.recognizer.people import WindowPeople
+
+    steps = small_recognizer.feature_steps()
+    video = [n for n in steps if small_recognizer.modalities_[n] == "video"]
+    frames = actors[0][0][:6]
+    motions = {}
+    for name, times in {
+        "steady": [0.04 * i for i in range(6)],
+        "gap": [0, 0.04, 0.08, 0.4, 0.44, 0.48],
+    }.items():
+        people = WindowPeople(steps, video, source=name)
+        motions[name] = [
+            people.track(f, i, t, 0.04)[1][0][2]
+            for i, (f, t) in enumerate(zip(frames, times, strict=True))
+        ]
+    assert np.isnan(motions["steady"][0]) and np.all(np.isfinite(motions["steady"][1:]))
+    assert np.isnan(motions["gap"][3]), "motion measured across 8 dropped frames"
+    assert np.allclose(
+        np.delete(motions["gap"], 3), np.delete(motions["steady"], 3), equal_nan=True
+    )
+    # without times (a file read frame by frame) the indices alone decide, as before
+    people = WindowPeople(steps, video)
+    plain = [people.track(f, i)[1][0][2] for i, f in enumerate(frames)]
+    assert np.allclose(plain, motions["steady"], equal_nan=True)
