@@ -358,7 +358,9 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
     Notes
     -----
     Each score is drawn at the centre of its window. The band shows the label of the window
-    centred nearest to each moment; grey hatching marks windows without a label.
+    centred nearest to each moment; grey hatching marks windows without a label. A person's
+    lane is empty while they are not seen (its curves break where windows of theirs are
+    missing).
     """
     import matplotlib
     from matplotlib.figure import Figure
@@ -371,31 +373,46 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
         lanes = [(None, timeline)]
     cmap = matplotlib.colormaps["tab10"]
     colors = {c: cmap(k % 10) for k, c in enumerate(classes)}
+    starts = np.unique(timeline["start"].to_numpy(dtype=float))
+    hop = float(np.median(np.diff(starts))) if len(starts) > 1 else None
     fig = Figure(figsize=(9, 1.0 + 2.6 * len(lanes)))
     axes = fig.subplots(2 * len(lanes), 1, sharex=True, height_ratios=[5, 1] * len(lanes))
     for k, (name, rows) in enumerate(lanes):
-        _plot_lane(axes[2 * k], axes[2 * k + 1], rows, classes, colors, name)
+        _plot_lane(axes[2 * k], axes[2 * k + 1], rows, classes, colors, name, hop)
     axes[0].set_title(title)
     axes[0].legend(fontsize=7, ncol=min(len(classes), 7), frameon=False, loc="upper right")
     axes[-1].set_xlabel("time (s)")
     return _save(fig, path)
 
 
-def _plot_lane(ax, band, timeline, classes, colors, name):
-    """One lane: the scores of one person's windows (or all windows) and their labels."""
+def _plot_lane(ax, band, timeline, classes, colors, name, hop=None):
+    """One lane: the scores of one person's windows (or all windows) and their labels.
+
+    ``hop``: the timeline's step between windows; where more than 1.5 hops pass between two
+    windows of the lane, its curves and band break (the person was not seen).
+    """
     start = timeline["start"].to_numpy(dtype=float)
     end = timeline["end"].to_numpy(dtype=float)
     mid = (start + end) / 2
+    gap = np.diff(start) > 1.5 * hop if hop else np.zeros(max(0, len(start) - 1), dtype=bool)
+    cut = np.flatnonzero(gap) + 1
+    x = np.insert(mid, cut, np.nan)
     for c in classes:
-        ax.plot(mid, timeline[c].to_numpy(dtype=float), color=colors[c], label=c, lw=1.4)
+        y = np.insert(timeline[c].to_numpy(dtype=float), cut, np.nan)
+        ax.plot(x, y, color=colors[c], label=c, lw=1.4)
     ax.set_ylabel("score (softmax)" if name is None else f"{name}\nscore")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    # band: each window owns the span between the midpoints to its neighbours
-    edges = np.concatenate([[start[0] if len(start) else 0.0], (mid[1:] + mid[:-1]) / 2])
-    edges = np.concatenate([edges, [end[-1] if len(end) else 0.0]])
+    # band: each window owns the span between the midpoints to its neighbours, and half a hop
+    # on each side of a break
+    inner = (mid[1:] + mid[:-1]) / 2
+    right = np.concatenate([inner, [end[-1]]]) if len(end) else end
+    left = np.concatenate([[start[0]], inner]) if len(start) else start
+    if len(cut):
+        right[cut - 1] = np.minimum(end[cut - 1], mid[cut - 1] + hop / 2)
+        left[cut] = np.maximum(start[cut], mid[cut] - hop / 2)
     for i, label in enumerate(timeline["label"].tolist()):
-        x0, x1 = edges[i], edges[i + 1]
+        x0, x1 = left[i], right[i]
         if label is None or (isinstance(label, float) and np.isnan(label)):
             band.axvspan(x0, x1, color="0.85", hatch="//", lw=0)
         else:

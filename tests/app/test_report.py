@@ -89,3 +89,32 @@ def test_figures_are_written(tmp_path):
     with pytest.raises(ValueError, match=r"points must have shape \(n_clips, 2\)"):
         plot_emotion_map(np.zeros((4, 3)), ["a"] * 4, tmp_path / "bad.png")
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_a_persons_lane_breaks_while_they_are_not_seen():
+    """P1 is seen in 0-6 s and 10-16 s, P2 throughout (2-s windows, 1-s hop): P1's curves
+    and label band leave 6-10 s empty; P2's are drawn through."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from emoset.app.report import _plot_lane
+
+    def windows(starts, person):
+        return pd.DataFrame(
+            {"start": starts, "end": starts + 2.0, "person": person, "label": "happy"}
+            | {"happy": 0.7, "sad": 0.3}
+        )
+
+    p1 = windows(np.r_[0.0:5.0, 10.0:15.0], "P1")
+    p2 = windows(np.arange(15.0), "P2")
+    colors = {"happy": "y", "sad": "b"}
+    for rows, absent in ((p1, True), (p2, False)):
+        ax, band = Figure().subplots(2, 1)
+        _plot_lane(ax, band, rows, ["happy", "sad"], colors, rows["person"][0], 1.0)
+        x = ax.lines[0].get_xdata()
+        assert np.isnan(x).sum() == int(absent), rows["person"][0]
+        assert len(band.patches) == len(rows)
+        covered = [(p.get_x(), p.get_x() + p.get_width()) for p in band.patches]
+        inside = [a < 8.0 < b for a, b in covered]
+        assert any(inside) is not absent
+    assert covered[0][0] == 0.0 and covered[-1][1] == 16.0
