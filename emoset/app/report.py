@@ -373,8 +373,7 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
         lanes = [(None, timeline)]
     cmap = matplotlib.colormaps["tab10"]
     colors = {c: cmap(k % 10) for k, c in enumerate(classes)}
-    starts = np.unique(timeline["start"].to_numpy(dtype=float))
-    hop = float(np.median(np.diff(starts))) if len(starts) > 1 else None
+    hop = _timeline_hop(timeline)
     fig = Figure(figsize=(9, 1.0 + 2.6 * len(lanes)))
     axes = fig.subplots(2 * len(lanes), 1, sharex=True, height_ratios=[5, 1] * len(lanes))
     for k, (name, rows) in enumerate(lanes):
@@ -383,6 +382,13 @@ def plot_timeline(timeline, path, *, title="Emotion over time"):
     axes[0].legend(fontsize=7, ncol=min(len(classes), 7), frameon=False, loc="upper right")
     axes[-1].set_xlabel("time (s)")
     return _save(fig, path)
+
+
+def _timeline_hop(timeline):
+    """The step between a timeline's windows (s): the median gap between their distinct starts;
+    None with fewer than two."""
+    starts = np.unique(timeline["start"].to_numpy(dtype=float))
+    return float(np.median(np.diff(starts))) if len(starts) > 1 else None
 
 
 def _plot_lane(ax, band, timeline, classes, colors, name, hop=None):

@@ -28,7 +28,7 @@ from ..io import media_kind
 from ..io.sources import is_url
 from ..utils.cache import atomic_write_bytes
 from ..utils.resources import emoset_data
-from .report import _timeline_classes
+from .report import _timeline_classes, _timeline_hop
 
 __all__ = ["EMBED_LIMIT", "write_timeline_html"]
 
@@ -188,6 +188,7 @@ def write_timeline_html(timeline, path, *, source=None, title=None, embed="auto"
         "meta": description,
         "source": None if source is None else str(name),
         "duration": duration,
+        "hop": _timeline_hop(timeline) or 0.0,
         "classes": classes,
         "colors": [_COLORS[k % len(_COLORS)] for k in range(len(classes))],
         "texts": list(texts),
@@ -206,8 +207,7 @@ def _describe(timeline, duration, n_lanes):
     if n == 0:
         return "no windows"
     length = float(np.median(timeline["end"] - timeline["start"]))
-    starts = np.unique(timeline["start"].to_numpy(dtype=float))
-    hop = float(np.median(np.diff(starts))) if len(starts) > 1 else length
+    hop = _timeline_hop(timeline) or length
     unlabelled = int(timeline["label"].isna().sum())
     who = f", {n_lanes} lanes (people)" if "person" in timeline.columns else ""
     return (

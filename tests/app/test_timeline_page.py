@@ -330,15 +330,34 @@ def _check_click_and_hover(b, box, frame):
         assert c in tip["text"]
 
 
+_COVERS = """(t => Array.from(document.querySelectorAll('.lane')).map(lane =>
+  Array.from(lane.querySelectorAll('rect.run')).some(r =>
+    +r.getAttribute('x') <= t && t <= +r.getAttribute('x') + +r.getAttribute('width'))))"""
+
+_CURVES = """Array.from(document.querySelectorAll('.lane')).map(lane =>
+  Array.from(lane.querySelectorAll('path.curve')).map(p => p.getAttribute('d')))"""
+
+
 def _check_people_page(b, page):
+    """P2 is away for windows 10-19 (5-10 s): nothing of P2's lane is drawn over 5.75-10.75 s."""
     _open(b, page)
     lanes = b.evaluate(_RUNS)
     assert [lane["title"] for lane in lanes] == ["P1", "P2", "voice off screen"]
     assert [lane["person"] for lane in lanes] == ["P1", "P2", ""]
     for lane in lanes:
+        seen = [i for i in range(40) if lane["person"] != "P2" or not 10 <= i < 20]
         labels = _labels(lane)
-        assert len(labels) == lane["windows"] == 40
-        assert [k for k, v in enumerate(labels) if v == ""] == list(range(3, 40, 7))
+        assert len(labels) == lane["windows"] == len(seen)
+        assert [seen[k] for k, v in enumerate(labels) if v == ""] == [
+            i for i in range(3, 40, 7) if i in seen
+        ]
+    assert b.evaluate(_COVERS + "(8.0)") == [True, False, True]
+    for lane, curves in zip(lanes, b.evaluate(_CURVES), strict=True):
+        for d in curves:  # no line from one window to the next across the gap
+            steps = re.findall(r"([ML])([-\d.]+) [-\d.]+", d)
+            xs = [(m, float(x)) for m, x in steps]
+            jumps = [x1 - x0 for (_, x0), (m, x1) in zip(xs, xs[1:], strict=False) if m == "L"]
+            assert max(jumps) <= 0.5 * 1.5, (lane["person"], d)
     media = b.evaluate(_LOADED)
     assert media["src"] == "../long.mp4" and media.get("ready", 0) >= 1, media  # linked
 
@@ -370,6 +389,7 @@ def test_the_page_in_chromium(browser, report, long_video, tmp_path):
                         os.path.join(os.environ["EMOSET_SCREENSHOTS"], "timeline_report.png"))  # fmt: skip
     # a lane per person, abstained windows, the video linked from a page in another folder
     people = synthetic_timeline(40, people=["P1", "P2", None])
+    people = people[(people["person"] != "P2") | ~people["start"].between(5.0, 9.6)]
     other = video.parent / "people" / "r.html"
     other.parent.mkdir(exist_ok=True)
     write_timeline_html(people, other, source=video, embed=False)
