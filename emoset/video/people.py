@@ -455,11 +455,13 @@ class PeopleTracker:
         """Keep the sharpest faces of a track (scored every 5th face) for its descriptor.
 
         What is kept is the patch of the frame around the face and its landmarks: the chip
-        (and the descriptor, ~80 ms) is made only if the track's identity is ever asked.
+        (and the descriptor, ~80 ms) is made only when the track's identity is asked, and made
+        again when it is asked after a sharper face was kept (a track asked about on its first
+        face is later compared by its sharpest ones).
         """
         import cv2
 
-        if not force and (tr.descriptor is not None or (tr.n_faces - 1) % 5):
+        if not force and (tr.n_faces - 1) % 5:
             return
         if any(frame == i for _, frame, _, _ in tr.chips):
             return
@@ -475,6 +477,7 @@ class PeopleTracker:
         tr.chips.append((sharp, i, patch, np.asarray(points) - (x0, y0)))
         tr.chips.sort(key=lambda c: -c[0])
         del tr.chips[self.n_chips :]
+        tr.descriptor = None  # made again from the sharpest chips when next asked
 
 
 def _chip(patch, points):

@@ -91,6 +91,33 @@ def test_leaving_and_coming_back_after_another_shot(actors):
     assert found.extra["n_descriptors"] > 0  # asked only when someone was off screen
 
 
+def test_a_person_asked_about_on_a_blurred_first_face_is_known_by_their_sharp_ones(actors):
+    """B, then A whose first 8 frames are blurred (A's identity is asked on that first face,
+    B being off screen), B again, A again: A's second shot is compared with A's sharpest faces
+    of the first one, not with the blurred face it was asked about on (which made a third
+    person of A in these two scenes before)."""
+    import cv2
+
+    for k in (0, 2):
+        (_, a), (_, b) = actors[k], actors[k + 1]
+        frames = a[0].copy()
+        for j in range(8):
+            frames[j] = cv2.GaussianBlur(frames[j], (0, 0), 4.0)
+        blurred = (frames, *a[1:])
+        scene = shots(
+            [
+                ("b", b, 0, 25, 20, 160),
+                ("a", blurred, 0, 45, 20, 10),
+                ("b", b, 25, 20, 20, 160),
+                ("a", a, 45, 20, 20, 10),
+            ]
+        )
+        found = track_people(scene.frames, FaceAligner(64))
+        purity, people_of = _purity(scene, found)
+        assert [p.id for p in found.people] == ["P1", "P2"], k
+        assert purity == 1.0 and people_of == {"b": {0}, "a": {1}}, k
+
+
 def test_one_face_is_aligned_exactly_as_the_single_face_path(data_root):
     """Every frame of a one-face clip gives the same aligned face with or without people."""
     clips = load_cremad(data_root)
