@@ -67,12 +67,12 @@ from .normalize import (
     standardize_groups,
 )
 from .speech import (
+    _opensmile_values,
     band_rate,
     covering_rate,
     estimate_bandwidth,
     librosa_functionals,
     librosa_window_functionals,
-    opensmile_functionals,
 )
 
 __all__ = ["SILENCE_PEAK", "warn_audio_problems"]
@@ -201,7 +201,7 @@ def _signal_record(
         status = "silent"
     else:
         if kind == "opensmile":
-            values, _ = opensmile_functionals(y, sampling_rate, **params)
+            values = _opensmile_values(y, sampling_rate, **params)  # names: not needed
         else:
             values, _ = librosa_functionals(y, sampling_rate, **params)
         if not np.all(np.isfinite(values)):

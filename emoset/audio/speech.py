@@ -93,19 +93,51 @@ def opensmile_functionals(signal, sampling_rate=16000, *, feature_set="eGeMAPSv0
     .. [2] Eyben et al., GeMAPS, IEEE Trans. Affective Computing 2016.
     .. [3] Schuller et al., ComParE, Interspeech 2016.
     """
+    values = _opensmile_values(signal, sampling_rate, feature_set=feature_set)
+    return values, opensmile_feature_names(feature_set)
+
+
+def _opensmile_values(signal, sampling_rate=16000, *, feature_set="eGeMAPSv02"):
+    """The values of :func:`opensmile_functionals` without their names.
+
+    What feature extraction calls: naming the functionals needs an ``opensmile.Smile``,
+    whose construction (audobject describing it, which scans every installed distribution,
+    and a configuration pass for the names) costs a one-clip ``emoset predict`` about 0.25 s.
+    """
     if feature_set not in OPENSMILE_FEATURE_SETS:
         raise ValueError(
             f"feature_set must be one of {sorted(OPENSMILE_FEATURE_SETS)}; got {feature_set!r}."
         )
-    smile = _smile(feature_set)
     x = np.ascontiguousarray(np.asarray(signal, dtype=np.float32).reshape(-1))
     engine = _engine(feature_set, int(sampling_rate))
     if engine is not None:
-        return engine.functionals(x), list(smile.feature_names)
+        return engine.functionals(x)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Segment too short")
-        frame = smile.process_signal(x, int(sampling_rate))
-    return frame.to_numpy(dtype=np.float32).reshape(-1), list(smile.feature_names)
+        frame = _smile(feature_set).process_signal(x, int(sampling_rate))
+    return frame.to_numpy(dtype=np.float32).reshape(-1)
+
+
+def _smile_settings(feature_set):
+    """What ``opensmile.Smile(feature_set, Functionals)`` configures openSMILE from, without
+    building one: an object with the attributes Smile's own ``_options``, ``config_path`` and
+    ``_smile`` read (Smile's defaults), so those methods of Smile give the configuration."""
+    from opensmile import FeatureLevel, FeatureSet, Smile
+
+    class Settings:
+        options = {}
+        loglevel = 2
+        logfile = None
+        verbose = False
+        feature_level = FeatureLevel.Functionals
+        default_config_root = Smile.default_config_root
+        config_path = Smile.config_path
+        _options = Smile._options
+        _smile = Smile._smile
+
+    settings = Settings()
+    settings.feature_set = getattr(FeatureSet, feature_set)
+    return settings
 
 
 class _SmileEngine:
@@ -116,24 +148,24 @@ class _SmileEngine:
     set-up costs as much as the analysis. openSMILE's own API resets an instance after a run
     so it can run again without configuring it anew; this engine does that, feeding each
     signal exactly as ``Smile`` does (16-bit samples, the same configuration and options), so
-    its values are the same numbers (``tests/audio/test_speech.py`` compares them on the shared
+    its values are the same numbers (``tests/audio/test_audio.py`` compares them on the shared
     clips). openSMILE instances keep state while they run: one engine per thread.
     """
 
     def __init__(self, feature_set, sampling_rate):
         from opensmile.core.config import config
 
-        smile = _smile(feature_set)
-        options = smile._options()
+        settings = _smile_settings(feature_set)
+        options = settings._options()
         options.update(
-            source=str(Path(smile.default_config_root) / config.EXTERNAL_INPUT_CONFIG),
+            source=str(Path(settings.default_config_root) / config.EXTERNAL_INPUT_CONFIG),
             sampleRate=int(sampling_rate),
             nBits=16,
         )
-        self._make = functools.partial(smile._smile, options=options)
+        self._make = functools.partial(settings._smile, options=options)
         self._source = config.EXTERNAL_SOURCE_COMPONENT
         self._sink = config.EXTERNAL_OUTPUT_COMPONENT
-        self._n_features = len(smile.feature_names)
+        self._n_features = OPENSMILE_FEATURE_SETS[feature_set]
         self._instance = None
 
     def functionals(self, x):

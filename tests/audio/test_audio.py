@@ -698,6 +698,34 @@ def test_speech_activity_tells_speech_from_pauses():
     assert speech_activity(np.zeros(10), SR) == 0.0
 
 
+def test_opensmile_engine_is_configured_as_smile_is():
+    """The engine configures openSMILE from Smile's own methods without building a Smile (its
+    construction scans every installed distribution): the same config file and options as a
+    Smile of each feature set, and as many values as Smile names."""
+    import opensmile
+
+    from emoset.audio.speech import (
+        OPENSMILE_FEATURE_SETS,
+        _smile_settings,
+        opensmile_feature_names,
+    )
+
+    for feature_set, n in OPENSMILE_FEATURE_SETS.items():
+        smile = opensmile.Smile(
+            feature_set=getattr(opensmile.FeatureSet, feature_set),
+            feature_level=opensmile.FeatureLevel.Functionals,
+        )
+        settings = _smile_settings(feature_set)
+        assert settings.config_path == smile.config_path
+        assert settings._options() == smile._options()
+        assert (settings.loglevel, settings.logfile, settings.verbose) == (
+            smile.loglevel,
+            smile.logfile,
+            smile.verbose,
+        )
+        assert len(opensmile_feature_names(feature_set)) == n
+
+
 def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
     """emoset's openSMILE engine (configured once, reset per signal) against opensmile.Smile.
 
