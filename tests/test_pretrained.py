@@ -1,6 +1,7 @@
 """The model shipped with emoset: its files, its card, that it is the defaults' model, and that
 ``make pretrained`` (``python -m pipelines.pretrained``) rebuilds the same bytes."""
 
+import copy
 import hashlib
 import json
 import os
@@ -134,3 +135,42 @@ def test_make_pretrained_rebuilds_the_same_bytes(data_root, feature_cache, tmp_p
     assert card["training_data"]["clips"] == card["evaluation"]["n"] == 17
     assert card["made_by"] == f"python -m pipelines.pretrained --speakers {SPEAKERS} --folds 3"
     assert "speaker_kfold(3" in card["evaluation"]["protocol"]
+
+
+def test_audio_beside_video_gives_the_records_of_one_after_the_other(
+    shipped, data_root, tmp_path, monkeypatch
+):
+    """A predict call extracts the audio in a thread beside the video: the records, every
+    float of the scores included, are those of the two extractions one after the other, on a
+    full-frame clip (its own sound) and a face crop with its separate WAV, each from an empty
+    feature cache."""
+    import threading
+
+    from emoset.audio.features import OpenSmileFeatures
+    from emoset.datasets import load_cremad
+    from emoset.recognizer import system
+
+    model = copy.copy(shipped[1])  # its own run-time settings
+    native = data_root / "cremad" / "native" / "video" / "1001_DFA_ANG_XX.mp4"
+    crop = next(c for c in load_cremad(data_root, subsets=["facecrop128"]) if c.audio)
+    clips = [str(native), crop]
+    where = []
+    extract = OpenSmileFeatures.extract
+
+    def spied(self, X):  # the real extraction, and the thread it ran in
+        where.append(threading.current_thread().name)
+        return extract(self, X)
+
+    monkeypatch.setattr(OpenSmileFeatures, "extract", spied)
+
+    def records(cache):
+        model.set_params(cache_dir=str(cache), n_jobs=None, allow_partial=False)
+        return [vars(r) for r in model.predict_records(clips)]
+
+    beside = records(tmp_path / "beside")
+    monkeypatch.setattr(system, "_AUDIO_BESIDE_VIDEO", False)
+    in_turn = records(tmp_path / "in_turn")
+    assert where[0].startswith("emoset-extract") and where[1] == threading.current_thread().name
+    assert beside == in_turn
+    for r in beside:  # both subsystems scored: every score of each is compared
+        assert r["label"] is not None and sorted(r["subsystems"]) == sorted(model.subsystems_)

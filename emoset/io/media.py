@@ -681,11 +681,19 @@ def load_audio(path, *, sr=16000, allow_partial=False) -> np.ndarray:
     TruncationWarning
         With ``allow_partial=True``, once, when the file is truncated.
     """
+    return _load_audio(path, sr, allow_partial=allow_partial, warn=True)
+
+
+def _load_audio(path, sr, *, allow_partial, warn):
+    """:func:`load_audio`; ``warn=False`` returns what a truncated file decoded without the
+    :class:`TruncationWarning`, for callers that want it so and may run beside other threads
+    (``warnings.catch_warnings`` changes the filters of the whole process, not of a thread)."""
     if sr is not None and (int(sr) != sr or sr <= 0):
         raise ValueError(f"sr must be a positive integer or None; got {sr!r}.")
     path = _check_file(path)
     y, file_sr, check = _read_audio(path)
-    _settle(check, allow_partial=allow_partial, nothing_decoded=y.size == 0, stacklevel=2)
+    if warn or not allow_partial:
+        _settle(check, allow_partial=allow_partial, nothing_decoded=y.size == 0, stacklevel=3)
     if y.size == 0:
         raise MediaError(path, "the audio track holds no samples")
     if not np.all(np.isfinite(y)):

@@ -415,6 +415,10 @@ def parallel_map(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=desc, leave=False)
+    if n_jobs in (None, 1) or len(todo) <= 1:  # in this thread: the warning filters untouched,
+        # as they are the whole process's (another thread may be extracting beside this one)
+        _consume(func, items, todo, results, keys, cache, n_jobs, on_error, bar)
+        return results, from_cache
     with warnings.catch_warnings():
         # loky replaces a worker whose memory grew (dlib and onnxruntime models) and says so;
         # its jobs are resubmitted and every result still arrives: nothing for the user to do
