@@ -148,7 +148,7 @@ def test_audio_beside_video_gives_the_records_of_one_after_the_other(
 
     from emoset.audio.features import OpenSmileFeatures
     from emoset.datasets import load_cremad
-    from emoset.recognizer import system
+    from emoset.recognizer import _extraction
 
     model = copy.copy(shipped[1])  # its own run-time settings
     native = data_root / "cremad" / "native" / "video" / "1001_DFA_ANG_XX.mp4"
@@ -168,7 +168,7 @@ def test_audio_beside_video_gives_the_records_of_one_after_the_other(
         return [vars(r) for r in model.predict_records(clips)]
 
     beside = records(tmp_path / "beside")
-    monkeypatch.setattr(system, "_AUDIO_BESIDE_VIDEO", False)
+    monkeypatch.setattr(_extraction, "AUDIO_BESIDE_VIDEO", False)
     in_turn = records(tmp_path / "in_turn")
     assert where[0].startswith("emoset-extract") and where[1] == threading.current_thread().name
     assert beside == in_turn

@@ -645,7 +645,7 @@ def _read_audio(path: Path):
     return _read_ffmpeg_audio(path)
 
 
-def load_audio(path, *, sr=16000, allow_partial=False) -> np.ndarray:
+def load_audio(path, *, sr=16000, allow_partial=False, warn=True) -> np.ndarray:
     """Read the audio of an audio or video file as mono float32.
 
     Parameters
@@ -661,6 +661,10 @@ def load_audio(path, *, sr=16000, allow_partial=False) -> np.ndarray:
         What to do with a truncated file (see the module notes): ``False`` raises
         :class:`TruncatedMediaError`; ``True`` returns the samples that decoded with one
         :class:`TruncationWarning`. A file of which no sample decodes raises in both cases.
+    warn : bool, default=True
+        With ``allow_partial=True``: ``False`` returns what a truncated file decoded without the
+        warning (the caller does not need it; ``warnings.catch_warnings`` would change the
+        filters of the whole process, threads beside the caller included).
 
     Returns
     -------
@@ -679,21 +683,14 @@ def load_audio(path, *, sr=16000, allow_partial=False) -> np.ndarray:
     Warns
     -----
     TruncationWarning
-        With ``allow_partial=True``, once, when the file is truncated.
+        With ``allow_partial=True`` (and ``warn``), once, when the file is truncated.
     """
-    return _load_audio(path, sr, allow_partial=allow_partial, warn=True)
-
-
-def _load_audio(path, sr, *, allow_partial, warn):
-    """:func:`load_audio`; ``warn=False`` returns what a truncated file decoded without the
-    :class:`TruncationWarning`, for callers that want it so and may run beside other threads
-    (``warnings.catch_warnings`` changes the filters of the whole process, not of a thread)."""
     if sr is not None and (int(sr) != sr or sr <= 0):
         raise ValueError(f"sr must be a positive integer or None; got {sr!r}.")
     path = _check_file(path)
     y, file_sr, check = _read_audio(path)
-    if warn or not allow_partial:
-        _settle(check, allow_partial=allow_partial, nothing_decoded=y.size == 0, stacklevel=3)
+    if warn or not allow_partial or y.size == 0:
+        _settle(check, allow_partial=allow_partial, nothing_decoded=y.size == 0, stacklevel=2)
     if y.size == 0:
         raise MediaError(path, "the audio track holds no samples")
     if not np.all(np.isfinite(y)):

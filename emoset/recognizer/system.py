@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import logging
 import tempfile
 import warnings
-from concurrent import futures
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +37,7 @@ from ..decision.scoring import scores_accuracy, scores_to_labels
 from ..utils.cache import default_cache_dir
 from ..utils.messages import summarise, warn_caller
 from ..video.extract import ImageSetFeatures, clip_name
+from ._extraction import extract_steps
 from ._fitting import (
     _candidates,
     _fit_params,
@@ -64,17 +63,6 @@ from .timeline import predict_timeline
 __all__ = ["AudioVisualEmotionRecognizer"]
 
 logger = logging.getLogger(__name__)
-
-
-#: A predict call extracts the audio beside the video (``False``: one after the other, in turn).
-_AUDIO_BESIDE_VIDEO = True
-
-
-@functools.cache
-def _extraction_thread():
-    """The thread that extracts the audio of a predict call beside its video (one for the
-    process, started on first use: its openSMILE instance is configured once)."""
-    return futures.ThreadPoolExecutor(1, thread_name_prefix="emoset-extract")
 
 
 class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
@@ -498,37 +486,16 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         return memo[key]
 
     def _extract_all(self, X, cache_dir):
-        """``{name: (features, info)}`` of each subsystem for X, each distinct feature step once.
-
-        With the clips in this process (``n_jobs`` None or 1) and ``allow_partial`` off, the
-        audio steps run in a thread of their own beside the video steps: decoding the sound,
-        resampling it and openSMILE release Python's lock most of the time, the face work
-        (dlib) holds it, so a one-clip predict overlaps them on two cores. The steps share
-        nothing, so their numbers are the same as one after the other; with ``allow_partial``
-        they run in turn, as the truncation warnings they catch are the whole process's.
-        """
+        """``{name: (features, info)}`` of each subsystem for X, each distinct feature step once;
+        the audio beside the video when the clips are extracted in this process and
+        ``allow_partial`` is off (:mod:`emoset.recognizer._extraction`)."""
         steps, keys = {}, {}
         for name, pipe in self.subsystems_.items():
             step = self._runtime_step(pipe.steps[0][1], cache_dir)
             keys[name] = _step_key(step)
             steps.setdefault(keys[name], (self.modalities_[name], step))
-        beside = [k for k, (modality, _) in steps.items() if modality == "audio"]
-        if (
-            not _AUDIO_BESIDE_VIDEO
-            or self.n_jobs not in (None, 1)
-            or self.allow_partial
-            or not beside
-            or len(beside) == len(steps)
-        ):
-            done = {k: step.extract(X) for k, (_, step) in steps.items()}
-            return {name: done[k] for name, k in keys.items()}
-        future = _extraction_thread().submit(lambda: {k: steps[k][1].extract(X) for k in beside})
-        try:
-            done = {k: step.extract(X) for k, (_, step) in steps.items() if k not in beside}
-        except BaseException:
-            futures.wait([future])  # the audio is finished before the error goes up
-            raise
-        done.update(future.result())
+        beside = self.n_jobs in (None, 1) and not self.allow_partial
+        done = extract_steps(steps, X, beside=beside)
         return {name: done[k] for name, k in keys.items()}
 
     def _score(self, X):

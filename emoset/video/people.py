@@ -31,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import clone
 
 from ..io.errors import MediaError
-from ..io.media import _load_audio, iter_frames, probe
+from ..io.media import iter_frames, load_audio, probe
 from ..utils.validation import check_int, check_positive
 from ._shapes import _appearance
 from .cnn_features import FaceDescriptor
@@ -758,6 +758,6 @@ def summarise_people(person, frame_indices, boxes, motion, levels, frame_rate, n
 def _sound(path):
     """The 16 kHz sound of a file, or ``None`` when it has none (or it cannot be read)."""
     try:  # a truncated track: what decoded is enough here, without a warning
-        return _load_audio(path, 16000, allow_partial=True, warn=False)
+        return load_audio(path, sr=16000, allow_partial=True, warn=False)
     except MediaError:
         return None

@@ -290,6 +290,13 @@ def test_allow_partial_returns_what_decoded_with_one_warning(cut_native):
         n = sum(1 for _ in iter_frames(cut_native, allow_partial=True))
     assert len(rec) == 1 and rec[0].filename == __file__ and n == len(frames)
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warn=False: the same samples, no warning at all
+        quiet = load_audio(cut_native, sr=16000, allow_partial=True, warn=False)
+        with pytest.raises(TruncatedMediaError, match=_CUT):
+            load_audio(cut_native, warn=False)  # without allow_partial it still raises
+    assert np.array_equal(quiet, y)
+
 
 def test_check_truncation_reports_the_numbers(cut_native, native_clip):
     check = check_truncation(cut_native)  # a video file: its video stream
@@ -318,6 +325,9 @@ def test_nothing_decoded_raises_even_when_partial_allowed(tmp_path, native_clip)
     cut = truncate_file(native_clip, tmp_path / "cut.mp4", 0.06)  # the header and hardly more
     with pytest.raises(TruncatedMediaError, match=r"cut\.mp4: truncated: decoded 0\.00 s of"):
         read_frames(cut, allow_partial=True)
+    for warn in (True, False):
+        with pytest.raises(TruncatedMediaError, match=r"cut\.mp4: truncated: decoded 0\.00 s of"):
+            load_audio(cut, allow_partial=True, warn=warn)
 
 
 @pytest.mark.parametrize(
