@@ -120,12 +120,15 @@ def test_dists_contents_and_metadata(dists):
         "emoset/models/cremad.skops.sha256",
         "emoset/models/cremad.skops.card.json",
         "emoset/models/cremad.LICENSE",
+        "emoset/models/dlib_frontal_face_detector.LICENSE",
         "emoset/data/timeline_report.html",
     ):
         assert needed in names
+    detector = [n for n in names if n.startswith("emoset/models/dlib_frontal_face_detector-")]
+    assert len(detector) == 1 and detector[0].endswith(".svm")
     assert not any(n.startswith(("tests/", "tools/")) for n in names)
     assert not any(n.endswith(".lock") for n in names)  # save_model's lock file stays home
-    assert "License: BSD-3-Clause AND MIT AND ODbL-1.0" in meta
+    assert "License: BSD-3-Clause AND MIT AND ODbL-1.0 AND BSL-1.0" in meta
     requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]
     runtime = [r for r in requires if "extra ==" not in r]
     assert any("onnxruntime" in r for r in runtime)
@@ -134,6 +137,7 @@ def test_dists_contents_and_metadata(dists):
         members = {m.name.split("/", 1)[1] for m in t.getmembers() if "/" in m.name}
     for needed in (
         "tools/convert_emotion_cnn.py",
+        "tools/save_face_detector.py",
         "emoset/models/fer_mini_xception.onnx",
         "emoset/models/fer_mini_xception.LICENSE",
         "tests/fixtures/emotion_cnn_reference.npz",

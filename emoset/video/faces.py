@@ -113,10 +113,30 @@ def _import_dlib():
 _local = threading.local()
 
 
+#: dlib's frontal face detector as dlib saves it, shipped under ``emoset/models/`` for the dlib
+#: version in its name (``tools/save_face_detector.py``): it loads in about a millisecond,
+#: where ``dlib.get_frontal_face_detector()`` decodes it from a string compiled into dlib in
+#: 0.3-0.4 s, in every thread that detects faces.
+DETECTOR_FILE = "dlib_frontal_face_detector-{version}.svm"
+
+
+def _new_detector():
+    """dlib's frontal face detector: the shipped copy saved by this dlib version, else dlib's."""
+    from importlib import resources
+
+    dlib = _import_dlib()
+    ref = resources.files("emoset").joinpath(
+        "models", DETECTOR_FILE.format(version=dlib.__version__)
+    )
+    if ref.is_file():
+        return dlib.fhog_object_detector(str(ref))
+    return dlib.get_frontal_face_detector()
+
+
 def _detector():
     det = getattr(_local, "detector", None)
     if det is None:
-        det = _local.detector = _import_dlib().get_frontal_face_detector()
+        det = _local.detector = _new_detector()
     return det
 
 
