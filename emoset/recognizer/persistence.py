@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import re
+import sys
 import zipfile
 from pathlib import Path
 
@@ -120,6 +121,31 @@ def card_path(path):
     return Path(str(path) + ".card.json")
 
 
+#: Packages skops's first import need not import. skops lists scikit-learn's estimator types
+#: when it is imported (``all_estimators``), walking every package of scikit-learn: the walk
+#: imports scikit-learn's vendored array-API wrapper of dask, which imports dask.array (0.15 s
+#: or more of every ``emoset`` command that loads a model), although the list leaves
+#: ``sklearn.externals`` out. The walk passes over a package that cannot be imported, so these
+#: are blocked (``None`` in ``sys.modules``) while skops is imported: it trusts the same types
+#: (``tests/recognizer/test_system.py`` compares them with a plain import's).
+_SKIPPED_BY_SKOPS = ("sklearn.externals.array_api_compat.dask.array",)
+
+
+def _skops_io():
+    """``skops.io``, imported without the packages its type list skips."""
+    if "skops.io" not in sys.modules:
+        blocked = [name for name in _SKIPPED_BY_SKOPS if name not in sys.modules]
+        for name in blocked:
+            sys.modules[name] = None
+        try:
+            import skops.io  # noqa: F401
+        finally:
+            for name in blocked:
+                if name in sys.modules and sys.modules[name] is None:
+                    del sys.modules[name]
+    return sys.modules["skops.io"]
+
+
 def save_model(model, path, *, card=None):
     """Save a fitted model with skops (no pickle: loading never runs code from the file).
 
@@ -145,7 +171,7 @@ def save_model(model, path, *, card=None):
     -------
     path : pathlib.Path
     """
-    import skops.io as sio
+    sio = _skops_io()
 
     path = Path(path)
     clean = copy.deepcopy(model)
@@ -431,7 +457,7 @@ def load_model(path, *, cache_dir=None, require_digest=True):
         If the digest file is empty or malformed, the digest does not match, the file is not a
         valid model, or it names a type outside the allowed ones.
     """
-    import skops.io as sio
+    sio = _skops_io()
 
     path = Path(path)
     problem = what_is(path)

@@ -467,3 +467,34 @@ def test_model_digest_sees_every_fitted_part(small_recognizer, small_model_file,
         key, value = next(iter(fitted.items()))
         setattr(est, key, value + 1e-9)
         assert model_digest(changed) != digest, name
+
+
+def test_skops_trusts_the_same_types_without_the_packages_emoset_skips():
+    """emoset imports skops without the packages its type list skips (dask, via
+    scikit-learn's vendored array-API wrapper): skops trusts exactly the types a plain
+    ``import skops.io`` gives, and dask was not imported."""
+    import importlib.util
+
+    show = textwrap.dedent(
+        """
+        import json, sys
+        {imports}
+        from skops.io import _trusted_types as t
+        names = {{k: sorted(map(str, v)) for k, v in vars(t).items() if k.endswith("_NAMES")}}
+        print(json.dumps([names, "dask" in sys.modules]))
+        """
+    )
+    plain = "import skops.io"
+    ours = "from emoset.recognizer.persistence import _skops_io; _skops_io()"
+    out = {}
+    for how, imports in (("plain", plain), ("ours", ours)):
+        code = show.format(imports=imports)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        out[how] = json.loads(run.stdout)
+    (plain_names, plain_dask), (our_names, our_dask) = out["plain"], out["ours"]
+    assert our_names == plain_names
+    assert sum(map(len, our_names.values())) > 200  # scikit-learn's estimators among them
+    assert not our_dask
+    if importlib.util.find_spec("dask") is not None:  # dask is an extra (clusters)
+        assert plain_dask  # what a plain import costs where dask is installed
