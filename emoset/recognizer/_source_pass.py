@@ -37,7 +37,7 @@ from ..io.sources import is_url, iter_media
 from ..video.extract import no_set_reason
 from ..video.faces import FaceTrack
 from ..video.speakers import voice_levels
-from .people import NOT_SPEAKING, OFF_SCREEN, WindowPeople
+from .people import NOT_SPEAKING, OFF_SCREEN, WindowPeople, frame_gap_limit
 
 __all__ = ["AUDIO_RATE", "SPEECH_MIN_ACTIVITY", "SourcePass"]
 
@@ -229,11 +229,13 @@ class SourcePass:
             self._groups = {key: None for key in self._groups}
 
     # ------------------------------------------------------------------ per item
-    def _frame_step(self):
-        """Seconds between kept frames: of the analysis rate or the source's, the slower (None:
-        neither known)."""
-        rates = [r for r in (self.fps, self._report.get("fps")) if r]
-        return 1.0 / min(rates) if rates else None
+    def _max_gap(self, t):
+        """The longest gap since the last kept frame that no dropped frame explains (people
+        mode; :func:`~emoset.recognizer.people.frame_gap_limit`)."""
+        if self._last_kept_t is not None:
+            self._gaps.append(t - self._last_kept_t)
+        self._last_kept_t = t
+        return frame_gap_limit(self.fps, self._report.get("fps"), self._gaps)
 
     def _add_frame(self, t, frame, read):
         secs = self.stats["seconds"]
@@ -241,7 +243,7 @@ class SourcePass:
         fr = _Frame(t, self._n_kept, read)
         self._n_kept += 1
         if self.people:
-            faces, fr.people = self._people.track(frame, fr.index, t, self._frame_step())
+            faces, fr.people = self._people.track(frame, fr.index, t, self._max_gap(t))
             for key in self._groups:
                 fr.faces[key] = faces
             if fr.people:
@@ -678,6 +680,7 @@ class SourcePass:
         self._audio_lock = threading.Lock()
         self._has_video = self._has_audio = None
         self._n_kept = 0  # video frames kept so far
+        self._last_kept_t, self._gaps = None, deque(maxlen=25)  # people mode: drops between them
         self._people_boxes = []  # people mode: (time, person, box) of every face
         self._level_history = deque(maxlen=3000)  # people mode: recent voice levels, per frame
         self._k = self.first  # the next window to take

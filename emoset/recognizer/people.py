@@ -23,7 +23,14 @@ from ..video.people import PeopleTracker
 from ..video.speakers import attribute_speech, mouth_change, mouth_region
 from .subsystems import AUDIO_ABSTAINS, input_reasons
 
-__all__ = ["NOT_SPEAKING", "OFF_SCREEN", "PEOPLE_COLUMNS", "WindowPeople", "predict_people"]
+__all__ = [
+    "NOT_SPEAKING",
+    "OFF_SCREEN",
+    "PEOPLE_COLUMNS",
+    "WindowPeople",
+    "frame_gap_limit",
+    "predict_people",
+]
 
 #: Why an audio subsystem says nothing about a person.
 NOT_SPEAKING = "not speaking"
@@ -175,11 +182,52 @@ def predict_people(model, source):
     return frame
 
 
-def _within(before, t, step):
-    """Whether ``t`` follows ``before`` by at most 1.5 frame steps (True when either is unknown)."""
-    if before is None or t is None or not step:
+def frame_gap_limit(fps, source_fps, recent=()):
+    """The longest time (s) between two kept video frames that no dropped frame explains.
+
+    Frames kept on the grid of ``fps`` (see :func:`emoset.io.sources.read_source`) are up to
+    one grid step and one source frame apart; kept frames further apart than that, plus half a
+    source frame of jitter, had frames dropped between them. ``recent`` (the last gaps seen)
+    covers a live source that delivers fewer frames than the rate it announces: gaps up to 1.5
+    times their median are not drops either.
+
+    Parameters
+    ----------
+    fps : float or None
+        The analysis rate (``None``: every frame kept).
+    source_fps : float or None
+        The rate the source announces (``None``: unknown).
+    recent : sequence of float
+        The latest gaps between kept frames (used from 5 on).
+
+    Returns
+    -------
+    limit : float or None
+        ``None`` when neither rate is known and too few gaps were seen.
+
+    Examples
+    --------
+    >>> round(frame_gap_limit(None, 25.0), 3), round(frame_gap_limit(20.0, 25.0), 3)
+    (0.06, 0.11)
+    >>> round(frame_gap_limit(None, 30.0, [1 / 15] * 10), 3)  # a camera giving half its rate
+    0.1
+    """
+    bounds = []
+    if source_fps:
+        grid = 1.0 / fps if fps and fps < source_fps else 0.0
+        bounds.append(grid + 1.5 / source_fps)
+    elif fps:
+        bounds.append(1.5 / fps)
+    if len(recent) >= 5:
+        bounds.append(1.5 * float(np.median(recent)))
+    return max(bounds) if bounds else None
+
+
+def _within(before, t, limit):
+    """Whether ``t`` follows ``before`` by at most ``limit`` s (True when one is unknown)."""
+    if before is None or t is None or not limit:
         return True
-    return 0.0 < t - before <= 1.5 * step
+    return 0.0 < t - before <= limit
 
 
 class WindowPeople:
@@ -222,14 +270,14 @@ class WindowPeople:
         )
         self._last = {}  # person -> (frame index, time, mouth region)
 
-    def track(self, frame, index, t=None, step=None):
+    def track(self, frame, index, t=None, max_gap=None):
         """The faces of a frame: ``([(person, face, chip, aligned landmarks)], [(person, box,
         mouth motion)])``, people as indices (``P1`` is 0).
 
         A mouth's motion is measured against the same person's face in the previous kept frame
-        (``index - 1``); with the frame's time ``t`` and the time between kept frames ``step``
-        (s), also only when no more than 1.5 steps passed, so frames a live source dropped do
-        not count as consecutive.
+        (``index - 1``); with the frame's time ``t`` (s) and ``max_gap`` (s, see
+        :func:`frame_gap_limit`), also only when no more than ``max_gap`` passed since, so
+        frames a live source dropped do not count as consecutive.
         """
         faces, people = [], []
         for pid, _, found in self.tracker.update(frame):
@@ -237,7 +285,7 @@ class WindowPeople:
             mouth = mouth_region(found.face)
             prev = self._last.get(k)
             motion = np.nan
-            if prev is not None and prev[0] == index - 1 and _within(prev[1], t, step):
+            if prev is not None and prev[0] == index - 1 and _within(prev[1], t, max_gap):
                 motion = mouth_change(prev[2], mouth)
             self._last[k] = (index, t, mouth)
             faces.append((k, found.face, found.chip, found.aligned_landmarks))

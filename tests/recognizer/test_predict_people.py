@@ -220,11 +220,12 @@ def test_people_timeline_is_one_pass_and_smoothed_per_person(small_recognizer, s
 
 def test_dropped_frames_do_not_count_as_consecutive_mouth_motion(small_recognizer, actors):
     """A live source that drops frames: the mouth's motion is not measured across the gap."""
-    from emoset.recognizer.people import WindowPeople
+    from emoset.recognizer.people import WindowPeople, frame_gap_limit
 
     steps = small_recognizer.feature_steps()
     video = [n for n in steps if small_recognizer.modalities_[n] == "video"]
     frames = actors[0][0][:6]
+    limit = frame_gap_limit(None, 25.0)
     motions = {}
     for name, times in {
         "steady": [0.04 * i for i in range(6)],
@@ -232,7 +233,7 @@ def test_dropped_frames_do_not_count_as_consecutive_mouth_motion(small_recognize
     }.items():
         people = WindowPeople(steps, video, source=name)
         motions[name] = [
-            people.track(f, i, t, 0.04)[1][0][2]
+            people.track(f, i, t, limit)[1][0][2]
             for i, (f, t) in enumerate(zip(frames, times, strict=True))
         ]
     assert np.isnan(motions["steady"][0]) and np.all(np.isfinite(motions["steady"][1:]))
@@ -244,3 +245,26 @@ def test_dropped_frames_do_not_count_as_consecutive_mouth_motion(small_recognize
     people = WindowPeople(steps, video)
     plain = [people.track(f, i)[1][0][2] for i, f in enumerate(frames)]
     assert np.allclose(plain, motions["steady"], equal_nan=True)
+
+
+@pytest.mark.parametrize("source_fps, fps", [(25, 20), (30, 25), (12.5, 10), (25, 10), (30, None)])
+def test_frames_kept_on_the_grid_are_never_taken_for_drops(source_fps, fps):
+    """The frame grid of a file read at ``fps`` keeps frames up to a grid step and a source
+    frame apart: no kept pair is beyond the limit, and one with two frames missing is (one
+    missing frame can hide in the grid's slack at a reduced rate)."""
+    from emoset.io.sources import _FrameGrid
+    from emoset.recognizer.people import frame_gap_limit
+
+    class Frame:
+        def __init__(self, t):
+            self.time = t
+
+    report = {"fps": float(source_fps), "origin": None, "n_decoded": 0}
+    grid = _FrameGrid(None, fps, report)
+    kept = [t for k in range(250) if (t := grid.keep(Frame(k / source_fps))) is not None]
+    gaps = np.diff(kept)
+    assert len(kept) > 50
+    for k in range(len(gaps)):
+        assert gaps[k] <= frame_gap_limit(fps, source_fps, gaps[max(0, k - 25) : k]), k
+    two_missing = gaps.max() + 2.0 / source_fps
+    assert two_missing > frame_gap_limit(fps, source_fps) + 0.5 / source_fps, two_missing
