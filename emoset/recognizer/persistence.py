@@ -21,10 +21,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import importlib
 import io
 import json
 import re
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -131,19 +133,24 @@ def card_path(path):
 _SKIPPED_BY_SKOPS = ("sklearn.externals.array_api_compat.dask.array",)
 
 
+_SKOPS_IMPORT = threading.Lock()
+
+
 def _skops_io():
-    """``skops.io``, imported without the packages its type list skips."""
-    if "skops.io" not in sys.modules:
+    """``skops.io``, imported without the packages its type list skips (one thread at a time:
+    another would see the half-imported module, or the blocked packages)."""
+    with _SKOPS_IMPORT:
+        if "skops.io" in sys.modules:
+            return importlib.import_module("skops.io")
         blocked = [name for name in _SKIPPED_BY_SKOPS if name not in sys.modules]
         for name in blocked:
             sys.modules[name] = None
         try:
-            import skops.io  # noqa: F401
+            return importlib.import_module("skops.io")
         finally:
             for name in blocked:
                 if name in sys.modules and sys.modules[name] is None:
                     del sys.modules[name]
-    return sys.modules["skops.io"]
 
 
 def save_model(model, path, *, card=None):

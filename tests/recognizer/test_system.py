@@ -500,3 +500,25 @@ def test_skops_trusts_the_same_types_without_the_packages_emoset_skips():
     assert not our_dask
     if importlib.util.find_spec("dask") is not None:  # dask is an extra (clusters)
         assert plain_dask  # what a plain import costs where dask is installed
+
+
+def test_two_threads_importing_skops_at_once_both_get_the_whole_module():
+    """Two threads that load a model first at the same time (a server, a thread pool): the
+    second waits for skops rather than getting the half-imported module."""
+    code = textwrap.dedent(
+        """
+        import threading
+        from emoset.recognizer.persistence import _skops_io
+        got, start = [], threading.Barrier(4)
+        def load():
+            start.wait()
+            got.append(hasattr(_skops_io(), "load"))
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(got)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[True, True, True, True]"
