@@ -166,17 +166,22 @@ class _SmileEngine:
         self._source = config.EXTERNAL_SOURCE_COMPONENT
         self._sink = config.EXTERNAL_OUTPUT_COMPONENT
         self._n_features = OPENSMILE_FEATURE_SETS[feature_set]
-        self._instance = None
+        self._instance = None  # one that ran, to reset for the next signal
+        # the first one is made here, so an opensmile these settings do not fit falls back to
+        # Smile (see _engine) instead of failing on every signal
+        self._fresh = self._make()
 
     def functionals(self, x):
         """The functionals of one float32 signal in [-1, 1] (NaN when it is too short)."""
         samples = (x.copy() * np.float32(32768)).astype(np.int16)  # as Smile feeds it
         rows = []
         smile, self._instance = self._instance, None  # dropped if this run fails
-        if smile is None:
-            smile = self._make()
-        else:
+        if smile is not None:
             smile.reset()
+        elif self._fresh is not None:
+            smile, self._fresh = self._fresh, None
+        else:
+            smile = self._make()
         smile.external_sink_set_callback_ex(self._sink, lambda data, meta: rows.append(data.copy()))
         smile.external_audio_source_write_data(self._source, samples.tobytes())
         smile.external_audio_source_set_eoi(self._source)
@@ -187,8 +192,9 @@ class _SmileEngine:
         return np.vstack(rows).astype(np.float32).reshape(-1)
 
     def __del__(self):
-        if self._instance is not None:
-            self._instance.free()
+        for smile in (getattr(self, "_instance", None), getattr(self, "_fresh", None)):
+            if smile is not None:
+                smile.free()
 
 
 _engines = threading.local()
@@ -203,7 +209,7 @@ def _engine(feature_set, sampling_rate):
     if key not in engines:
         try:
             engines[key] = _SmileEngine(feature_set, sampling_rate)
-        except (ImportError, AttributeError):  # another opensmile layout: its public API
+        except Exception:  # another opensmile layout: use its public API
             engines[key] = None
     return engines[key]
 
