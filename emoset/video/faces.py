@@ -129,7 +129,10 @@ def _new_detector():
         "models", DETECTOR_FILE.format(version=dlib.__version__)
     )
     if ref.is_file():
-        return dlib.fhog_object_detector(str(ref))
+        try:
+            return dlib.fhog_object_detector(str(ref))
+        except RuntimeError:  # a copy dlib cannot read (a damaged install): dlib's own
+            pass
     return dlib.get_frontal_face_detector()
 
 

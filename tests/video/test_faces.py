@@ -292,7 +292,12 @@ def test_shipped_face_detector_is_dlibs(native_frames, crop_frames, tmp_path):
 
     name = DETECTOR_FILE.format(version=dlib.__version__)
     shipped = Path(emoset.__file__).parent / "models" / name
-    assert shipped.is_file(), f"{name} is missing: run `python tools/save_face_detector.py`"
+    if not shipped.is_file():
+        pytest.skip(
+            f"dlib {dlib.__version__} is not the version emoset's copy of its detector was "
+            f"saved by (emoset uses dlib's own then); `python tools/save_face_detector.py` "
+            f"saves {name}"
+        )
     theirs = dlib.get_frontal_face_detector()
     theirs.save(str(tmp_path / "dlib.svm"))
     assert shipped.read_bytes() == (tmp_path / "dlib.svm").read_bytes()
