@@ -360,6 +360,9 @@ def _check_people_page(b, page):
             assert max(jumps) <= 0.5 * 1.5, (lane["person"], d)
     media = b.evaluate(_LOADED)
     assert media["src"] == "../long.mp4" and media.get("ready", 0) >= 1, media  # linked
+    b.evaluate(f"{_SEEK}(6.2)")  # P2 away (their last window, 4.5-6.5 s, drawn to 5.75 s)
+    now = b.evaluate("document.getElementById('now-lanes').textContent")
+    assert "P2: (no window)" in now and "P1: (no window)" not in now, now
 
 
 def _network_and_errors(b):
