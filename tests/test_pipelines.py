@@ -278,6 +278,14 @@ def test_cross_corpus_table_on_real_clips(data_root, feature_cache):
         assert s["risk_coverage"]["25"] >= s["accuracy"] - 0.05  # confident answers: no worse
     table = render(results)
     assert table.count("| peer |") == 3 and "| both-to-unseen | cremad (86, 6) | peer |" in table
+    # shared band: the telephone-band test corpus limits a RAVDESS-trained model's band
+    shared = make_config("fusion+speaker-norm+shared-band", str(feature_cache))
+    shared.see(ravdess, ravdess)
+    assert shared.bandwidth == 8000.0  # RAVDESS alone: 16 kHz audio, its full band
+    shared.see(ravdess, corpora["cremad"])
+    assert 3000 < shared.bandwidth < 4000  # CREMA-D's 8 kHz clips
+    audio = shared._audio()
+    assert all(p.get_params()["features__bandwidth"] == shared.bandwidth for p in audio.values())
 
 
 def test_speech_image_sets_on_real_clips(data_root, tmp_path):
