@@ -3,7 +3,8 @@
 Usage::
 
     python -m pipelines.cross_corpus [--data-root DIR] [--cache-dir DIR]
-        [--configs peer default speaker-norm augment speaker-norm+augment]
+        [--configs peer default speaker-norm augment speaker-norm+augment fusion
+                   fusion+speaker-norm augment-room fusion+speaker-norm+shared-band]
         [--scenarios cremad-to-ravdess ravdess-to-cremad both-to-unseen ravdess cremad]
         [--sessions] [--out results/cross_corpus]
 
