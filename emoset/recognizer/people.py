@@ -185,7 +185,7 @@ def predict_people(model, source):
 def frame_gap_limit(fps, source_fps, recent=()):
     """The longest time (s) between two kept video frames that no dropped frame explains.
 
-    Frames kept on the grid of ``fps`` (see :func:`emoset.io.sources.read_source`) are up to
+    Frames kept on the grid of ``fps`` (see :func:`emoset.io.sources.iter_media`) are up to
     one grid step and one source frame apart; kept frames further apart than that, plus half a
     source frame of jitter, had frames dropped between them. ``recent`` (the last gaps seen)
     covers a live source that delivers fewer frames than the rate it announces: gaps up to 1.5
