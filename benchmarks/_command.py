@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emoset.app.report import markdown_table
+
 REPO = Path(__file__).resolve().parents[1]
 _SCRIPT = Path(sys.executable).with_name("emoset")  # the console script a user runs
 EMOSET = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "emoset.app.cli"]
@@ -160,8 +162,6 @@ def command_table(model, source, clip, runs):
         "The timeline's work by stage (s; the main thread decodes, aligns and scores, the frame "
         "features and the audio run in threads of their own beside it):",
         "",
-        "| " + " | ".join(stages) + " |",
-        "|" + "---|" * len(stages),
-        "| " + " | ".join(f"{split[k]:.2f}" for k in stages) + " |",
+        markdown_table([split], stages, floatfmt=".2f"),
     ]
     return "\n".join(lines)

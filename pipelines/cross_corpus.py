@@ -72,7 +72,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from emoset.app.report import chance_levels, risk_coverage
+from emoset.app.report import chance_levels, markdown_table, risk_coverage
 from emoset.audio.features import OpenSmileFeatures
 from emoset.datasets.corpora import load_cremad, load_ravdess
 from emoset.datasets.splits import load_split
@@ -329,9 +329,7 @@ def render(results, sessions=None):
             "Per-speaker standardisation from k clips of a speaker at once (RAVDESS, unseen "
             "actors, 8 classes):",
             "",
-            "| k | " + " | ".join(sessions) + " |",
-            "|---|" + "---|" * len(sessions),
-            "| accuracy % | " + " | ".join(_pct(v) for v in sessions.values()) + " |",
+            markdown_table([{"k": "accuracy %"} | {k: _pct(v) for k, v in sessions.items()}]),
         ]
     return "\n".join(lines)
 
