@@ -211,7 +211,7 @@ class OpenSmileFeatures(_BaseAudioFeatures):
 
 
 class LibrosaFeatures(_BaseAudioFeatures):
-    """Licence-free speech functionals computed with librosa.
+    """Licence-free speech functionals: librosa's descriptors, summarised.
 
     MFCCs with deltas and delta-deltas, spectral centroid, bandwidth,
     roll-off, flatness and contrast, zero-crossing rate, RMS energy and F0
@@ -241,7 +241,10 @@ class LibrosaFeatures(_BaseAudioFeatures):
     -----
     Use this extractor where openSMILE's research-only licence rules it out
     (librosa is ISC-licensed). It has 20 * 3 * 5 + 14 * 5 + 1 = 371 features
-    with the defaults.
+    with the defaults. With ``pitch="yin"`` the descriptors are computed by
+    emoset in NumPy and SciPy as librosa defines them (the same values, and
+    nothing JIT-compiled on first use); ``pitch="pyin"`` calls librosa, whose
+    numba functions compile when it is first used on a machine.
 
     References
     ----------
@@ -310,17 +313,21 @@ class LibrosaFeatures(_BaseAudioFeatures):
         return librosa_feature_names(int(self.n_mfcc), tuple(self.percentiles))
 
     def _versions(self):
+        if self.pitch != "pyin":  # emoset's own descriptors (emoset.audio._descriptors)
+            return {"descriptors": "librosa-0.11-definitions"}
         import librosa
 
         return {"librosa": librosa.__version__}
 
     def _warm_up(self):
-        """Compile librosa's numba functions once here before the workers start.
+        """With pYIN, compile librosa's numba functions once here before the workers start.
 
         numba's on-disk cache is not safe for concurrent first compilation: workers that all
         compile the same functions into an empty cache can crash (seen once in ``librosa.yin``
         on a fresh machine). After one compilation here they load the finished cache.
         """
+        if self.pitch != "pyin":
+            return
         t = np.arange(int(self.sampling_rate) // 2) / float(self.sampling_rate)
         librosa_functionals(
             0.1 * np.sin(2 * np.pi * 150.0 * t), int(self.sampling_rate), **self._params()

@@ -247,7 +247,7 @@ def librosa_functionals(
     pitch="yin",
     percentiles=(10, 50, 90),
 ):
-    """Frame-level descriptors from librosa summarised by statistics.
+    """librosa's frame-level descriptors summarised by statistics.
 
     Descriptors (one value per 10 ms frame by default): ``n_mfcc`` MFCCs and
     their first and second deltas, spectral centroid, bandwidth, 85 % roll-off,
@@ -268,8 +268,8 @@ def librosa_functionals(
     fmin, fmax : float, default=65.0, 600.0
         F0 search range in Hz.
     pitch : {"yin", "pyin"}, default="yin"
-        ``"pyin"`` (probabilistic YIN) gives a proper voicing decision but is
-        ~50x slower and JIT-compiles on first use. ``"yin"`` is fast; its
+        ``"pyin"`` (probabilistic YIN, librosa's) gives a proper voicing decision
+        but is ~50x slower and JIT-compiles on first use. ``"yin"`` is fast; its
         voicing is energy-based (frames within 30 dB of the loudest frame whose
         F0 is inside the search range).
     percentiles : sequence of float, default=(10, 50, 90)
@@ -285,7 +285,12 @@ def librosa_functionals(
     -----
     A licence-free alternative to openSMILE; the descriptors follow the
     usual speech-emotion baselines rather than a standardised set such as
-    GeMAPS [1]_.
+    GeMAPS [1]_. They are librosa's (``stft``, ``melspectrogram``, ``mfcc``,
+    ``delta``, ``spectral_*``, ``zero_crossing_rate``, ``rms``, ``yin``) with
+    the parameters above, computed in NumPy and SciPy by
+    ``emoset.audio._descriptors`` to the same values, so that nothing is
+    JIT-compiled on a machine's first use (librosa compiles its numba
+    functions then: 15-40 s); only ``pitch="pyin"`` calls librosa.
 
     References
     ----------
@@ -360,34 +365,30 @@ def librosa_window_functionals(
 def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, pitch):
     """Log-mel spectrum, the other frame-level descriptors, F0, and (YIN) frame energy in dB.
 
-    With pYIN the energy is ``None`` and F0 is NaN where unvoiced.
+    Computed by ``emoset.audio._descriptors`` (NumPy and SciPy, the same values as librosa's
+    functions, nothing compiled); pYIN is librosa's own. With pYIN the energy is ``None`` and
+    F0 is NaN where unvoiced.
     """
-    import librosa
+    from . import _descriptors as d
 
     sr = int(sampling_rate)
     y = np.asarray(signal, dtype=np.float32).reshape(-1)
     min_len = n_fft
-    if y.size < min_len:  # librosa needs one full window
+    if y.size < min_len:  # one full analysis window
         y = np.pad(y, (0, min_len - y.size))
-    kw = dict(n_fft=n_fft, hop_length=hop_length)
-    S = np.abs(librosa.stft(y, **kw)) ** 2
+    S = d.power_spectrum(y, n_fft, hop_length)
     # log-mel before power_to_db's 80 dB floor, which is relative to the loudest frame of
     # whatever is analysed: each window sets its own (_mfcc_rows)
-    log_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=S, sr=sr), top_db=None)
+    log_mel = d.log_mel(S, sr, n_fft)
     mag = np.sqrt(S)
-    spectral = [
-        librosa.feature.spectral_centroid(S=mag, sr=sr),
-        librosa.feature.spectral_bandwidth(S=mag, sr=sr),
-        librosa.feature.spectral_rolloff(S=mag, sr=sr),
-        librosa.feature.spectral_flatness(S=mag),
-        librosa.feature.spectral_contrast(
-            S=mag, sr=sr, fmin=_CONTRAST_FMIN, n_bands=_N_CONTRAST - 1
-        ),
-    ]
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length)
-    rms = librosa.feature.rms(S=mag, frame_length=n_fft, hop_length=hop_length)
-    rms_db = librosa.amplitude_to_db(rms, ref=1.0, top_db=None)
-    frames = np.vstack([*spectral, zcr, rms_db])
+    frames = np.vstack(
+        [
+            d.spectral_shape(mag, sr, n_fft),
+            d.spectral_contrast(mag, sr, n_fft, _CONTRAST_FMIN, _N_CONTRAST - 1),
+            d.zero_crossing_rate(y, n_fft, hop_length),
+            d.amplitude_to_db(d.rms_of_spectrum(mag, n_fft)),
+        ]
+    )
 
     frame_length = max(n_fft, int(2 ** np.ceil(np.log2(3 * sr / fmin))))
     if y.size < frame_length:
@@ -395,32 +396,35 @@ def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, p
     else:
         y_pitch = y
     if pitch == "pyin":
+        import librosa
+
         f0, voiced, _ = librosa.pyin(
             y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
         )
         voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
         return log_mel, frames, np.where(voiced, f0, np.nan), None
-    f0 = librosa.yin(
-        y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
+    f0 = d.yin(
+        y_pitch,
+        fmin=fmin,
+        fmax=fmax,
+        sampling_rate=sr,
+        frame_length=frame_length,
+        hop_length=hop_length,
     )
-    energy = librosa.amplitude_to_db(
-        librosa.feature.rms(y=y_pitch, frame_length=frame_length, hop_length=hop_length)[0],
-        ref=1.0,
-        top_db=None,
-    )
+    energy = d.amplitude_to_db(d.rms_of_signal(y_pitch, frame_length, hop_length))
     return log_mel, frames, f0, energy
 
 
 def _mfcc_rows(log_mel, n_mfcc):
     """MFCCs and their deltas of some frames' log-mel spectrum (80 dB below its loudest)."""
-    import librosa
+    from . import _descriptors as d
 
     log_mel = np.maximum(log_mel, log_mel.max() - 80.0)
-    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc)
+    mfcc = d.mfcc(log_mel, n_mfcc)
     width = min(9, mfcc.shape[1] if mfcc.shape[1] % 2 else mfcc.shape[1] - 1)
     if width >= 3:
-        d1 = librosa.feature.delta(mfcc, width=width)
-        d2 = librosa.feature.delta(mfcc, order=2, width=width)
+        d1 = d.delta(mfcc, width)
+        d2 = d.delta(mfcc, width, order=2)
     else:
         d1 = np.zeros_like(mfcc)
         d2 = np.zeros_like(mfcc)

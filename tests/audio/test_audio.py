@@ -623,7 +623,8 @@ def test_clip_pipeline_abstains_on_bad_clips(make_wav, tmp_path):
 
 @pytest.mark.slow
 def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
-    """A fresh machine: empty numba cache, two workers compiling librosa's functions."""
+    """A fresh machine: empty numba cache, two workers needing librosa's compiled functions
+    (pYIN: the YIN descriptors compile nothing, ``tests/audio/test_descriptors.py``)."""
     import subprocess
     import sys
 
@@ -631,7 +632,7 @@ def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
     script = (
         "import sys, numpy as np\n"
         "from emoset.audio.features import LibrosaFeatures\n"
-        "X = LibrosaFeatures(n_jobs=2).fit().transform(sys.argv[1:])\n"
+        "X = LibrosaFeatures(pitch='pyin', n_jobs=2).fit().transform(sys.argv[1:])\n"
         "assert np.isfinite(X).all(), X\n"
         "print('ok', X.shape)\n"
     )
