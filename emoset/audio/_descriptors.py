@@ -22,6 +22,10 @@ import numpy as np
 #: Levels below this power (1e-10, -100 dB) are clipped before taking logarithms.
 AMIN = 1e-10
 
+#: Frames transformed at a time by :func:`power_spectrum` (each frame is transformed alone, so
+#: the block size bounds memory without changing a value).
+_BLOCK = 1024
+
 
 def frames_of(y, frame_length, hop_length):
     """The frames of a 1-d signal as the columns of a read-only view, shape (frame_length, n)."""
@@ -53,7 +57,8 @@ def power_spectrum(y, n_fft, hop_length):
     frames = frames_of(_centred(y, n_fft), n_fft, hop_length)
     # column-major as librosa stores it: reductions over frequency then add in the same order
     spectrum = np.zeros((1 + n_fft // 2, frames.shape[1]), dtype=np.complex64, order="F")
-    spectrum[:] = scipy.fft.rfft(window * frames, axis=0)
+    for a in range(0, frames.shape[1], _BLOCK):  # a few MB at a time, however long the signal
+        spectrum[:, a : a + _BLOCK] = scipy.fft.rfft(window * frames[:, a : a + _BLOCK], axis=0)
     return np.abs(spectrum) ** 2
 
 

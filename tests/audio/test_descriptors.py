@@ -70,9 +70,10 @@ def test_descriptors_equal_librosa_on_real_speech(data_root):
             )
 
 
-@pytest.mark.parametrize("n", [300, 512, 2049, 4800])
+@pytest.mark.parametrize("n", [300, 512, 2049, 4800, 176_123])
 def test_short_and_odd_lengths_equal_librosa(n):
-    """Signals shorter than YIN's frame, one FFT window long, or not a whole number of hops."""
+    """Signals shorter than YIN's frame, one FFT window long, not a whole number of hops, or
+    longer than one block of frames (11 s)."""
     rng = np.random.default_rng(n)
     t = np.arange(n) / SR
     y = (0.3 * np.sin(2 * np.pi * 180.0 * t) + 0.01 * rng.standard_normal(n)).astype(np.float32)
