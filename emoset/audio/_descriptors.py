@@ -229,13 +229,21 @@ def yin(y, *, fmin, fmax, sampling_rate, frame_length, hop_length, trough_thresh
     the period is the first trough below ``trough_threshold`` (else the global minimum),
     refined by parabolic interpolation.
     """
-    import scipy.fft
-
     frames = frames_of(_centred(y, frame_length), frame_length, hop_length)
     min_period = int(np.floor(sampling_rate / fmax))
     max_period = min(int(np.ceil(sampling_rate / fmin)), frame_length - 1)
+    periods = [  # each frame alone: blocks bound the memory of a long signal's spectra
+        _yin_periods(frames[:, a : a + _BLOCK], min_period, max_period, trough_threshold)
+        for a in range(0, frames.shape[1], _BLOCK)
+    ]
+    return sampling_rate / np.concatenate(periods)
 
-    n_pad = scipy.fft.next_fast_len(2 * frame_length - 1, real=True)
+
+def _yin_periods(frames, min_period, max_period, trough_threshold):
+    """YIN's period (samples, interpolated) of each frame (column)."""
+    import scipy.fft
+
+    n_pad = scipy.fft.next_fast_len(2 * frames.shape[0] - 1, real=True)
     power = _square_complex(scipy.fft.rfft(frames, n=n_pad, axis=0))
     acf = scipy.fft.irfft(power, n=n_pad, axis=0)[: max_period + 1]
 
@@ -261,8 +269,7 @@ def yin(y, *, fmin, fmax, sampling_rate, frame_length, hop_length, trough_thresh
     period = np.argmax(below, axis=0)
     none = ~below.any(axis=0)
     period[none] = np.argmin(d, axis=0)[none]
-    refined = min_period + period + shifts[period, np.arange(d.shape[1])]
-    return sampling_rate / refined
+    return min_period + period + shifts[period, np.arange(d.shape[1])]
 
 
 def _parabolic_shifts(d):
