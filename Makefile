@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Pin BLAS threads for benchmarks; numba needs a writable cache (librosa).
+# Pin BLAS threads for benchmarks; numba needs a writable cache (librosa: the dev extra, pYIN).
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export MPLBACKEND ?= Agg
 PYTEST_ARGS ?=

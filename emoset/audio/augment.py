@@ -34,6 +34,7 @@ import hashlib
 import numpy as np
 
 from ..io.media import resample
+from .speech import require_librosa
 
 __all__ = [
     "AUGMENTATIONS",
@@ -152,9 +153,9 @@ def change_speed(signal, sampling_rate, factor):
 
 
 def shift_pitch(signal, sampling_rate, semitones):
-    """The signal ``semitones`` higher (negative: lower) at the same tempo (librosa)."""
-    import librosa
-
+    """The signal ``semitones`` higher (negative: lower) at the same tempo (librosa's, an
+    optional dependency: ``pip install 'emoset[librosa]'``)."""
+    librosa = require_librosa("Pitch-shifted copies (shift_pitch)")
     y = np.asarray(signal, dtype=np.float32)
     return librosa.effects.pitch_shift(y, sr=int(sampling_rate), n_steps=float(semitones)).astype(
         np.float32

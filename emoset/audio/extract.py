@@ -73,6 +73,7 @@ from .speech import (
     estimate_bandwidth,
     librosa_functionals,
     librosa_window_functionals,
+    require_librosa,
 )
 
 __all__ = ["SILENCE_PEAK", "warn_audio_problems"]
@@ -255,6 +256,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         check_scalar(self.min_group_clips, "min_group_clips", numbers.Integral, min_val=2)
         if self.augmentation is not None:
             check_choice("augmentation", self.augmentation, AUGMENTATIONS)
+            if self.augmentation == "pitch":
+                require_librosa("augmentation='pitch'")
         check_scalar(self.augmentation_seed, "augmentation_seed", numbers.Integral, min_val=0)
         if not (self.bandwidth in (None, "auto") or isinstance(self.bandwidth, numbers.Real)):
             raise ValueError(

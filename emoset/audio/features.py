@@ -56,6 +56,7 @@ from .speech import (
     librosa_feature_names,
     librosa_functionals,
     opensmile_feature_names,
+    require_librosa,
 )
 
 __all__ = ["AUDIO_FEATURE_SETS", "LibrosaFeatures", "OpenSmileFeatures", "make_audio_features"]
@@ -298,6 +299,8 @@ class LibrosaFeatures(_BaseAudioFeatures):
 
         check_scalar(self.n_mfcc, "n_mfcc", numbers.Integral, min_val=1)
         check_choice("pitch", self.pitch, ("yin", "pyin"))
+        if self.pitch == "pyin":
+            require_librosa('LibrosaFeatures(pitch="pyin")')
         p = np.asarray(self.percentiles, dtype=float)
         if p.ndim != 1 or np.any((p < 0) | (p > 100)):
             raise ValueError(f"percentiles must be numbers in [0, 100]; got {self.percentiles!r}.")
@@ -315,9 +318,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
     def _versions(self):
         if self.pitch != "pyin":  # emoset's own descriptors (emoset.audio._descriptors)
             return {"descriptors": "librosa-0.11-definitions"}
-        import librosa
-
-        return {"librosa": librosa.__version__}
+        return {"librosa": require_librosa('pitch="pyin"').__version__}
 
     def _warm_up(self):
         """With pYIN, compile librosa's numba functions once here before the workers start.

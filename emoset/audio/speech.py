@@ -362,6 +362,24 @@ def librosa_window_functionals(
     return out
 
 
+def require_librosa(what):
+    """librosa, imported: an optional dependency that only pYIN and pitch-shifted copies use.
+
+    Raises
+    ------
+    ImportError
+        Naming ``what`` needed it and how to install it, when librosa is not installed.
+    """
+    try:
+        import librosa
+    except ImportError:
+        raise ImportError(
+            f"{what} needs librosa, an optional dependency of emoset: "
+            "pip install 'emoset[librosa]'."
+        ) from None
+    return librosa
+
+
 def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, pitch):
     """Log-mel spectrum, the other frame-level descriptors, F0, and (YIN) frame energy in dB.
 
@@ -396,8 +414,7 @@ def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, p
     else:
         y_pitch = y
     if pitch == "pyin":
-        import librosa
-
+        librosa = require_librosa('pitch="pyin"')
         f0, voiced, _ = librosa.pyin(
             y_pitch, fmin=fmin, fmax=fmax, sr=sr, frame_length=frame_length, hop_length=hop_length
         )

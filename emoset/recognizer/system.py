@@ -31,6 +31,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ..audio.augment import AUGMENTATIONS
+from ..audio.speech import require_librosa
 from ..datasets.corpora import Clip
 from ..decision.fusion import WeightedScoreFusion, out_of_fold_scores
 from ..decision.scoring import scores_accuracy, scores_to_labels
@@ -366,6 +367,8 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"augment must be a list of {list(AUGMENTATIONS)}; got {self.augment!r}."
             )
+        if "pitch" in (kinds or ()):  # before any clip is read, not after the video
+            require_librosa("augment=['pitch']")
         for name, (modality, cands) in specs.items() if kinds else ():
             for cand in cands:
                 step = cand.steps[0][1]

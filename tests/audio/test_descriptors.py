@@ -114,3 +114,51 @@ def test_librosa_features_compile_nothing(tmp_path):
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "[]"
+
+
+def test_without_librosa_only_pyin_and_pitch_copies_need_it(tmp_path):
+    """librosa is optional: the default descriptors work without it; pYIN and pitch-shifted
+    copies say how to install it, before any clip is read."""
+    script = (
+        "import sys\n"
+        "sys.modules['librosa'] = None  # as if it were not installed\n"
+        "import numpy as np, soundfile as sf\n"
+        "from emoset.audio.augment import augment_signal\n"
+        "from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures\n"
+        "from emoset.recognizer import AudioVisualEmotionRecognizer\n"
+        "t = np.arange(16000) / 16000\n"
+        "sf.write(sys.argv[1], 0.3 * np.sin(2 * np.pi * 150 * t), 16000)\n"
+        "X = LibrosaFeatures(cache_dir=None).fit().transform([sys.argv[1]])\n"
+        "print(X.shape, bool(np.isfinite(X).all()))\n"
+        "tries = [\n"
+        "    lambda: LibrosaFeatures(pitch='pyin').fit(),\n"
+        "    lambda: OpenSmileFeatures(augmentation='pitch').fit(),\n"
+        "    lambda: augment_signal(t, 16000, 'pitch', seed=0),\n"
+        "    lambda: AudioVisualEmotionRecognizer(video={}, augment=['pitch']).fit(\n"
+        "        [sys.argv[2]], ['x']),\n"
+        "]\n"
+        "for make in tries:\n"
+        "    try:\n"
+        "        make()\n"
+        "    except ImportError as e:\n"
+        "        print(str(e))\n"
+    )
+    wav, missing = tmp_path / "tone.wav", tmp_path / "never-read.wav"
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(wav), str(missing)], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = res.stdout.strip().splitlines()
+    assert lines[0] == "(1, 371) True"
+    assert len(lines) == 5, lines
+    for line, what in zip(
+        lines[1:],
+        (
+            'LibrosaFeatures(pitch="pyin")',
+            "augmentation='pitch'",
+            "shift_pitch",
+            "augment=['pitch']",
+        ),
+        strict=True,
+    ):
+        assert what in line and "pip install 'emoset[librosa]'" in line, line
