@@ -162,6 +162,14 @@ def test_installed_alone(in_venv, venv):
     installed = Path(where.strip()).resolve()
     assert installed.is_relative_to(venv.resolve()) and "site-packages" in installed.parts
     assert not installed.is_relative_to(REPO)
+    # librosa is an extra: a plain install brings no JIT compiler (numba, LLVM)
+    optional = in_venv(
+        "python",
+        "-c",
+        "import importlib.util as u; "
+        "print([m for m in ('librosa', 'numba', 'llvmlite') if u.find_spec(m)])",
+    )
+    assert optional.strip() == "[]"
 
 
 def test_emotion_cnn_on_a_real_face_crop(in_venv, data_root):
