@@ -45,7 +45,7 @@ logger = logging.getLogger("pretrained")
 OUT = REPO / "emoset" / "models"
 
 #: Packages whose versions decide the model's bytes (recorded in the card).
-VERSIONS = ("numpy", "scipy", "scikit-learn", "skops", "opensmile", "librosa", "dlib-bin",
+VERSIONS = ("numpy", "scipy", "scikit-learn", "skops", "opensmile", "dlib-bin",
             "onnxruntime", "opencv-python-headless", "av", "ikpls")  # fmt: skip
 
 LICENCE = (

@@ -162,14 +162,20 @@ def test_installed_alone(in_venv, venv):
     installed = Path(where.strip()).resolve()
     assert installed.is_relative_to(venv.resolve()) and "site-packages" in installed.parts
     assert not installed.is_relative_to(REPO)
-    # librosa is an extra: a plain install brings no JIT compiler (numba, LLVM)
+    # librosa is an extra: a plain install brings no JIT compiler (numba, LLVM), and the
+    # licence-free speech features work without it
     optional = in_venv(
         "python",
         "-c",
-        "import importlib.util as u; "
-        "print([m for m in ('librosa', 'numba', 'llvmlite') if u.find_spec(m)])",
+        "import importlib.util as u, numpy as np, soundfile as sf\n"
+        "from emoset.audio.features import LibrosaFeatures\n"
+        "t = np.arange(16000) / 16000\n"
+        "sf.write('tone.wav', 0.3 * np.sin(2 * np.pi * 150 * t), 16000)\n"
+        "X = LibrosaFeatures(cache_dir=None).fit().transform(['tone.wav'])\n"
+        "print(X.shape, bool(np.isfinite(X).all()), "
+        "[m for m in ('librosa', 'numba', 'llvmlite') if u.find_spec(m)])",
     )
-    assert optional.strip() == "[]"
+    assert optional.strip() == "(1, 371) True []"
 
 
 def test_emotion_cnn_on_a_real_face_crop(in_venv, data_root):

@@ -1,10 +1,10 @@
-"""Frame-level speech descriptors in NumPy and SciPy, as librosa 0.10-0.11 defines them.
+"""Frame-level speech descriptors in NumPy and SciPy, as librosa 0.11 defines them.
 
 What :func:`emoset.audio.speech.librosa_functionals` summarises: the power spectrum, log-mel
 spectrum and MFCCs with their deltas, spectral centroid, bandwidth, roll-off, flatness and
 contrast, zero-crossing rate, RMS level and YIN's F0. librosa computes a few of these steps
 (absolute square of a complex spectrum, zero crossings, local minima, YIN's parabolic
-interpolation) with numba, which compiles them when librosa is first imported on a machine:
+interpolation) with numba, which compiles them when librosa first uses them on a machine:
 15-40 s before the first clip, and a crash seen once when workers compiled into an empty cache
 together. Here every step is written in NumPy and SciPy with the same arithmetic, in the same
 precision and order, so the values equal librosa's (``tests/audio/test_descriptors.py`` compares

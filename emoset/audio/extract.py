@@ -245,6 +245,10 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
     # subclasses define: _params(), _names(), _validate(), _versions()
 
+    def _check_dependencies(self):
+        """Raise if an optional package this step needs is missing (a fitted or loaded step
+        on another machine; :meth:`fit` checks it with the parameters)."""
+
     def _validate_common(self):
         from sklearn.utils import check_scalar
 
@@ -415,6 +419,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._validate_common()
+        self._check_dependencies()  # once here, not once per clip in the workers
         clips = _check_clips(X)
         augmentation = None
         if self.augmentation is not None:
@@ -510,6 +515,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         :meth:`extract_windows`).
         """
         check_is_fitted(self)
+        self._check_dependencies()
         values, status, reason = self._signal_values(signal, sampling_rate)
         return self._standardized(values[None, :], None)[0], status, reason
 
@@ -591,6 +597,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             As :meth:`extract_signal` returns them, one per window.
         """
         check_is_fitted(self)
+        self._check_dependencies()
         values, status, reason = self._window_values(signal, sampling_rate, bounds)
         if standardize:
             values = self._standardized(values, standardizer)

@@ -299,8 +299,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
 
         check_scalar(self.n_mfcc, "n_mfcc", numbers.Integral, min_val=1)
         check_choice("pitch", self.pitch, ("yin", "pyin"))
-        if self.pitch == "pyin":
-            require_librosa('LibrosaFeatures(pitch="pyin")')
+        self._check_dependencies()
         p = np.asarray(self.percentiles, dtype=float)
         if p.ndim != 1 or np.any((p < 0) | (p > 100)):
             raise ValueError(f"percentiles must be numbers in [0, 100]; got {self.percentiles!r}.")
@@ -314,6 +313,10 @@ class LibrosaFeatures(_BaseAudioFeatures):
 
     def _names(self):
         return librosa_feature_names(int(self.n_mfcc), tuple(self.percentiles))
+
+    def _check_dependencies(self):
+        if self.pitch == "pyin":
+            require_librosa('LibrosaFeatures(pitch="pyin")')
 
     def _versions(self):
         if self.pitch != "pyin":  # emoset's own descriptors (emoset.audio._descriptors)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _descriptors
+
 __all__ = [
     "BANDWIDTH_DROP_DB",
     "OPENSMILE_FEATURE_SETS",
@@ -372,7 +374,9 @@ def require_librosa(what):
     """
     try:
         import librosa
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "librosa":  # installed, but broken: its own error says why
+            raise
         raise ImportError(
             f"{what} needs librosa, an optional dependency of emoset: "
             "pip install 'emoset[librosa]'."
@@ -387,24 +391,22 @@ def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, p
     functions, nothing compiled); pYIN is librosa's own. With pYIN the energy is ``None`` and
     F0 is NaN where unvoiced.
     """
-    from . import _descriptors as d
-
     sr = int(sampling_rate)
     y = np.asarray(signal, dtype=np.float32).reshape(-1)
     min_len = n_fft
     if y.size < min_len:  # one full analysis window
         y = np.pad(y, (0, min_len - y.size))
-    S = d.power_spectrum(y, n_fft, hop_length)
+    S = _descriptors.power_spectrum(y, n_fft, hop_length)
     # log-mel before power_to_db's 80 dB floor, which is relative to the loudest frame of
     # whatever is analysed: each window sets its own (_mfcc_rows)
-    log_mel = d.log_mel(S, sr, n_fft)
+    log_mel = _descriptors.log_mel(S, sr, n_fft)
     mag = np.sqrt(S)
     frames = np.vstack(
         [
-            d.spectral_shape(mag, sr, n_fft),
-            d.spectral_contrast(mag, sr, n_fft, _CONTRAST_FMIN, _N_CONTRAST - 1),
-            d.zero_crossing_rate(y, n_fft, hop_length),
-            d.amplitude_to_db(d.rms_of_spectrum(mag, n_fft)),
+            _descriptors.spectral_shape(mag, sr, n_fft),
+            _descriptors.spectral_contrast(mag, sr, n_fft, _CONTRAST_FMIN, _N_CONTRAST - 1),
+            _descriptors.zero_crossing_rate(y, n_fft, hop_length),
+            _descriptors.amplitude_to_db(_descriptors.rms_of_spectrum(mag, n_fft)),
         ]
     )
 
@@ -420,7 +422,7 @@ def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, p
         )
         voiced = np.asarray(voiced, dtype=bool) & np.isfinite(f0)
         return log_mel, frames, np.where(voiced, f0, np.nan), None
-    f0 = d.yin(
+    f0 = _descriptors.yin(
         y_pitch,
         fmin=fmin,
         fmax=fmax,
@@ -428,20 +430,20 @@ def _librosa_descriptors(signal, sampling_rate, n_fft, hop_length, fmin, fmax, p
         frame_length=frame_length,
         hop_length=hop_length,
     )
-    energy = d.amplitude_to_db(d.rms_of_signal(y_pitch, frame_length, hop_length))
+    energy = _descriptors.amplitude_to_db(
+        _descriptors.rms_of_signal(y_pitch, frame_length, hop_length)
+    )
     return log_mel, frames, f0, energy
 
 
 def _mfcc_rows(log_mel, n_mfcc):
     """MFCCs and their deltas of some frames' log-mel spectrum (80 dB below its loudest)."""
-    from . import _descriptors as d
-
     log_mel = np.maximum(log_mel, log_mel.max() - 80.0)
-    mfcc = d.mfcc(log_mel, n_mfcc)
+    mfcc = _descriptors.mfcc(log_mel, n_mfcc)
     width = min(9, mfcc.shape[1] if mfcc.shape[1] % 2 else mfcc.shape[1] - 1)
     if width >= 3:
-        d1 = d.delta(mfcc, width)
-        d2 = d.delta(mfcc, width, order=2)
+        d1 = _descriptors.delta(mfcc, width)
+        d2 = _descriptors.delta(mfcc, width, order=2)
     else:
         d1 = np.zeros_like(mfcc)
         d2 = np.zeros_like(mfcc)

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
+from ..audio.augment import AUGMENTATIONS
+from ..audio.speech import require_librosa
 from ..datasets.corpora import Clip
 from ..decision.abstain import AbstainingClassifier
 from ..utils.cache import make_key
@@ -87,6 +89,29 @@ def _fit_params(pipe, n, n_copies, groups):
     if groups is not None:
         params[f"{name}__groups"] = np.concatenate([groups] * (1 + n_copies // n))
     return params
+
+
+def _check_speech_options(specs, augment):
+    """``augment`` (kinds of augmented speech) and the optional packages the audio candidates
+    need (librosa for pYIN and pitch-shifted copies), checked before any clip is read."""
+    if isinstance(augment, str) or not all(k in AUGMENTATIONS for k in augment or ()):
+        raise ValueError(f"augment must be a list of {list(AUGMENTATIONS)}; got {augment!r}.")
+    audio = [
+        (name, c.steps[0][1])
+        for name, (modality, cands) in specs.items()
+        if modality == "audio"
+        for c in cands
+    ]
+    for name, step in audio:
+        if augment and "augmentation" not in step.get_params(deep=False):
+            raise TypeError(
+                f"Subsystem {name!r}: augment needs a feature step that can augment "
+                f"speech (OpenSmileFeatures, LibrosaFeatures); got {type(step).__name__}."
+            )
+        if hasattr(step, "_check_dependencies"):
+            step._check_dependencies()
+    if audio and "pitch" in (augment or ()):
+        require_librosa("augment=['pitch']")
 
 
 def _candidates(spec):

@@ -73,7 +73,8 @@ _TERMS = {
     "Arriaga et al. 2017)",
     "opensmile": "speech features: openSMILE (audEERING research licence: non-commercial "
     "research and education only; commercial use needs a licence from audEERING)",
-    "librosa": "speech features: librosa (ISC licence)",
+    "librosa": "speech features: MFCC, spectral and pitch descriptors as librosa defines them, "
+    "computed by emoset (BSD-3-Clause); pYIN pitch, when chosen, by librosa (ISC licence)",
 }
 
 

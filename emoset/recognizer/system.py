@@ -30,8 +30,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..audio.augment import AUGMENTATIONS
-from ..audio.speech import require_librosa
 from ..datasets.corpora import Clip
 from ..decision.fusion import WeightedScoreFusion, out_of_fold_scores
 from ..decision.scoring import scores_accuracy, scores_to_labels
@@ -41,6 +39,7 @@ from ..video.extract import ImageSetFeatures, clip_name
 from ._extraction import extract_steps
 from ._fitting import (
     _candidates,
+    _check_speech_options,
     _fit_params,
     _labels_and_groups,
     _splits,
@@ -314,7 +313,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         y, groups = _labels_and_groups(X, y, groups)
         self.classes_ = np.unique(y)
         specs = self._specs()
-        self._check_augment(specs)
+        _check_speech_options(specs, self.augment)
         if self.mirror:
             for name, (modality, cands) in specs.items():
                 for cand in cands:
@@ -360,23 +359,6 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
             fusion.set_params(classes=self.classes_)  # score columns are in classes_ order
         self.fusion_ = fusion.fit({n: self.oof_scores_[n] for n in self.subsystems_}, y)
         return self
-
-    def _check_augment(self, specs):
-        kinds = self.augment
-        if isinstance(kinds, str) or not all(k in AUGMENTATIONS for k in kinds or ()):
-            raise ValueError(
-                f"augment must be a list of {list(AUGMENTATIONS)}; got {self.augment!r}."
-            )
-        if "pitch" in (kinds or ()):  # before any clip is read, not after the video
-            require_librosa("augment=['pitch']")
-        for name, (modality, cands) in specs.items() if kinds else ():
-            for cand in cands:
-                step = cand.steps[0][1]
-                if modality == "audio" and "augmentation" not in step.get_params(deep=False):
-                    raise TypeError(
-                        f"Subsystem {name!r}: augment needs a feature step that can augment "
-                        f"speech (OpenSmileFeatures, LibrosaFeatures); got {type(step).__name__}."
-                    )
 
     def _copies(self, modality, cand, step, X, cache_dir):
         """The augmented copies of the training clips' features a candidate trains on too.

@@ -3,6 +3,8 @@ band, the distance check calibrated on other speakers, augmented copies in the r
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -55,6 +57,8 @@ def _band_energy(y, sr, lo, hi):
 
 @pytest.mark.parametrize("kind", AUGMENTATIONS)
 def test_augmentation_is_seeded(speech, kind):
+    if kind == "pitch":
+        pytest.importorskip("librosa", reason="pitch-shifted copies need the librosa extra")
     a, rate, params = augment_signal(speech, SR, kind, seed=3)
     b, rate_b, params_b = augment_signal(speech, SR, kind, seed=3)
     assert np.array_equal(a, b) and rate == rate_b and params == params_b
@@ -74,8 +78,9 @@ def test_augmentations_do_what_they_say(speech):
         assert 20 * np.log10(_rms(louder) / _rms(speech)) == pytest.approx(p["gain_db"], abs=0.01)
     faster, _, p = augment_signal(speech, SR, "speed", seed=1)
     assert len(faster) == pytest.approx(len(speech) / p["factor"], rel=0.01)
-    higher, _, p = augment_signal(speech, SR, "pitch", seed=1)
-    assert len(higher) == len(speech) and -2 <= p["semitones"] <= 2
+    if importlib.util.find_spec("librosa") is not None:  # the librosa extra
+        higher, _, p = augment_signal(speech, SR, "pitch", seed=1)
+        assert len(higher) == len(speech) and -2 <= p["semitones"] <= 2
     phone, rate, _ = augment_signal(speech, SR, "telephone", seed=1)
     assert rate == 8000 and len(phone) == pytest.approx(len(speech) / 2, abs=2)
     assert _band_energy(phone, 8000, 3600, 4000) < 0.01

@@ -624,8 +624,10 @@ def test_clip_pipeline_abstains_on_bad_clips(make_wav, tmp_path):
 @pytest.mark.slow
 def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
     """A fresh machine: empty numba cache, two workers needing librosa's compiled functions
-    (pYIN: the YIN descriptors compile nothing, ``tests/audio/test_descriptors.py``)."""
+    (pYIN: the YIN descriptors compile nothing, ``tests/audio/test_optional_librosa.py``)."""
     import subprocess
+
+    pytest.importorskip("librosa", reason="pYIN needs the librosa extra")
     import sys
 
     clips = [str(make_wav(f"v{i}.wav", f0=140.0 + 20 * i, seed=i)) for i in range(4)]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -12,7 +9,12 @@ from emoset.audio import _descriptors as d
 from emoset.audio.speech import _CONTRAST_FMIN, _N_CONTRAST, _librosa_descriptors
 from emoset.io.media import load_audio
 
-librosa = pytest.importorskip("librosa")
+librosa = pytest.importorskip("librosa", reason="librosa (dev extra) is the oracle")
+if not librosa.__version__.startswith("0.11."):
+    pytest.skip(
+        f"the descriptors follow librosa 0.11; librosa {librosa.__version__} is installed",
+        allow_module_level=True,
+    )
 
 SR, N_FFT, HOP, FMIN, FMAX = 16000, 512, 160, 65.0, 600.0
 
@@ -86,79 +88,3 @@ def test_short_and_odd_lengths_equal_librosa(n):
         np.testing.assert_array_equal(ours[what], ref[what])
     f0 = librosa.yin(y_pitch, fmin=FMIN, fmax=FMAX, sr=SR, frame_length=length, hop_length=HOP)
     np.testing.assert_array_equal(ours[2], f0)
-
-
-def test_yin_finds_the_pitch_of_a_tone_and_silence_is_quiet():
-    t = np.arange(SR) / SR
-    for f in (110.0, 220.0, 330.0):
-        y = (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32)
-        f0 = d.yin(y, fmin=FMIN, fmax=FMAX, sampling_rate=SR, frame_length=1024, hop_length=HOP)
-        assert np.median(f0) == pytest.approx(f, rel=0.005)
-    silence = np.zeros(SR, np.float32)
-    np.testing.assert_allclose(
-        d.amplitude_to_db(d.rms_of_signal(silence, 1024, HOP)), -100.0, atol=1e-3
-    )
-    assert np.all(d.zero_crossing_rate(silence, N_FFT, HOP) == 0)
-
-
-def test_librosa_features_compile_nothing(tmp_path):
-    """The YIN descriptors import neither librosa nor numba (nothing compiles on first use)."""
-    script = (
-        "import sys, numpy as np\n"
-        "from emoset.audio.speech import librosa_functionals\n"
-        "t = np.arange(16000) / 16000\n"
-        "v, names = librosa_functionals((0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32))\n"
-        "assert np.isfinite(v).all() and len(v) == len(names) == 371\n"
-        "print(sorted(m for m in ('librosa', 'numba', 'llvmlite') if m in sys.modules))\n"
-    )
-    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.strip() == "[]"
-
-
-def test_without_librosa_only_pyin_and_pitch_copies_need_it(tmp_path):
-    """librosa is optional: the default descriptors work without it; pYIN and pitch-shifted
-    copies say how to install it, before any clip is read."""
-    script = (
-        "import sys\n"
-        "sys.modules['librosa'] = None  # as if it were not installed\n"
-        "import numpy as np, soundfile as sf\n"
-        "from emoset.audio.augment import augment_signal\n"
-        "from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures\n"
-        "from emoset.recognizer import AudioVisualEmotionRecognizer\n"
-        "t = np.arange(16000) / 16000\n"
-        "sf.write(sys.argv[1], 0.3 * np.sin(2 * np.pi * 150 * t), 16000)\n"
-        "X = LibrosaFeatures(cache_dir=None).fit().transform([sys.argv[1]])\n"
-        "print(X.shape, bool(np.isfinite(X).all()))\n"
-        "tries = [\n"
-        "    lambda: LibrosaFeatures(pitch='pyin').fit(),\n"
-        "    lambda: OpenSmileFeatures(augmentation='pitch').fit(),\n"
-        "    lambda: augment_signal(t, 16000, 'pitch', seed=0),\n"
-        "    lambda: AudioVisualEmotionRecognizer(video={}, augment=['pitch']).fit(\n"
-        "        [sys.argv[2]], ['x']),\n"
-        "]\n"
-        "for make in tries:\n"
-        "    try:\n"
-        "        make()\n"
-        "    except ImportError as e:\n"
-        "        print(str(e))\n"
-    )
-    wav, missing = tmp_path / "tone.wav", tmp_path / "never-read.wav"
-    res = subprocess.run(
-        [sys.executable, "-c", script, str(wav), str(missing)], capture_output=True, text=True
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    lines = res.stdout.strip().splitlines()
-    assert lines[0] == "(1, 371) True"
-    assert len(lines) == 5, lines
-    for line, what in zip(
-        lines[1:],
-        (
-            'LibrosaFeatures(pitch="pyin")',
-            "augmentation='pitch'",
-            "shift_pitch",
-            "augment=['pitch']",
-        ),
-        strict=True,
-    ):
-        assert what in line and "pip install 'emoset[librosa]'" in line, line
