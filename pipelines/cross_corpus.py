@@ -96,6 +96,9 @@ CONFIGS = (
     "fusion+speaker-norm",
     "augment-room",
     "fusion+speaker-norm+shared-band",
+    "fusion+augment-room",
+    "augment-choice",
+    "fusion+augment-choice",
 )
 SCENARIOS = ("cremad-to-ravdess", "ravdess-to-cremad", "both-to-unseen", "ravdess", "cremad")
 
@@ -143,10 +146,20 @@ class Peer:
 class Recognizer:
     """The recognizer as ``emoset train`` builds it, speech only."""
 
-    def __init__(self, cache_dir, *, normalize=None, augment=(), fusion=False, shared_band=False):
+    def __init__(
+        self,
+        cache_dir,
+        *,
+        normalize=None,
+        augment=(),
+        augment_choice=False,
+        fusion=False,
+        shared_band=False,
+    ):
         self.cache_dir = cache_dir
         self.normalize = normalize
         self.augment = augment
+        self.augment_choice = augment_choice
         self.fusion = fusion
         self.shared_band = shared_band
         self.bandwidth = "auto"
@@ -177,6 +190,7 @@ class Recognizer:
             video={},
             audio=self._audio(),
             augment=self.augment,
+            augment_choice=self.augment_choice,
             cache_dir=self.cache_dir,
         ).fit(clips)
         return self
@@ -194,11 +208,13 @@ def make_config(name, cache_dir):
     if name == "peer":
         return Peer(cache_dir)
     normalize = "speaker" if "speaker-norm" in name else None
-    augment = AUGMENT_ROOM if "augment-room" in name else AUGMENT if "augment" in name else ()
+    room = "augment-room" in name or "augment-choice" in name
+    augment = AUGMENT_ROOM if room else AUGMENT if "augment" in name else ()
     return Recognizer(
         cache_dir,
         normalize=normalize,
         augment=augment,
+        augment_choice="augment-choice" in name,
         fusion="fusion" in name,
         shared_band="shared-band" in name,
     )

@@ -210,6 +210,12 @@ def _add_train(sub):
         help=f"speech augmentation: the audio subsystems also train on a seeded copy of each "
         f"training clip per kind ({', '.join(AUGMENTATIONS)})",
     )
+    p.add_argument(
+        "--augment-choice",
+        action="store_true",
+        help="with --augment: try each speech candidate with and without the augmented "
+        "copies and keep the better by the inner speaker cross-validation",
+    )
     add_cluster_argument(p)
     p.set_defaults(command_name="train")
 

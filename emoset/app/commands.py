@@ -189,6 +189,7 @@ def _recognizer(args, clips, n_jobs):
         allow_partial=args.allow_partial,
         mirror=args.mirror,
         augment=tuple(args.augment or ()),
+        augment_choice=args.augment_choice,
     )
 
 
@@ -247,7 +248,12 @@ def _train_command(args):
         ("--augment", " ".join(args.augment or ()) or None),
     )
     words = ["emoset train", *(f"{flag} {value}" for flag, value in options if value is not None)]
-    words += [flag for flag, on in (("--no-audio", args.no_audio), ("--mirror", args.mirror)) if on]
+    flags = (
+        ("--no-audio", args.no_audio),
+        ("--mirror", args.mirror),
+        ("--augment-choice", args.augment_choice),
+    )
+    words += [flag for flag, on in flags if on]
     return " ".join(words)
 
 

@@ -126,7 +126,8 @@ def describe_model(model):
         ``type``, ``classes``; for a recognizer also ``n_training_clips``, ``subsystems`` (one
         dict each: ``name``, ``modality``, ``input``, ``classifier``, ``chosen`` and
         ``candidates`` (the candidate kept, of how many), ``inner_cv_accuracy`` (its
-        out-of-fold accuracy on the training clips)), ``fusion`` and ``terms`` (the components
+        out-of-fold accuracy on the training clips), ``augmented`` (whether it also trained on
+        augmented copies)), ``fusion`` and ``terms`` (the components
         it runs and their licences).
     """
     out = {"type": type(model).__name__}
@@ -148,6 +149,8 @@ def describe_model(model):
                 "chosen": k + 1,
                 "candidates": len(model.candidate_scores_[name]),
                 "inner_cv_accuracy": float(model.candidate_scores_[name][k]),
+                # trained on augmented copies too (older models: no such record)
+                "augmented": bool(getattr(model, "augmented_", {}).get(name, False)),
             }
         )
     out["n_training_clips"] = len(next(iter(model.oof_scores_.values())))
@@ -336,6 +339,7 @@ def _model_lines(d):
         lines.append(
             f"      candidate {s['chosen']} of {s['candidates']}, chosen by inner speaker-grouped "
             f"CV (out-of-fold accuracy {_pct(s['inner_cv_accuracy'])})"
+            + ("; trained on augmented copies too" if s.get("augmented") else "")
         )
     lines.append(f"Fusion: {d['fusion']}")
     lines += ["", "Components it runs, and their terms"]

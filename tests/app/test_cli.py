@@ -326,11 +326,14 @@ def test_train_on_two_corpora_normalized_and_augmented(data_root, feature_cache,
     path = tmp_path / "both.skops"
     argv = ["train", "--data-root", str(data_root), "--corpus", "cremad", "ravdess"]
     argv += ["--classes", "shared", "--speakers", "1001,1052,ravdess:01"]
-    argv += ["--normalize", "speaker", "--augment", "gain", "--video", ""]
+    argv += ["--normalize", "speaker", "--augment", "gain", "--augment-choice", "--video", ""]
     argv += ["--cache-dir", str(feature_cache), "-o", str(path)]
     assert main(argv) == 0
     model = load_model(path)
     assert list(model.classes_) == ["anger", "disgust", "fear", "happy", "neutral", "sad"]
-    assert model.augment == ("gain",)
+    assert model.augment == ("gain",) and model.augment_choice is True
+    tried = model.candidate_scores_["audio-svm"]  # each feature set without and with copies
+    assert len(tried) == 6 and tried[model.selected_["audio-svm"]] == max(tried)
+    assert model.augmented_["audio-svm"] == bool(model.selected_["audio-svm"] % 2)
     step = model.subsystems_["audio-svm"][0]
     assert step.normalize == "speaker" and step.bandwidth_ < 5000  # CREMA-D's band

@@ -225,20 +225,27 @@ def test_distance_check_is_calibrated_on_other_speakers():
 # --------------------------------------------------------------------------- the recognizer
 
 
-def test_recognizer_trains_on_augmented_copies(corpora, feature_cache):
+def _ravdess_once(corpora, speakers):
+    """Statement 1, first repetition, of the given RAVDESS actors (8 clips each)."""
+    return [c for c in corpora[1] if c.id[-8:-3] == "01-01" and c.speaker in speakers]
+
+
+def _speech_model(feature_cache, augment, features=("egemaps",), **params):
     from emoset.recognizer.subsystems import make_audio_pipeline
     from emoset.recognizer.system import AudioVisualEmotionRecognizer
 
-    ravdess = corpora[1]
-    once = [c for c in ravdess if c.id[-8:-3] == "01-01"]  # statement 1, first repetition
-    train = [c for c in once if c.speaker in {"01", "02", "03", "05"}]
-    test = [c for c in once if c.speaker in {"04", "06"}]
+    audio = {"audio-svm": [make_audio_pipeline(f, probability=False) for f in features]}
+    return AudioVisualEmotionRecognizer(
+        video={}, audio=audio, cache_dir=feature_cache, inner_cv=3, augment=augment, **params
+    )
+
+
+def test_recognizer_trains_on_augmented_copies(corpora, feature_cache):
+    train = _ravdess_once(corpora, {"01", "02", "03", "05"})
+    test = _ravdess_once(corpora, {"04", "06"})
 
     def model(augment):
-        audio = {"audio-svm": make_audio_pipeline("egemaps", probability=False)}
-        return AudioVisualEmotionRecognizer(
-            video={}, audio=audio, cache_dir=feature_cache, inner_cv=3, augment=augment
-        )
+        return _speech_model(feature_cache, augment)
 
     fitted = model(("gain", "noise")).fit(train)
     assert fitted.oof_scores_["audio-svm"].shape == (len(train), 8)  # the clips only
@@ -255,6 +262,41 @@ def test_recognizer_trains_on_augmented_copies(corpora, feature_cache):
     assert np.mean(labels == y) > majority  # abstentions count as wrong
     with pytest.raises(ValueError, match="augment must be a list"):
         model("noise").fit(train)
+    assert fitted.augmented_ == {"audio-svm": True}
+
+
+def test_inner_cv_chooses_whether_a_candidate_trains_on_augmented_copies(corpora, feature_cache):
+    """``augment_choice``: each speech candidate is tried on the clips alone and with their
+    augmented copies; the inner speaker CV keeps the better, and the kept one was trained as
+    tried (the same out-of-fold accuracies as the recognizer without the choice)."""
+    train = _ravdess_once(corpora, {"01", "02", "03", "05", "07", "08"})
+    test = _ravdess_once(corpora, {"04", "06"})
+    kinds = ("gain", "noise")
+    features = ("egemaps", "librosa")
+    chosen = _speech_model(feature_cache, kinds, features, augment_choice=True).fit(train)
+    plain = _speech_model(feature_cache, (), features).fit(train)
+    augmented = _speech_model(feature_cache, kinds, features).fit(train)
+    tried = chosen.candidate_scores_["audio-svm"]
+    assert len(tried) == 4  # egemaps, egemaps + copies, librosa, librosa + copies
+    np.testing.assert_allclose(tried[0::2], plain.candidate_scores_["audio-svm"])
+    np.testing.assert_allclose(tried[1::2], augmented.candidate_scores_["audio-svm"])
+    k = chosen.selected_["audio-svm"]
+    assert tried[k] == max(tried) and k == int(np.argmax(tried))  # ties: the earlier one
+    assert chosen.augmented_["audio-svm"] == bool(k % 2)
+    svm = chosen.subsystems_["audio-svm"][-1]
+    assert svm.estimator_.shape_fit_[0] == (3 if k % 2 else 1) * len(train)
+    y = np.array([c.label for c in test])
+    labels = np.array([r.label for r in chosen.predict_records(test)], dtype=object)
+    again = _speech_model(feature_cache, kinds, features, augment_choice=True).fit(train)
+    np.testing.assert_array_equal(labels, [r.label for r in again.predict_records(test)])
+    assert np.mean(labels == y) > max(np.mean(y == label) for label in set(y))
+    with pytest.raises(ValueError, match="augment_choice must be True or False"):
+        _speech_model(feature_cache, kinds, augment_choice="yes").fit(train)
+    # without augment there is nothing to choose: one try per candidate
+    alone = _speech_model(feature_cache, (), features, augment_choice=True).fit(train)
+    assert len(alone.candidate_scores_["audio-svm"]) == 2 and alone.augmented_ == {
+        "audio-svm": False
+    }
 
 
 def test_timeline_standardises_with_the_running_statistics_of_its_source(corpora, tmp_path):

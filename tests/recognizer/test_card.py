@@ -32,6 +32,7 @@ def test_describe_model_reads_the_fitted_recognizer(small_recognizer, cremad_spl
     assert video["classifier"] == f"{set_model} set model, rbf kernel, PLS"
     assert (video["chosen"], video["candidates"]) == (chosen + 1, 2)
     assert video["inner_cv_accuracy"] == small_recognizer.candidate_scores_["cnn-pls"][chosen]
+    assert video["augmented"] is False and audio["augmented"] is False  # no copies asked for
     assert audio["input"] == "openSMILE eGeMAPSv02 functionals"
     assert "scheme='per_class'" in d["fusion"] and "classes" not in d["fusion"]
     terms = " ".join(d["terms"])
