@@ -99,6 +99,7 @@ CONFIGS = (
     "fusion+augment-room",
     "augment-choice",
     "fusion+augment-choice",
+    "augment-room+compare-C",
 )
 SCENARIOS = ("cremad-to-ravdess", "ravdess-to-cremad", "both-to-unseen", "ravdess", "cremad")
 
@@ -108,6 +109,9 @@ AUGMENT = ("noise", "telephone")
 #: The augmentation of the ``augment-room`` rows: the conditions of another room and speaker
 #: rather than another line (noise, reverberation, speed).
 AUGMENT_ROOM = ("noise", "reverb", "speed")
+
+#: The ``C`` grid of the ``compare-C`` rows (ComParE alone, ``C`` chosen by the inner CV).
+COMPARE_CS = (1.0, 10.0)
 
 #: Coverages of the risk-coverage curve.
 COVERAGES = (0.25, 0.5, 0.75)
@@ -155,6 +159,7 @@ class Recognizer:
         augment_choice=False,
         fusion=False,
         shared_band=False,
+        compare_Cs=None,
     ):
         self.cache_dir = cache_dir
         self.normalize = normalize
@@ -162,6 +167,7 @@ class Recognizer:
         self.augment_choice = augment_choice
         self.fusion = fusion
         self.shared_band = shared_band
+        self.compare_Cs = compare_Cs
         self.bandwidth = "auto"
 
     def see(self, train, test):
@@ -172,7 +178,14 @@ class Recognizer:
             self.bandwidth = step.bandwidth_
 
     def _audio(self):
-        if not self.fusion:
+        if self.compare_Cs:  # ComParE alone, C chosen by the inner CV
+            audio = {
+                "audio-svm": [
+                    make_audio_pipeline("compare", C=C, probability=False, normalize=self.normalize)
+                    for C in self.compare_Cs
+                ]
+            }
+        elif not self.fusion:
             audio = default_audio_subsystems(normalize=self.normalize)
         else:
             audio = {
@@ -217,6 +230,7 @@ def make_config(name, cache_dir):
         augment_choice="augment-choice" in name,
         fusion="fusion" in name,
         shared_band="shared-band" in name,
+        compare_Cs=COMPARE_CS if "compare-C" in name else None,
     )
 
 
