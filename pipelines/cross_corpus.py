@@ -4,7 +4,9 @@ Usage::
 
     python -m pipelines.cross_corpus [--data-root DIR] [--cache-dir DIR]
         [--configs peer default speaker-norm augment speaker-norm+augment fusion
-                   fusion+speaker-norm augment-room fusion+speaker-norm+shared-band]
+                   fusion+speaker-norm augment-room fusion+speaker-norm+shared-band
+                   fusion+augment-room augment-choice fusion+augment-choice
+                   augment-room+compare-C]
         [--scenarios cremad-to-ravdess ravdess-to-cremad both-to-unseen ravdess cremad]
         [--sessions] [--out results/cross_corpus]
 
@@ -38,6 +40,12 @@ Rows (configurations):
   ``fusion+speaker-norm`` -- the same, standardised per speaker;
 * ``augment-room`` -- the default plus one noise, one reverberated and one speed-changed copy
   of every training clip (:data:`AUGMENT_ROOM`);
+* ``augment-choice`` -- the default with the :data:`AUGMENT_ROOM` copies and
+  ``augment_choice=True``: each speech candidate is tried on the clips alone and with their
+  copies, the inner speaker CV keeps the better; ``fusion+augment-choice``: the same for each
+  of the two fused subsystems; ``fusion+augment-room``: the fusion, both trained on the copies;
+* ``augment-room+compare-C`` -- ComParE alone with the :data:`AUGMENT_ROOM` copies, ``C`` of
+  :data:`COMPARE_CS` chosen by the inner speaker CV;
 * ``fusion+speaker-norm+shared-band`` -- ``fusion+speaker-norm`` with the features of training
   and test clips computed in the band the training *and the test* corpora have (the lowest of
   their low-decile bandwidths, measured on the unlabelled test audio: transductive too). It
