@@ -286,6 +286,12 @@ def test_cross_corpus_table_on_real_clips(data_root, feature_cache):
     assert 3000 < shared.bandwidth < 4000  # CREMA-D's 8 kHz clips
     audio = shared._audio()
     assert all(p.get_params()["features__bandwidth"] == shared.bandwidth for p in audio.values())
+    # the configurations' names say what they build
+    choice = make_config("augment-choice", str(feature_cache))
+    assert choice.augment == ("noise", "reverb", "speed") and choice.augment_choice
+    assert not make_config("fusion+augment-room", str(feature_cache)).augment_choice
+    tuned = make_config("augment-room+compare-C", str(feature_cache))._audio()["audio-svm"]
+    assert [p.get_params()["svm__estimator__C"] for p in tuned] == [1.0, 10.0]
 
 
 def test_speech_image_sets_on_real_clips(data_root, tmp_path):
