@@ -50,6 +50,11 @@ __all__ = [
 #: on load.
 _MACHINE_PARAMS = {"cache_dir": None, "memory": None}
 
+#: Parameters added after models were saved, whose value here is what those models did:
+#: ``{class name: {parameter: value}}``, set on load where a saved estimator lacks them (any
+#: other missing parameter refuses the model, see :func:`_check_params_present`).
+_ADDED_PARAMS = {"AudioVisualEmotionRecognizer": {"augment_choice": False}}
+
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -520,6 +525,9 @@ def _check_params_present(model, path):
     import inspect
 
     for est in _estimators(model):
+        for name, value in _ADDED_PARAMS.get(type(est).__name__, {}).items():
+            if not hasattr(est, name):
+                setattr(est, name, value)  # the behaviour of the models saved before it
         init = inspect.signature(type(est).__init__).parameters.values()
         names = [p.name for p in init if p.name != "self" and p.kind != p.VAR_KEYWORD]
         missing = [name for name in names if not hasattr(est, name)]

@@ -324,6 +324,19 @@ class Untrusted:
     """A type from outside emoset and its libraries."""
 
 
+def _saved_as_before(model, folder):
+    """``folder/old.skops``: ``model`` dumped as is, with its digest beside it."""
+    import hashlib
+
+    import skops.io as sio
+
+    path = folder / "old.skops"
+    sio.dump(model, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "old.skops.sha256").write_text(f"{digest}  old.skops\n")
+    return path
+
+
 def test_a_model_from_another_version_is_refused_by_name(tmp_path):
     """A saved estimator without a parameter this emoset has: a clean error, not a traceback."""
     from emoset.sets.classifiers import ImageSetPLS
@@ -332,19 +345,28 @@ def test_a_model_from_another_version_is_refused_by_name(tmp_path):
     sets = [rng.normal(size=(6, 4)) for _ in range(8)]
     old = ImageSetPLS("mean", n_components=2).fit(sets, [0, 1] * 4)
     del old.n_landmarks  # as saved by an emoset from before the parameter existed
-    import hashlib
-
-    import skops.io as sio
-
-    path = tmp_path / "old.skops"
-    sio.dump(old, path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    (tmp_path / "old.skops.sha256").write_text(f"{digest}  old.skops\n")
+    path = _saved_as_before(old, tmp_path)
     with pytest.raises(
         ValueError,
         match=r"old\.skops: saved by another emoset version: its "
         r"ImageSetPLS has no parameter\(s\) \['n_landmarks'\]",
     ):
+        load_model(path)
+
+
+def test_a_model_saved_before_augment_choice_loads_as_it_was(tmp_path):
+    """``augment_choice`` came after models were saved: one without it loads with ``False``,
+    what it did (any other missing parameter still refuses the model, above)."""
+    from emoset.recognizer.system import AudioVisualEmotionRecognizer
+
+    old = AudioVisualEmotionRecognizer(video={}, augment=("noise",))
+    del old.augment_choice  # as saved by an emoset from before the parameter existed
+    path = _saved_as_before(old, tmp_path)
+    loaded = load_model(path)
+    assert loaded.augment_choice is False and loaded.augment == ("noise",)
+    del loaded.augment
+    _saved_as_before(loaded, tmp_path)
+    with pytest.raises(ValueError, match=r"has no parameter\(s\) \['augment'\]"):
         load_model(path)
 
 
