@@ -122,11 +122,9 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         copies only train: they follow their clip into the training side of every inner fold
         and are never held out or scored. Video subsystems are unchanged.
     augment_choice : bool, default=False
-        With ``augment``: every audio candidate is tried twice, trained on the clips alone and
-        on the clips and their augmented copies, and the inner cross-validation keeps the
-        better (``augmented_`` says which): augmentation where it helps the training
-        speakers' out-of-fold accuracy, none where it does not. ``False``: every audio
-        candidate trains on the copies.
+        With ``augment``: every audio candidate is tried on the clips alone and with their
+        copies, the inner cross-validation keeps the better (``augmented_`` says which).
+        ``False``: every audio candidate trains on the copies.
 
     Attributes
     ----------
