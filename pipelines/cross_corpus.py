@@ -417,7 +417,8 @@ class Recognizer:
     def _inner_cv(self, clips):
         """``({subsystem: C}, model)`` of the inner speaker CV over :data:`C_GRID`: its best
         candidate (``"cv"``) or the one-standard-error rule (``"1se"``)."""
-        model = self._fit_one(clips, "grid")
+        key = self._fit_key(clips, grid=True)
+        model = self._kept(key, lambda: {"model": self._fit_one(clips, "grid")})["model"]
         chosen = {
             name: model.selected_[name]
             if self.choose_C == "cv"
@@ -432,17 +433,29 @@ class Recognizer:
     #: Fitted states shared by configurations that differ only in their decision rule
     #: (``adapted`` and ``adapted+em`` fit the same model): ``{key: state}``, the last few.
     _fitted = {}
-    _FITTED_KEPT = 5
+    _FITTED_KEPT = 12
 
-    def _fit_key(self, clips):
+    @classmethod
+    def _kept(cls, key, make):
+        """The state kept under ``key``, else ``make()`` kept (the least recently used go)."""
+        if key in cls._fitted:
+            cls._fitted[key] = cls._fitted.pop(key)
+        else:
+            cls._fitted[key] = make()
+            while len(cls._fitted) > cls._FITTED_KEPT:
+                cls._fitted.pop(next(iter(cls._fitted)))
+        return cls._fitted[key]
+
+    def _fit_key(self, clips, *, grid=False):
+        """What a fitted state depends on; ``grid``: the inner CV's model over the C grid
+        (the same whatever rule then chooses and whether self-training follows)."""
+        rules = ("grid",) if grid else (self.choose_C, self.self_train, self.self_train_min_prob)
         params = (
             self.normalize,
             tuple(self.augment),
             self.fusion,
             self.shared_band,
-            self.choose_C,
-            self.self_train,
-            self.self_train_min_prob,
+            *rules,
             tuple(self.fusion_features),
             self.bandwidth,
         )
@@ -451,14 +464,12 @@ class Recognizer:
 
     def fit(self, clips):
         """Fit (or take the state fitted with the same settings, clips and test batch)."""
-        key = self._fit_key(clips)
-        if key not in Recognizer._fitted:
+
+        def fitted():
             self._fit(clips)
-            state = {k: v for k, v in vars(self).items() if k.endswith("_")}
-            Recognizer._fitted[key] = state
-            while len(Recognizer._fitted) > self._FITTED_KEPT:
-                Recognizer._fitted.pop(next(iter(Recognizer._fitted)))
-        vars(self).update(Recognizer._fitted[key])
+            return {k: v for k, v in vars(self).items() if k.endswith("_")}
+
+        vars(self).update(self._kept(self._fit_key(clips), fitted))
         return self
 
     def _fit(self, clips):
