@@ -525,7 +525,9 @@ class Recognizer:
         p = proba[ok]
         if self.decide == "em":
             oof = np.exp(log_softmax(self._oof_fused() / self.temperature_, axis=1))
-            p, self.test_priors_ = em_priors(p, np.nanmean(oof, axis=0))
+            self.source_priors_ = np.nanmean(oof, axis=0)
+            p, self.test_priors_ = em_priors(p, self.source_priors_)
+            self.test_posteriors_ = p
             idx = p.argmax(axis=1)
         elif self.decide == "balanced":
             idx = balanced_labels(np.log(np.clip(p, 1e-300, None)))
