@@ -5,8 +5,9 @@ Usage::
     python -m pipelines.cross_corpus [--data-root DIR] [--cache-dir DIR]
         [--configs peer default speaker-norm augment speaker-norm+augment fusion
                    fusion+speaker-norm augment-room fusion+speaker-norm+shared-band
-                   adapted+em adapted+balanced adapted+self-train adapted+reverse-C
-                   adapted+1se-C ...]
+                   fusion+augment-room augment-choice fusion+augment-choice
+                   augment-room+compare-C adapted+em adapted+balanced adapted+self-train
+                   adapted+reverse-C adapted+1se-C ...]
         [--scenarios cremad-to-ravdess ravdess-to-cremad both-to-unseen ravdess cremad]
         [--sessions] [--out results/cross_corpus]
 
@@ -328,8 +329,10 @@ class Recognizer:
         *,
         normalize=None,
         augment=(),
+        augment_choice=False,
         fusion=False,
         shared_band=False,
+        compare_Cs=None,
         choose_C=None,
         decide=None,
         self_train=False,
@@ -344,6 +347,7 @@ class Recognizer:
         self.augment_choice = augment_choice
         self.fusion = fusion
         self.shared_band = shared_band
+        self.compare_Cs = compare_Cs
         self.choose_C = choose_C
         self.decide = decide
         self.self_train = self_train
@@ -363,7 +367,14 @@ class Recognizer:
     def _audio(self, C=None):
         """The speech subsystems; ``C``: one value for every SVM, ``{subsystem: C}``, or
         ``"grid"`` (each subsystem's candidates: one per value of :data:`C_GRID`)."""
-        if not self.fusion:
+        if self.compare_Cs:  # ComParE alone, C chosen by the inner CV
+            audio = {
+                "audio-svm": [
+                    make_audio_pipeline("compare", C=C, probability=False, normalize=self.normalize)
+                    for C in self.compare_Cs
+                ]
+            }
+        elif not self.fusion:
             audio = default_audio_subsystems(normalize=self.normalize)
         else:
             audio = {
@@ -389,7 +400,11 @@ class Recognizer:
 
     def _fit_one(self, clips, C=None):
         return AudioVisualEmotionRecognizer(
-            video={}, audio=self._audio(C), augment=self.augment, cache_dir=self.cache_dir
+            video={},
+            audio=self._audio(C),
+            augment=self.augment,
+            augment_choice=self.augment_choice,
+            cache_dir=self.cache_dir,
         ).fit(clips)
 
     def _reverse_validation(self, clips):
@@ -453,6 +468,8 @@ class Recognizer:
         params = (
             self.normalize,
             tuple(self.augment),
+            self.augment_choice,
+            self.compare_Cs,
             self.fusion,
             self.shared_band,
             *rules,
@@ -544,14 +561,17 @@ def make_config(name, cache_dir):
         return Peer(cache_dir)
     tokens = set(name.split("+"))
     adapted = "adapted" in tokens  # fusion+speaker-norm+shared-band
-    augment = AUGMENT_ROOM if "augment-room" in tokens else AUGMENT if "augment" in tokens else ()
+    room = "augment-room" in tokens or "augment-choice" in tokens
+    augment = AUGMENT_ROOM if room else AUGMENT if "augment" in tokens else ()
     choose = {"reverse-C": "reverse", "cv-C": "cv", "1se-C": "1se"}
     return Recognizer(
         cache_dir,
         normalize="speaker" if adapted or "speaker-norm" in tokens else None,
         augment=augment,
+        augment_choice="augment-choice" in tokens,
         fusion=adapted or "fusion" in tokens,
         shared_band=adapted or "shared-band" in tokens,
+        compare_Cs=COMPARE_CS if "compare-C" in tokens else None,
         choose_C=next((v for k, v in choose.items() if k in tokens), None),
         decide="em" if "em" in tokens else "balanced" if "balanced" in tokens else None,
         self_train="self-train" in tokens,
