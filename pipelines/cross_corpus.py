@@ -6,7 +6,8 @@ Usage::
         [--configs peer default speaker-norm augment speaker-norm+augment fusion
                    fusion+speaker-norm augment-room fusion+speaker-norm+shared-band
                    fusion+augment-room augment-choice fusion+augment-choice
-                   augment-room+compare-C]
+                   augment-room+compare-C adapted+em adapted+balanced adapted+self-train
+                   adapted+reverse-C adapted+1se-C ...]
         [--scenarios cremad-to-ravdess ravdess-to-cremad both-to-unseen ravdess cremad]
         [--sessions] [--out results/cross_corpus]
 
@@ -52,6 +53,37 @@ Rows (configurations):
   differs from ``fusion+speaker-norm`` only where the test corpus is the narrower one
   (``ravdess-to-cremad``: CREMA-D's telephone band, 3.8 kHz, instead of RAVDESS's 8 kHz).
 
+Unsupervised adaptation to the test batch (issue 25; every rule below was fixed, with its
+constants, before any of its test numbers was seen; no test label enters any choice). Each is
+built on ``adapted`` = ``fusion+speaker-norm+shared-band`` (named ``adapted`` to keep the rows
+short) and is transductive: it uses the unlabelled test clips given together.
+
+* ``+em`` -- label shift (Saerens et al. 2002): the fused scores are turned into posteriors by a
+  temperature fitted on the training clips' out-of-fold fused scores (their labels, negative
+  log-likelihood; :func:`fit_temperature`); the test batch's class priors are re-estimated by
+  EM (:func:`em_priors`), starting from the source priors (the mean calibrated out-of-fold
+  posterior), and each clip takes the class of its re-weighted posterior.
+* ``+balanced`` -- decision balancing: the calibrated posteriors of the labelled test clips are
+  assigned to classes so that every class receives ``floor(n / K)`` or ``ceil(n / K)`` of them,
+  maximising the summed log-posterior (:func:`balanced_labels`, an assignment problem).
+* ``+self-train`` -- :data:`SELF_TRAIN_ROUNDS` rounds: the current model labels the test batch;
+  the clips whose calibrated largest posterior is at least :data:`SELF_TRAIN_MIN_PROB`, at most
+  ``ceil(n / (2 K))`` per class (the most confident first), join the source clips with their
+  pseudo-labels, and the model is trained again from scratch on both (:func:`pseudo_labels`).
+  Each round selects anew from the whole batch.
+* ``+reverse-C`` -- the SVMs' ``C`` chosen without a test label by reverse validation (Zhong et
+  al. 2010): for each ``C`` of :data:`C_GRID`, train on the source, label the test batch, train
+  a second model (same ``C``) on the test batch with those labels only, and score it on the
+  source clips and their labels; the best ``C`` wins (ties: the smaller ``C``), and the first
+  model of that ``C`` answers.
+* ``+1se-C`` -- ``C`` of :data:`C_GRID` chosen in the recognizer's inner speaker CV on the
+  source (every ``C`` a candidate of each subsystem; not transductive by itself), with the
+  one-standard-error rule toward stronger regularisation: the smallest ``C`` whose out-of-fold
+  accuracy is within one binomial standard error (``sqrt(p (1 - p) / n)``) of the best.
+  ``+cv-C``: the same candidates, the best out-of-fold accuracy (no rule).
+
+Tokens combine (``adapted+reverse-C+em``: the ``C`` of reverse validation, then EM).
+
 Columns: accuracy over all test clips (an abstention counts as wrong), coverage (share of
 clips labelled), accuracy of the labelled clips, chance (majority class of the test clips), and
 the risk-coverage curve: the accuracy of the ``k`` most confident answers (confidence: the
@@ -65,6 +97,11 @@ statistics (``min_group_clips`` lowered to 2 for the measurement; a batch of 1 u
 statistics).
 
 Features are cached under ``--cache-dir``; the same command gives the same numbers.
+
+References: M. Saerens, P. Latinne and C. Decaestecker, "Adjusting the outputs of a classifier
+to new a priori probabilities: a simple procedure", Neural Computation 14(1), 2002; E. Zhong et
+al., "Cross validation framework to choose amongst models and datasets for transfer learning",
+ECML PKDD 2010.
 """
 
 from __future__ import annotations
@@ -74,9 +111,13 @@ import json
 import logging
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment, minimize_scalar
+from scipy.special import log_softmax
+from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
@@ -109,6 +150,19 @@ CONFIGS = (
     "fusion+augment-choice",
     "augment-room+compare-C",
 )
+#: The unsupervised adaptations of the test batch (see the module docstring), each on
+#: ``adapted`` = ``fusion+speaker-norm+shared-band``.
+ADAPTED = (
+    "adapted+em",
+    "adapted+balanced",
+    "adapted+self-train",
+    "adapted+reverse-C",
+    "adapted+cv-C",
+    "adapted+1se-C",
+    "adapted+reverse-C+em",
+    "adapted+1se-C+em",
+    "adapted+self-train+em",
+)
 SCENARIOS = ("cremad-to-ravdess", "ravdess-to-cremad", "both-to-unseen", "ravdess", "cremad")
 
 #: The augmentation of the ``augment`` rows.
@@ -123,6 +177,13 @@ COMPARE_CS = (1.0, 10.0)
 
 #: Coverages of the risk-coverage curve.
 COVERAGES = (0.25, 0.5, 0.75)
+
+#: The SVMs' ``C`` values the label-free choices pick from (``+reverse-C``, ``+1se-C``).
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+#: Self-training: rounds, and the least calibrated posterior a pseudo-label needs.
+SELF_TRAIN_ROUNDS = 2
+SELF_TRAIN_MIN_PROB = 0.5
 
 #: Batch sizes of ``--sessions``.
 SESSION_SIZES = (1, 2, 3, 5, 10, 20, 60)
@@ -155,8 +216,112 @@ class Peer:
         return np.array(labels, dtype=object), D.max(axis=1)
 
 
+# --------------------------------------------------------------------------- adaptation
+
+
+def fit_temperature(scores, y, classes):
+    """The temperature ``T`` whose ``softmax(scores / T)`` has the least negative
+    log-likelihood of the labels ``y`` (rows with NaN left out); 1.0 without any row."""
+    scores = np.asarray(scores, dtype=float)
+    ok = ~np.isnan(scores).any(axis=1)
+    if not ok.any():
+        return 1.0
+    idx = np.searchsorted(np.asarray(classes), np.asarray(y)[ok])
+    S = scores[ok]
+
+    def nll(log_t):
+        return -log_softmax(S / np.exp(log_t), axis=1)[np.arange(len(S)), idx].mean()
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded").x))
+
+
+def em_priors(proba, source_priors, *, tol=1e-8, max_iter=1000):
+    """Saerens et al. (2002): re-estimate the class priors of a batch from its posteriors.
+
+    ``proba`` (n, K) are posteriors under the source priors ``source_priors`` (K,). Returns
+    ``(adjusted posteriors, priors)``: the posteriors re-weighted by ``priors / source_priors``
+    and normalised, the priors the mean adjusted posterior, iterated to a fixed point.
+    """
+    proba = np.asarray(proba, dtype=float)
+    source = np.asarray(source_priors, dtype=float)
+    priors = source.copy()
+    for _ in range(max_iter):
+        q = proba * (priors / source)
+        q /= q.sum(axis=1, keepdims=True)
+        new = q.mean(axis=0)
+        done = np.abs(new - priors).max() < tol
+        priors = new
+        if done:
+            break
+    q = proba * (priors / source)
+    return q / q.sum(axis=1, keepdims=True), priors
+
+
+def balanced_labels(log_proba):
+    """Class index of each row such that every class gets ``floor(n / K)`` or ``ceil(n / K)``
+    rows, maximising the summed ``log_proba`` (an assignment problem).
+
+    Each class has ``floor(n / K)`` slots that must be filled and one optional slot; dummy
+    rows, which may take only optional slots, make the problem square, so every required slot
+    goes to a real row.
+    """
+    log_proba = np.asarray(log_proba, dtype=float)
+    n, k = log_proba.shape
+    f = n // k
+    cls = np.concatenate([np.repeat(np.arange(k), f), np.arange(k)])  # slot -> class
+    required = np.arange(len(cls)) < k * f
+    cost = -log_proba[:, cls]
+    big = 1.0 + 2.0 * n * max(np.abs(cost).max(), 1.0)
+    dummy = np.where(required, big, 0.0)[None, :].repeat(len(cls) - n, axis=0)
+    rows, cols = linear_sum_assignment(np.vstack([cost, dummy]))
+    out = np.empty(n, dtype=int)
+    real = rows < n
+    out[rows[real]] = cls[cols[real]]
+    return out
+
+
+def pseudo_labels(proba, classes, *, min_prob=SELF_TRAIN_MIN_PROB):
+    """``(rows, labels)`` the self-training rule keeps: rows whose largest posterior is at
+    least ``min_prob``, at most ``ceil(n / (2 K))`` per class, the most confident first (a
+    NaN row never)."""
+    proba = np.asarray(proba, dtype=float)
+    n, k = proba.shape
+    cap = -(-n // (2 * k))
+    P = np.where(np.isnan(proba).any(axis=1, keepdims=True), -np.inf, proba)
+    best, top = P.argmax(axis=1), P.max(axis=1)
+    rows = []
+    for c in range(k):
+        mine = np.flatnonzero((best == c) & (top >= min_prob))
+        rows.extend(mine[np.argsort(-top[mine], kind="stable")][:cap].tolist())
+    rows = np.array(sorted(rows), dtype=int)
+    return rows, np.asarray(classes, dtype=object)[best[rows]]
+
+
+def one_se_choice(accuracies, n):
+    """Index of the first (most regularised) candidate whose accuracy is within one binomial
+    standard error ``sqrt(p (1 - p) / n)`` of the best ``p``."""
+    accuracies = np.asarray(accuracies, dtype=float)
+    p = float(np.nanmax(accuracies))
+    return int(np.flatnonzero(accuracies >= p - np.sqrt(p * (1 - p) / n))[0])
+
+
+def _labels_of(model, clips):
+    """The labels a fitted recognizer gives the clips (``None`` for an abstention)."""
+    return np.array([r.label for r in model.predict_records(clips)], dtype=object)
+
+
+# --------------------------------------------------------------------------- the recognizer
+
+
 class Recognizer:
-    """The recognizer as ``emoset train`` builds it, speech only."""
+    """The recognizer as ``emoset train`` builds it, speech only.
+
+    The adaptations of the module docstring: ``choose_C`` (``"reverse"``, ``"cv"``, ``"1se"``:
+    the SVMs' ``C`` from :data:`C_GRID`), ``decide`` (``"em"``, ``"balanced"``; ``None``: the
+    recognizer's own labels), ``self_train`` (:data:`SELF_TRAIN_ROUNDS` rounds).
+    ``fusion_features``: the feature sets of the fused subsystems (``fusion``);
+    ``self_train_min_prob``: the self-training rule's least posterior.
+    """
 
     def __init__(
         self,
@@ -168,24 +333,40 @@ class Recognizer:
         fusion=False,
         shared_band=False,
         compare_Cs=None,
+        choose_C=None,
+        decide=None,
+        self_train=False,
+        fusion_features=("egemaps", "compare"),
+        self_train_min_prob=SELF_TRAIN_MIN_PROB,
     ):
         self.cache_dir = cache_dir
+        self.fusion_features = fusion_features
+        self.self_train_min_prob = self_train_min_prob
         self.normalize = normalize
         self.augment = augment
         self.augment_choice = augment_choice
         self.fusion = fusion
         self.shared_band = shared_band
         self.compare_Cs = compare_Cs
+        self.choose_C = choose_C
+        self.decide = decide
+        self.self_train = self_train
         self.bandwidth = "auto"
+        self.unlabelled = []
 
     def see(self, train, test):
-        """With ``shared_band``: the band of the training corpora and of the (unlabelled)
-        test clips, the lowest of each corpus's low-decile bandwidth."""
+        """What the configuration learns from the unlabelled test clips: with ``shared_band``,
+        the band of the training corpora and of the test clips (the lowest of each corpus's
+        low-decile bandwidth); the clips themselves, stripped of their labels, for
+        self-training and reverse validation."""
         if self.shared_band:
             step = OpenSmileFeatures(cache_dir=self.cache_dir).fit([*train, *test])
             self.bandwidth = step.bandwidth_
+        self.unlabelled = [replace(c, label="?", meta={}) for c in test]
 
-    def _audio(self):
+    def _audio(self, C=None):
+        """The speech subsystems; ``C``: one value for every SVM, ``{subsystem: C}``, or
+        ``"grid"`` (each subsystem's candidates: one per value of :data:`C_GRID`)."""
         if self.compare_Cs:  # ComParE alone, C chosen by the inner CV
             audio = {
                 "audio-svm": [
@@ -198,47 +379,202 @@ class Recognizer:
         else:
             audio = {
                 f"audio-{f}": make_audio_pipeline(f, probability=False, normalize=self.normalize)
-                for f in ("egemaps", "compare")
+                for f in self.fusion_features
             }
-        if self.bandwidth != "auto":
-            for cands in audio.values():
-                for pipe in cands if isinstance(cands, list) else [cands]:
+        if C == "grid":
+            audio = {
+                name: [clone(p).set_params(svm__estimator__C=c) for c in C_GRID for p in cands]
+                for name, cands in (
+                    (n, c if isinstance(c, list) else [c]) for n, c in audio.items()
+                )
+            }
+        for name, cands in audio.items():
+            for pipe in cands if isinstance(cands, list) else [cands]:
+                if self.bandwidth != "auto":
                     pipe.set_params(features__bandwidth=self.bandwidth)
+                if isinstance(C, dict):
+                    pipe.set_params(svm__estimator__C=C[name])
+                elif C is not None and C != "grid":
+                    pipe.set_params(svm__estimator__C=C)
         return audio
 
-    def fit(self, clips):
-        self.model_ = AudioVisualEmotionRecognizer(
+    def _fit_one(self, clips, C=None):
+        return AudioVisualEmotionRecognizer(
             video={},
-            audio=self._audio(),
+            audio=self._audio(C),
             augment=self.augment,
             augment_choice=self.augment_choice,
             cache_dir=self.cache_dir,
         ).fit(clips)
+
+    def _reverse_validation(self, clips):
+        """``(C, model)``: the ``C`` of :data:`C_GRID` whose reverse model scores best on the
+        source labels (ties: the smaller), and its forward model."""
+        source_y = np.array([c.label for c in clips], dtype=object)
+        best, self.reverse_scores_ = None, {}
+        for c in C_GRID:
+            model = self._fit_one(clips, c)
+            labels = _labels_of(model, self.unlabelled)
+            target = [
+                replace(clip, label=label)
+                for clip, label in zip(self.unlabelled, labels, strict=True)
+                if label is not None
+            ]
+            try:
+                acc = float(np.mean(_labels_of(self._fit_one(target, c), clips) == source_y))
+            except ValueError:  # too few pseudo-labelled clips, classes or speakers to train
+                acc = 0.0
+            self.reverse_scores_[c] = acc
+            if best is None or acc > best[0]:
+                best = (acc, c, model)
+        return best[1], best[2]
+
+    def _inner_cv(self, clips):
+        """``({subsystem: C}, model)`` of the inner speaker CV over :data:`C_GRID`: its best
+        candidate (``"cv"``) or the one-standard-error rule (``"1se"``)."""
+        key = self._fit_key(clips, grid=True)
+        model = self._kept(key, lambda: {"model": self._fit_one(clips, "grid")})["model"]
+        chosen = {
+            name: model.selected_[name]
+            if self.choose_C == "cv"
+            else one_se_choice(accs, len(clips))
+            for name, accs in model.candidate_scores_.items()
+        }
+        C = {name: C_GRID[k] for name, k in chosen.items()}
+        if any(k != model.selected_[name] for name, k in chosen.items()):
+            model = self._fit_one(clips, C)
+        return C, model
+
+    #: Fitted states shared by configurations that differ only in their decision rule
+    #: (``adapted`` and ``adapted+em`` fit the same model): ``{key: state}``, the last few.
+    _fitted = {}
+    _FITTED_KEPT = 12
+
+    @classmethod
+    def _kept(cls, key, make):
+        """The state kept under ``key``, else ``make()`` kept (the least recently used go)."""
+        if key in cls._fitted:
+            cls._fitted[key] = cls._fitted.pop(key)
+        else:
+            cls._fitted[key] = make()
+            while len(cls._fitted) > cls._FITTED_KEPT:
+                cls._fitted.pop(next(iter(cls._fitted)))
+        return cls._fitted[key]
+
+    def _fit_key(self, clips, *, grid=False):
+        """What a fitted state depends on; ``grid``: the inner CV's model over the C grid
+        (the same whatever rule then chooses and whether self-training follows)."""
+        rules = ("grid",) if grid else (self.choose_C, self.self_train, self.self_train_min_prob)
+        params = (
+            self.normalize,
+            tuple(self.augment),
+            self.augment_choice,
+            self.compare_Cs,
+            self.fusion,
+            self.shared_band,
+            *rules,
+            tuple(self.fusion_features),
+            self.bandwidth,
+        )
+        ids = tuple((c.corpus, c.id) for c in clips)
+        return params, ids, tuple((c.corpus, c.id) for c in self.unlabelled)
+
+    def fit(self, clips):
+        """Fit (or take the state fitted with the same settings, clips and test batch)."""
+
+        def fitted():
+            self._fit(clips)
+            return {k: v for k, v in vars(self).items() if k.endswith("_")}
+
+        vars(self).update(self._kept(self._fit_key(clips), fitted))
         return self
 
+    def _fit(self, clips):
+        if self.choose_C == "reverse":
+            self.C_, self.model_ = self._reverse_validation(clips)
+        elif self.choose_C in ("cv", "1se"):
+            self.C_, self.model_ = self._inner_cv(clips)
+        else:
+            self.C_, self.model_ = None, self._fit_one(clips)
+        if self.choose_C:
+            logger.info("C chosen (%s): %s", self.choose_C, self.C_)
+        self.train_y_ = [c.label for c in clips]
+        self.pseudo_labelled_ = []
+        for _ in range(SELF_TRAIN_ROUNDS if self.self_train else 0):
+            proba = self.posteriors(self.unlabelled)
+            rows, labels = pseudo_labels(
+                proba, self.model_.classes_, min_prob=self.self_train_min_prob
+            )
+            self.pseudo_labelled_.append((rows, labels, proba))
+            logger.info("self-training: %d of %d test clips pseudo-labelled", len(rows), len(proba))
+            extra = [
+                replace(self.unlabelled[i], label=y) for i, y in zip(rows, labels, strict=True)
+            ]
+            self.model_ = self._fit_one(clips + extra, self.C_)
+            self.train_y_ = [c.label for c in clips + extra]
+        return self
+
+    def _oof_fused(self):
+        model = self.model_
+        return model.fusion_.decision_function(model.oof_scores_)
+
+    def posteriors(self, clips):
+        """Calibrated posteriors of the clips: the softmax of the fused scores over the
+        temperature fitted on the training clips' out-of-fold fused scores and labels (NaN
+        rows where nothing scored)."""
+        self.temperature_ = fit_temperature(self._oof_fused(), self.train_y_, self.model_.classes_)
+        fused = self.model_.decision_function(clips)
+        return np.exp(log_softmax(fused / self.temperature_, axis=1))
+
     def answers(self, clips):
-        records = self.model_.predict_records(clips)
-        labels = np.array([r.label for r in records], dtype=object)
-        conf = np.array(
-            [max(v for v in r.scores.values()) if r.label is not None else -np.inf for r in records]
-        )
+        if self.decide is None:
+            records = self.model_.predict_records(clips)
+            labels = np.array([r.label for r in records], dtype=object)
+            conf = np.array(
+                [max(r.scores.values()) if r.label is not None else -np.inf for r in records]
+            )
+            return labels, conf
+        proba = self.posteriors(clips)
+        ok = ~np.isnan(proba).any(axis=1)
+        labels, conf = np.full(len(clips), None, dtype=object), np.full(len(clips), -np.inf)
+        if not ok.any():
+            return labels, conf
+        p = proba[ok]
+        if self.decide == "em":
+            oof = np.exp(log_softmax(self._oof_fused() / self.temperature_, axis=1))
+            self.source_priors_ = np.nanmean(oof, axis=0)
+            p, self.test_priors_ = em_priors(p, self.source_priors_)
+            self.test_posteriors_ = p
+            idx = p.argmax(axis=1)
+        elif self.decide == "balanced":
+            idx = balanced_labels(np.log(np.clip(p, 1e-300, None)))
+        else:
+            raise ValueError(f"decide must be None, 'em' or 'balanced'; got {self.decide!r}.")
+        labels[ok] = self.model_.classes_[idx]
+        conf[ok] = p[np.arange(len(p)), idx]
         return labels, conf
 
 
 def make_config(name, cache_dir):
+    """The model of a configuration name (``+``-separated tokens, see the module docstring)."""
     if name == "peer":
         return Peer(cache_dir)
-    normalize = "speaker" if "speaker-norm" in name else None
-    room = "augment-room" in name or "augment-choice" in name
-    augment = AUGMENT_ROOM if room else AUGMENT if "augment" in name else ()
+    tokens = set(name.split("+"))
+    adapted = "adapted" in tokens  # fusion+speaker-norm+shared-band
+    room = "augment-room" in tokens or "augment-choice" in tokens
+    augment = AUGMENT_ROOM if room else AUGMENT if "augment" in tokens else ()
+    choose = {"reverse-C": "reverse", "cv-C": "cv", "1se-C": "1se"}
     return Recognizer(
         cache_dir,
-        normalize=normalize,
+        normalize="speaker" if adapted or "speaker-norm" in tokens else None,
         augment=augment,
-        augment_choice="augment-choice" in name,
-        fusion="fusion" in name,
-        shared_band="shared-band" in name,
-        compare_Cs=COMPARE_CS if "compare-C" in name else None,
+        augment_choice="augment-choice" in tokens,
+        fusion=adapted or "fusion" in tokens,
+        shared_band=adapted or "shared-band" in tokens,
+        compare_Cs=COMPARE_CS if "compare-C" in tokens else None,
+        choose_C=next((v for k, v in choose.items() if k in tokens), None),
+        decide="em" if "em" in tokens else "balanced" if "balanced" in tokens else None,
+        self_train="self-train" in tokens,
     )
 
 
@@ -376,7 +712,7 @@ def _parser():
     p = argparse.ArgumentParser(prog="python -m pipelines.cross_corpus", description=__doc__)
     p.add_argument("--data-root", default=None)
     p.add_argument("--cache-dir", default=str(REPO / ".cache"))
-    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS + ADAPTED)
     p.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
     p.add_argument("--sessions", action="store_true", help="measure the clips a speaker needs")
     p.add_argument("--out", default=str(REPO / "results" / "cross_corpus"))

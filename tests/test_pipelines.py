@@ -312,3 +312,116 @@ def test_speech_image_sets_on_real_clips(data_root, tmp_path):
     majority = max(np.mean(y[test] == c) for c in set(y[test]))
     assert np.mean(pred[test] == y[test]) > majority + 0.1
     assert len(chosen) == 2 and all(p["set_model"] in ("gaussian", "covariance") for p in chosen)
+
+
+def test_cross_corpus_adaptation_rules_on_generated_scores():
+    """The label-free rules of ``pipelines.cross_corpus`` do what their docstrings state."""
+    from itertools import product
+
+    from pipelines.cross_corpus import (
+        balanced_labels,
+        em_priors,
+        fit_temperature,
+        one_se_choice,
+        pseudo_labels,
+    )
+
+    rng = np.random.default_rng(0)
+    # balanced assignment: floor/ceil per class, and the best such assignment (brute force)
+    log_p = np.log(rng.dirichlet(np.ones(3) * 0.5, size=7))
+    log_p[:, 0] += 3.0  # a model piling onto class 0
+    idx = balanced_labels(log_p)
+    assert sorted(np.bincount(idx, minlength=3)) == [2, 2, 3]
+    feasible = [
+        a for a in product(range(3), repeat=7) if sorted(np.bincount(a, minlength=3)) == [2, 2, 3]
+    ]
+    best = max(log_p[np.arange(7), a].sum() for a in feasible)
+    assert log_p[np.arange(7), idx].sum() == pytest.approx(best)
+    assert np.bincount(log_p.argmax(axis=1), minlength=3)[0] > 3  # argmax alone piles up
+    # EM (Saerens et al.): true posteriors under balanced source priors, a shifted test batch
+    means = np.array([[-2.0], [0.0], [2.0]])
+    y = rng.choice(3, size=3000, p=[0.6, 0.3, 0.1])
+    x = means[y] + rng.normal(size=(3000, 1))
+    post = np.exp(-0.5 * (x - means.T) ** 2)
+    post /= post.sum(axis=1, keepdims=True)  # the posteriors under priors 1/3 each
+    adjusted, priors = em_priors(post, np.full(3, 1 / 3))
+    assert np.abs(priors - [0.6, 0.3, 0.1]).max() < 0.04
+    assert np.allclose(adjusted.sum(axis=1), 1.0)
+    assert np.mean(adjusted.argmax(1) == y) > np.mean(post.argmax(1) == y)
+    # temperature: the NLL-optimal scale of scores made 3x too sharp
+    assert fit_temperature(3 * np.log(post), y, np.arange(3)) == pytest.approx(3.0, rel=0.1)
+    # self-training: at least the rule's posterior, at most ceil(n / 2K) per class
+    proba = rng.dirichlet(np.ones(3) * 0.3, size=40)
+    proba[5] = np.nan
+    rows, labels = pseudo_labels(proba, np.array(["a", "b", "c"]), min_prob=0.5)
+    assert 5 not in rows and len(rows) > 0
+    assert (proba[rows].max(axis=1) >= 0.5).all()
+    assert max(np.unique(labels, return_counts=True)[1]) <= 7  # ceil(40 / 6)
+    assert list(labels) == list(np.array(["a", "b", "c"])[proba[rows].argmax(axis=1)])
+    # the one-standard-error rule: the first candidate within one SE of the best
+    assert one_se_choice([0.40, 0.46, 0.50, 0.49], n=100) == 1  # SE 0.05
+    assert one_se_choice([0.40, 0.46, 0.50, 0.49], n=10000) == 2
+
+
+def test_cross_corpus_adaptation_on_real_clips(data_root, feature_cache):
+    """Self-training, balancing, EM and reverse validation on real clips: trained on CREMA-D
+    (eGeMAPS, standardised per speaker), adapted to 44 unlabelled RAVDESS clips of 4 actors."""
+    from emoset.datasets.corpora import load_cremad, load_ravdess
+    from pipelines.cross_corpus import C_GRID, SHARED, Recognizer, make_config, one_se_choice
+
+    cremad = load_cremad(data_root)
+    ravdess = [
+        c
+        for c in load_ravdess(data_root)
+        if c.label in SHARED and c.id[-8:-3] == "01-01" and int(c.speaker) <= 4
+    ]
+    assert len(ravdess) == 44  # 4 actors x (1 neutral + 5 x 2 intensities) x 1 take
+
+    def adapted(name):
+        model = make_config(name, str(feature_cache))
+        model.fusion_features = ("egemaps",)  # small: eGeMAPS only
+        # the small model's posteriors across corpora are all below the rule's 0.5: a lower
+        # bound exercises the rule
+        model.self_train_min_prob = 0.35
+        model.see(cremad, ravdess)
+        assert all(c.label == "?" for c in model.unlabelled)  # no test label goes in
+        return model.fit(cremad)
+
+    st = adapted("adapted+self-train")
+    assert len(st.pseudo_labelled_) == 2  # two rounds
+    for rows, labels, proba in st.pseudo_labelled_:
+        top = np.nanmax(proba, axis=1)
+        assert len(rows) > 0 and (top[rows] >= 0.35).all() and (top < 0.35).any()
+        assert max(np.unique(labels, return_counts=True)[1]) <= 4  # ceil(44 / 12)
+    rows, _, _ = st.pseudo_labelled_[-1]
+    assert len(st.train_y_) == len(cremad) + len(rows)  # the source + the kept pseudo-labels
+    labels, _ = st.answers(ravdess)
+    Recognizer._fitted.clear()  # fitted anew, not the state kept for the other rules
+    again = adapted("adapted+self-train")  # deterministic
+    assert list(again.answers(ravdess)[0]) == list(labels)
+
+    bal = adapted("adapted+balanced")
+    labels, conf = bal.answers(ravdess)
+    counts = np.unique(labels[labels != None], return_counts=True)[1]  # noqa: E711
+    plain = bal.model_.predict(ravdess)
+    assert max(counts) - min(counts) <= 1 and len(counts) == 6
+    assert max(np.unique(plain[plain != None], return_counts=True)[1]) > max(counts)  # noqa: E711
+    em = adapted("adapted+em")
+    labels, conf = em.answers(ravdess)
+    assert np.all(conf[labels != None] > 0)  # noqa: E711
+    # the priors are EM's fixed point: the mean of the posteriors re-weighted by them
+    assert np.allclose(em.test_posteriors_.mean(axis=0), em.test_priors_, atol=1e-6)
+    assert np.abs(em.test_priors_ - em.source_priors_).max() > 0.02  # they moved
+
+    rv = adapted("adapted+reverse-C")
+    assert list(rv.reverse_scores_) == list(C_GRID)
+    assert rv.C_ == min(
+        c for c, s in rv.reverse_scores_.items() if s == max(rv.reverse_scores_.values())
+    )
+    assert rv.model_.subsystems_["audio-egemaps"].get_params()["svm__estimator__C"] == rv.C_
+    se = adapted("adapted+1se-C")  # the inner speaker CV over the C grid, one-SE rule
+    grid = Recognizer._fitted[se._fit_key(cremad, grid=True)]["model"]
+    for name, accs in grid.candidate_scores_.items():
+        assert se.C_[name] == C_GRID[one_se_choice(accs, len(cremad))]
+        assert se.C_[name] <= C_GRID[grid.selected_[name]]  # toward stronger regularisation
+        assert se.model_.subsystems_[name].get_params()["svm__estimator__C"] == se.C_[name]
