@@ -246,8 +246,11 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
     # subclasses define: _params(), _names(), _validate(), _versions()
 
     def _check_dependencies(self):
-        """Raise if an optional package this step needs is missing (a fitted or loaded step
-        on another machine; :meth:`fit` checks it with the parameters)."""
+        """Raise if an optional package this step needs is missing (librosa for pitch-shifted
+        copies): :meth:`fit` and :meth:`extract` check it with the parameters, the per-signal
+        routes too (a fitted or loaded step on another machine)."""
+        if self.augmentation == "pitch":
+            require_librosa("augmentation='pitch'")
 
     def _validate_common(self):
         from sklearn.utils import check_scalar
@@ -260,9 +263,8 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         check_scalar(self.min_group_clips, "min_group_clips", numbers.Integral, min_val=2)
         if self.augmentation is not None:
             check_choice("augmentation", self.augmentation, AUGMENTATIONS)
-            if self.augmentation == "pitch":
-                require_librosa("augmentation='pitch'")
         check_scalar(self.augmentation_seed, "augmentation_seed", numbers.Integral, min_val=0)
+        self._check_dependencies()
         if not (self.bandwidth in (None, "auto") or isinstance(self.bandwidth, numbers.Real)):
             raise ValueError(
                 f"bandwidth must be 'auto', a frequency in Hz or None; got {self.bandwidth!r}."
@@ -418,8 +420,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         where a group was too small and the training statistics were used.
         """
         check_is_fitted(self)
-        self._validate_common()
-        self._check_dependencies()  # once here, not once per clip in the workers
+        self._validate_common()  # optional packages too: once here, not once per clip
         clips = _check_clips(X)
         augmentation = None
         if self.augmentation is not None:

@@ -299,7 +299,6 @@ class LibrosaFeatures(_BaseAudioFeatures):
 
         check_scalar(self.n_mfcc, "n_mfcc", numbers.Integral, min_val=1)
         check_choice("pitch", self.pitch, ("yin", "pyin"))
-        self._check_dependencies()
         p = np.asarray(self.percentiles, dtype=float)
         if p.ndim != 1 or np.any((p < 0) | (p > 100)):
             raise ValueError(f"percentiles must be numbers in [0, 100]; got {self.percentiles!r}.")
@@ -315,6 +314,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
         return librosa_feature_names(int(self.n_mfcc), tuple(self.percentiles))
 
     def _check_dependencies(self):
+        super()._check_dependencies()
         if self.pitch == "pyin":
             require_librosa('LibrosaFeatures(pitch="pyin")')
 
