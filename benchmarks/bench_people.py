@@ -123,7 +123,7 @@ def main(argv=None):
             total = t_dec + t_people + t_cnn
             per_frame[n_faces] = (t_people + t_cnn) / n
             whole[n_faces] = total / n
-            floor[n_faces] = ((t_lm + t_cnn) / len(faces),)
+            floor[n_faces] = (t_lm + t_cnn) / len(faces)
             rows += [
                 (n_faces, seen, "decode (gray)", n / t_dec, 1000 * t_dec / n),
                 (n_faces, seen, "today's path: largest face only", n / t_old, 1000 * t_old / n),
@@ -155,7 +155,7 @@ def main(argv=None):
         print("| " + " | ".join(cells) + " |")
     counts = np.array(list(whole), dtype=float)
     slope, shared = np.polyfit(counts, [whole[n] for n in whole], 1)  # frame = shared + n x face
-    least = float(np.median([floor[n][0] for n in floor]))
+    least = float(np.median(list(floor.values())))
     print(
         f"\nA line through the 1-, 2- and 4-face frames: {1000 * shared:.2f} ms shared by the "
         f"faces of a frame (decode, the tracker's once-a-frame work) + {1000 * slope:.2f} ms a "

@@ -29,13 +29,7 @@ _BLOCK = 1024
 
 def frames_of(y, frame_length, hop_length):
     """The frames of a 1-d signal as the columns of a read-only view, shape (frame_length, n)."""
-    n = 1 + (y.shape[-1] - frame_length) // hop_length
-    return np.lib.stride_tricks.as_strided(
-        y,
-        shape=(frame_length, n),
-        strides=(y.strides[-1], hop_length * y.strides[-1]),
-        writeable=False,
-    )
+    return np.lib.stride_tricks.sliding_window_view(y, frame_length)[::hop_length].T
 
 
 def _centred(y, frame_length, mode="constant"):
