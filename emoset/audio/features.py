@@ -206,9 +206,9 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         return opensmile_feature_names(self.feature_set)
 
     def _versions(self):
-        import opensmile
+        from importlib.metadata import version  # what opensmile.__version__ reads, unimported
 
-        return {"opensmile": opensmile.__version__}
+        return {"opensmile": version("opensmile")}
 
 
 class LibrosaFeatures(_BaseAudioFeatures):

@@ -120,26 +120,64 @@ def _opensmile_values(signal, sampling_rate=16000, *, feature_set="eGeMAPSv02"):
     return frame.to_numpy(dtype=np.float32).reshape(-1)
 
 
-def _smile_settings(feature_set):
-    """What ``opensmile.Smile(feature_set, Functionals)`` configures openSMILE from, without
-    building one: an object with the attributes Smile's own ``_options``, ``config_path`` and
-    ``_smile`` read (Smile's defaults), so those methods of Smile give the configuration."""
-    from opensmile import FeatureLevel, FeatureSet, Smile
+#: Each feature set's configuration file under opensmile's ``core/config`` folder (the
+#: values of ``opensmile.FeatureSet``; ``tests/audio/test_audio.py`` checks them).
+_SMILE_CONFIGS = {
+    "eGeMAPSv02": "egemaps/v02/eGeMAPSv02.conf",
+    "ComParE_2016": "compare/ComParE_2016.conf",
+    "emobase": "emobase/emobase.conf",
+}
 
-    class Settings:
-        options = {}
-        loglevel = 2
-        logfile = None
-        verbose = False
-        feature_level = FeatureLevel.Functionals
-        default_config_root = Smile.default_config_root
-        config_path = Smile.config_path
-        _options = Smile._options
-        _smile = Smile._smile
 
-    settings = Settings()
-    settings.feature_set = getattr(FeatureSet, feature_set)
-    return settings
+@functools.lru_cache(maxsize=1)
+def _smile_api():
+    """opensmile's ctypes binding (``opensmile/core/lib.py``) and its package folder.
+
+    Importing ``opensmile`` itself brings audinterface, audformat and pyarrow (about 0.5 s of
+    a one-clip ``emoset predict``), which extraction does not use: the binding is loaded from
+    its file on its own when the package is not imported yet. ``ImportError`` when it is not
+    where opensmile 2.x keeps it.
+    """
+    import importlib.util
+    import sys
+
+    spec = importlib.util.find_spec("opensmile")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("openSMILE is not installed; install it with `pip install opensmile`.")
+    root = Path(next(iter(spec.submodule_search_locations))).resolve()
+    lib = sys.modules.get("opensmile.core.lib")
+    if lib is None:
+        path = root / "core" / "lib.py"
+        lib_spec = importlib.util.spec_from_file_location("emoset.audio._opensmile_lib", path)
+        if lib_spec is None or not path.is_file():
+            raise ImportError(f"opensmile's binding is not at {path}")
+        lib = importlib.util.module_from_spec(lib_spec)
+        lib_spec.loader.exec_module(lib)
+    return lib, root
+
+
+def _smile_options(feature_set, sampling_rate):
+    """The configuration file and options ``opensmile.Smile(feature_set, Functionals)`` runs
+    openSMILE with for a signal fed from Python (16-bit samples), and opensmile's binding.
+
+    Raises ``ImportError``/``OSError`` when opensmile's files are not where this expects them.
+    """
+    lib, root = _smile_api()
+    config = root / "core" / "config"
+    shared = config / "shared"
+    files = {
+        "sink": shared / "standard_external_data_output_single.conf.inc",
+        "bufferModeRbConf": shared / "BufferModeRb.conf.inc",
+        "frameModeFunctionalsConf": shared / "FrameModeFunctionals.conf.inc",
+        "source": shared / "standard_external_wave_input.conf.inc",
+    }
+    config_file = config / _SMILE_CONFIGS[feature_set]
+    for path in (config_file, *files.values()):
+        if not path.is_file():
+            raise FileNotFoundError(f"openSMILE configuration file {path} is missing")
+    options = {k: str(v) for k, v in files.items()}
+    options.update(sinkLevel="func", sampleRate=int(sampling_rate), nBits=16)
+    return lib, str(config_file), options
 
 
 class _SmileEngine:
@@ -154,19 +192,19 @@ class _SmileEngine:
     clips). openSMILE instances keep state while they run: one engine per thread.
     """
 
-    def __init__(self, feature_set, sampling_rate):
-        from opensmile.core.config import config
+    _SOURCE, _SINK = "extsource", "extsink"  # the components opensmile's configurations name
 
-        settings = _smile_settings(feature_set)
-        options = settings._options()
-        options.update(
-            source=str(Path(settings.default_config_root) / config.EXTERNAL_INPUT_CONFIG),
-            sampleRate=int(sampling_rate),
-            nBits=16,
-        )
-        self._make = functools.partial(settings._smile, options=options)
-        self._source = config.EXTERNAL_SOURCE_COMPONENT
-        self._sink = config.EXTERNAL_OUTPUT_COMPONENT
+    def __init__(self, feature_set, sampling_rate):
+        lib, config_file, options = _smile_options(feature_set, sampling_rate)
+
+        def make():
+            smile = lib.OpenSMILE()
+            smile.initialize(
+                config_file=config_file, options=options, loglevel=2, log_file=None, debug=False
+            )
+            return smile
+
+        self._make = make
         self._n_features = OPENSMILE_FEATURE_SETS[feature_set]
         self._instance = None  # one that ran, to reset for the next signal
         # the first one is made here, so an opensmile these settings do not fit falls back to
@@ -184,9 +222,9 @@ class _SmileEngine:
             smile, self._fresh = self._fresh, None
         else:
             smile = self._make()
-        smile.external_sink_set_callback_ex(self._sink, lambda data, meta: rows.append(data.copy()))
-        smile.external_audio_source_write_data(self._source, samples.tobytes())
-        smile.external_audio_source_set_eoi(self._source)
+        smile.external_sink_set_callback_ex(self._SINK, lambda data, meta: rows.append(data.copy()))
+        smile.external_audio_source_write_data(self._SOURCE, samples.tobytes())
+        smile.external_audio_source_set_eoi(self._SOURCE)
         smile.run()
         self._instance = smile
         if not rows:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -702,14 +704,16 @@ def test_speech_activity_tells_speech_from_pauses():
 
 
 def test_opensmile_engine_is_configured_as_smile_is():
-    """The engine configures openSMILE from Smile's own methods without building a Smile (its
-    construction scans every installed distribution): the same config file and options as a
-    Smile of each feature set, and as many values as Smile names."""
+    """The engine configures openSMILE as ``Smile`` does without importing the opensmile
+    package: the same config file, options, log settings and component names as a Smile of each
+    feature set fed from Python, and as many values as Smile names."""
     import opensmile
+    from opensmile.core.config import config
 
     from emoset.audio.speech import (
         OPENSMILE_FEATURE_SETS,
-        _smile_settings,
+        _smile_options,
+        _SmileEngine,
         opensmile_feature_names,
     )
 
@@ -718,15 +722,51 @@ def test_opensmile_engine_is_configured_as_smile_is():
             feature_set=getattr(opensmile.FeatureSet, feature_set),
             feature_level=opensmile.FeatureLevel.Functionals,
         )
-        settings = _smile_settings(feature_set)
-        assert settings.config_path == smile.config_path
-        assert settings._options() == smile._options()
-        assert (settings.loglevel, settings.logfile, settings.verbose) == (
-            smile.loglevel,
-            smile.logfile,
-            smile.verbose,
+        _, config_file, options = _smile_options(feature_set, 8000)
+        expected = smile._options()
+        expected.update(
+            source=os.path.join(smile.default_config_root, config.EXTERNAL_INPUT_CONFIG),
+            sampleRate=8000,
+            nBits=16,
         )
+        assert config_file == smile.config_path
+        assert options == expected
+        assert (smile.loglevel, smile.logfile, smile.verbose) == (2, None, False)
         assert len(opensmile_feature_names(feature_set)) == n
+    assert _SmileEngine._SOURCE == config.EXTERNAL_SOURCE_COMPONENT
+    assert _SmileEngine._SINK == config.EXTERNAL_OUTPUT_COMPONENT
+
+
+def test_opensmile_features_without_importing_opensmile(data_root, tmp_path):
+    """Extraction loads opensmile's ctypes binding on its own: a fresh process computes a
+    clip's ComParE functionals without importing the opensmile package (and audinterface,
+    audformat and pyarrow's parquet reader behind it), and they equal ``Smile.process_signal``'s."""
+    import opensmile
+
+    from emoset.io.media import load_audio
+
+    clip = sorted((data_root / "ravdess").rglob("*.flac"))[0]
+    out = tmp_path / "values.npy"
+    code = (
+        "import sys, numpy as np\n"
+        "from emoset.audio.speech import _opensmile_values\n"
+        "from emoset.io.media import load_audio\n"
+        f"y = load_audio({str(clip)!r}, sr=16000).astype(np.float32)\n"
+        "values = _opensmile_values(y, 16000, feature_set='ComParE_2016')\n"
+        f"np.save({str(out)!r}, values)\n"
+        "print(sorted(m for m in ('opensmile', 'audinterface', 'audformat', 'pyarrow.parquet') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.ComParE_2016,
+        feature_level=opensmile.FeatureLevel.Functionals,
+    )
+    y = load_audio(clip, sr=16000).astype(np.float32)
+    theirs = smile.process_signal(y, 16000).to_numpy(dtype=np.float32).reshape(-1)
+    np.testing.assert_array_equal(np.load(out), theirs)
 
 
 def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
