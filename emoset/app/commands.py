@@ -290,6 +290,7 @@ def _load(args, n_jobs=None):
     started = time.perf_counter()
     model = load_model(args.model, cache_dir=_cache_dir(args))
     args.seconds["model load"] = time.perf_counter() - started
+    args.settle()
     if not isinstance(model, AudioVisualEmotionRecognizer):
         raise UsageError(
             f"{shown(args.model)} holds a {type(model).__name__}, not an emoset model (train "

@@ -1,5 +1,6 @@
 """The emoset command: train on real clips, predict a clip it never saw, evaluate."""
 
+import gc
 import json
 import subprocess
 import sys
@@ -220,7 +221,10 @@ def test_timings_split_the_run(small_model_file, data_root, tmp_path, capsys):
     cache = str(tmp_path / "cache")
     model = str(small_model_file)
     argv = ["--timings", "timeline", model, clip, "--csv", str(tmp_path / "t.csv")]
+    frozen = gc.get_freeze_count()
     assert main([*argv, "--cache-dir", cache]) == 0
+    # only the command's own process exempts what it loaded from the garbage collector
+    assert gc.get_freeze_count() == frozen
     stages = parse_timings(capsys.readouterr().err)
     for stage in ("imports", "model load", "decode", "detect/align", "audio (own thread)"):
         assert stage in stages
