@@ -358,11 +358,14 @@ def main(argv=None) -> int:
 def settle():
     """Exempt every object alive now from Python's cyclic garbage collector (``gc.freeze``).
 
-    The ``emoset`` process calls it after its imports, after loading a model and before it
+    The ``emoset`` command calls it after its imports, after loading a model and before it
     exits: the modules and the model live until the exit anyway, and each full collection
     walked all of them (about 0.2 s of a one-clip ``emoset predict``, and 0.25 s more in the
-    collection Python makes at exit). Not called when :func:`main` runs inside a caller's
-    process, whose objects it must not keep.
+    collection Python makes at exit). Only when :func:`main` is called without ``argv`` (the
+    console script's call); with ``argv`` (from Python) the caller's objects are left alone.
+    Frozen objects in reference cycles are not finalised at exit: nothing of emoset's needs it
+    (outputs are written and closed inside ``with`` blocks; the one ``__del__``, of the openSMILE
+    engine, frees memory the exit frees anyway).
     """
     gc.freeze()
 

@@ -206,9 +206,13 @@ class OpenSmileFeatures(_BaseAudioFeatures):
         return opensmile_feature_names(self.feature_set)
 
     def _versions(self):
-        from importlib.metadata import version  # what opensmile.__version__ reads, unimported
+        # what opensmile.__version__ reads, without importing the package
+        from importlib.metadata import PackageNotFoundError, version
 
-        return {"opensmile": version("opensmile")}
+        try:
+            return {"opensmile": version("opensmile")}
+        except PackageNotFoundError:  # no metadata (a vendored copy): as opensmile says then
+            return {"opensmile": "unknown"}
 
 
 class LibrosaFeatures(_BaseAudioFeatures):

@@ -23,6 +23,7 @@ References
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import warnings
 from pathlib import Path
@@ -129,15 +130,28 @@ _SMILE_CONFIGS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
+#: How ``opensmile.Smile`` initialises openSMILE by default (its ``loglevel``, ``logfile``
+#: and ``verbose``).
+_SMILE_LOG = {"loglevel": 2, "log_file": None, "debug": False}
+
+_api_lock = threading.Lock()
+
+
 def _smile_api():
     """opensmile's ctypes binding (``opensmile/core/lib.py``) and its package folder.
 
-    Importing ``opensmile`` itself brings audinterface, audformat and pyarrow (about 0.5 s of
-    a one-clip ``emoset predict``), which extraction does not use: the binding is loaded from
-    its file on its own when the package is not imported yet. ``ImportError`` when it is not
-    where opensmile 2.x keeps it.
+    Importing ``opensmile`` itself brings audinterface, audformat and pyarrow's parquet reader
+    (about 0.5 s of a one-clip ``emoset predict``), which extraction does not use: the binding
+    is loaded from its file on its own when the package is not imported yet (once, whichever
+    thread asks first). ``ImportError`` when it is not where opensmile 2.x keeps it,
+    ``OSError`` when its library does not load.
     """
+    with _api_lock:
+        return _load_smile_api()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_smile_api():
     import importlib.util
     import sys
 
@@ -199,9 +213,7 @@ class _SmileEngine:
 
         def make():
             smile = lib.OpenSMILE()
-            smile.initialize(
-                config_file=config_file, options=options, loglevel=2, log_file=None, debug=False
-            )
+            smile.initialize(config_file=config_file, options=options, **_SMILE_LOG)
             return smile
 
         self._make = make
@@ -222,10 +234,15 @@ class _SmileEngine:
             smile, self._fresh = self._fresh, None
         else:
             smile = self._make()
-        smile.external_sink_set_callback_ex(self._SINK, lambda data, meta: rows.append(data.copy()))
-        smile.external_audio_source_write_data(self._SOURCE, samples.tobytes())
-        smile.external_audio_source_set_eoi(self._SOURCE)
-        smile.run()
+        try:
+            smile.external_sink_set_callback_ex(
+                self._SINK, lambda data, meta: rows.append(data.copy())
+            )
+            smile.external_audio_source_write_data(self._SOURCE, samples.tobytes())
+            smile.external_audio_source_set_eoi(self._SOURCE)
+            smile.run()
+        except Exception as exc:  # the binding's own exception class cannot cross processes
+            raise RuntimeError(f"openSMILE failed: {exc}") from None
         self._instance = smile
         if not rows:
             return np.full(self._n_features, np.nan, dtype=np.float32)
@@ -249,7 +266,13 @@ def _engine(feature_set, sampling_rate):
     if key not in engines:
         try:
             engines[key] = _SmileEngine(feature_set, sampling_rate)
-        except Exception:  # another opensmile layout: use its public API
+        except Exception as exc:  # another opensmile layout: use its public API
+            logging.getLogger(__name__).debug(
+                "openSMILE through opensmile.Smile (%s at %d Hz): %s",
+                feature_set,
+                sampling_rate,
+                exc,
+            )
             engines[key] = None
     return engines[key]
 

@@ -711,11 +711,15 @@ def test_opensmile_engine_is_configured_as_smile_is():
     from opensmile.core.config import config
 
     from emoset.audio.speech import (
+        _SMILE_LOG,
         OPENSMILE_FEATURE_SETS,
         _smile_options,
         _SmileEngine,
         opensmile_feature_names,
     )
+
+    def norm(options):
+        return {k: os.path.normpath(v) if isinstance(v, str) else v for k, v in options.items()}
 
     for feature_set, n in OPENSMILE_FEATURE_SETS.items():
         smile = opensmile.Smile(
@@ -729,9 +733,10 @@ def test_opensmile_engine_is_configured_as_smile_is():
             sampleRate=8000,
             nBits=16,
         )
-        assert config_file == smile.config_path
-        assert options == expected
-        assert (smile.loglevel, smile.logfile, smile.verbose) == (2, None, False)
+        assert os.path.normpath(config_file) == os.path.normpath(smile.config_path)
+        assert norm(options) == norm(expected)
+        log = (_SMILE_LOG["loglevel"], _SMILE_LOG["log_file"], _SMILE_LOG["debug"])
+        assert (smile.loglevel, smile.logfile, smile.verbose) == log
         assert len(opensmile_feature_names(feature_set)) == n
     assert _SmileEngine._SOURCE == config.EXTERNAL_SOURCE_COMPONENT
     assert _SmileEngine._SINK == config.EXTERNAL_OUTPUT_COMPONENT
@@ -774,11 +779,12 @@ def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
 
     The oracle is the opensmile package's own ``Smile.process_signal`` on the same samples:
     whole clips, their first 50 ms, digital silence and a half clip, one after
-    another through one instance, for each feature set.
+    another through one instance, for each feature set, at 16 kHz and at 8 kHz (the engine, not
+    Smile as its fallback, computes them).
     """
     import opensmile
 
-    from emoset.audio.speech import OPENSMILE_FEATURE_SETS, opensmile_functionals
+    from emoset.audio.speech import OPENSMILE_FEATURE_SETS, _engine, opensmile_functionals
     from emoset.io.media import load_audio
 
     clips = sorted((data_root / "ravdess").rglob("*.flac"))[:3]
@@ -787,16 +793,18 @@ def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
     for clip in clips:
         y = load_audio(clip, sr=16000).astype(np.float32)
         pieces += [y, y[:800], np.zeros(8000, np.float32), y[: y.size // 2]]
+    narrow = load_audio(clips[0], sr=8000).astype(np.float32)
     for feature_set in OPENSMILE_FEATURE_SETS:
         smile = opensmile.Smile(
             feature_set=getattr(opensmile.FeatureSet, feature_set),
             feature_level=opensmile.FeatureLevel.Functionals,
         )
-        for piece in pieces:
-            ours, _ = opensmile_functionals(piece, 16000, feature_set=feature_set)
+        for piece, rate in [*((p, 16000) for p in pieces), (narrow, 8000)]:
+            assert _engine(feature_set, rate) is not None
+            ours, _ = opensmile_functionals(piece, rate, feature_set=feature_set)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Segment too short")
-                theirs = smile.process_signal(piece, 16000).to_numpy(dtype=np.float32)
+                theirs = smile.process_signal(piece, rate).to_numpy(dtype=np.float32)
             np.testing.assert_array_equal(ours, theirs.reshape(-1))
         whole, _ = opensmile_functionals(pieces[0], 16000, feature_set=feature_set)
         half, _ = opensmile_functionals(pieces[3], 16000, feature_set=feature_set)
