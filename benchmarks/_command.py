@@ -3,7 +3,7 @@
 Used by :mod:`benchmarks.bench_stream`. Each run is ``emoset --timings ...`` in a process of
 its own with an empty feature cache (``EMOSET_CACHE`` set to a new folder) and BLAS threads
 pinned to one; its wall time is measured from the spawn to the exit, its peak RSS from
-``wait4``, and the ``--timings`` line it prints splits that time into start-up (the
+``wait4`` in a small launcher process (not this benchmark's, whose own peak Linux would count in), and the ``--timings`` line it prints splits that time into start-up (the
 interpreter and the parser), imports, model load and the command's stages. The model is the
 one ``emoset train --corpus cremad`` writes with every default, trained once by that command
 and kept in the benchmark's cache folder (keyed by the source of the package, so a change of
@@ -71,22 +71,45 @@ def default_model(cache_dir, data_root):
     return path
 
 
+#: Starts a command from a small process and reports its exit status, wall time and peak RSS.
+#: Linux counts into a process's peak RSS the memory of the process it was forked from (Python
+#: starts a child with vfork, so the first program the child runs inherits this benchmark's
+#: own peak, hundreds of MB): forked from this small launcher, the command's figure is its own.
+_LAUNCHER = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+with open(sys.argv[1], "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {wall!r} {usage.ru_maxrss}")
+"""
+
+
 def run_command(argv):
-    """``(wall s, peak RSS MB, {stage: s}, stdout)`` of one ``emoset --timings`` process."""
+    """``(wall s, peak RSS MB, {stage: s}, stdout)`` of one ``emoset --timings`` process.
+
+    The wall time runs from the command's start to its exit; the peak RSS is the command's
+    own (see ``_LAUNCHER``).
+    """
     with tempfile.TemporaryDirectory(prefix="emoset-cold-") as tmp:
-        out_path, err_path = Path(tmp) / "out", Path(tmp) / "err"
+        out_path, err_path, report = (Path(tmp) / n for n in ("out", "err", "report"))
+        command = [*EMOSET, "--timings", *argv]
+        launch = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *command]
         with open(out_path, "w") as out, open(err_path, "w") as err:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                [*EMOSET, "--timings", *argv], env=_env(Path(tmp) / "cache"), stdout=out, stderr=err
+            subprocess.run(
+                launch, env=_env(Path(tmp) / "cache"), stdout=out, stderr=err, check=True
             )
-            _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS
-            wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code, wall, peak_kb = report.read_text().split()
         stdout, stderr = out_path.read_text(), err_path.read_text()
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(f"emoset {' '.join(argv)} failed ({proc.returncode}): {stderr[-500:]}")
-    return wall, usage.ru_maxrss / 1024, parse_timings(stderr), stdout
+    if int(code) not in (0, 1):
+        raise RuntimeError(f"emoset {' '.join(argv)} failed ({code}): {stderr[-500:]}")
+    return float(wall), int(peak_kb) / 1024, parse_timings(stderr), stdout
 
 
 def parse_timings(stderr):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emoset.app.cli import build_parser, main
@@ -211,6 +212,19 @@ def test_help_and_version_import_no_estimator():
     import emoset
 
     assert "ImageSetPLS" in emoset.__all__ and emoset.ImageSetPLS.__name__ == "ImageSetPLS"
+
+
+def test_benchmark_reports_the_commands_own_peak_memory():
+    """The command benchmark's peak RSS is the command's own: Linux counts into a child's peak
+    the memory of the process it was started from, so a large benchmark process must not show
+    in the figure of a small command (``emoset --help``)."""
+    from benchmarks._command import run_command
+
+    ballast = np.ones(400 * 2**20 // 8)  # this process holds over 400 MB while it runs
+    wall, peak_mb, _, stdout = run_command(["--help"])
+    assert ballast.sum() > 0
+    assert "usage: emoset" in stdout and wall > 0
+    assert 5 < peak_mb < 200
 
 
 def test_timings_split_the_run(small_model_file, data_root, tmp_path, capsys):
