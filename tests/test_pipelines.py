@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -298,7 +299,12 @@ def test_speech_image_sets_on_real_clips(data_root, tmp_path):
     """``pipelines.speech_sets``: frame descriptors as image sets, nested CV above chance."""
     from emoset.datasets.corpora import clip_labels, clip_speakers, load_ravdess
     from emoset.datasets.splits import load_split
-    from pipelines.speech_sets import evaluate, frame_descriptors
+    from pipelines.speech_sets import (
+        _functionals_svm,
+        evaluate,
+        frame_descriptors,
+        fuse_with_functionals,
+    )
 
     clips = [c for c in load_ravdess(data_root) if c.id[-5:-3] == "01" and int(c.speaker) <= 6]
     sets = frame_descriptors(clips, tmp_path, "ravdess")
@@ -307,11 +313,18 @@ def test_speech_image_sets_on_real_clips(data_root, tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(sets, again, strict=True))
     y, groups = clip_labels(clips), clip_speakers(clips)
     folds = [f for f in load_split("ravdess_5fold", clips) if len(f[1])][:2]
-    pred, chosen = evaluate(sets, y, groups, folds, inner_splits=2)
+    searches = []
+    pred, chosen = evaluate(sets, y, groups, folds, inner_splits=2, searches=searches)
     test = np.concatenate([te for _, te in folds])
     majority = max(np.mean(y[test] == c) for c in set(y[test]))
     assert np.mean(pred[test] == y[test]) > majority + 0.1
     assert len(chosen) == 2 and all(p["set_model"] in ("gaussian", "covariance") for p in chosen)
+    # the score fusion with the eGeMAPS SVM: weights from inner folds, one per member and fold
+    args = SimpleNamespace(cache_dir=str(tmp_path), n_jobs=1)
+    svm = _functionals_svm("egemaps", clips, y, groups, folds, args)
+    fused, weights = fuse_with_functionals(sets, searches, [svm], y, groups, folds, inner_splits=2)
+    assert np.mean(fused[test] == y[test]) > majority + 0.1
+    assert len(weights) == 2 and all(len(w) == 2 and sum(w) == pytest.approx(1) for w in weights)
 
 
 def test_cross_corpus_adaptation_rules_on_generated_scores():
