@@ -136,6 +136,11 @@ def iter_media(
         grid = _FrameGrid(vstream, fps, report)
         if start is not None:
             try:
+                if report["origin"] is None:
+                    # streams without a start time (a WAV file): a pass from the beginning counts
+                    # time from its first decoded frame, so this one must too, not from the
+                    # first frame after the seek
+                    report["origin"] = _first_frame_time(container, vstream, astream)
                 container.seek(
                     int(((report["origin"] or 0.0) + start) * av.time_base), backward=True
                 )
@@ -159,6 +164,14 @@ def iter_media(
             if not keep_error:
                 raise MediaError(name, f"decoding stopped at an error ({exc})") from exc
             report["error"] = str(exc)
+
+
+def _first_frame_time(container, *streams):
+    """The time of the first frame decoded from ``streams`` (0 when it has none)."""
+    for packet in container.demux(*[s for s in streams if s is not None]):
+        for frame in packet.decode():
+            return frame.time if frame.time is not None else 0.0
+    return 0.0
 
 
 def _is_local_file(source):

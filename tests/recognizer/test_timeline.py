@@ -327,6 +327,29 @@ def test_segments_cover_the_windows_of_one_pass(segmented, long_timeline, model)
     assert np.all(np.diff(faces[:, 0]) > 0)  # each kept frame's face once, in time order
 
 
+def test_segments_of_an_audio_file_without_start_times(model, data_root, tmp_path):
+    """A WAV file's streams give no start time: a segment that seeks into it counts time from
+    the file's start, as one pass does (not from the first sample after the seek, which
+    scored later audio under earlier times and ended the timeline early)."""
+    import soundfile as sf
+
+    from emoset.io.media import load_audio
+
+    paths = sorted((data_root / "cremad" / "native" / "video").glob("1001_DFA_*_XX.mp4"))
+    if len(paths) != 6:
+        pytest.skip(f"the six full-frame CREMA-D clips are not in {data_root}")
+    y = np.concatenate([load_audio(p, sr=16000) for p in paths])
+    path = tmp_path / "speech.wav"
+    sf.write(path, y, 16000)
+    one = predict_timeline(model, path, segment=1000.0)
+    cut = predict_timeline(model, path, segment=4.0)
+    assert cut.attrs["n_segments"] >= 3 and one.attrs["n_segments"] == 1
+    assert cut.attrs["duration"] == pytest.approx(y.size / 16000, abs=0.05)
+    assert cut["start"].tolist() == one["start"].tolist()
+    assert one["label"].notna().sum() >= len(one) // 2  # the speech is scored, not abstained on
+    assert cut.equals(one)
+
+
 # loky says so when an idle worker's timeout meets a new job on a loaded machine; the job reruns
 @pytest.mark.filterwarnings("ignore:A worker stopped while some jobs were given:UserWarning")
 def test_segments_in_parallel_give_the_same_rows(segmented, model, long_video):
