@@ -150,10 +150,19 @@ def train(args):
 
 
 def _train(args, n_jobs):
+    if str(args.output).lower().endswith(".sha256"):
+        raise UsageError(
+            f"-o {shown(args.output)} names a model's digest file; give the model's own path "
+            "(its digest is written beside it as PATH.sha256)."
+        )
     check_output(args.output, what="-o")  # before hours of training, not after
     check_output(f"{args.output}.sha256", what="-o (its digest)")
     _cache_dir(args)
     clips = _load_corpus(args)
+    # neither the model nor its digest may replace what training reads
+    sources = [*(args.manifest or ()), *(p for c in clips for p in (c.video, c.audio) if p)]
+    check_output(args.output, inputs=sources, what="-o")
+    check_output(f"{args.output}.sha256", inputs=sources, what="-o (its digest)")
     model = _recognizer(args, clips, n_jobs)
     logger.info(
         "Training on %d clips of %s (%d speakers).",

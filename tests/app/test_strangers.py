@@ -234,6 +234,27 @@ def test_outputs_are_checked_before_training(data_root, tmp_path, capsys):
     assert time.monotonic() - start < 60  # refused at once, not after training (minutes)
 
 
+def test_training_never_replaces_what_it_reads(data_root, tmp_path, capsys):
+    """``train -o`` naming its manifest or one of its clips is refused before training, and
+    a digest file's name is not a model's: each file is left as it was."""
+    clip = tmp_path / "a.mp4"
+    shutil.copy(next((data_root / "cremad" / "native" / "video").glob("1001_DFA_ANG_*.mp4")), clip)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"video,audio,emotion,speaker\n{clip},,anger,1001\n")
+    before = {p: p.read_bytes() for p in (clip, manifest)}
+    for target in (manifest, clip):
+        code, _, err = _run(
+            ["train", "--corpus", "manifest", "--manifest", manifest, "-o", target], capsys
+        )
+        assert code == 2 and "would be overwritten" in err and target.name in err, err
+    code, _, err = _run(
+        ["train", "--corpus", "manifest", "--manifest", manifest, "-o", tmp_path / "x.sha256"],
+        capsys,
+    )
+    assert code == 2 and "digest file" in err
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def test_two_writers_never_leave_one_model_beside_the_other_digest(tmp_path):
     """Two processes save different models to one path at once, again and again: every
     time the model loads (its digest is its own)."""
