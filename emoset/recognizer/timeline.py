@@ -64,6 +64,7 @@ from .persistence import model_digest
 
 __all__ = [
     "AUDIO_RATE",
+    "MIN_HOP",
     "SPEECH_MIN_ACTIVITY",
     "TimelineOptions",
     "TimelineRun",
@@ -74,6 +75,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: The shortest step between window starts, in seconds: one 10 ms audio frame.
+MIN_HOP = 0.01
 
 _STAGES = (
     "decode",
@@ -101,7 +105,8 @@ class TimelineOptions:
     window : float, default=2.0
         Window length in seconds.
     hop : float, default=0.5
-        Seconds between window starts (windows overlap when ``hop < window``).
+        Seconds between window starts (windows overlap when ``hop < window``); at least
+        ``MIN_HOP`` (0.01 s).
     smooth : int, default=1
         Average the per-class scores over the last ``smooth`` scored windows (a trailing
         moving average, so live rows need no future windows); 1: no smoothing.
@@ -189,6 +194,11 @@ class TimelineOptions:
                 else self.cache_dir
             ),
         }
+        if checked["hop"] < MIN_HOP:
+            raise ValueError(
+                f"hop must be at least {MIN_HOP:g} s (one 10 ms audio frame: closer windows "
+                f"repeat each other, and a long source would give millions); got {self.hop!r}."
+            )
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 

@@ -113,6 +113,8 @@ def test_predict_timeline_method_and_smoothing(model, long_video):
     assert np.allclose(b[2], a[:3].mean(axis=0))  # trailing mean of the last 3 windows
     with pytest.raises(ValueError, match="hop must be a positive number"):
         model.predict_timeline(path, hop=0)
+    with pytest.raises(ValueError, match="hop must be at least 0.01 s"):  # not a hang
+        model.predict_timeline(path, hop=1e-5)
     with pytest.raises(ValueError, match="smooth must be an integer"):
         model.predict_timeline(path, smooth=0)
 
