@@ -45,7 +45,7 @@ from ..recognizer import (
     stream_timeline,
     train_card,
 )
-from ..utils.cache import atomic_write_bytes
+from ..utils.cache import atomic_write_bytes, default_cache_dir
 from ..utils.messages import shown
 from ..utils.validation import check_folder, check_output
 from ..video.extract import NO_VIDEO
@@ -138,8 +138,11 @@ def _as_clip(path):
 
 
 def _cache_dir(args):
-    """``--cache-dir`` (checked: a folder, or one that can be made), else the default cache."""
+    """``--cache-dir``, else the default cache; either checked (a folder, or one that can be
+    made) before any work, the message naming where the folder came from."""
     if args.cache_dir is None:
+        what = "EMOSET_CACHE" if os.environ.get("EMOSET_CACHE") else "the cache folder"
+        check_folder(default_cache_dir(), what=what)
         return True
     return str(check_folder(args.cache_dir, what="--cache-dir"))
 

@@ -234,6 +234,17 @@ def test_outputs_are_checked_before_training(data_root, tmp_path, capsys):
     assert time.monotonic() - start < 60  # refused at once, not after training (minutes)
 
 
+def test_a_cache_variable_that_names_no_folder_is_named(data_root, tmp_path, capsys, monkeypatch):
+    """``EMOSET_CACHE`` under a file: refused before any work, the message naming the variable
+    (it failed part way with a bare NotADirectoryError, or gave each clip no label)."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    monkeypatch.setenv("EMOSET_CACHE", str(blocker / "cache"))
+    clip = next((data_root / "cremad" / "native" / "video").glob("1001_DFA_ANG_*.mp4"))
+    code, out, err = _run(["predict", clip], capsys)
+    assert code == 2 and "EMOSET_CACHE" in err and "a_file" in err and not out
+
+
 def test_training_never_replaces_what_it_reads(data_root, tmp_path, capsys):
     """``train -o`` naming its manifest or one of its clips is refused before training, and
     a digest file's name is not a model's: each file is left as it was."""
