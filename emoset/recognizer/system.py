@@ -35,6 +35,7 @@ from ..decision.fusion import WeightedScoreFusion, out_of_fold_scores
 from ..decision.scoring import scores_accuracy, scores_to_labels
 from ..utils.cache import default_cache_dir
 from ..utils.messages import summarise, warn_caller
+from ..utils.validation import check_positive
 from ..video.extract import ImageSetFeatures, clip_name
 from ._extraction import extract_steps
 from ._fitting import (
@@ -317,6 +318,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
 
         X = self._check_X(X)
         check_scalar(self.inner_cv, "inner_cv", int, min_val=2)
+        check_positive(self.fps, "fps", unit="number of video frames a second", optional=True)
         if not isinstance(self.mirror, (bool, np.bool_)):
             raise ValueError(f"mirror must be True or False; got {self.mirror!r}.")
         y, groups = _labels_and_groups(X, y, groups)

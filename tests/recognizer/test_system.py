@@ -388,6 +388,8 @@ def test_load_refuses_foreign_types(tmp_path):
     [
         ({}, [], ValueError, "X is empty"),
         ({"inner_cv": 1}, None, ValueError, "inner_cv == 1, must be >= 2"),
+        ({"fps": 0}, None, ValueError, "fps must be a positive number of video frames a second"),
+        ({"fps": float("nan")}, None, ValueError, "fps must be a positive number"),
         ({"video": {}, "audio": {}}, None, ValueError, "No subsystem"),
         ({"video": {"x": "cnn"}}, None, TypeError, "each candidate must be a Pipeline"),
         (
@@ -406,7 +408,16 @@ def test_load_refuses_foreign_types(tmp_path):
             "names must differ between video and audio",
         ),
     ],
-    ids=["empty", "inner-cv", "no-subsystem", "bad-video-spec", "no-feature-step", "name-clash"],
+    ids=[
+        "empty",
+        "inner-cv",
+        "fps-zero",
+        "fps-nan",
+        "no-subsystem",
+        "bad-video-spec",
+        "no-feature-step",
+        "name-clash",
+    ],
 )
 def test_bad_input(cremad_split, params, X, error, match):
     train, _ = cremad_split
