@@ -297,7 +297,10 @@ def _add_timeline(sub):
     p.add_argument("--jsonl", action="store_true", help="print one JSON line per window")
     p.add_argument("--plot", default=None, metavar="FILE.png", help="draw scores over time")
     p.add_argument(
-        "--overlay", default=None, metavar="FILE.mp4", help="write the video with box and label"
+        "--overlay",
+        default=None,
+        metavar="FILE.mp4",
+        help="write the video with box and label (.mp4, .m4v, .mov or .mkv)",
     )
     p.add_argument(
         "--html",

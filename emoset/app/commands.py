@@ -462,6 +462,10 @@ def _timeline_table(frame, classes):
     return "\n".join(lines)
 
 
+#: Containers an overlay video (H.264 and AAC) is written in, by extension.
+_OVERLAY_CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
+
+
 def _timeline_outputs(args):
     """Check every output of ``emoset timeline`` before the run: none may replace an input or
     another output."""
@@ -483,6 +487,26 @@ def _timeline_outputs(args):
         written[where] = flag
     if args.overlay and (args.live or "://" in args.source):
         raise UsageError("--overlay re-reads the source: give a file, not a live source or URL.")
+    # what would fail only after the whole run
+    if args.overlay:
+        if Path(args.overlay).suffix.lower() not in _OVERLAY_CONTAINERS:
+            raise UsageError(
+                f"--overlay {shown(args.overlay)}: the video is written as H.264 in the "
+                f"container its extension names; give one of {', '.join(_OVERLAY_CONTAINERS)}."
+            )
+        if os.path.isfile(args.source) and media_kind(args.source) != "video":
+            raise UsageError(
+                f"--overlay draws on the video, and {shown(args.source)} has no video stream."
+            )
+    if args.plot:
+        from matplotlib.figure import Figure
+
+        kind = Path(args.plot).suffix.lower().lstrip(".")  # none: PNG
+        if kind and kind not in Figure().canvas.get_supported_filetypes():
+            raise UsageError(
+                f"--plot {shown(args.plot)}: an image's extension is needed, e.g. "
+                f"{', '.join('.' + k for k in ('png', 'svg', 'pdf'))}."
+            )
 
 
 def _timeline_options(args, client):

@@ -62,6 +62,25 @@ def test_timeline_table_with_and_without_labels(small_model_file, native, tmp_pa
     assert sum(" - " not in line for line in lines[1:] if line.strip()[:1].isdigit()) >= 1
 
 
+def test_outputs_that_cannot_be_written_are_refused_before_the_run(
+    small_model_file, native, tmp_path, capsys
+):
+    """An overlay in an image's name or drawn on a recording without video, a plot in a
+    video's name: refused at once (they failed after the whole run, exit 2), nothing written."""
+    wav = _speech_then_silence(tmp_path, native)
+    cases = [
+        ([native[0].video, "--overlay", tmp_path / "o.png"], "--overlay", ".mp4"),
+        ([wav, "--overlay", tmp_path / "o.mp4"], "--overlay", "no video stream"),
+        ([native[0].video, "--plot", tmp_path / "p.mp4"], "--plot", ".png"),
+    ]
+    for argv, flag, says in cases:
+        code, out, err = _run(
+            ["timeline", small_model_file, *argv, "--csv", tmp_path / "t.csv"], capsys
+        )
+        assert code == 2 and flag in err and says in err and not out, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [wav.name]
+
+
 def test_overlay_never_replaces_an_input(small_model_file, native, tmp_path, capsys):
     video = tmp_path / "in.mp4"
     shutil.copy(native[0].video, video)
