@@ -42,6 +42,7 @@ from sklearn.svm import SVC
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..utils.messages import summarise, warn_caller
 from ..utils.validation import check_choice
 from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel, check_image_sets
 from .kernels import EuclideanKernel, KernelRowScaler, LogEuclideanKernel, ProjectionKernel
@@ -338,11 +339,18 @@ class ImageSetPLS(ClassifierMixin, BaseEstimator):
 
     def _check_sets(self, X):
         check_is_fitted(self)
-        return check_image_sets(
-            X,
-            n_features=self.n_features_in_,
-            min_frames=self.pipeline_.named_steps["model"].min_frames,
-        )
+        model = self.pipeline_.named_steps["model"]
+        sets = check_image_sets(X, n_features=self.n_features_in_, min_frames=model.min_frames)
+        need = int(model.informative_frames)
+        few = [i for i, s in enumerate(sets) if len(s) < need]
+        if few:
+            warn_caller(
+                f"ImageSetPLS: {len(few)} of {len(sets)} image sets have fewer than {need} "
+                f"frames (sets {summarise(few)}), the fewest the {self.set_model} set model "
+                "tells apart: their scores are nearly the same whatever the frames show. "
+                "AbstainingClassifier(ImageSetPLS(...)) abstains on them instead."
+            )
+        return sets
 
     def predict(self, X):
         """Predict the emotion of each image set.
