@@ -489,8 +489,8 @@ def load_model(path, *, cache_dir=None, require_digest=True):
             )
     elif require_digest:
         raise FileNotFoundError(
-            f"{path}: no {sidecar.name} beside it; save models with emoset.save_model, or pass "
-            "require_digest=False for a file you trust."
+            f"{path}: no {sidecar.name} beside it: emoset train and emoset.save_model write "
+            "it; from Python, load_model(..., require_digest=False) loads a file you trust."
         )
     try:
         untrusted = sio.get_untrusted_types(data=data)
