@@ -345,6 +345,7 @@ def _add_timeline(sub):
 def main(argv=None) -> int:
     """Run the ``emoset`` command; returns the exit status."""
     entered = time.perf_counter()
+    _printable_streams()
     args = build_parser().parse_args(argv)
     args.seconds = {"start-up": _since_process_start(argv)}  # filled by the command
     # the command's own process: what it has loaded stays until it exits (see settle)
@@ -356,6 +357,16 @@ def main(argv=None) -> int:
         print(_timings_line(args.seconds), file=sys.stderr)
     args.settle()
     return status
+
+
+def _printable_streams():
+    """Print what the terminal's encoding cannot show as escapes (``\\xe9``) instead of
+    failing: under ``LC_ALL=C`` a clip named ``café.mp4`` ended a batch with a
+    UnicodeEncodeError and lost every answer already computed."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if hasattr(stream, "reconfigure") and encoding != "utf8":
+            stream.reconfigure(errors="backslashreplace")
 
 
 def settle():

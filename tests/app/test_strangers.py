@@ -253,6 +253,28 @@ def test_outputs_are_checked_before_training(data_root, tmp_path, capsys):
     assert time.monotonic() - start < 60  # refused at once, not after training (minutes)
 
 
+def test_a_name_the_terminal_cannot_show_keeps_the_batch(data_root, tmp_path):
+    """Under an ASCII locale (``LC_ALL=C``, no UTF-8 mode) a clip named ``café.mp4`` is printed
+    with an escape; it ended the batch with a UnicodeEncodeError, every answer lost."""
+    import subprocess
+    import sys
+
+    clips = sorted((data_root / "cremad" / "native" / "video").glob("1001_DFA_*_XX.mp4"))[:2]
+    odd = tmp_path / "caf\u00e9.mp4"
+    shutil.copy(clips[0], odd)
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "EMOSET_CACHE": str(tmp_path / "c")}
+    env.pop("PYTHONIOENCODING", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "emoset.app.cli", "predict", str(odd), str(clips[1])],
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    out = done.stdout.decode("ascii")
+    assert done.returncode == 0, done.stderr.decode("ascii", "replace")
+    assert "caf\\xe9.mp4: " in out and f"{clips[1].name}: " in out
+
+
 def test_a_cache_variable_that_names_no_folder_is_named(data_root, tmp_path, capsys, monkeypatch):
     """``EMOSET_CACHE`` under a file: refused before any work, the message naming the variable
     (it failed part way with a bare NotADirectoryError, or gave each clip no label)."""
