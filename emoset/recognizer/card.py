@@ -154,6 +154,9 @@ def describe_model(model):
             }
         )
     out["n_training_clips"] = len(next(iter(model.oof_scores_.values())))
+    out["inner_cv"] = int(model.inner_cv)
+    # speaker-grouped inner folds (models saved before this record: None)
+    out["inner_cv_grouped"] = getattr(model, "inner_cv_grouped_", None)
     out["subsystems"] = subsystems
     fusion = model.fusion_
     params = {k: v for k, v in fusion.get_params(deep=False).items() if k != "classes"}
@@ -307,7 +310,7 @@ def format_card(description, card=None, *, path=None, digest=None):
     lines = [f"emoset model: {path}" if path else "emoset model"]
     if digest:
         lines.append(f"SHA-256: {digest}")
-    lines += _model_lines(description)
+    lines += _model_lines(description, card if _card_fits(card, digest) else None)
     if card is None:
         lines += [
             "",
@@ -315,7 +318,7 @@ def format_card(description, card=None, *, path=None, digest=None):
             "'emoset train' and 'make pretrained' write one (<model>.card.json).",
         ]
         return "\n".join(lines)
-    if digest and card.get("model_sha256") != digest:
+    if not _card_fits(card, digest):
         lines += [
             "",
             f"Its card was written for another file (SHA-256 {card.get('model_sha256')}): the "
@@ -326,7 +329,24 @@ def format_card(description, card=None, *, path=None, digest=None):
     return "\n".join(lines)
 
 
-def _model_lines(d):
+def _card_fits(card, digest):
+    return card is not None and (not digest or card.get("model_sha256") == digest)
+
+
+def _cv_words(d, card):
+    """How the candidates were chosen: by speaker-grouped inner folds only where they were."""
+    grouped = d.get("inner_cv_grouped")
+    if grouped is None and card:  # an older model: its card's count of training speakers
+        speakers = (card.get("training_data") or {}).get("speakers")
+        grouped = None if not speakers else speakers >= d.get("inner_cv", 5)
+    if grouped:
+        return "inner speaker-grouped CV"
+    if grouped is None:
+        return "inner CV"
+    return "inner CV (not speaker-grouped: fewer speakers known than folds)"
+
+
+def _model_lines(d, card=None):
     lines = [f"Type: {d['type']}"]
     if d.get("classes"):
         lines.append(f"Classes ({len(d['classes'])}): {', '.join(d['classes'])}")
@@ -337,8 +357,8 @@ def _model_lines(d):
     for s in d["subsystems"]:
         lines.append(f"  {s['name']} ({s['modality']}): {s['input']} -> {s['classifier']}")
         lines.append(
-            f"      candidate {s['chosen']} of {s['candidates']}, chosen by inner speaker-grouped "
-            f"CV (out-of-fold accuracy {_pct(s['inner_cv_accuracy'])})"
+            f"      candidate {s['chosen']} of {s['candidates']}, chosen by {_cv_words(d, card)} "
+            f"(out-of-fold accuracy {_pct(s['inner_cv_accuracy'])})"
             + ("; trained on augmented copies too" if s.get("augmented") else "")
         )
     lines.append(f"Fusion: {d['fusion']}")

@@ -337,6 +337,10 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                             f"{type(cand.steps[0][1]).__name__}."
                         )
         splits = _splits(y, groups, int(self.inner_cv), self.random_state)
+        # whether those folds kept each speaker's clips together (_splits falls back otherwise)
+        self.inner_cv_grouped_ = groups is not None and len(set(groups.tolist())) >= int(
+            self.inner_cv
+        )
         self.subsystems_, self.oof_scores_, self.modalities_ = {}, {}, {}
         self.selected_, self.candidate_scores_, self.frame_features_ = {}, {}, {}
         self.augmented_ = {}

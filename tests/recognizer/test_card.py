@@ -38,6 +38,13 @@ def test_describe_model_reads_the_fitted_recognizer(small_recognizer, cremad_spl
     terms = " ".join(d["terms"])
     assert "openSMILE" in terms and "iBUG 300-W" in terms and "mini-Xception" in terms
     assert "librosa" not in terms  # this model does not run it
+    assert d["inner_cv_grouped"] is True and small_recognizer.inner_cv_grouped_ is True
+    assert "chosen by inner speaker-grouped CV" in format_card(d)
+    # a model saved before the record: its card's speaker count says, else no claim
+    del d["inner_cv_grouped"]
+    card = {"training_data": {"speakers": d["inner_cv"] - 1}}
+    assert "not speaker-grouped" in format_card(d, card)
+    assert "chosen by inner CV (out-of-fold" in format_card(d)
 
 
 def test_describe_any_other_estimator():

@@ -15,6 +15,7 @@ from conftest import make_small_recognizer
 
 from emoset.datasets.corpora import Clip
 from emoset.decision.fusion import WeightedScoreFusion
+from emoset.recognizer.card import describe_model, format_card
 from emoset.recognizer.persistence import load_model, save_model
 from emoset.recognizer.subsystems import make_audio_pipeline
 from emoset.recognizer.system import AudioVisualEmotionRecognizer
@@ -438,6 +439,10 @@ def test_inner_cv_without_speakers_warns(cremad_split, feature_cache):
     with pytest.warns(UserWarning, match="No speakers known") as record:
         model.fit(paths, [c.label for c in train[:30]])
     assert all(Path(w.filename).name == "test_system.py" for w in record)  # the caller's line
+    # and what the model says of itself does not claim speaker-grouped folds
+    assert model.inner_cv_grouped_ is False
+    text = format_card(describe_model(model))
+    assert "not speaker-grouped" in text and "chosen by inner speaker-grouped" not in text
 
 
 def test_fusion_is_configurable(cremad_split, feature_cache):
