@@ -15,7 +15,7 @@ from ..audio.speech import require_librosa
 from ..datasets.corpora import Clip
 from ..decision.abstain import AbstainingClassifier
 from ..utils.cache import make_key
-from ..utils.messages import warn_caller
+from ..utils.messages import summarise, warn_caller
 
 
 def _labels_and_groups(X, y, groups):
@@ -44,7 +44,14 @@ def _splits(y, groups, n_splits, random_state):
         warn_caller(
             f"Fewer than {n_splits} speakers: the inner cross-validation is not speaker-grouped."
         )
-    counts = np.unique(y, return_counts=True)[1]
+    classes, counts = np.unique(y, return_counts=True)
+    if counts.min() < 2:
+        few = [f"{c} ({n})" for c, n in zip(classes, counts, strict=True) if n < 2]
+        raise ValueError(
+            "The inner cross-validation that picks candidates and fusion weights needs at "
+            f"least 2 training clips of every class; {summarise(few)} "
+            f"{'has' if len(few) == 1 else 'have'} fewer."
+        )
     k = int(max(2, min(n_splits, counts.min())))
     return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
 

@@ -427,6 +427,16 @@ def test_bad_input(cremad_split, params, X, error, match):
         model.fit(train[:5] if X is None else X)
 
 
+def test_a_class_with_one_training_clip_is_named(cremad_split):
+    train, _ = cremad_split
+    clips = [c for c in train if c.label == "anger"][:1] + [c for c in train if c.label == "sad"][
+        :3
+    ]
+    with pytest.raises(ValueError, match=r"at least 2 training clips of every class; anger \(1\)"):
+        with pytest.warns(UserWarning, match="Fewer than"):  # two speakers: stratified folds
+            AudioVisualEmotionRecognizer().fit(clips, groups=["a", "a", "b", "b"])
+
+
 def test_single_clip_is_a_type_error(small_recognizer, cremad_split):
     with pytest.raises(TypeError, match="not a single clip"):
         small_recognizer.predict(cremad_split[1][0])
