@@ -370,12 +370,14 @@ def _extract(
         mirrored = isinstance(t, Mirrored)
         if not by_person:
             name_sets(sets[name], [f"{i} (mirrored)" if mirrored else i for i in info.index])
+    audio_only = info["error"] == NO_VIDEO  # nothing to extract: not a failure
     logger.info(
-        "Extracted %d clips (%d from cache, %d failed); median face rate %.3f",
-        len(info),
-        int(info["cached"].sum()),
-        int((info["error"] != "").sum()),
-        float(info["face_rate"].median()) if len(info) else float("nan"),
+        "Extracted %d clips (%d from cache, %d failed%s); median face rate %.3f",
+        int((~audio_only).sum()),
+        int(info["cached"][~audio_only].sum()),
+        int(((info["error"] != "") & ~audio_only).sum()),
+        f", {int(audio_only.sum())} audio-only skipped" if audio_only.any() else "",
+        float(info["face_rate"][~audio_only].median()) if (~audio_only).any() else float("nan"),
     )
     return sets, info, single, people
 
