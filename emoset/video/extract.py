@@ -205,6 +205,8 @@ def no_set_reason(row):
     if row["error"]:
         return row["error"]
     if row["n_faces"] == 0:
+        if not row["n_frames"]:
+            return "no video frame"
         return f"no face found in {row['n_frames']} frame(s)"
     return ""
 

@@ -246,3 +246,16 @@ def test_mirrored_step_is_the_same_step_on_mirrored_faces():
     assert isinstance(custom.mirrored().feature, HOG)
     with pytest.raises(ValueError, match="Unknown frame feature 'mirrored-nope'"):
         ImageSetFeatures("nope").mirrored()
+
+
+def test_no_set_reason_tells_no_frame_from_no_face():
+    from emoset.video.extract import no_set_reason
+
+    assert no_set_reason({"error": "", "n_faces": 0, "n_frames": 0}) == "no video frame"
+    assert (
+        no_set_reason({"error": "", "n_faces": 0, "n_frames": 5}) == "no face found in 5 frame(s)"
+    )
+    assert no_set_reason({"error": "x.mp4: truncated", "n_faces": 0, "n_frames": 0}) == (
+        "x.mp4: truncated"
+    )
+    assert no_set_reason({"error": "", "n_faces": 3, "n_frames": 5}) == ""
