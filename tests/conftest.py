@@ -16,6 +16,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # pools fight over the cores and the run gets slower, not faster
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
+    # and a numba cache of its own (librosa, the oracle of tests/audio/test_descriptors.py):
+    # two workers compiling into one folder at once crashed one of them in numba's code
+    _numba = os.environ.get("NUMBA_CACHE_DIR") or str(REPO / ".cache" / "numba")
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(_numba, os.environ["PYTEST_XDIST_WORKER"])
 
 
 def _shared_data():
