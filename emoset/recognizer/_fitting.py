@@ -38,22 +38,22 @@ def _labels_and_groups(X, y, groups):
 
 
 def _splits(y, groups, n_splits, random_state):
+    """The inner folds, and whether they keep each speaker's clips together."""
     if groups is not None and len(set(groups.tolist())) >= n_splits:
-        return list(GroupKFold(n_splits=n_splits).split(y, y, groups))
+        return list(GroupKFold(n_splits=n_splits).split(y, y, groups)), True
     if groups is not None:
         warn_caller(
             f"Fewer than {n_splits} speakers: the inner cross-validation is not speaker-grouped."
         )
     classes, counts = np.unique(y, return_counts=True)
-    if counts.min() < 2:
-        few = [f"{c} ({n})" for c, n in zip(classes, counts, strict=True) if n < 2]
+    if counts.max() < 2:  # no fold could hold out a clip of a class the others still have
         raise ValueError(
             "The inner cross-validation that picks candidates and fusion weights needs at "
-            f"least 2 training clips of every class; {summarise(few)} "
-            f"{'has' if len(few) == 1 else 'have'} fewer."
+            f"least 2 training clips of some class; each of {summarise(classes)} has one."
         )
     k = int(max(2, min(n_splits, counts.min())))
-    return list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y))
+    folds = StratifiedKFold(k, shuffle=True, random_state=random_state).split(y, y)
+    return list(folds), False
 
 
 def _with_copies(F, copies, y, splits):

@@ -319,14 +319,13 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
         X = self._check_X(X)
         check_scalar(self.inner_cv, "inner_cv", int, min_val=2)
         check_positive(self.fps, "fps", unit="number of video frames a second", optional=True)
-        if not isinstance(self.mirror, (bool, np.bool_)):
-            raise ValueError(f"mirror must be True or False; got {self.mirror!r}.")
+        for flag in ("mirror", "augment_choice"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise ValueError(f"{flag} must be True or False; got {getattr(self, flag)!r}.")
         y, groups = _labels_and_groups(X, y, groups)
         self.classes_ = np.unique(y)
         specs = self._specs()
         _check_speech_options(specs, self.augment)
-        if not isinstance(self.augment_choice, (bool, np.bool_)):
-            raise ValueError(f"augment_choice must be True or False; got {self.augment_choice!r}.")
         if self.mirror:
             for name, (modality, cands) in specs.items():
                 for cand in cands:
@@ -336,11 +335,7 @@ class AudioVisualEmotionRecognizer(ClassifierMixin, BaseEstimator):
                             "mirror faces (ImageSetFeatures); got "
                             f"{type(cand.steps[0][1]).__name__}."
                         )
-        splits = _splits(y, groups, int(self.inner_cv), self.random_state)
-        # whether those folds kept each speaker's clips together (_splits falls back otherwise)
-        self.inner_cv_grouped_ = groups is not None and len(set(groups.tolist())) >= int(
-            self.inner_cv
-        )
+        splits, self.inner_cv_grouped_ = _splits(y, groups, int(self.inner_cv), self.random_state)
         self.subsystems_, self.oof_scores_, self.modalities_ = {}, {}, {}
         self.selected_, self.candidate_scores_, self.frame_features_ = {}, {}, {}
         self.augmented_ = {}
