@@ -110,6 +110,10 @@ MODELS = {
     "kbest-rbf": "ANOVA-F selection + RBF SVM",
     "kbest-linear": "ANOVA-F selection + linear SVM",
 }
+#: The RBF SVM's grid: ``C`` and ``gamma`` as multiples of ``1 / n_features`` (``--C``,
+#: ``--gamma``).
+RBF_CS = (1.0, 10.0, 100.0, 1000.0)
+GAMMAS = (0.001, 0.01, 0.1, 1.0)
 #: What a clip without a label (an abstention) is called in the metrics: never a class.
 ABSTAINED = "(abstained)"
 
@@ -433,13 +437,13 @@ def _parser():
         "--max-folds", type=int, default=None, help="score only the first N outer folds"
     )
     parser.add_argument("--inner-splits", type=int, default=4)
-    parser.add_argument("--C", type=float, nargs="+", default=[1.0, 10.0, 100.0, 1000.0])
+    parser.add_argument("--C", type=float, nargs="+", default=list(RBF_CS))
     parser.add_argument("--linear-C", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1, 1.0])
     parser.add_argument(
         "--gamma",
         type=float,
         nargs="+",
-        default=[0.001, 0.01, 0.1, 1.0],
+        default=list(GAMMAS),
         help="gamma grid as multiples of 1/n_features",
     )
     parser.add_argument(

@@ -189,22 +189,12 @@ def _accuracy(pred, y, folds):
 def _functionals_svm(feature_set, clips, y, groups, folds, args):
     """The RBF SVM of ``pipelines.audio_results`` on ``feature_set`` functionals, its ``C`` and
     ``gamma`` searched in each outer training fold as there (the same grid and inner folds)."""
-    from emoset.audio.features import OpenSmileFeatures
+    from pipelines.audio_results import FEATURES, GAMMAS, RBF_CS, fold_features, model_grid
     from pipelines.audio_results import evaluate as evaluate_svm
-    from pipelines.audio_results import fold_features, model_grid
 
-    names = {"egemaps": "eGeMAPSv02", "compare": "ComParE_2016"}
-    Xs, _ = fold_features(
-        lambda: OpenSmileFeatures(names[feature_set], cache_dir=args.cache_dir), clips, folds
-    )
-    grid = model_grid(
-        "rbf",
-        Xs[0].shape[1],
-        Cs=[1.0, 10.0, 100.0, 1000.0],
-        linear_Cs=[],
-        gammas=[0.001, 0.01, 0.1, 1.0],
-        percentiles=[],
-    )
+    factory = FEATURES[feature_set][1]
+    Xs, _ = fold_features(lambda: factory({"cache_dir": args.cache_dir}), clips, folds)
+    grid = model_grid("rbf", Xs[0].shape[1], Cs=RBF_CS, linear_Cs=[], gammas=GAMMAS, percentiles=[])
     _, searches = evaluate_svm(
         "rbf", Xs, y, groups, folds, grid=grid, inner_splits=4, n_jobs=args.n_jobs
     )
