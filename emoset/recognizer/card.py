@@ -354,10 +354,11 @@ def _model_lines(d, card=None):
         lines.append(f"Parameters: {d.get('parameters', '')}")
         return lines
     lines += ["", f"Subsystems (trained on {d['n_training_clips']} clips)"]
+    chosen_by = _cv_words(d, card)  # the same inner folds chose every subsystem's candidate
     for s in d["subsystems"]:
         lines.append(f"  {s['name']} ({s['modality']}): {s['input']} -> {s['classifier']}")
         lines.append(
-            f"      candidate {s['chosen']} of {s['candidates']}, chosen by {_cv_words(d, card)} "
+            f"      candidate {s['chosen']} of {s['candidates']}, chosen by {chosen_by} "
             f"(out-of-fold accuracy {_pct(s['inner_cv_accuracy'])})"
             + ("; trained on augmented copies too" if s.get("augmented") else "")
         )
