@@ -1,7 +1,12 @@
 """Types of the public API: what ``emoset/__init__.py`` loads on first use (lazy_loader)."""
 
 from ._version import __version__
-from .audio import LibrosaFeatures, OpenSmileFeatures, standardize_per_speaker
+from .audio import (
+    LibrosaFeatures,
+    OpenSmileDescriptorMoments,
+    OpenSmileFeatures,
+    standardize_per_speaker,
+)
 from .datasets import (
     Clip,
     combine_corpora,
@@ -28,6 +33,7 @@ from .sets import (
     CovarianceModel,
     EuclideanKernel,
     GaussianModel,
+    GaussianMomentEmbedding,
     ImageSetPLS,
     LogEuclideanKernel,
     MeanModel,
@@ -78,12 +84,14 @@ __all__ = [
     "extract_image_sets",
     # emoset.audio: speech
     "LibrosaFeatures",
+    "OpenSmileDescriptorMoments",
     "OpenSmileFeatures",
     "standardize_per_speaker",
     # emoset.sets: image sets, kernels, classifiers
     "CovarianceModel",
     "EuclideanKernel",
     "GaussianModel",
+    "GaussianMomentEmbedding",
     "ImageSetPLS",
     "LogEuclideanKernel",
     "MeanModel",

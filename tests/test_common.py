@@ -31,12 +31,19 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures
+from emoset.audio.features import LibrosaFeatures, OpenSmileDescriptorMoments, OpenSmileFeatures
+from emoset.audio.speech import frame_moments
 from emoset.decision.abstain import AbstainingClassifier
 from emoset.decision.fusion import StackingFusion, WeightedScoreFusion
 from emoset.recognizer.system import AudioVisualEmotionRecognizer
 from emoset.sets.classifiers import ImageSetPLS
-from emoset.sets.imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel
+from emoset.sets.imagesets import (
+    CovarianceModel,
+    GaussianModel,
+    GaussianMomentEmbedding,
+    MeanModel,
+    SubspaceModel,
+)
 from emoset.sets.kernels import (
     EuclideanKernel,
     KernelRowScaler,
@@ -102,6 +109,11 @@ def _bases(seed):
 
 def _spd(seed):
     return random_spd(10, 4, random_state=seed), None
+
+
+def _moment_rows(seed):
+    sets, _ = _image_sets(seed)
+    return np.array([frame_moments(s[:, :4]) for s in sets], dtype=np.float64), None
 
 
 @dataclass
@@ -252,6 +264,8 @@ def _sets_with_a_small_one(seed):
 
 SET_INPUT_ESTIMATORS += [
     SetInputCase(OpenSmileFeatures, _wav_clips, "OpenSmileFeatures"),
+    SetInputCase(OpenSmileDescriptorMoments, _wav_clips, "OpenSmileDescriptorMoments"),
+    SetInputCase(GaussianMomentEmbedding, _moment_rows, "GaussianMomentEmbedding"),
     SetInputCase(lambda: LibrosaFeatures(n_mfcc=8), _wav_clips, "LibrosaFeatures"),
     SetInputCase(lambda: ImageSetFeatures("lbp"), _video_clips, "ImageSetFeatures"),
     SetInputCase(

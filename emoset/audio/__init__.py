@@ -14,7 +14,13 @@ from .augment import (
     telephone_band,
 )
 from .extract import SILENCE_PEAK, warn_audio_problems
-from .features import AUDIO_FEATURE_SETS, LibrosaFeatures, OpenSmileFeatures, make_audio_features
+from .features import (
+    AUDIO_FEATURE_SETS,
+    LibrosaFeatures,
+    OpenSmileDescriptorMoments,
+    OpenSmileFeatures,
+    make_audio_features,
+)
 from .normalize import (
     MIN_GROUP_CLIPS,
     NORMALIZATIONS,
@@ -26,14 +32,19 @@ from .normalize import (
 )
 from .speech import (
     BANDWIDTH_DROP_DB,
+    OPENSMILE_DESCRIPTOR_SETS,
     OPENSMILE_FEATURE_SETS,
     STANDARD_RATES,
     band_rate,
     covering_rate,
     estimate_bandwidth,
+    frame_moment_names,
+    frame_moments,
     librosa_feature_names,
     librosa_functionals,
     librosa_window_functionals,
+    opensmile_descriptor_names,
+    opensmile_descriptors,
     opensmile_feature_names,
     opensmile_functionals,
     speech_activity,
@@ -59,17 +70,23 @@ __all__ = [
     "telephone_band",
     "BANDWIDTH_DROP_DB",
     "LibrosaFeatures",
+    "OPENSMILE_DESCRIPTOR_SETS",
     "OPENSMILE_FEATURE_SETS",
+    "OpenSmileDescriptorMoments",
     "OpenSmileFeatures",
     "SILENCE_PEAK",
     "STANDARD_RATES",
     "band_rate",
     "covering_rate",
     "estimate_bandwidth",
+    "frame_moment_names",
+    "frame_moments",
     "librosa_feature_names",
     "librosa_functionals",
     "librosa_window_functionals",
     "make_audio_features",
+    "opensmile_descriptor_names",
+    "opensmile_descriptors",
     "opensmile_feature_names",
     "opensmile_functionals",
     "speech_activity",

@@ -71,8 +71,10 @@ from .speech import (
     band_rate,
     covering_rate,
     estimate_bandwidth,
+    frame_moments,
     librosa_functionals,
     librosa_window_functionals,
+    opensmile_descriptors,
     require_librosa,
 )
 
@@ -203,6 +205,8 @@ def _signal_record(
     else:
         if kind == "opensmile":
             values = _opensmile_values(y, sampling_rate, **params)  # names: not needed
+        elif kind == "opensmile-moments":
+            values = frame_moments(opensmile_descriptors(y, sampling_rate, **params))
         else:
             values, _ = librosa_functionals(y, sampling_rate, **params)
         if not np.all(np.isfinite(values)):

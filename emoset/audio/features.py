@@ -3,8 +3,9 @@
 Two layers, as elsewhere in emoset: the pure functions on a decoded signal live in
 :mod:`emoset.audio.speech` (:func:`~emoset.audio.speech.opensmile_functionals`,
 :func:`~emoset.audio.speech.librosa_functionals`, :func:`~emoset.audio.speech.estimate_bandwidth`); this
-module holds the scikit-learn transformers :class:`OpenSmileFeatures` and
-:class:`LibrosaFeatures`, which map *clips* (audio paths, video paths or
+module holds the scikit-learn transformers :class:`OpenSmileFeatures`,
+:class:`LibrosaFeatures` and :class:`OpenSmileDescriptorMoments` (the speech image sets), which
+map *clips* (audio paths, video paths or
 :class:`emoset.datasets.corpora.Clip` records) to a feature matrix. What they share -- decoding the
 audio with :func:`emoset.io.media.load_audio` (so video files work too), band-limiting it to the
 training bandwidth and resampling it to a fixed rate (16 kHz), running in parallel with joblib,
@@ -52,14 +53,23 @@ from ..utils.validation import check_choice
 from .extract import _BaseAudioFeatures
 from .normalize import MIN_GROUP_CLIPS
 from .speech import (
+    OPENSMILE_DESCRIPTOR_SETS,
     OPENSMILE_FEATURE_SETS,
+    frame_moment_names,
     librosa_feature_names,
     librosa_functionals,
+    opensmile_descriptor_names,
     opensmile_feature_names,
     require_librosa,
 )
 
-__all__ = ["AUDIO_FEATURE_SETS", "LibrosaFeatures", "OpenSmileFeatures", "make_audio_features"]
+__all__ = [
+    "AUDIO_FEATURE_SETS",
+    "LibrosaFeatures",
+    "OpenSmileDescriptorMoments",
+    "OpenSmileFeatures",
+    "make_audio_features",
+]
 
 
 class OpenSmileFeatures(_BaseAudioFeatures):
@@ -215,6 +225,64 @@ class OpenSmileFeatures(_BaseAudioFeatures):
             return {"opensmile": "unknown"}
 
 
+class OpenSmileDescriptorMoments(OpenSmileFeatures):
+    """The frame count, mean and covariance of each clip's openSMILE low-level descriptors.
+
+    A clip's speech as an image set. Ding et al. (EmotiW 2016) fed the frame-level descriptors
+    of a clip to an LSTM; emoset treats them as it treats a clip's faces: a set of frames
+    (eGeMAPSv02, 25 descriptors per 10 ms), summarised as a Gaussian. This step gives each clip
+    the moments of that Gaussian (:func:`~emoset.audio.speech.frame_moments`: 1 + 25 + 325 =
+    351 values); :class:`~emoset.sets.imagesets.GaussianMomentEmbedding` standardises them with
+    the training clips' statistics and embeds the Gaussian as a log-Euclidean vector, which the
+    speech SVM classifies (``make_audio_pipeline("egemaps-lld")``). Decoding, band limit,
+    caching, abstentions and a timeline's windows are those of :class:`OpenSmileFeatures`.
+
+    Parameters
+    ----------
+    feature_set : {"eGeMAPSv02"}, default="eGeMAPSv02"
+        The descriptors (:data:`~emoset.audio.speech.OPENSMILE_DESCRIPTOR_SETS`).
+    bandwidth, sampling_rate, min_duration, n_jobs, cache_dir, verbose, on_error, allow_partial, as_frame, augmentation, augmentation_seed
+        As in :class:`OpenSmileFeatures`.
+    normalize : None
+        Per-speaker standardisation is not offered for moments (z-scoring a covariance's
+        entries would not leave a covariance); ``None`` only.
+    min_group_clips : int, default=10
+        Unused (``normalize`` is ``None``).
+
+    Attributes
+    ----------
+    feature_names_, n_features_out_, bandwidth_, band_rate_, norm_reference_
+        As in :class:`OpenSmileFeatures` (``n_frames``, ``mean_<descriptor>``,
+        ``cov_<descriptor>__<descriptor>``).
+
+    Notes
+    -----
+    A clip with fewer than two analysable frames abstains (status ``"nonfinite"``).
+    Measured (``python -m pipelines.audio_results``, README "Speech"): see the README.
+
+    Examples
+    --------
+    >>> from emoset.audio.features import OpenSmileDescriptorMoments
+    >>> from emoset.datasets import load_cremad
+    >>> clips = load_cremad(subsets=["native"])[:2]
+    >>> OpenSmileDescriptorMoments().fit_transform([c.audio for c in clips]).shape
+    (2, 351)
+    """
+
+    _kind = "opensmile-moments"
+
+    def _validate(self):
+        check_choice("feature_set", self.feature_set, OPENSMILE_DESCRIPTOR_SETS)
+        if self.normalize is not None:
+            raise ValueError(
+                f"normalize={self.normalize!r} is not offered for descriptor moments (z-scoring "
+                "a covariance's entries does not leave a covariance); use normalize=None."
+            )
+
+    def _names(self):
+        return frame_moment_names(opensmile_descriptor_names(self.feature_set))
+
+
 class LibrosaFeatures(_BaseAudioFeatures):
     """Licence-free speech functionals: librosa's descriptors, summarised.
 
@@ -343,7 +411,7 @@ class LibrosaFeatures(_BaseAudioFeatures):
 
 
 #: Names of the feature sets :func:`make_audio_features` builds.
-AUDIO_FEATURE_SETS = ("egemaps", "compare", "emobase", "librosa")
+AUDIO_FEATURE_SETS = ("egemaps", "compare", "emobase", "librosa", "egemaps-lld")
 
 
 def make_audio_features(name, **params):
@@ -351,15 +419,16 @@ def make_audio_features(name, **params):
 
     Parameters
     ----------
-    name : {"egemaps", "compare", "emobase", "librosa"}
-        openSMILE's eGeMAPS v02, ComParE 2016 or emobase functionals, or the librosa ones.
+    name : {"egemaps", "compare", "emobase", "librosa", "egemaps-lld"}
+        openSMILE's eGeMAPS v02, ComParE 2016 or emobase functionals, the librosa ones, or the
+        moments of the eGeMAPS v02 low-level descriptors (:class:`OpenSmileDescriptorMoments`).
     **params
         Of :class:`OpenSmileFeatures` or :class:`LibrosaFeatures` (``n_jobs``, ``cache_dir``,
         ``verbose``, ``on_error``, ...).
 
     Returns
     -------
-    features : OpenSmileFeatures or LibrosaFeatures
+    features : OpenSmileFeatures, LibrosaFeatures or OpenSmileDescriptorMoments
 
     Examples
     --------
@@ -369,5 +438,7 @@ def make_audio_features(name, **params):
     check_choice("features", name, AUDIO_FEATURE_SETS)
     if name == "librosa":
         return LibrosaFeatures(**params)
+    if name == "egemaps-lld":
+        return OpenSmileDescriptorMoments(**params)
     feature_set = {"egemaps": "eGeMAPSv02", "compare": "ComParE_2016", "emobase": "emobase"}[name]
     return OpenSmileFeatures(feature_set, **params)

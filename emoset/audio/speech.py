@@ -5,6 +5,7 @@ image-set models): each function maps a mono float signal and its sample rate to
 with no files, caching or estimators involved.
 
 * :func:`opensmile_functionals` -- the eGeMAPS, ComParE 2016 or emobase functionals [1]_ [2]_ [3]_;
+* :func:`opensmile_descriptors` -- openSMILE's frame-level low-level descriptors (10 ms hops);
 * :func:`librosa_functionals` -- licence-free MFCC, spectral and pitch statistics;
 * :func:`estimate_bandwidth` -- how much of the spectrum a recording really fills.
 
@@ -34,14 +35,19 @@ from . import _descriptors
 
 __all__ = [
     "BANDWIDTH_DROP_DB",
+    "OPENSMILE_DESCRIPTOR_SETS",
     "OPENSMILE_FEATURE_SETS",
     "STANDARD_RATES",
     "band_rate",
     "covering_rate",
     "estimate_bandwidth",
+    "frame_moment_names",
+    "frame_moments",
     "librosa_feature_names",
     "librosa_functionals",
     "librosa_window_functionals",
+    "opensmile_descriptor_names",
+    "opensmile_descriptors",
     "opensmile_feature_names",
     "opensmile_functionals",
     "speech_activity",
@@ -52,13 +58,21 @@ __all__ = [
 OPENSMILE_FEATURE_SETS = {"eGeMAPSv02": 88, "ComParE_2016": 6373, "emobase": 988}
 
 
+#: openSMILE feature sets whose low-level descriptors :func:`opensmile_descriptors` returns,
+#: with their number of descriptors per frame.
+OPENSMILE_DESCRIPTOR_SETS = {"eGeMAPSv02": 25}
+
+#: openSMILE's sink levels: the functionals of a whole signal, or a row per frame.
+_LEVELS = {"func": "Functionals", "lld": "LowLevelDescriptors"}
+
+
 @functools.lru_cache(maxsize=8)
-def _smile(feature_set: str):
+def _smile(feature_set: str, level: str = "func"):
     import opensmile
 
     return opensmile.Smile(
         feature_set=getattr(opensmile.FeatureSet, feature_set),
-        feature_level=opensmile.FeatureLevel.Functionals,
+        feature_level=getattr(opensmile.FeatureLevel, _LEVELS[level]),
     )
 
 
@@ -98,6 +112,99 @@ def opensmile_functionals(signal, sampling_rate=16000, *, feature_set="eGeMAPSv0
     """
     values = _opensmile_values(signal, sampling_rate, feature_set=feature_set)
     return values, opensmile_feature_names(feature_set)
+
+
+def opensmile_descriptor_names(feature_set="eGeMAPSv02"):
+    """The names of the descriptors :func:`opensmile_descriptors` returns, in order."""
+    _check_descriptor_set(feature_set)
+    return list(_smile(feature_set, "lld").feature_names)
+
+
+def _check_descriptor_set(feature_set):
+    if feature_set not in OPENSMILE_DESCRIPTOR_SETS:
+        raise ValueError(
+            f"feature_set must be one of {sorted(OPENSMILE_DESCRIPTOR_SETS)} for frame-level "
+            f"descriptors; got {feature_set!r}."
+        )
+
+
+def opensmile_descriptors(signal, sampling_rate=16000, *, feature_set="eGeMAPSv02"):
+    """openSMILE's low-level descriptors of one mono signal, a row per 10 ms frame.
+
+    The values ``opensmile.Smile(feature_set, FeatureLevel.LowLevelDescriptors)`` gives (the
+    same configuration, fed the same 16-bit samples).
+
+    Parameters
+    ----------
+    signal : array-like of shape (n_samples,)
+        Mono audio in [-1, 1].
+    sampling_rate : int, default=16000
+    feature_set : {"eGeMAPSv02"}, default="eGeMAPSv02"
+
+    Returns
+    -------
+    frames : ndarray of float32, shape (n_frames, 25)
+        No rows when the signal is too short for one frame (where ``Smile`` gives one row of
+        NaN).
+    """
+    _check_descriptor_set(feature_set)
+    x = np.ascontiguousarray(np.asarray(signal, dtype=np.float32).reshape(-1))
+    n = OPENSMILE_DESCRIPTOR_SETS[feature_set]
+    engine = _engine(feature_set, int(sampling_rate), "lld")
+    if engine is not None:
+        return engine.rows(x).reshape(-1, n)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Segment too short")
+        frame = _smile(feature_set, "lld").process_signal(x, int(sampling_rate))
+    rows = frame.to_numpy(dtype=np.float32).reshape(-1, n)
+    return rows[:0] if len(rows) == 1 and np.isnan(rows).all() else rows  # its "no frame" row
+
+
+def frame_moments(frames):
+    """The frame count, mean and covariance of a set of frames, as one row.
+
+    What a Gaussian of the frames needs (:class:`emoset.sets.imagesets.GaussianMomentEmbedding`
+    turns such rows into log-Euclidean vectors): ``[n, mean (d), upper triangle of the
+    covariance (d (d + 1) / 2, row by row, divided by n)]``. Frames with a non-finite value are
+    left out.
+
+    Parameters
+    ----------
+    frames : array-like of shape (n_frames, d)
+
+    Returns
+    -------
+    moments : ndarray of float32, shape (1 + d + d (d + 1) / 2,)
+        All NaN when fewer than two frames are finite.
+
+    Examples
+    --------
+    >>> frame_moments([[0.0, 1.0], [2.0, 3.0]]).tolist()
+    [2.0, 1.0, 2.0, 1.0, 1.0, 1.0]
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    d = frames.shape[1]
+    frames = frames[np.all(np.isfinite(frames), axis=1)]
+    out = np.full(1 + d + d * (d + 1) // 2, np.nan, dtype=np.float32)
+    if len(frames) < 2:
+        return out
+    mean = frames.mean(axis=0)
+    centred = frames - mean
+    cov = centred.T @ centred / len(frames)
+    out[0] = len(frames)
+    out[1 : 1 + d] = mean
+    out[1 + d :] = cov[np.triu_indices(d)]
+    return out
+
+
+def frame_moment_names(names):
+    """The names of :func:`frame_moments`'s values for frames of descriptors ``names``."""
+    rows, cols = np.triu_indices(len(names))
+    return (
+        ["n_frames"]
+        + [f"mean_{n}" for n in names]
+        + [f"cov_{names[i]}__{names[j]}" for i, j in zip(rows, cols, strict=True)]
+    )
 
 
 def _opensmile_values(signal, sampling_rate=16000, *, feature_set="eGeMAPSv02"):
@@ -170,9 +277,10 @@ def _load_smile_api():
     return lib, root
 
 
-def _smile_options(feature_set, sampling_rate):
-    """The configuration file and options ``opensmile.Smile(feature_set, Functionals)`` runs
-    openSMILE with for a signal fed from Python (16-bit samples), and opensmile's binding.
+def _smile_options(feature_set, sampling_rate, level="func"):
+    """The configuration file and options ``opensmile.Smile(feature_set, level)`` runs
+    openSMILE with for a signal fed from Python (16-bit samples), and opensmile's binding
+    (``level``: ``"func"``, the functionals, or ``"lld"``, the low-level descriptors).
 
     Raises ``ImportError``/``OSError`` when opensmile's files are not where this expects them.
     """
@@ -190,7 +298,7 @@ def _smile_options(feature_set, sampling_rate):
         if not path.is_file():
             raise FileNotFoundError(f"openSMILE configuration file {path} is missing")
     options = {k: str(v) for k, v in files.items()}
-    options.update(sinkLevel="func", sampleRate=int(sampling_rate), nBits=16)
+    options.update(sinkLevel=level, sampleRate=int(sampling_rate), nBits=16)
     return lib, str(config_file), options
 
 
@@ -208,8 +316,8 @@ class _SmileEngine:
 
     _SOURCE, _SINK = "extsource", "extsink"  # the components opensmile's configurations name
 
-    def __init__(self, feature_set, sampling_rate):
-        lib, config_file, options = _smile_options(feature_set, sampling_rate)
+    def __init__(self, feature_set, sampling_rate, level="func"):
+        lib, config_file, options = _smile_options(feature_set, sampling_rate, level)
 
         def make():
             smile = lib.OpenSMILE()
@@ -217,7 +325,7 @@ class _SmileEngine:
             return smile
 
         self._make = make
-        self._n_features = OPENSMILE_FEATURE_SETS[feature_set]
+        self._n_features = OPENSMILE_FEATURE_SETS[feature_set] if level == "func" else None
         self._instance = None  # one that ran, to reset for the next signal
         # the first one is made here, so an opensmile these settings do not fit falls back to
         # Smile (see _engine) instead of failing on every signal
@@ -225,6 +333,14 @@ class _SmileEngine:
 
     def functionals(self, x):
         """The functionals of one float32 signal in [-1, 1] (NaN when it is too short)."""
+        values = self.rows(x).reshape(-1)
+        if not values.size:
+            return np.full(self._n_features, np.nan, dtype=np.float32)
+        return values
+
+    def rows(self, x):
+        """What the sink receives for one float32 signal in [-1, 1]: one row per output (the
+        functionals: one row; the descriptors: one per frame), ``(0, 0)`` when none."""
         samples = (x.copy() * np.float32(32768)).astype(np.int16)  # as Smile feeds it
         rows = []
         smile, self._instance = self._instance, None  # dropped if this run fails
@@ -245,8 +361,8 @@ class _SmileEngine:
             raise RuntimeError(f"openSMILE failed: {exc}") from None
         self._instance = smile
         if not rows:
-            return np.full(self._n_features, np.nan, dtype=np.float32)
-        return np.vstack(rows).astype(np.float32).reshape(-1)
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack(rows).astype(np.float32)
 
     def __del__(self):
         for smile in (getattr(self, "_instance", None), getattr(self, "_fresh", None)):
@@ -257,15 +373,16 @@ class _SmileEngine:
 _engines = threading.local()
 
 
-def _engine(feature_set, sampling_rate):
-    """This thread's :class:`_SmileEngine` for a feature set and rate (None: use ``Smile``)."""
+def _engine(feature_set, sampling_rate, level="func"):
+    """This thread's :class:`_SmileEngine` for a feature set, rate and level (None: use
+    ``Smile``)."""
     engines = getattr(_engines, "by_key", None)
     if engines is None:
         engines = _engines.by_key = {}
-    key = (feature_set, sampling_rate)
+    key = (feature_set, sampling_rate, level)
     if key not in engines:
         try:
-            engines[key] = _SmileEngine(feature_set, sampling_rate)
+            engines[key] = _SmileEngine(feature_set, sampling_rate, level)
         except Exception as exc:  # another opensmile layout: use its public API
             logging.getLogger(__name__).debug(
                 "openSMILE through opensmile.Smile (%s at %d Hz): %s",

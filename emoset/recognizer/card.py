@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._version import __version__
-from ..audio.features import LibrosaFeatures, OpenSmileFeatures
+from ..audio.features import LibrosaFeatures, OpenSmileDescriptorMoments, OpenSmileFeatures
 from ..datasets.fetch import CREMAD_LICENSE, RAVDESS_LICENSE
 from ..decision.abstain import AbstainingClassifier
 from ..sets.classifiers import ImageSetPLS
@@ -104,6 +104,8 @@ def _input(model, name, step):
         fps = model.fps if model.fps is not None else step.fps
         rate = f"{fps:g} frames/s" if fps is not None else "every frame"
         return f"{model.frame_features_[name]} image sets ({rate})"
+    if isinstance(step, OpenSmileDescriptorMoments):
+        return f"openSMILE {step.feature_set} descriptors of 10 ms frames, as a Gaussian"
     if isinstance(step, OpenSmileFeatures):
         return f"openSMILE {step.feature_set} functionals"
     if isinstance(step, LibrosaFeatures):

@@ -19,11 +19,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ..audio.features import AUDIO_FEATURE_SETS, make_audio_features
+from ..audio.features import AUDIO_FEATURE_SETS, OpenSmileDescriptorMoments, make_audio_features
 from ..decision.abstain import AbstainingClassifier
 from ..decision.scoring import aligned_scores
 from ..sets.classifiers import ImageSetPLS
-from ..sets.imagesets import MeanModel
+from ..sets.imagesets import GaussianMomentEmbedding, MeanModel
 from ..utils.validation import check_choice
 from ..video.extract import ImageSetFeatures, no_set_reason
 
@@ -244,24 +244,37 @@ def landmarks_video_subsystems(*, C=1.0, random_state=0):
 
 
 def default_audio_subsystems(
-    features=("egemaps", "compare", "librosa"), *, random_state=0, normalize=None
+    features=("egemaps", "compare", "librosa"), *, random_state=0, normalize=None, sets=False
 ):
-    """Speech functionals -> RBF SVM, one candidate per feature set.
+    """The speech subsystems: functionals -> RBF SVM, and the speech image sets -> RBF SVM.
+
+    ``"audio-svm"`` has one candidate per functionals feature set (the inner CV keeps one);
+    ``"audio-lld-svm"`` reads each clip's eGeMAPS low-level descriptors as an image set, a
+    Gaussian embedded as a log-Euclidean vector (``make_audio_pipeline("egemaps-lld")``), and is
+    fused with the others. Measured (README "Speech across corpora"): unseen speakers, the same
+    folds, the two together against the functionals alone: RAVDESS (8 classes) 55.1 % against
+    50.7 %, CREMA-D 48.8 % against 44.2 %.
 
     Parameters
     ----------
     features : sequence of str, default=("egemaps", "compare", "librosa")
+        The functionals candidates of ``"audio-svm"``.
     random_state : int, default=0
     normalize : {None, "speaker", "session"}, default=None
-        Per-speaker / per-session standardisation of the features (transductive, see
-        :class:`~emoset.audio.features.OpenSmileFeatures`).
+        Per-speaker / per-session standardisation of the functionals (transductive, see
+        :class:`~emoset.audio.features.OpenSmileFeatures`). The image sets are not
+        standardised per group (the moments of a Gaussian are not z-scored): with
+        ``normalize`` they are left out.
+    sets : bool, default=False
+        Add the speech image sets (``"audio-lld-svm"``); ``False``: the functionals SVM alone
+        (the EmotiW 2016 recipe of ``make reproduce-emotiw2016``).
 
     Returns
     -------
     audio : dict
-        ``{"audio-svm": [pipeline, ...]}``.
+        ``{"audio-svm": [pipeline, ...], "audio-lld-svm": pipeline}``.
     """
-    return {
+    audio = {
         "audio-svm": [
             make_audio_pipeline(
                 f, probability=False, random_state=random_state, normalize=normalize
@@ -269,6 +282,11 @@ def default_audio_subsystems(
             for f in features
         ]
     }
+    if sets and normalize is None:
+        audio["audio-lld-svm"] = make_audio_pipeline(
+            "egemaps-lld", probability=False, random_state=random_state
+        )
+    return audio
 
 
 def make_audio_pipeline(
@@ -291,8 +309,8 @@ def make_audio_pipeline(
 
     Parameters
     ----------
-    features : {"egemaps", "compare", "emobase", "librosa", "precomputed"} or transformer
-        The first step. ``"precomputed"`` (or ``None``) builds the pipeline on
+    features : {"egemaps", "compare", "emobase", "librosa", "egemaps-lld", "precomputed"} or transformer
+        The first step (:func:`~emoset.audio.features.make_audio_features`). ``"precomputed"`` (or ``None``) builds the pipeline on
         a feature matrix -- the fast way to grid-search, extracting once. A
         transformer instance is used as given.
     C : float, default=1.0
@@ -322,7 +340,9 @@ def make_audio_pipeline(
     -------
     pipeline : sklearn.pipeline.Pipeline
         Steps ``[("features", ...),] ("scale", StandardScaler()), ("svm",
-        AbstainingClassifier(SVC(...)))``. Grid-search keys are
+        AbstainingClassifier(SVC(...)))``; with the descriptor moments (``"egemaps-lld"``) a
+        ``("embed", GaussianMomentEmbedding())`` step after the features: each clip's frames
+        as a Gaussian, a log-Euclidean vector. Grid-search keys are
         ``svm__estimator__C`` and ``svm__estimator__gamma``. The scaler
         ignores NaN when fitting and passes NaN rows through; the SVM drops
         them in ``fit`` (warning) and returns NaN scores for them and for clips
@@ -379,6 +399,8 @@ def make_audio_pipeline(
         steps.insert(0, ("features", features))
     else:
         raise TypeError(f"features must be a name or a transformer; got {type(features).__name__}.")
+    if isinstance(steps[0][1], OpenSmileDescriptorMoments):  # speech image sets: the Gaussians
+        steps.insert(1, ("embed", GaussianMomentEmbedding()))
     return Pipeline(steps, memory=memory)
 
 

@@ -21,7 +21,14 @@ from .geometry import (
     sym_to_vec,
     symmetrize,
 )
-from .imagesets import CovarianceModel, GaussianModel, MeanModel, SubspaceModel, check_image_sets
+from .imagesets import (
+    CovarianceModel,
+    GaussianModel,
+    GaussianMomentEmbedding,
+    MeanModel,
+    SubspaceModel,
+    check_image_sets,
+)
 from .kernels import (
     AUTO_EXACT_MAX,
     AUTO_LANDMARKS,
@@ -40,6 +47,7 @@ __all__ = [
     "EIGENVALUE_FLOOR",
     "EuclideanKernel",
     "GaussianModel",
+    "GaussianMomentEmbedding",
     "ImageSetPLS",
     "KERNELS",
     "KernelRowScaler",

@@ -14,6 +14,11 @@ model                point of                        output shape
 ``MeanModel``        Euclidean space (mean)          ``(n_sets, d)``
 ===================  ==============================  =================================
 
+:class:`GaussianMomentEmbedding` takes each set as a row of its moments (frame count, mean,
+covariance: :func:`emoset.audio.speech.frame_moments`) instead of its frames, and gives the
+log-Euclidean vector of its Gaussian: a fixed-length row that any vector classifier takes
+(the speech image sets of ``make_audio_pipeline("egemaps-lld")``).
+
 ``d`` is ``n_pca`` when a PCA, fitted on the stacked training frames, is used; otherwise the
 number of input features.
 
@@ -40,7 +45,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils.messages import warn_caller
 from ..utils.setnames import copy_names, name_sets, set_label, unreported
-from .geometry import gaussian_embedding, orthonormal_basis, shrunk_covariance
+from .geometry import (
+    _ABS_FLOOR,
+    gaussian_embedding,
+    log_vectors,
+    orthonormal_basis,
+    shrunk_covariance,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +61,7 @@ __all__ = [
     "CovarianceModel",
     "GaussianModel",
     "MeanModel",
+    "GaussianMomentEmbedding",
 ]
 
 
@@ -638,3 +650,132 @@ class MeanModel(_BaseSetModel):
 
     def _summarise(self, sets):
         return np.stack([s.mean(axis=0) for s in sets])
+
+
+def _moment_dims(n_values):
+    """``d`` of moment rows of ``1 + d + d (d + 1) / 2`` values (``None`` if no ``d`` fits)."""
+    d = int(round((-3 + np.sqrt(9 + 8 * (n_values - 1))) / 2))
+    return d if d >= 1 and 1 + d + d * (d + 1) // 2 == n_values else None
+
+
+class GaussianMomentEmbedding(TransformerMixin, BaseEstimator):
+    """Rows of set moments -> log-Euclidean vectors of the sets' Gaussians.
+
+    Each input row holds one set's frame count ``n``, mean and covariance (upper triangle,
+    row by row, divided by ``n``), as :func:`emoset.audio.speech.frame_moments` gives them.
+    ``fit`` learns each feature's mean and standard deviation over the training sets' frames
+    (every set weighing the same: the mean of the sets' means, and the deviation around it
+    from their second moments). ``transform`` standardises every set's Gaussian with them,
+    shrinks its covariance with the Oracle Approximating Shrinkage rule [1]_ (computed from the
+    covariance and ``n``: the value :func:`sklearn.covariance.oas` gives on the frames), adds
+    ``reg`` times the mean variance to the diagonal, embeds ``N(mu, Sigma)`` as
+    ``[[Sigma + mu mu^T, mu], [mu^T, 1]]`` (:func:`~emoset.sets.geometry.gaussian_embedding`)
+    and returns its matrix logarithm half-vectorised
+    (:func:`~emoset.sets.geometry.log_vectors`): ``(d + 1) (d + 2) / 2`` values. An RBF
+    kernel on these vectors is the log-Euclidean RBF kernel of
+    :class:`~emoset.sets.imagesets.GaussianModel` image sets.
+
+    Rows holding NaN (sets that abstain) stay NaN rows.
+
+    Parameters
+    ----------
+    reg : float, default=1e-6
+        Relative ridge added to the covariance diagonal.
+
+    Attributes
+    ----------
+    n_dims_ : int
+        ``d``, the features of a frame.
+    mean_, scale_ : ndarray of shape (d,)
+        The training frames' mean and standard deviation.
+
+    References
+    ----------
+    .. [1] Y. Chen, A. Wiesel, Y. C. Eldar and A. O. Hero, "Shrinkage algorithms for MMSE
+       covariance estimation", IEEE Trans. Signal Processing 58(10), 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emoset.audio.speech import frame_moments
+    >>> rng = np.random.default_rng(0)
+    >>> rows = np.array([frame_moments(rng.normal(size=(50, 3))) for _ in range(4)])
+    >>> GaussianMomentEmbedding().fit_transform(rows).shape
+    (4, 10)
+    """
+
+    def __init__(self, reg=1e-6):
+        self.reg = reg
+
+    def _moments(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        d = _moment_dims(X.shape[1]) if X.ndim == 2 else None
+        if d is None:
+            raise ValueError(
+                "X must hold one row of moments per set, 1 + d + d (d + 1) / 2 values "
+                f"(frame count, mean, covariance); got shape {X.shape}."
+            )
+        ok = np.all(np.isfinite(X), axis=1)
+        n = X[:, 0]
+        means = X[:, 1 : 1 + d]
+        cov = np.zeros((len(X), d, d))
+        rows, cols = np.triu_indices(d)
+        cov[:, rows, cols] = X[:, 1 + d :]
+        cov[:, cols, rows] = X[:, 1 + d :]
+        return ok, n, means, cov, d
+
+    def fit(self, X, y=None):
+        """Learn the frames' mean and standard deviation from the training sets' moments.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sets, 1 + d + d (d + 1) / 2)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        ok, _, means, cov, d = self._moments(X)
+        if not ok.any():
+            raise ValueError("GaussianMomentEmbedding needs at least one set without NaN.")
+        mean = means[ok].mean(axis=0)
+        second = (np.diagonal(cov[ok], axis1=1, axis2=2) + means[ok] ** 2).mean(axis=0)
+        scale = np.sqrt(np.maximum(second - mean**2, 0.0))
+        scale[scale < 1e-12] = 1.0
+        self.n_dims_, self.mean_, self.scale_ = d, mean, scale
+        self.n_features_in_ = X.shape[1] if hasattr(X, "shape") else len(X[0])
+        return self
+
+    def transform(self, X):
+        """The log-Euclidean vectors of the sets' standardised Gaussians.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sets, 1 + d + d (d + 1) / 2)
+
+        Returns
+        -------
+        vectors : ndarray of shape (n_sets, (d + 1) (d + 2) / 2)
+            NaN rows where a row of ``X`` holds NaN.
+        """
+        check_is_fitted(self)
+        ok, n, means, cov, d = self._moments(X)
+        if d != self.n_dims_:
+            raise ValueError(f"X holds moments of {d} features; fitted on {self.n_dims_}.")
+        out = np.full((len(ok), (d + 1) * (d + 2) // 2), np.nan)
+        if not ok.any():
+            return out
+        mu = (means[ok] - self.mean_) / self.scale_
+        S = cov[ok] / self.scale_[None, :, None] / self.scale_[None, None, :]
+        # Oracle Approximating Shrinkage towards the scaled identity (as sklearn's oas)
+        trace = np.trace(S, axis1=1, axis2=2) / d
+        alpha = np.mean(S**2, axis=(1, 2))
+        den = (n[ok] + 1) * (alpha - trace**2 / d)
+        shrink = np.where(den > 0, np.minimum((alpha + trace**2) / np.where(den > 0, den, 1), 1), 1)
+        S = (1 - shrink)[:, None, None] * S
+        S[:, np.arange(d), np.arange(d)] += ((shrink + float(self.reg)) * trace + _ABS_FLOOR)[
+            :, None
+        ]
+        out[ok] = log_vectors(gaussian_embedding(mu, S))
+        return out

@@ -18,7 +18,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.svm import SVC
 
-from emoset.audio.features import LibrosaFeatures, OpenSmileFeatures
+from emoset.audio.features import LibrosaFeatures, OpenSmileDescriptorMoments, OpenSmileFeatures
 from emoset.audio.normalize import standardize_per_speaker
 from emoset.audio.speech import estimate_bandwidth, librosa_feature_names
 from emoset.decision.abstain import AbstainingClassifier
@@ -325,7 +325,11 @@ def test_very_short_clip_abstains(make_wav):
     assert np.isnan(X).all() and list(tr.extract([blip])[1]["status"]) == ["nonfinite"]
 
 
-@pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures], ids=["opensmile", "librosa"])
+@pytest.mark.parametrize(
+    "cls",
+    [OpenSmileFeatures, LibrosaFeatures, OpenSmileDescriptorMoments],
+    ids=["opensmile", "librosa", "moments"],
+)
 def test_digital_silence_abstains(make_wav, cls):
     silent = make_wav("zeros.wav", duration=2.0, signal=np.zeros(2 * SR, np.float32))
     tr = cls().fit()
@@ -648,7 +652,7 @@ def test_first_parallel_run_with_an_empty_numba_cache(make_wav, tmp_path):
     assert res.stdout.strip() == "ok (4, 371)"
 
 
-@pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures])
+@pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures, OpenSmileDescriptorMoments])
 def test_extract_signal_equals_extract_of_the_file(make_wav, cls):
     """The per-signal route (timelines) gives the file's features, band limit included."""
     from emoset.io.media import load_audio
@@ -664,7 +668,7 @@ def test_extract_signal_equals_extract_of_the_file(make_wav, cls):
     assert status == "silent" and "silence" in reason and np.isnan(values).all()
 
 
-@pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures])
+@pytest.mark.parametrize("cls", [OpenSmileFeatures, LibrosaFeatures, OpenSmileDescriptorMoments])
 def test_extract_windows_of_one_signal(data_root, cls):
     """Windows of one recording (a timeline's): a window that is the whole signal is exactly
     the signal's features; overlapping windows stay close to analysing each piece alone."""
@@ -682,7 +686,7 @@ def test_extract_windows_of_one_signal(data_root, cls):
     values, status, _ = step.extract_windows(y, SR, bounds)
     pieces = np.stack([step.extract_signal(y[int(a * SR) : int(b * SR)], SR)[0] for a, b in bounds])
     assert values.shape == pieces.shape and set(status) == {"ok"}
-    if cls is OpenSmileFeatures:  # openSMILE analyses each piece
+    if issubclass(cls, OpenSmileFeatures):  # openSMILE analyses each piece
         assert np.array_equal(values, pieces)
     else:  # shared descriptors: only frames at a window's edges see other context
         z = (values - pieces) / (pieces.std(axis=0) + 1e-6)
@@ -784,7 +788,14 @@ def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
     """
     import opensmile
 
-    from emoset.audio.speech import OPENSMILE_FEATURE_SETS, _engine, opensmile_functionals
+    from emoset.audio.speech import (
+        OPENSMILE_DESCRIPTOR_SETS,
+        OPENSMILE_FEATURE_SETS,
+        _engine,
+        opensmile_descriptor_names,
+        opensmile_descriptors,
+        opensmile_functionals,
+    )
     from emoset.io.media import load_audio
 
     clips = sorted((data_root / "ravdess").rglob("*.flac"))[:3]
@@ -809,3 +820,21 @@ def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
         whole, _ = opensmile_functionals(pieces[0], 16000, feature_set=feature_set)
         half, _ = opensmile_functionals(pieces[3], 16000, feature_set=feature_set)
         assert np.isfinite(whole).all() and not np.array_equal(whole, half)
+    # the frame-level descriptors through the same kind of instance: Smile's LLD rows
+    for feature_set, n in OPENSMILE_DESCRIPTOR_SETS.items():
+        smile = opensmile.Smile(
+            feature_set=getattr(opensmile.FeatureSet, feature_set),
+            feature_level=opensmile.FeatureLevel.LowLevelDescriptors,
+        )
+        assert opensmile_descriptor_names(feature_set) == list(smile.feature_names)
+        for piece, rate in [*((p, 16000) for p in pieces), (narrow, 8000)]:
+            assert _engine(feature_set, rate, "lld") is not None
+            ours = opensmile_descriptors(piece, rate, feature_set=feature_set)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Segment too short")
+                theirs = smile.process_signal(piece, rate).to_numpy(dtype=np.float32)
+            if len(theirs) == 1 and np.isnan(theirs).all():  # Smile's row for "no frame"
+                theirs = theirs[:0]
+            assert ours.shape == (len(theirs), n)
+            np.testing.assert_array_equal(ours, theirs)
+        assert len(opensmile_descriptors(pieces[0], 16000)) > 100  # 10 ms frames
