@@ -7,7 +7,8 @@ Usage::
                    fusion+speaker-norm augment-room fusion+speaker-norm+shared-band
                    fusion+augment-room augment-choice fusion+augment-choice
                    augment-room+compare-C adapted+em adapted+balanced adapted+self-train
-                   adapted+reverse-C adapted+1se-C ...]
+                   adapted+reverse-C adapted+1se-C sets sets+speaker-norm
+                   default+lld default+lld-subsystem fusion+lld-subsystem ...]
         [--scenarios cremad-to-ravdess ravdess-to-cremad both-to-unseen ravdess cremad]
         [--sessions] [--out results/cross_corpus]
 
@@ -27,9 +28,9 @@ Rows (configurations):
 * ``peer`` -- the classical recipe: eGeMAPSv02 functionals of each clip's own band
   (openSMILE) -> ``StandardScaler`` -> ``SVC()`` (RBF, scikit-learn defaults); it labels every
   clip;
-* ``default`` -- :class:`emoset.recognizer.AudioVisualEmotionRecognizer` with its default
-  speech subsystems, as ``emoset train`` builds it (band learnt from the training corpora,
-  candidate chosen by inner speaker CV, abstaining with a reason);
+* ``default`` -- :class:`emoset.recognizer.AudioVisualEmotionRecognizer` with the speech
+  functionals SVM (band learnt from the training corpora, candidate chosen by inner speaker
+  CV, abstaining with a reason);
 * ``speaker-norm`` -- the same with ``normalize="speaker"``: features standardised per
   speaker (or recording session when a speaker has fewer than
   :data:`~emoset.audio.normalize.MIN_GROUP_CLIPS` clips) over the clips given together,
@@ -52,6 +53,25 @@ Rows (configurations):
   their low-decile bandwidths, measured on the unlabelled test audio: transductive too). It
   differs from ``fusion+speaker-norm`` only where the test corpus is the narrower one
   (``ravdess-to-cremad``: CREMA-D's telephone band, 3.8 kHz, instead of RAVDESS's 8 kHz).
+
+The speech image sets (a clip's eGeMAPS low-level descriptors, 25 per 10 ms frame, as a set of
+frames; issue 25):
+
+* ``sets`` -- the image-set PLS of :mod:`pipelines.speech_sets` (:class:`SpeechSets`: the
+  frames standardised with the training frames' statistics, Gaussian or covariance set model,
+  RBF kernel, one-vs-rest PLS chosen by inner speaker CV), in the training corpora's band;
+  ``sets+speaker-norm``: each speaker's (or session's) frames standardised with their own
+  statistics (transductive); ``sets+speaker-norm+shared-band``: in the band of the training
+  and the test corpora too;
+* ``default+lld`` -- the recognizer's speech subsystem with the speech image sets as one more
+  candidate (``make_audio_pipeline("egemaps-lld")``: the Gaussian of the frames as a
+  log-Euclidean vector, RBF SVM), the inner CV keeping one;
+* ``default+lld-subsystem`` -- the image sets as a speech subsystem of their own, fused with the
+  functionals SVM: ``default_audio_subsystems(sets=True)``; ``fusion+lld-subsystem``: the
+  same beside the ``fusion`` rows' eGeMAPS and ComParE subsystems.
+
+``default`` and every other row are the functionals SVM without the image sets
+(``sets=False``), as they were measured.
 
 Unsupervised adaptation to the test batch (issue 25; every rule below was fixed, with its
 constants, before any of its test numbers was seen; no test label enters any choice). Each is
@@ -149,6 +169,12 @@ CONFIGS = (
     "augment-choice",
     "fusion+augment-choice",
     "augment-room+compare-C",
+    "sets",
+    "sets+speaker-norm",
+    "sets+speaker-norm+shared-band",
+    "default+lld",
+    "default+lld-subsystem",
+    "fusion+lld-subsystem",
 )
 #: The unsupervised adaptations of the test batch (see the module docstring), each on
 #: ``adapted`` = ``fusion+speaker-norm+shared-band``.
@@ -214,6 +240,100 @@ class Peer:
         D = self.svm_.decision_function(Z)
         labels = self.svm_.classes_[np.argmax(D, axis=1)]
         return np.array(labels, dtype=object), D.max(axis=1)
+
+
+class SpeechSets:
+    """The eGeMAPS low-level descriptors of a clip as an image set (:mod:`pipelines.speech_sets`).
+
+    Every clip's 10 ms frames (25 descriptors each) are computed in the band of the training
+    corpora (the lowest of each corpus's low-decile bandwidth, as the recognizer's speech
+    features; with ``shared_band`` the test corpus's too), standardised with the training
+    frames' mean and deviation (with ``normalize``: each speaker's or session's frames with
+    their own, :func:`~emoset.audio.normalize.normalization_groups`, groups of fewer than
+    :data:`~emoset.audio.normalize.MIN_GROUP_CLIPS` clips with the training statistics),
+    summarised as a Gaussian or a covariance, RBF kernel on the log-Euclidean embedding, one-vs-
+    rest PLS; the set model and the number of components chosen by inner speaker-grouped CV
+    (:data:`pipelines.speech_sets.GRID`). It labels every clip (no distance check); confidence:
+    the largest softmax of the PLS scores.
+    """
+
+    def __init__(self, cache_dir, *, normalize=False, shared_band=False):
+        self.cache_dir = cache_dir
+        self.normalize = normalize
+        self.shared_band = shared_band
+        self.band_rate = None
+        self._seen = False
+
+    def see(self, train, test):
+        """The band: the training corpora's, with ``shared_band`` the test corpus's as well."""
+        self.band_rate = _band_rate(
+            list(train) + list(test) if self.shared_band else train, self.cache_dir
+        )
+        self._seen = True
+
+    def _standardized(self, clips):
+        from pipelines.speech_sets import frame_descriptors
+
+        sets = frame_descriptors(clips, self.cache_dir, band_rate=self.band_rate)
+        if not self.normalize:
+            return [(s - self.mean_) / self.scale_ for s in sets]
+        from emoset.audio.normalize import MIN_GROUP_CLIPS, normalization_groups
+
+        groups = normalization_groups(clips, "speaker")
+        out = [None] * len(sets)
+        for key in dict.fromkeys(groups):
+            members = [i for i, g in enumerate(groups) if g == key]
+            mean, scale = self.mean_, self.scale_
+            if len(members) >= MIN_GROUP_CLIPS:
+                mean, scale = _frame_stats([sets[i] for i in members])
+            for i in members:
+                out[i] = (sets[i] - mean) / scale
+        return out
+
+    def fit(self, clips):
+        from sklearn.model_selection import GridSearchCV, GroupKFold
+
+        from emoset.sets.classifiers import ImageSetPLS
+        from pipelines.speech_sets import GRID, frame_descriptors
+
+        if not self._seen:
+            self.band_rate = _band_rate(clips, self.cache_dir)
+        self.mean_, self.scale_ = _frame_stats(
+            frame_descriptors(clips, self.cache_dir, band_rate=self.band_rate)
+        )
+        speakers = np.array([f"{c.corpus}:{c.speaker}" for c in clips], dtype=object)
+        self.search_ = GridSearchCV(
+            ImageSetPLS(kernel="rbf", random_state=0),
+            GRID,
+            cv=GroupKFold(n_splits=min(4, len(set(speakers)))),
+            error_score="raise",
+        ).fit(self._standardized(clips), _labels(clips), groups=speakers)
+        return self
+
+    def answers(self, clips):
+        proba = self.search_.predict_proba(self._standardized(clips))
+        labels = self.search_.classes_[np.argmax(proba, axis=1)]
+        return np.array(labels, dtype=object), proba.max(axis=1)
+
+
+def _frame_stats(sets):
+    frames = np.vstack(sets)
+    return frames.mean(axis=0), frames.std(axis=0) + 1e-8
+
+
+def _band_rate(clips, cache_dir):
+    """The sample rate that limits every clip to the band all the clips' corpora have."""
+    from emoset.audio.speech import band_rate
+    from pipelines.speech_sets import clip_bandwidths
+
+    bw = clip_bandwidths(clips, cache_dir)
+    corpora = np.array([c.corpus for c in clips])
+    low = [
+        float(np.nanquantile(bw[corpora == k], 0.1))
+        for k in dict.fromkeys(corpora)
+        if np.isfinite(bw[corpora == k]).any()
+    ]
+    return band_rate(min(min(low), 8000.0), 16000) if low else None
 
 
 # --------------------------------------------------------------------------- adaptation
@@ -320,7 +440,9 @@ class Recognizer:
     the SVMs' ``C`` from :data:`C_GRID`), ``decide`` (``"em"``, ``"balanced"``; ``None``: the
     recognizer's own labels), ``self_train`` (:data:`SELF_TRAIN_ROUNDS` rounds).
     ``fusion_features``: the feature sets of the fused subsystems (``fusion``);
-    ``self_train_min_prob``: the self-training rule's least posterior.
+    ``self_train_min_prob``: the self-training rule's least posterior. ``lld``: the speech
+    image sets (``"egemaps-lld"``) as a ``"candidate"`` of the speech subsystem, or as a
+    ``"subsystem"`` of their own beside the others.
     """
 
     def __init__(
@@ -338,8 +460,10 @@ class Recognizer:
         self_train=False,
         fusion_features=("egemaps", "compare"),
         self_train_min_prob=SELF_TRAIN_MIN_PROB,
+        lld=None,
     ):
         self.cache_dir = cache_dir
+        self.lld = lld
         self.fusion_features = fusion_features
         self.self_train_min_prob = self_train_min_prob
         self.normalize = normalize
@@ -375,12 +499,17 @@ class Recognizer:
                 ]
             }
         elif not self.fusion:
-            audio = default_audio_subsystems(normalize=self.normalize)
+            features = ("egemaps", "compare", "librosa")
+            features += ("egemaps-lld",) if self.lld == "candidate" else ()
+            sets = self.lld == "subsystem"  # sets: emoset train's default
+            audio = default_audio_subsystems(features, normalize=self.normalize, sets=sets)
         else:
             audio = {
                 f"audio-{f}": make_audio_pipeline(f, probability=False, normalize=self.normalize)
                 for f in self.fusion_features
             }
+            if self.lld == "subsystem":
+                audio["audio-lld-svm"] = make_audio_pipeline("egemaps-lld", probability=False)
         if C == "grid":
             audio = {
                 name: [clone(p).set_params(svm__estimator__C=c) for c in C_GRID for p in cands]
@@ -475,6 +604,7 @@ class Recognizer:
             *rules,
             tuple(self.fusion_features),
             self.bandwidth,
+            self.lld,
         )
         ids = tuple((c.corpus, c.id) for c in clips)
         return params, ids, tuple((c.corpus, c.id) for c in self.unlabelled)
@@ -560,6 +690,10 @@ def make_config(name, cache_dir):
     if name == "peer":
         return Peer(cache_dir)
     tokens = set(name.split("+"))
+    if "sets" in tokens:
+        return SpeechSets(
+            cache_dir, normalize="speaker-norm" in tokens, shared_band="shared-band" in tokens
+        )
     adapted = "adapted" in tokens  # fusion+speaker-norm+shared-band
     room = "augment-room" in tokens or "augment-choice" in tokens
     augment = AUGMENT_ROOM if room else AUGMENT if "augment" in tokens else ()
@@ -575,6 +709,7 @@ def make_config(name, cache_dir):
         choose_C=next((v for k, v in choose.items() if k in tokens), None),
         decide="em" if "em" in tokens else "balanced" if "balanced" in tokens else None,
         self_train="self-train" in tokens,
+        lld="candidate" if "lld" in tokens else "subsystem" if "lld-subsystem" in tokens else None,
     )
 
 

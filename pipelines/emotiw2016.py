@@ -363,7 +363,7 @@ def run_system(clips, y, folds, args):
     subsystem_pred, fusion_pred = {}, {name: np.empty(len(y), dtype=object) for name in FUSIONS}
     selected, problems = [], {}
     mirror = {m: {"nested": {}, "fixed": {}} for m in ("off", "on")}
-    audio = default_audio_subsystems(random_state=args.seed)
+    audio = default_audio_subsystems(random_state=args.seed, sets=False)  # the 2016 recipe
     video = default_video_subsystems(FEATURES, random_state=args.seed)  # the EmotiW recipe
     if args.quick:
         audio = {"audio-svm": audio["audio-svm"][:1]}

@@ -293,6 +293,13 @@ def test_cross_corpus_table_on_real_clips(data_root, feature_cache):
     assert not make_config("fusion+augment-room", str(feature_cache)).augment_choice
     tuned = make_config("augment-room+compare-C", str(feature_cache))._audio()["audio-svm"]
     assert [p.get_params()["svm__estimator__C"] for p in tuned] == [1.0, 10.0]
+    # the speech image sets: a candidate, a subsystem of their own, or not at all
+    assert list(make_config("default", str(feature_cache))._audio()) == ["audio-svm"]
+    with_sets = make_config("default+lld-subsystem", str(feature_cache))._audio()
+    assert list(with_sets) == ["audio-svm", "audio-lld-svm"]
+    assert [n for n, _ in with_sets["audio-lld-svm"].steps] == ["features", "embed", "scale", "svm"]
+    candidates = make_config("default+lld", str(feature_cache))._audio()["audio-svm"]
+    assert type(candidates[-1].steps[0][1]).__name__ == "OpenSmileDescriptorMoments"
 
 
 def test_speech_image_sets_on_real_clips(data_root, tmp_path):
@@ -307,9 +314,9 @@ def test_speech_image_sets_on_real_clips(data_root, tmp_path):
     )
 
     clips = [c for c in load_ravdess(data_root) if c.id[-5:-3] == "01" and int(c.speaker) <= 6]
-    sets = frame_descriptors(clips, tmp_path, "ravdess")
+    sets = frame_descriptors(clips, tmp_path)
     assert all(s.ndim == 2 and s.shape[1] == 25 and len(s) > 50 for s in sets)  # 10 ms frames
-    again = frame_descriptors(clips, tmp_path, "ravdess")  # read back from the cache
+    again = frame_descriptors(clips, tmp_path)  # read back from the cache
     assert all(np.array_equal(a, b) for a, b in zip(sets, again, strict=True))
     y, groups = clip_labels(clips), clip_speakers(clips)
     folds = [f for f in load_split("ravdess_5fold", clips) if len(f[1])][:2]
@@ -325,6 +332,60 @@ def test_speech_image_sets_on_real_clips(data_root, tmp_path):
     fused, weights = fuse_with_functionals(sets, searches, [svm], y, groups, folds, inner_splits=2)
     assert np.mean(fused[test] == y[test]) > majority + 0.1
     assert len(weights) == 2 and all(len(w) == 2 and sum(w) == pytest.approx(1) for w in weights)
+
+
+def test_cross_corpus_speech_image_sets_on_real_clips(data_root, feature_cache):
+    """The ``sets`` rows of ``pipelines.cross_corpus``: band, per-group standardisation, labels."""
+    from emoset.datasets.corpora import load_cremad, load_ravdess
+    from pipelines.cross_corpus import SHARED, make_config
+    from pipelines.speech_sets import frame_descriptors
+
+    once = [c for c in load_ravdess(data_root) if c.id[-8:-3] == "01-01" and c.label in SHARED]
+    train = [c for c in once if int(c.speaker) <= 8]
+    test = [c for c in once if 8 < int(c.speaker) <= 12 and c.intensity == "normal"]
+    cremad = load_cremad(data_root)
+    cache = str(feature_cache)
+    model = make_config("sets", cache)
+    model.see(train, test)
+    assert model.band_rate is None  # RAVDESS alone: its whole 8 kHz band
+    shared = make_config("sets+speaker-norm+shared-band", cache)
+    shared.see(train, cremad[:12])
+    assert shared.band_rate == 8000  # CREMA-D's telephone band limits both corpora
+    narrow = frame_descriptors(train[:2], cache, band_rate=8000)
+    wide = frame_descriptors(train[:2], cache)
+    assert all(a.shape[1] == b.shape[1] == 25 for a, b in zip(narrow, wide, strict=True))
+    assert not np.allclose(narrow[0].mean(axis=0), wide[0].mean(axis=0))  # another band
+    labels, conf = model.fit(train).answers(test)
+    y = np.array([c.label for c in test], dtype=object)
+    assert len(labels) == len(test) and set(labels) <= set(SHARED) and np.all(conf <= 1)
+    majority = max(np.mean(y == k) for k in set(y))
+    assert np.mean(labels == y) > majority + 0.1  # unseen actors of the same corpus
+    # per speaker: each test actor (6 clips) is below MIN_GROUP_CLIPS: the training statistics
+    norm = make_config("sets+speaker-norm", cache)
+    norm.fit(train)
+    sets = frame_descriptors(test, cache)
+    standard = norm._standardized(test)
+    assert np.allclose(standard[0], (sets[0] - norm.mean_) / norm.scale_)
+    # a speaker with enough clips is standardised with its own frames' statistics
+    actor = [c for c in load_ravdess(data_root) if c.speaker == "09"][:12]
+    own = np.vstack(norm._standardized(actor))
+    assert np.allclose(own.mean(axis=0), 0, atol=1e-6) and np.allclose(
+        own.std(axis=0), 1, atol=1e-3
+    )
+
+
+def test_speech_descriptor_cache_is_per_clip(data_root, tmp_path):
+    """Descriptors computed for some clips are read back for a larger batch; only the rest is
+    computed (the cache holds arrays only)."""
+    from emoset.datasets.corpora import load_ravdess
+    from pipelines.speech_sets import frame_descriptors
+
+    clips = load_ravdess(data_root)[:4]
+    first = frame_descriptors(clips[:2], tmp_path)
+    both = frame_descriptors(clips[3:] + clips[:2], tmp_path)
+    assert np.array_equal(both[1], first[0]) and np.array_equal(both[2], first[1])
+    with np.load(tmp_path / "speech-lld" / "ravdess.npz", allow_pickle=False) as saved:
+        assert sorted(saved["ids"]) == sorted(c.id for c in clips[:2] + clips[3:])
 
 
 def test_cross_corpus_adaptation_rules_on_generated_scores():
