@@ -297,7 +297,8 @@ def test_cross_corpus_table_on_real_clips(data_root, feature_cache):
     assert list(make_config("default", str(feature_cache))._audio()) == ["audio-svm"]
     with_sets = make_config("default+lld-subsystem", str(feature_cache))._audio()
     assert list(with_sets) == ["audio-svm", "audio-lld-svm"]
-    assert [n for n, _ in with_sets["audio-lld-svm"].steps] == ["features", "embed", "scale", "svm"]
+    steps = [n for n, _ in with_sets["audio-lld-svm"][0].steps]
+    assert steps == ["features", "embed", "scale", "svm"]
     candidates = make_config("default+lld", str(feature_cache))._audio()["audio-svm"]
     assert type(candidates[-1].steps[0][1]).__name__ == "OpenSmileDescriptorMoments"
 

@@ -178,6 +178,12 @@ def _add_train(sub):
         "(default cnn; densesift,cnn is the EmotiW 2016 recipe; '' for none)",
     )
     p.add_argument("--no-audio", action="store_true", help="no audio subsystem")
+    p.add_argument(
+        "--no-speech-sets",
+        action="store_true",
+        help="leave out the speech image sets (the eGeMAPS frame descriptors of each clip as a "
+        "Gaussian, a subsystem of its own): the speech functionals SVM alone",
+    )
     p.add_argument("--fps", type=float, default=None, help="resample videos to this frame rate")
     p.add_argument(
         "--landmarks",
@@ -200,7 +206,7 @@ def _add_train(sub):
         help="standardise speech features per speaker (else per recording session: folder or "
         "manifest session) over the clips given together, in training and at every "
         "predict/evaluate call: transductive, it needs about 10 clips of a speaker or session "
-        "at once (fewer: the training statistics)",
+        "at once (fewer: the training statistics); the speech image sets are then left out",
     )
     p.add_argument(
         "--augment",

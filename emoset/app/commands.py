@@ -190,7 +190,9 @@ def _recognizer(args, clips, n_jobs):
         if video:
             logger.info("No clip of this corpus has video: training audio subsystems only.")
         video = {}
-    audio = None if args.normalize is None else default_audio_subsystems(normalize=args.normalize)
+    audio = None
+    if args.normalize is not None or args.no_speech_sets:
+        audio = default_audio_subsystems(normalize=args.normalize, sets=not args.no_speech_sets)
     return AudioVisualEmotionRecognizer(
         video=video,
         audio={} if args.no_audio else audio,
@@ -262,6 +264,7 @@ def _train_command(args):
     words = ["emoset train", *(f"{flag} {value}" for flag, value in options if value is not None)]
     flags = (
         ("--no-audio", args.no_audio),
+        ("--no-speech-sets", args.no_speech_sets),
         ("--mirror", args.mirror),
         ("--augment-choice", args.augment_choice),
     )

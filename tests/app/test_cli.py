@@ -60,7 +60,7 @@ def test_train_writes_model_and_digest(model_path, speakers):
     assert name == "model.skops" and digest == hashlib.sha256(model_path.read_bytes()).hexdigest()
     model = load_model(model_path)
     assert list(model.classes_) == ["anger", "disgust", "fear", "happy", "neutral", "sad"]
-    assert set(model.subsystems_) == {"cnn-pls", "audio-svm"}  # --video cnn, default audio
+    assert set(model.subsystems_) == {"cnn-pls", "audio-svm", "audio-lld-svm"}  # default audio
 
 
 def test_train_writes_a_card_and_info_prints_it(model_path, speakers, capsys):
@@ -83,13 +83,15 @@ def test_train_writes_a_card_and_info_prints_it(model_path, speakers, capsys):
     out = capsys.readouterr().out
     assert f"SHA-256: {digest}" in out
     assert "cnn-pls (video): cnn image sets" in out and "audio-svm (audio)" in out
+    assert "audio-lld-svm (audio): openSMILE eGeMAPSv02 descriptors of 10 ms frames" in out
     assert f"Training data: {len(trained)} clips of {len({c.speaker for c in trained})} " in out
     assert "licence: Open Database License (ODbL) 1.0" in out
     assert "Accuracy: not measured" in out
     assert main(["info", str(model_path), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["sha256"] == digest and info["card"] == card
-    assert [s["name"] for s in info["model"]["subsystems"]] == ["cnn-pls", "audio-svm"]
+    names = [s["name"] for s in info["model"]["subsystems"]]
+    assert names == ["cnn-pls", "audio-svm", "audio-lld-svm"]
 
 
 def test_predict_unseen_clip_json(model_path, speakers, capsys, feature_cache):
@@ -105,7 +107,7 @@ def test_predict_unseen_clip_json(model_path, speakers, capsys, feature_cache):
         assert r["label"] in r["scores"]
         assert sum(r["scores"].values()) == pytest.approx(1.0, abs=1e-3)
         assert max(r["scores"], key=r["scores"].get) == r["label"]
-        assert set(r["subsystems"]) == {"cnn-pls", "audio-svm"}
+        assert set(r["subsystems"]) == {"cnn-pls", "audio-svm", "audio-lld-svm"}
         assert r["error"] is None and r["ood"] is False
 
 
@@ -116,7 +118,8 @@ def test_predict_audio_file_uses_audio_only(model_path, speakers, capsys, featur
     argv = ["predict", str(model_path), str(unseen.audio), "--cache-dir", str(feature_cache)]
     assert main(argv) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
-    assert line.startswith(str(unseen.audio) + ": ") and line.endswith("from audio-svm)")
+    assert line.startswith(str(unseen.audio) + ": ")
+    assert line.endswith("from audio-svm, audio-lld-svm)")
 
 
 def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys, feature_cache):

@@ -25,6 +25,7 @@ from emoset.app.cli import build_parser, main
 from emoset.app.commands import _load_corpus, _recognizer
 from emoset.datasets import load_cremad
 from emoset.recognizer import AudioVisualEmotionRecognizer, load_model, predict_timeline
+from emoset.recognizer.persistence import read_card
 
 
 def _run(argv):
@@ -157,6 +158,8 @@ TRAIN = [
     (["--video", "densesift,cnn"], lambda m: set(m.video) == {"densesift-pls", "cnn-pls"}),
     (["--video", ""], lambda m: m.video == {} and m.audio is None),
     (["--no-audio"], lambda m: m.audio == {} and set(m.video) == {"cnn-pls"}),
+    (["--no-speech-sets"], lambda m: list(m.audio) == ["audio-svm"]),
+    (["--normalize", "speaker"], lambda m: list(m.audio) == ["audio-svm"]),
     (["--fps", "7.5"], lambda m: m.fps == 7.5),
     (["--landmarks", "none"], lambda m: {e.n_landmarks for e in _video_estimators(m)} == {None}),
     (["--landmarks", "250"], lambda m: {e.n_landmarks for e in _video_estimators(m)} == {250}),
@@ -259,8 +262,14 @@ def test_train_fits_on_exactly_the_filtered_clips(data_root, feature_cache, tmp_
     assert code == 0
     assert "INFO emoset: Training on 17 clips of cremad (14 speakers)." in err.splitlines()
     assert out.splitlines() == [
-        f"saved {path} (classes: anger, disgust, fear, happy, neutral, sad; subsystems: audio-svm)"
+        f"saved {path} (classes: anger, disgust, fear, happy, neutral, sad; subsystems: "
+        "audio-svm, audio-lld-svm)"
     ]
+    # --no-speech-sets: the functionals SVM alone, and the card says how it was made
+    alone = tmp_path / "alone.skops"
+    code, out, err = _run([*argv, "--cache-dir", feature_cache, "--no-speech-sets", "-o", alone])
+    assert code == 0 and out.strip().endswith("subsystems: audio-svm)"), out + err
+    assert read_card(alone)["made_by"].endswith("--video '' --no-speech-sets")
     model = load_model(path, cache_dir=feature_cache)
     clips = load_cremad(data_root, subsets=["facecrop128"])
     kept = [c for c in clips if c.speaker in SPEAKERS and c.speaker not in EXCLUDED]

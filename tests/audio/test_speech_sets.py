@@ -82,7 +82,9 @@ def test_descriptor_moments_of_real_clips(data_root, tmp_path):
     assert np.array_equal(X[0], frame_moments(frames))
     again, info = step.extract(clips)  # read back from the cache
     assert info["cached"].all() and np.array_equal(again, X)
-    assert make_audio_features("egemaps-lld").get_params() == OpenSmileDescriptorMoments().get_params()
+    assert (
+        make_audio_features("egemaps-lld").get_params() == OpenSmileDescriptorMoments().get_params()
+    )
     with pytest.raises(ValueError, match="not offered for descriptor moments"):
         OpenSmileDescriptorMoments(normalize="speaker").fit(clips)
 
