@@ -70,6 +70,7 @@ from .speech import (
     _opensmile_values,
     band_rate,
     covering_rate,
+    descriptor_window_moments,
     estimate_bandwidth,
     frame_moments,
     librosa_functionals,
@@ -574,9 +575,12 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         """Feature vectors of windows of one decoded signal (a timeline's overlapping windows).
 
         Each window is analysed as :meth:`extract_signal` analyses a piece, except that the
-        signal is band-limited and resampled once and, for librosa descriptors, the
-        frame-level descriptors are computed once and summarised per window
-        (:func:`emoset.audio.speech.librosa_window_functionals`); openSMILE analyses each piece.
+        signal is band-limited and resampled once and, for librosa descriptors and openSMILE's
+        frame descriptors (the moments of :class:`~emoset.audio.features.OpenSmileDescriptorMoments`),
+        the frame-level descriptors are computed once and summarised per window
+        (:func:`emoset.audio.speech.librosa_window_functionals`,
+        :func:`emoset.audio.speech.descriptor_window_moments`: only the frames at a window's
+        edges differ from analysing it alone); openSMILE's functionals analyse each piece.
 
         Parameters
         ----------
@@ -611,10 +615,11 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
     def _window_values(self, signal, sampling_rate, bounds):
         y = np.asarray(signal, dtype=np.float32).reshape(-1)
         native = int(sampling_rate)
-        if self._kind != "librosa":
+        if self._kind == "opensmile":
             out = [self._signal_values(y[_span(a, b, native)], native) for a, b in bounds]
             values = np.array([o[0] for o in out]).reshape(len(bounds), self.n_features_out_)
             return values, [o[1] for o in out], [o[2] for o in out]
+        # librosa's descriptors, openSMILE's frame descriptors: computed once for the signal
 
         rate = native
         if self.band_rate_ is not None and native > self.band_rate_:
@@ -627,10 +632,11 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             i for i, sl in enumerate(spans) if y[sl].size and np.max(np.abs(y[sl])) > SILENCE_PEAK
         ]
         if loud:
-            got = librosa_window_functionals(
-                y, sr, [(spans[i].start, spans[i].stop) for i in loud], **self._params()
-            )
-            values[loud] = got
+            windows = [(spans[i].start, spans[i].stop) for i in loud]
+            if self._kind == "librosa":
+                values[loud] = librosa_window_functionals(y, sr, windows, **self._params())
+            else:
+                values[loud] = descriptor_window_moments(y, sr, windows, **self._params())
         status, reason = [], []
         for i, sl in enumerate(spans):
             duration = y[sl].size / sr  # the samples there are, not the window's nominal span

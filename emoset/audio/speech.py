@@ -35,11 +35,14 @@ from . import _descriptors
 
 __all__ = [
     "BANDWIDTH_DROP_DB",
+    "DESCRIPTOR_HOP",
+    "DESCRIPTOR_SPAN",
     "OPENSMILE_DESCRIPTOR_SETS",
     "OPENSMILE_FEATURE_SETS",
     "STANDARD_RATES",
     "band_rate",
     "covering_rate",
+    "descriptor_window_moments",
     "estimate_bandwidth",
     "frame_moment_names",
     "frame_moments",
@@ -195,6 +198,46 @@ def frame_moments(frames):
     out[1 : 1 + d] = mean
     out[1 + d :] = cov[np.triu_indices(d)]
     return out
+
+
+#: openSMILE's descriptor frames: one every 10 ms; a signal of ``L`` seconds has
+#: ``floor((L - 0.05) / 0.01) + 1`` of them (measured on eGeMAPSv02: frame ``k`` needs the
+#: samples up to ``k * 0.01 + 0.05`` s).
+DESCRIPTOR_HOP = 0.01
+DESCRIPTOR_SPAN = 0.05
+
+
+def descriptor_window_moments(signal, sampling_rate, spans, *, feature_set="eGeMAPSv02"):
+    """:func:`frame_moments` of windows of one signal, its descriptors computed once.
+
+    What a timeline's overlapping windows need: openSMILE analyses the whole signal once and
+    each window takes the frames that fit in it (as many as analysing the window alone gives;
+    only the frames at its edges, whose smoothing sees the samples around the window, differ
+    from that).
+
+    Parameters
+    ----------
+    signal : array-like of shape (n_samples,)
+    sampling_rate : int
+    spans : sequence of (start, stop)
+        Sample indices of each window in ``signal``.
+    feature_set : {"eGeMAPSv02"}, default="eGeMAPSv02"
+
+    Returns
+    -------
+    moments : ndarray of float32, shape (n_windows, 1 + d + d (d + 1) / 2)
+        NaN rows where a window holds fewer than two frames.
+    """
+    frames = opensmile_descriptors(signal, sampling_rate, feature_set=feature_set)
+    hop = DESCRIPTOR_HOP * sampling_rate
+    span = DESCRIPTOR_SPAN * sampling_rate
+    out = []
+    for a, b in spans:
+        first = int(np.ceil(a / hop - 1e-9))
+        last = int(np.floor((b - span) / hop + 1e-9))
+        out.append(frame_moments(frames[first : max(first, last + 1)]))
+    n = OPENSMILE_DESCRIPTOR_SETS[feature_set]
+    return np.array(out, dtype=np.float32).reshape(len(out), 1 + n + n * (n + 1) // 2)
 
 
 def frame_moment_names(names):
