@@ -115,8 +115,10 @@ def _n_jobs(text):
     """``--n-jobs``: a non-zero integer (-1: every core), checked once for every command."""
     try:
         return check_n_jobs(int(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("n_jobs", "--n-jobs")) from None
+    except ValueError:  # in the command's words: no Python literal, no "None"
+        raise argparse.ArgumentTypeError(
+            f"--n-jobs must be a non-zero whole number (-1: every core); got {text!r}."
+        ) from None
 
 
 def _landmarks(text):

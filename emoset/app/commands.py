@@ -46,7 +46,7 @@ from ..recognizer import (
     train_card,
 )
 from ..utils.cache import atomic_write_bytes, default_cache_dir
-from ..utils.messages import shown
+from ..utils.messages import one_line, shown
 from ..utils.validation import check_folder, check_output
 from ..video.extract import NO_VIDEO
 from .cluster import cluster_n_jobs, dask_cluster
@@ -358,17 +358,20 @@ def _people(model, path, record):
 
 
 def _print_record(r):
+    """One clip's answer as lines of text (a file name's newline or tab shown as an escape:
+    one line per answer, whatever the clip is called)."""
+    path = one_line(r["path"])
     if r["label"] is None:
-        print(f"{r['path']}: no label ({r['error']})")
+        print(f"{path}: no label ({one_line(r['error'])})")
         return
     ranked = sorted(((v, k) for k, v in r["scores"].items() if v is not None), reverse=True)
     scores = "  ".join(f"{k} {v:.2f}" for v, k in ranked)
-    print(f"{r['path']}: {r['label']}   ({scores}; from {', '.join(r['subsystems'])})")
+    print(f"{path}: {r['label']}   ({scores}; from {', '.join(r['subsystems'])})")
     for name, why in r["reasons"].items():
         if why != NO_VIDEO:  # an audio file: the video subsystems had nothing to look at
-            print(f"    {name} abstained: {why}")
+            print(f"    {name} abstained: {one_line(why)}")
     for caveat in r["warnings"]:
-        print(f"    caveat: {caveat}")
+        print(f"    caveat: {one_line(caveat)}")
     for person in r.get("people", []):
         label = person["label"] or "no label"
         score = f" {person['scores'][person['label']]:.2f}" if person["label"] else ""

@@ -69,6 +69,26 @@ def shown(path) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def one_line(text) -> str:
+    """``text`` with its control characters (a newline, a tab, ...) shown as escapes.
+
+    For lines a reader (or a script reading line by line) takes one answer from: a clip named
+    ``a\\nb.wav`` would otherwise print its answer over two lines.
+
+    Examples
+    --------
+    >>> one_line("a\\nb.wav: sad")
+    'a\\\\nb.wav: sad'
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
 def what_is(path) -> str | None:
     """Why ``path`` is not a regular file, in words (``None`` when it is one).
 

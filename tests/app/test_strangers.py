@@ -275,6 +275,41 @@ def test_a_name_the_terminal_cannot_show_keeps_the_batch(data_root, tmp_path):
     assert "caf\\xe9.mp4: " in out and f"{clips[1].name}: " in out
 
 
+def test_a_name_with_a_newline_is_one_line_of_output(data_root, tmp_path, capsys, monkeypatch):
+    """A clip named ``a<newline>b.wav`` (or with a tab) is one line of the plain output, its
+    name escaped; the JSON output keeps the name as it is."""
+    monkeypatch.setenv("EMOSET_CACHE", str(tmp_path / "c"))
+    wav = next((data_root / "cremad" / "facecrop128" / "audio").glob("*.wav"))
+    odd = tmp_path / "a\nb\t.wav"
+    shutil.copy(wav, odd)
+    missing = tmp_path / "x\ny.mp4"
+    code, out, _ = _run(["predict", odd, missing], capsys)
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == 2, out
+    assert lines[0].startswith(str(tmp_path / "a\\nb\\t.wav") + ": ")
+    assert lines[1].startswith(str(tmp_path / "x\\ny.mp4") + ": no label (")
+    assert "\\n" in lines[1].split(": no label (")[1]  # the name inside the reason too
+    code, out, _ = _run(["predict", odd, "--json"], capsys)
+    assert code == 0 and json.loads(out)[0]["path"] == str(odd)
+
+
+def test_a_1_khz_recording_is_labelled_with_a_caveat(data_root, tmp_path, capsys, monkeypatch):
+    """Speech stored at 1 kHz (0.5 kHz of band) against the telephone-band bundled model: an
+    answer with a caveat naming both bands (it was labelled with no word)."""
+    import soundfile as sf
+
+    from emoset.io.media import load_audio
+
+    monkeypatch.setenv("EMOSET_CACHE", str(tmp_path / "c"))
+    wav = next((data_root / "cremad" / "facecrop128" / "audio").glob("*.wav"))
+    low = tmp_path / "one_khz.wav"
+    sf.write(low, load_audio(wav, sr=1000), 1000)
+    code, out, _ = _run(["predict", low], capsys)
+    assert code == 0
+    said = "    caveat: audio bandwidth 0.5 kHz is below the training bandwidth 3.8 kHz"
+    assert out.splitlines()[1:] == [said]
+
+
 def test_a_cache_variable_that_names_no_folder_is_named(data_root, tmp_path, capsys, monkeypatch):
     """``EMOSET_CACHE`` under a file: refused before any work, the message naming the variable
     (it failed part way with a bare NotADirectoryError, or gave each clip no label)."""
@@ -374,11 +409,15 @@ def test_a_zip_bomb_is_refused_before_it_fills_the_disk(tmp_path):
 
 
 def test_n_jobs_zero_is_one_message_everywhere(capsys):
+    """One message in the command's words (no Python "None", no int() literal error)."""
     for command in (["predict", "m.skops", "a.mp4"], ["timeline", "m.skops", "a.mp4"]):
-        with pytest.raises(SystemExit) as stop:
-            main([*command, "--n-jobs", "0"])
-        assert stop.value.code == 2
-        assert "--n-jobs must be None or a non-zero integer" in capsys.readouterr().err
+        for value in ("0", "abc", "1.5"):
+            with pytest.raises(SystemExit) as stop:
+                main([*command, "--n-jobs", value])
+            assert stop.value.code == 2
+            err = capsys.readouterr().err
+            said = f"--n-jobs must be a non-zero whole number (-1: every core); got '{value}'."
+            assert said in err and "None" not in err and "int()" not in err
 
 
 def test_a_manifest_is_its_corpus(tmp_path, capsys):

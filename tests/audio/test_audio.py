@@ -389,6 +389,13 @@ def test_narrowband_input_is_flagged(make_wav):
     info = tr.extract([low, wide[0]])[1]
     assert list(info["narrowband"]) == [True, False]
     assert "below the training bandwidth" in info["reason"].iloc[0]
+    # within one standard rate: a 1 kHz file against a telephone-band (8 kHz) model
+    phone = [make_wav(f"phone{i}.wav", sr=8000, f0=130.0 + 15 * i) for i in range(3)]
+    tiny = make_wav("tiny.wav", sr=1000, f0=150.0)
+    narrow = OpenSmileFeatures().fit(phone)
+    info = narrow.extract([tiny, phone[0]])[1]
+    assert list(info["narrowband"]) == [True, False]
+    assert "bandwidth 0.5 kHz is below the training bandwidth" in info["reason"].iloc[0]
 
 
 @pytest.mark.parametrize(
