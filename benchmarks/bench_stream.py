@@ -118,11 +118,13 @@ def make_input(path, seconds, *, size=(640, 360), fps=30):
 
 def default_model(cache_dir, fps):
     """The default recognizer trained on the 80 face-crop clips (cached as a skops file)."""
+    from benchmarks._command import _code_digest
     from emoset.datasets.corpora import load_cremad
     from emoset.recognizer.persistence import load_model, save_model
     from emoset.recognizer.system import AudioVisualEmotionRecognizer
 
-    path = Path(cache_dir) / f"bench-stream-default-fps{fps:g}.skops"
+    # keyed by the package's code: a model of another checkout (other defaults) is not reused
+    path = Path(cache_dir) / f"bench-stream-default-fps{fps:g}-{_code_digest()}.skops"
     if path.exists():
         try:
             return load_model(path, cache_dir=cache_dir), 0.0

@@ -192,7 +192,9 @@ def _recognizer(args, clips, n_jobs):
         video = {}
     audio = None
     if args.normalize is not None or args.no_speech_sets:
-        audio = default_audio_subsystems(normalize=args.normalize, sets=not args.no_speech_sets)
+        audio = default_audio_subsystems(
+            normalize=args.normalize, sets=False if args.no_speech_sets else None
+        )
     return AudioVisualEmotionRecognizer(
         video=video,
         audio={} if args.no_audio else audio,

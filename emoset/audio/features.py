@@ -257,8 +257,12 @@ class OpenSmileDescriptorMoments(OpenSmileFeatures):
 
     Notes
     -----
-    A clip with fewer than two analysable frames abstains (status ``"nonfinite"``).
-    Measured (``python -m pipelines.audio_results``, README "Speech"): see the README.
+    A clip with fewer than two analysable frames abstains (status ``"nonfinite"``). The
+    unvoiced frames count too (their pitch-based descriptors are openSMILE's 0), so the
+    Gaussian also carries how much of a clip is voiced. Measured (``python -m
+    pipelines.cross_corpus``, README "Speech across corpora"): a speech subsystem of its own
+    beside the functionals SVM, unseen speakers, RAVDESS 55.1 % against 50.7 %, CREMA-D 48.8 %
+    against 44.2 %.
 
     Examples
     --------

@@ -175,6 +175,11 @@ def frame_moments(frames):
     ----------
     frames : array-like of shape (n_frames, d)
 
+    Raises
+    ------
+    ValueError
+        If ``frames`` is not 2-D.
+
     Returns
     -------
     moments : ndarray of float32, shape (1 + d + d (d + 1) / 2,)
@@ -186,6 +191,8 @@ def frame_moments(frames):
     [2.0, 1.0, 2.0, 1.0, 1.0, 1.0]
     """
     frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2:
+        raise ValueError(f"frames must be 2-D (n_frames, n_features); got shape {frames.shape}.")
     d = frames.shape[1]
     frames = frames[np.all(np.isfinite(frames), axis=1)]
     out = np.full(1 + d + d * (d + 1) // 2, np.nan, dtype=np.float32)
@@ -200,9 +207,8 @@ def frame_moments(frames):
     return out
 
 
-#: openSMILE's descriptor frames: one every 10 ms; a signal of ``L`` seconds has
-#: ``floor((L - 0.05) / 0.01) + 1`` of them (measured on eGeMAPSv02: frame ``k`` needs the
-#: samples up to ``k * 0.01 + 0.05`` s).
+#: openSMILE's descriptor frames: one every 10 ms; a signal of ``L >= 0.06`` seconds has
+#: ``floor((L - 0.05) / 0.01) + 1`` of them (measured on eGeMAPSv02; shorter signals have none).
 DESCRIPTOR_HOP = 0.01
 DESCRIPTOR_SPAN = 0.05
 
@@ -233,9 +239,11 @@ def descriptor_window_moments(signal, sampling_rate, spans, *, feature_set="eGeM
     span = DESCRIPTOR_SPAN * sampling_rate
     out = []
     for a, b in spans:
-        first = int(np.ceil(a / hop - 1e-9))
-        last = int(np.floor((b - span) / hop + 1e-9))
-        out.append(frame_moments(frames[first : max(first, last + 1)]))
+        # the window alone has frames from its own first sample on: the nearest of the signal's
+        # (within half a hop when the window does not start on the 10 ms grid), as many
+        first = int(round(a / hop))
+        count = int(np.floor((b - a - span) / hop + 1e-9)) + 1 if b - a >= span + hop else 0
+        out.append(frame_moments(frames[first : first + max(count, 0)]))
     n = OPENSMILE_DESCRIPTOR_SETS[feature_set]
     return np.array(out, dtype=np.float32).reshape(len(out), 1 + n + n * (n + 1) // 2)
 

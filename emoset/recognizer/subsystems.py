@@ -244,7 +244,7 @@ def landmarks_video_subsystems(*, C=1.0, random_state=0):
 
 
 def default_audio_subsystems(
-    features=("egemaps", "compare", "librosa"), *, random_state=0, normalize=None, sets=True
+    features=("egemaps", "compare", "librosa"), *, random_state=0, normalize=None, sets=None
 ):
     """The speech subsystems: functionals -> RBF SVM, and the speech image sets -> RBF SVM.
 
@@ -266,17 +266,28 @@ def default_audio_subsystems(
     normalize : {None, "speaker", "session"}, default=None
         Per-speaker / per-session standardisation of the functionals (transductive, see
         :class:`~emoset.audio.features.OpenSmileFeatures`). The image sets are not
-        standardised per group (the moments of a Gaussian are not z-scored): with
-        ``normalize`` they are left out.
-    sets : bool, default=True
-        Add the speech image sets (``"audio-lld-svm"``); ``False``: the functionals SVM alone
-        (the EmotiW 2016 recipe of ``make reproduce-emotiw2016``).
+        standardised per group (the moments of a Gaussian are not z-scored).
+    sets : bool or None, default=None
+        Add the speech image sets (``"audio-lld-svm"``; openSMILE's descriptors, under its
+        research licence whatever ``features`` are); ``False``: the functionals SVM alone (the
+        EmotiW 2016 recipe of ``make reproduce-emotiw2016``; a licence-free model with
+        ``features=("librosa",)``); ``None``: added unless ``normalize`` is set.
+
+    Raises
+    ------
+    ValueError
+        For ``sets=True`` with ``normalize``.
 
     Returns
     -------
     audio : dict
         ``{"audio-svm": [pipeline, ...], "audio-lld-svm": [pipeline]}``.
     """
+    if sets and normalize is not None:
+        raise ValueError(
+            f"sets=True cannot go with normalize={normalize!r}: the speech image sets are not "
+            "standardised per speaker or session; give sets=False (or None)."
+        )
     audio = {
         "audio-svm": [
             make_audio_pipeline(
@@ -285,7 +296,7 @@ def default_audio_subsystems(
             for f in features
         ]
     }
-    if sets and normalize is None:
+    if sets or (sets is None and normalize is None):
         audio["audio-lld-svm"] = [
             make_audio_pipeline("egemaps-lld", probability=False, random_state=random_state)
         ]
@@ -403,6 +414,7 @@ def make_audio_pipeline(
     else:
         raise TypeError(f"features must be a name or a transformer; got {type(features).__name__}.")
     if isinstance(steps[0][1], OpenSmileDescriptorMoments):  # speech image sets: the Gaussians
+        steps[0][1]._validate()  # normalize, feature_set: refused now, not after the video
         steps.insert(1, ("embed", GaussianMomentEmbedding()))
     return Pipeline(steps, memory=memory)
 

@@ -3,9 +3,9 @@
 :class:`AudioVisualEmotionRecognizer` composes subsystems and a fusion, as in the EmotiW
 2014/2016 systems. Every subsystem is a Pipeline ``clips -> features -> classifier``
 (:mod:`emoset.recognizer.subsystems`): video image sets -> :class:`~emoset.ImageSetPLS`, speech
-functionals -> SVM. The recognizer does no feature work of its own: it runs each Pipeline's
-feature step once per call (several candidates with the same feature step share it), fits and
-scores the rest of the Pipeline, and fits the fusion on out-of-fold scores
+functionals or speech image sets -> SVM. The recognizer does no feature work of its own: it
+runs each Pipeline's feature step once per call (candidates with the same feature step share
+it), fits and scores the rest of the Pipeline, and fits the fusion on out-of-fold scores
 (:func:`emoset.decision.fusion.out_of_fold_scores`, folds grouped by speaker).
 
 A clip no subsystem can score gets no label (``None``) and the reasons: never the prior class.

@@ -672,8 +672,10 @@ class GaussianMomentEmbedding(TransformerMixin, BaseEstimator):
     ``[[Sigma + mu mu^T, mu], [mu^T, 1]]`` (:func:`~emoset.sets.geometry.gaussian_embedding`)
     and returns its matrix logarithm half-vectorised
     (:func:`~emoset.sets.geometry.log_vectors`): ``(d + 1) (d + 2) / 2`` values. An RBF
-    kernel on these vectors is the log-Euclidean RBF kernel of
-    :class:`~emoset.sets.imagesets.GaussianModel` image sets.
+    kernel on these vectors, as they are, is the log-Euclidean RBF kernel of
+    :class:`~emoset.sets.imagesets.GaussianModel` image sets (with OAS shrinkage in place of
+    its default Ledoit-Wolf, which needs the frames); the speech pipeline standardises each
+    coordinate before its SVM, which changes that geometry.
 
     Rows holding NaN (sets that abstain) stay NaN rows.
 
@@ -707,6 +709,11 @@ class GaussianMomentEmbedding(TransformerMixin, BaseEstimator):
     def __init__(self, reg=1e-6):
         self.reg = reg
 
+    def _check_params(self):
+        from sklearn.utils import check_scalar
+
+        check_scalar(self.reg, "reg", numbers.Real, min_val=0.0)
+
     def _moments(self, X):
         X = np.asarray(X, dtype=np.float64)
         d = _moment_dims(X.shape[1]) if X.ndim == 2 else None
@@ -736,9 +743,13 @@ class GaussianMomentEmbedding(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._check_params()
         ok, _, means, cov, d = self._moments(X)
         if not ok.any():
-            raise ValueError("GaussianMomentEmbedding needs at least one set without NaN.")
+            raise ValueError(
+                f"GaussianMomentEmbedding needs at least one set without NaN; all {len(ok)} "
+                "rows hold NaN (every set abstained)."
+            )
         mean = means[ok].mean(axis=0)
         second = (np.diagonal(cov[ok], axis1=1, axis2=2) + means[ok] ** 2).mean(axis=0)
         scale = np.sqrt(np.maximum(second - mean**2, 0.0))

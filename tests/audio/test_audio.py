@@ -699,6 +699,12 @@ def test_extract_windows_of_one_signal(data_root, cls):
         assert np.array_equal(values[:, 0], pieces[:, 0])  # as many frames as alone
         z = (values - pieces) / (pieces.std(axis=0) + 1e-6)
         assert np.median(np.abs(z)) < 0.05
+        # windows off the 10 ms grid (--hop 0.125, odd starts), and too short for two frames
+        odd = [(s, s + 2.0) for s in np.arange(0.0, 4.0, 0.125)] + [(0.505, 2.505), (1.0, 1.055)]
+        values, status, _ = step.extract_windows(y, SR, odd)
+        alone = [step.extract_signal(y[int(a * SR) : int(b * SR)], SR) for a, b in odd]
+        assert status == [st for _, st, _ in alone] and status[-1] == "nonfinite"
+        assert np.array_equal(values[:-1, 0], [v[0] for v, _, _ in alone[:-1]])
     else:  # shared descriptors: only frames at a window's edges see other context
         z = (values - pieces) / (pieces.std(axis=0) + 1e-6)
         assert np.median(np.abs(z)) < 0.1

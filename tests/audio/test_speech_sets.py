@@ -63,8 +63,12 @@ def test_gaussian_moment_embedding_equals_the_frames_route():
     other = np.array([frame_moments(s[:, :3]) for s in sets])
     with pytest.raises(ValueError, match="moments of 3 features; fitted on 4"):
         emb.transform(other)
-    with pytest.raises(ValueError, match="at least one set without NaN"):
+    with pytest.raises(ValueError, match="at least one set without NaN; all 2 rows"):
         GaussianMomentEmbedding().fit(np.full((2, rows.shape[1]), np.nan))
+    with pytest.raises(ValueError, match="reg == -1"):
+        GaussianMomentEmbedding(reg=-1).fit(rows)
+    with pytest.raises(ValueError, match="frames must be 2-D"):
+        frame_moments(np.zeros(5))
 
 
 def test_descriptor_moments_of_real_clips(data_root, tmp_path):
@@ -87,6 +91,20 @@ def test_descriptor_moments_of_real_clips(data_root, tmp_path):
     )
     with pytest.raises(ValueError, match="not offered for descriptor moments"):
         OpenSmileDescriptorMoments(normalize="speaker").fit(clips)
+
+
+def test_speech_image_sets_refuse_per_speaker_standardisation_at_once():
+    """Moments are not z-scored per group: refused when the pipeline is built (not after a
+    training run's video), and the default subsystems leave the sets out with ``normalize``."""
+    from emoset.recognizer.subsystems import default_audio_subsystems, make_audio_pipeline
+
+    with pytest.raises(ValueError, match="not offered for descriptor moments"):
+        make_audio_pipeline("egemaps-lld", normalize="speaker")
+    assert list(default_audio_subsystems()) == ["audio-svm", "audio-lld-svm"]
+    assert list(default_audio_subsystems(normalize="session")) == ["audio-svm"]
+    assert list(default_audio_subsystems(("librosa",), sets=False)) == ["audio-svm"]
+    with pytest.raises(ValueError, match="sets=True cannot go with normalize='speaker'"):
+        default_audio_subsystems(normalize="speaker", sets=True)
 
 
 def test_speech_image_set_subsystem_on_real_clips(data_root, feature_cache, tmp_path):
