@@ -253,7 +253,7 @@ class SpeechSets:
     :data:`~emoset.audio.normalize.MIN_GROUP_CLIPS` clips with the training statistics),
     summarised as a Gaussian or a covariance, RBF kernel on the log-Euclidean embedding, one-vs-
     rest PLS; the set model and the number of components chosen by inner speaker-grouped CV
-    (:data:`pipelines.speech_sets.GRID`). It labels every clip (no distance check); confidence:
+    (:data:`pipelines._speech_frames.GRID`). It labels every clip (no distance check); confidence:
     the largest softmax of the PLS scores.
     """
 
@@ -272,7 +272,7 @@ class SpeechSets:
         self._seen = True
 
     def _standardized(self, clips):
-        from pipelines.speech_sets import frame_descriptors
+        from pipelines._speech_frames import frame_descriptors
 
         sets = frame_descriptors(clips, self.cache_dir, band_rate=self.band_rate)
         if not self.normalize:
@@ -294,7 +294,7 @@ class SpeechSets:
         from sklearn.model_selection import GridSearchCV, GroupKFold
 
         from emoset.sets.classifiers import ImageSetPLS
-        from pipelines.speech_sets import GRID, frame_descriptors
+        from pipelines._speech_frames import GRID, frame_descriptors
 
         if not self._seen:
             self.band_rate = _band_rate(clips, self.cache_dir)
@@ -324,7 +324,7 @@ def _frame_stats(sets):
 def _band_rate(clips, cache_dir):
     """The sample rate that limits every clip to the band all the clips' corpora have."""
     from emoset.audio.speech import band_rate
-    from pipelines.speech_sets import clip_bandwidths
+    from pipelines._speech_frames import clip_bandwidths
 
     bw = clip_bandwidths(clips, cache_dir)
     corpora = np.array([c.corpus for c in clips])

@@ -22,8 +22,8 @@ With ``--fuse``, the image-set PLS is also fused with the RBF SVMs of
 inner search; one weight per member fitted on inner out-of-fold scores of the training
 speakers, as ``audio_results`` fuses its SVMs).
 
-The descriptors are cached per clip in ``<cache-dir>/speech-lld/<corpus>.npz`` (arrays and the
-clip ids they belong to, no pickle; ``<corpus>-8000hz.npz`` for a band-limited variant).
+The descriptors and their cache are :mod:`pipelines._speech_frames`'s (shared with
+:mod:`pipelines.cross_corpus`).
 """
 
 from __future__ import annotations
@@ -41,99 +41,13 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from emoset.app.report import chance_levels
 from emoset.datasets.corpora import clip_labels, clip_speakers, load_cremad, load_ravdess
 from emoset.datasets.splits import load_split
-from emoset.io.media import load_audio
 from emoset.sets.classifiers import ImageSetPLS
+from pipelines._speech_frames import GRID, frame_descriptors
 
 logger = logging.getLogger("pipelines.speech_sets")
 
 REPO = Path(__file__).resolve().parent.parent
 LOADERS = {"ravdess": load_ravdess, "cremad": load_cremad}
-
-#: The grid searched inside every outer training fold.
-GRID = {"set_model": ["gaussian", "covariance"], "n_components": [10, 20]}
-
-
-def frame_descriptors(clips, cache_dir, *, band_rate=None):
-    """Each clip's eGeMAPSv02 low-level descriptors, ``(n_frames, 25)`` (cached per clip).
-
-    ``band_rate``: limit the audio to the band of this sample rate first (16 kHz -> ``band_rate``
-    -> 16 kHz, soxr), as the recognizer limits a clip to its training band; ``None``: the clip's
-    own band. Clips of several corpora may be mixed (``Clip.corpus`` names the cache file).
-    """
-    by_corpus = {}
-    for c in clips:
-        by_corpus.setdefault(c.corpus, []).append(c)
-    found = {}
-    for corpus, members in by_corpus.items():
-        found.update(_corpus_descriptors(members, cache_dir, corpus, band_rate))
-    return [found[c.id] for c in clips]
-
-
-def _cache_file(cache_dir, corpus, band_rate):
-    suffix = "" if band_rate is None else f"-{int(band_rate)}hz"
-    return Path(cache_dir) / "speech-lld" / f"{corpus}{suffix}.npz"
-
-
-def _read_cache(path):
-    """``{clip id: array}`` saved in ``path`` (empty when absent); arrays only, no pickle."""
-    if not path.is_file():
-        return {}
-    with np.load(path, allow_pickle=False) as saved:
-        return {str(i): saved[f"clip{k}"] for k, i in enumerate(saved["ids"])}
-
-
-def _write_cache(path, found):
-    ids = sorted(found)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, ids=np.array(ids), **{f"clip{k}": found[i] for k, i in enumerate(ids)})
-    tmp.replace(path)
-
-
-def _corpus_descriptors(clips, cache_dir, corpus, band_rate):
-    path = _cache_file(cache_dir, corpus, band_rate)
-    found = _read_cache(path)
-    missing = [c for c in clips if c.id not in found]
-    if missing:
-        import opensmile
-
-        smile = opensmile.Smile(
-            opensmile.FeatureSet.eGeMAPSv02, opensmile.FeatureLevel.LowLevelDescriptors
-        )
-        for c in missing:
-            y = _audio16(c, band_rate)
-            frames = smile.process_signal(y, 16000).to_numpy(np.float64)
-            found[c.id] = frames[np.all(np.isfinite(frames), axis=1)]
-        _write_cache(path, found)
-    return {c.id: found[c.id] for c in clips}
-
-
-def _audio16(clip, band_rate=None):
-    from emoset.io.media import resample
-
-    y = load_audio(clip.audio or clip.video, sr=16000)
-    if band_rate is not None and band_rate < 16000:
-        y = resample(resample(y, 16000, int(band_rate)), int(band_rate), 16000)
-    return y
-
-
-def clip_bandwidths(clips, cache_dir):
-    """Each clip's measured bandwidth in Hz at 16 kHz (:func:`~emoset.audio.speech.estimate_bandwidth`;
-    cached per clip like the descriptors); NaN for a silent clip."""
-    from emoset.audio.speech import estimate_bandwidth
-
-    out = {}
-    for corpus in dict.fromkeys(c.corpus for c in clips):
-        path = Path(cache_dir) / "speech-lld" / f"{corpus}-bandwidth.npz"
-        found = _read_cache(path)
-        missing = [c for c in clips if c.corpus == corpus and c.id not in found]
-        for c in missing:
-            bw = estimate_bandwidth(_audio16(c), 16000)
-            found[c.id] = np.array(np.nan if bw is None else bw)
-        if missing:
-            _write_cache(path, found)
-        out.update(found)
-    return np.array([float(out[c.id]) for c in clips])
 
 
 def standardized_sets(sets, train):

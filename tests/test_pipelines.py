@@ -307,12 +307,8 @@ def test_speech_image_sets_on_real_clips(data_root, tmp_path):
     """``pipelines.speech_sets``: frame descriptors as image sets, nested CV above chance."""
     from emoset.datasets.corpora import clip_labels, clip_speakers, load_ravdess
     from emoset.datasets.splits import load_split
-    from pipelines.speech_sets import (
-        _functionals_svm,
-        evaluate,
-        frame_descriptors,
-        fuse_with_functionals,
-    )
+    from pipelines._speech_frames import frame_descriptors
+    from pipelines.speech_sets import _functionals_svm, evaluate, fuse_with_functionals
 
     clips = [c for c in load_ravdess(data_root) if c.id[-5:-3] == "01" and int(c.speaker) <= 6]
     sets = frame_descriptors(clips, tmp_path)
@@ -338,8 +334,8 @@ def test_speech_image_sets_on_real_clips(data_root, tmp_path):
 def test_cross_corpus_speech_image_sets_on_real_clips(data_root, feature_cache):
     """The ``sets`` rows of ``pipelines.cross_corpus``: band, per-group standardisation, labels."""
     from emoset.datasets.corpora import load_cremad, load_ravdess
+    from pipelines._speech_frames import frame_descriptors
     from pipelines.cross_corpus import SHARED, make_config
-    from pipelines.speech_sets import frame_descriptors
 
     once = [c for c in load_ravdess(data_root) if c.id[-8:-3] == "01-01" and c.label in SHARED]
     train = [c for c in once if int(c.speaker) <= 8]
@@ -379,7 +375,7 @@ def test_speech_descriptor_cache_is_per_clip(data_root, tmp_path):
     """Descriptors computed for some clips are read back for a larger batch; only the rest is
     computed (the cache holds arrays only)."""
     from emoset.datasets.corpora import load_ravdess
-    from pipelines.speech_sets import frame_descriptors
+    from pipelines._speech_frames import frame_descriptors
 
     clips = load_ravdess(data_root)[:4]
     first = frame_descriptors(clips[:2], tmp_path)
