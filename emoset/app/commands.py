@@ -45,8 +45,10 @@ from ..recognizer import (
     stream_timeline,
     train_card,
 )
-from ..utils.cache import atomic_write_bytes, default_cache_dir
-from ..utils.messages import one_line, shown
+from ..recognizer.card import seen_in_training
+from ..recognizer.persistence import read_card
+from ..utils.cache import atomic_write_bytes, default_cache_dir, file_sha256
+from ..utils.messages import one_line, shown, summarise
 from ..utils.validation import check_folder, check_output
 from ..video.extract import NO_VIDEO
 from .cluster import cluster_n_jobs, dask_cluster
@@ -286,6 +288,14 @@ def info(args):
     return 0
 
 
+def _card_of(path):
+    """The card of the model file at ``path`` when it describes that file (else ``None``)."""
+    card = read_card(path)
+    if card is None or card.get("model_sha256") != file_sha256(path):
+        return None
+    return card
+
+
 def _bundled_model():
     """The path of the model shipped with emoset, or a usage error when it is missing."""
     path = pretrained_model_path()
@@ -432,6 +442,17 @@ def evaluate(args):
     metrics["unknown_labels"] = unknown
     metrics["chance"] = chance_levels(y)
     metrics["unscored"] = {r.clip: r.error for r in records if r.label is None}
+    seen = seen_in_training(_card_of(args.model), clips)
+    metrics["seen_in_training"] = None if seen is None else len(seen)
+    if seen:  # once, in the log: the numbers are the model remembering, not generalising
+        logger.warning(
+            "%d of %d clips were in this model's training data (the same corpus and clip id: "
+            "%s): accuracy on them says nothing about new speakers; evaluate on speakers "
+            "the model was not trained on.",
+            len(seen),
+            len(clips),
+            summarise(seen),
+        )
     if args.json:
         print(json.dumps(json_value(metrics, digits=None), indent=2))  # NaN as null
     else:

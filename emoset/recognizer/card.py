@@ -196,7 +196,9 @@ def training_data(clips, *, demographics=None):
         ``clips``, ``speakers``, ``classes`` (clips per label), ``corpora`` (per corpus: its
         name, licence, clips, speakers and, for CREMA-D, clips per layout), ``with_video``,
         ``clip_list_sha256`` (of the sorted ``corpus/id,label,speaker`` lines: the same clips
-        give the same value), and ``ages`` / ``sexes`` with ``demographics``.
+        give the same value), ``clip_ids`` (the sorted ``corpus/id`` of every clip: ``emoset
+        evaluate`` says when it is given the model's own training clips), and ``ages`` /
+        ``sexes`` with ``demographics``.
     """
     lines = sorted(f"{c.corpus}/{c.id},{c.label},{c.speaker}" for c in clips)
     corpora = {}
@@ -209,6 +211,7 @@ def training_data(clips, *, demographics=None):
         "with_video": sum(c.video is not None for c in clips),
         "corpora": [],
         "clip_list_sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest(),
+        "clip_ids": sorted(clip_key(c) for c in clips),
     }
     for corpus, members in sorted(corpora.items()):
         terms = CORPUS_TERMS.get(corpus, {})
@@ -231,6 +234,33 @@ def training_data(clips, *, demographics=None):
             out["ages"] = [int(min(ages)), int(max(ages))]
             out["sexes"] = dict(sorted(Counter(d["sex"] for d in known).items()))
     return out
+
+
+def clip_key(clip):
+    """How a card names a training clip: ``corpus/id`` (no path)."""
+    return f"{clip.corpus}/{clip.id}"
+
+
+def seen_in_training(card, clips):
+    """The clips a model's card lists among its training clips (by corpus and clip id).
+
+    Parameters
+    ----------
+    card : dict or None
+        :func:`~emoset.recognizer.persistence.read_card` of the model.
+    clips : sequence of Clip
+
+    Returns
+    -------
+    seen : list of str or None
+        Their ``corpus/id``; ``None`` when the card does not list its clips (no card, or one
+        written before cards did).
+    """
+    listed = ((card or {}).get("training_data") or {}).get("clip_ids")
+    if listed is None:
+        return None
+    listed = set(listed)
+    return [clip_key(c) for c in clips if clip_key(c) in listed]
 
 
 def train_card(clips, made_by):

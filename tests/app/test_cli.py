@@ -122,6 +122,36 @@ def test_predict_audio_file_uses_audio_only(model_path, speakers, capsys, featur
     assert line.endswith("from audio-svm, audio-lld-svm)")
 
 
+def test_evaluate_says_when_it_is_given_the_training_clips(
+    model_path, speakers, data_root, capsys, feature_cache
+):
+    """The card lists its training clips (corpus/id, no path): evaluating the model on some of
+    them says so once, in the log, and the JSON counts them; held-out speakers count 0."""
+    from emoset.recognizer.persistence import read_card
+
+    clips, held_out = speakers
+    listed = read_card(model_path)["training_data"]["clip_ids"]
+    assert listed == sorted(f"cremad/{c.id}" for c in clips if c.speaker not in held_out)
+    trained = sorted({c.speaker for c in clips} - set(held_out))[:1]
+    base = ["evaluate", str(model_path), "--data-root", str(data_root), "--subsets"]
+    base += ["facecrop128", "--cache-dir", str(feature_cache), "--json", "--speakers"]
+    capsys.readouterr()
+    assert main([*base, ",".join([*trained, held_out[0]])]) == 0
+    out, err = capsys.readouterr()
+    metrics = json.loads(out)
+    n_seen = sum(c.speaker in trained for c in clips)
+    assert metrics["seen_in_training"] == n_seen > 0
+    said = [line for line in err.splitlines() if "in this model's training data" in line]
+    assert said == [
+        f"WARNING emoset: {n_seen} of {metrics['n']} clips were in this model's training data "
+        + said[0].split("training data ", 1)[1]
+    ]
+    assert "accuracy on them says nothing about new speakers" in said[0]
+    assert main([*base, held_out[0]]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["seen_in_training"] == 0 and "training data" not in err
+
+
 def test_evaluate_on_held_out_speakers(model_path, speakers, data_root, capsys, feature_cache):
     _, held_out = speakers
     capsys.readouterr()
