@@ -68,7 +68,9 @@ frames; issue 25):
   log-Euclidean vector, RBF SVM), the inner CV keeping one;
 * ``default+lld-subsystem`` -- the image sets as a speech subsystem of their own, fused with the
   functionals SVM: ``default_audio_subsystems(sets=True)``; ``fusion+lld-subsystem``: the
-  same beside the ``fusion`` rows' eGeMAPS and ComParE subsystems.
+  same beside the ``fusion`` rows' eGeMAPS and ComParE subsystems; ``adapted+lld-subsystem``:
+  beside ``adapted``'s (``fusion+speaker-norm+shared-band``, below; the image sets themselves
+  are not standardised per speaker).
 
 ``default`` and every other row are the functionals SVM without the image sets
 (``sets=False``), as they were measured.
@@ -175,6 +177,7 @@ CONFIGS = (
     "default+lld",
     "default+lld-subsystem",
     "fusion+lld-subsystem",
+    "adapted+lld-subsystem",
 )
 #: The unsupervised adaptations of the test batch (see the module docstring), each on
 #: ``adapted`` = ``fusion+speaker-norm+shared-band``.

@@ -32,7 +32,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from emoset.audio.features import LibrosaFeatures, OpenSmileDescriptorMoments, OpenSmileFeatures
-from emoset.audio.speech import frame_moments
+from emoset.audio.moments import frame_moments
 from emoset.decision.abstain import AbstainingClassifier
 from emoset.decision.fusion import StackingFusion, WeightedScoreFusion
 from emoset.recognizer.system import AudioVisualEmotionRecognizer

@@ -21,6 +21,13 @@ from .features import (
     OpenSmileFeatures,
     make_audio_features,
 )
+from .moments import (
+    DESCRIPTOR_HOP,
+    DESCRIPTOR_SPAN,
+    descriptor_window_moments,
+    frame_moment_names,
+    frame_moments,
+)
 from .normalize import (
     MIN_GROUP_CLIPS,
     NORMALIZATIONS,
@@ -38,8 +45,6 @@ from .speech import (
     band_rate,
     covering_rate,
     estimate_bandwidth,
-    frame_moment_names,
-    frame_moments,
     librosa_feature_names,
     librosa_functionals,
     librosa_window_functionals,
@@ -78,6 +83,9 @@ __all__ = [
     "STANDARD_RATES",
     "band_rate",
     "covering_rate",
+    "DESCRIPTOR_HOP",
+    "DESCRIPTOR_SPAN",
+    "descriptor_window_moments",
     "estimate_bandwidth",
     "frame_moment_names",
     "frame_moments",

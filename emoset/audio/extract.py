@@ -61,6 +61,7 @@ from ..utils import cache as _cache
 from ..utils.messages import shown, summarise, warn_caller
 from ..utils.validation import check_choice
 from .augment import AUGMENTATIONS, augment_signal, augmentation_seed
+from .moments import descriptor_window_moments, frame_moments
 from .normalize import (
     NORMALIZATIONS,
     RunningStandardizer,
@@ -71,9 +72,7 @@ from .speech import (
     _opensmile_values,
     band_rate,
     covering_rate,
-    descriptor_window_moments,
     estimate_bandwidth,
-    frame_moments,
     librosa_functionals,
     librosa_window_functionals,
     opensmile_descriptors,
@@ -586,7 +585,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
         frame descriptors (the moments of :class:`~emoset.audio.features.OpenSmileDescriptorMoments`),
         the frame-level descriptors are computed once and summarised per window
         (:func:`emoset.audio.speech.librosa_window_functionals`,
-        :func:`emoset.audio.speech.descriptor_window_moments`: only the frames at a window's
+        :func:`emoset.audio.moments.descriptor_window_moments`: only the frames at a window's
         edges differ from analysing it alone); openSMILE's functionals analyse each piece.
 
         Parameters

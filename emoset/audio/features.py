@@ -51,11 +51,11 @@ import numpy as np
 
 from ..utils.validation import check_choice
 from .extract import _BaseAudioFeatures
+from .moments import frame_moment_names
 from .normalize import MIN_GROUP_CLIPS
 from .speech import (
     OPENSMILE_DESCRIPTOR_SETS,
     OPENSMILE_FEATURE_SETS,
-    frame_moment_names,
     librosa_feature_names,
     librosa_functionals,
     opensmile_descriptor_names,
@@ -231,7 +231,7 @@ class OpenSmileDescriptorMoments(OpenSmileFeatures):
     A clip's speech as an image set. Ding et al. (EmotiW 2016) fed the frame-level descriptors
     of a clip to an LSTM; emoset treats them as it treats a clip's faces: a set of frames
     (eGeMAPSv02, 25 descriptors per 10 ms), summarised as a Gaussian. This step gives each clip
-    the moments of that Gaussian (:func:`~emoset.audio.speech.frame_moments`: 1 + 25 + 325 =
+    the moments of that Gaussian (:func:`~emoset.audio.moments.frame_moments`: 1 + 25 + 325 =
     351 values); :class:`~emoset.sets.imagesets.GaussianMomentEmbedding` standardises them with
     the training clips' statistics and embeds the Gaussian as a log-Euclidean vector, which the
     speech SVM classifies (``make_audio_pipeline("egemaps-lld")``). Decoding, band limit,

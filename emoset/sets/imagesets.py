@@ -15,7 +15,7 @@ model                point of                        output shape
 ===================  ==============================  =================================
 
 :class:`GaussianMomentEmbedding` takes each set as a row of its moments (frame count, mean,
-covariance: :func:`emoset.audio.speech.frame_moments`) instead of its frames, and gives the
+covariance: :func:`emoset.audio.moments.frame_moments`) instead of its frames, and gives the
 log-Euclidean vector of its Gaussian: a fixed-length row that any vector classifier takes
 (the speech image sets of ``make_audio_pipeline("egemaps-lld")``).
 
@@ -662,7 +662,7 @@ class GaussianMomentEmbedding(TransformerMixin, BaseEstimator):
     """Rows of set moments -> log-Euclidean vectors of the sets' Gaussians.
 
     Each input row holds one set's frame count ``n``, mean and covariance (upper triangle,
-    row by row, divided by ``n``), as :func:`emoset.audio.speech.frame_moments` gives them.
+    row by row, divided by ``n``), as :func:`emoset.audio.moments.frame_moments` gives them.
     ``fit`` learns each feature's mean and standard deviation over the training sets' frames
     (every set weighing the same: the mean of the sets' means, and the deviation around it
     from their second moments). ``transform`` standardises every set's Gaussian with them,
@@ -699,7 +699,7 @@ class GaussianMomentEmbedding(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from emoset.audio.speech import frame_moments
+    >>> from emoset.audio.moments import frame_moments
     >>> rng = np.random.default_rng(0)
     >>> rows = np.array([frame_moments(rng.normal(size=(50, 3))) for _ in range(4)])
     >>> GaussianMomentEmbedding().fit_transform(rows).shape

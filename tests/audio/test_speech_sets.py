@@ -12,7 +12,8 @@ import pytest
 from sklearn.covariance import oas
 
 from emoset.audio.features import OpenSmileDescriptorMoments, make_audio_features
-from emoset.audio.speech import frame_moments, opensmile_descriptors
+from emoset.audio.moments import frame_moments
+from emoset.audio.speech import opensmile_descriptors
 from emoset.sets.geometry import gaussian_embedding, log_vectors
 from emoset.sets.imagesets import GaussianMomentEmbedding
 
