@@ -6,7 +6,7 @@ descriptors (:func:`emoset.audio.speech.opensmile_descriptors`, 25 per 10 ms fra
 optionally limited to the band of a lower rate first), cached in
 ``<cache-dir>/speech-lld/<corpus>[-<rate>hz].npz`` (arrays and the clip ids they belong to, no
 pickle; keyed by clip id within a corpus, so a corpus whose files change needs a fresh cache
-folder), and each clip's measured bandwidth. The recognizer's own speech image sets
+folder). The recognizer's own speech image sets
 (:class:`emoset.audio.features.OpenSmileDescriptorMoments`) are cached by the package's
 content-keyed cache instead.
 """
@@ -80,22 +80,3 @@ def _audio16(clip, band_rate=None):
     if band_rate is not None and band_rate < 16000:
         y = resample(resample(y, 16000, int(band_rate)), int(band_rate), 16000)
     return y
-
-
-def clip_bandwidths(clips, cache_dir):
-    """Each clip's measured bandwidth in Hz at 16 kHz (:func:`~emoset.audio.speech.estimate_bandwidth`;
-    cached per clip like the descriptors); NaN for a silent clip."""
-    from emoset.audio.speech import estimate_bandwidth
-
-    out = {}
-    for corpus in dict.fromkeys(c.corpus for c in clips):
-        path = Path(cache_dir) / "speech-lld" / f"{corpus}-bandwidth.npz"
-        found = _read_cache(path)
-        missing = [c for c in clips if c.corpus == corpus and c.id not in found]
-        for c in missing:
-            bw = estimate_bandwidth(_audio16(c), 16000)
-            found[c.id] = np.array(np.nan if bw is None else bw)
-        if missing:
-            _write_cache(path, found)
-        out.update(found)
-    return np.array([float(out[c.id]) for c in clips])

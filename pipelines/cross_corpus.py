@@ -325,18 +325,9 @@ def _frame_stats(sets):
 
 
 def _band_rate(clips, cache_dir):
-    """The sample rate that limits every clip to the band all the clips' corpora have."""
-    from emoset.audio.speech import band_rate
-    from pipelines._speech_frames import clip_bandwidths
-
-    bw = clip_bandwidths(clips, cache_dir)
-    corpora = np.array([c.corpus for c in clips])
-    low = [
-        float(np.nanquantile(bw[corpora == k], 0.1))
-        for k in dict.fromkeys(corpora)
-        if np.isfinite(bw[corpora == k]).any()
-    ]
-    return band_rate(min(min(low), 8000.0), 16000) if low else None
+    """The sample rate that limits every clip to the band all the clips' corpora have: the
+    recognizer's own rule (the training bandwidth of its speech features, 16 kHz analysis)."""
+    return OpenSmileFeatures(cache_dir=cache_dir).fit(clips).band_rate_
 
 
 # --------------------------------------------------------------------------- adaptation
