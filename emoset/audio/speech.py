@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -253,6 +257,30 @@ def _smile_options(feature_set, sampling_rate, level="func"):
     return lib, str(config_file), options
 
 
+#: openSMILE's HTK sink, reading the level the feature set's configuration gives ``sinkLevel``:
+#: openSMILE's external sink looks up the name of every output value each time an instance is
+#: reset (8 of the 14 ms a ComParE reset takes); the HTK sink writes the same float32 values
+#: to a file and names nothing.
+_HTK_SINK = """[componentInstances:cComponentManager]
+instance[extsink].type=cHtkSink
+
+[extsink:cHtkSink]
+reader.dmLevel = \\cm[sinkLevel{func}:sink level]
+filename = \\cm[htkFile{rows.htk}:HTK output file]
+append = 0
+"""
+
+
+def _read_htk(path):
+    """The rows of an HTK feature file openSMILE wrote (big-endian header and values)."""
+    raw = Path(path).read_bytes()
+    n, size = int.from_bytes(raw[:4], "big"), int.from_bytes(raw[8:10], "big")
+    if not n:
+        return np.zeros((0, 0), dtype=np.float32)
+    values = np.frombuffer(raw, ">f4", count=n * size // 4, offset=12)
+    return values.astype(np.float32).reshape(n, size // 4)
+
+
 class _SmileEngine:
     """One openSMILE instance that analyses signal after signal, configured once.
 
@@ -263,24 +291,45 @@ class _SmileEngine:
     signal exactly as ``Smile`` does (16-bit samples, the same configuration and options), so
     its values are the same numbers (``tests/audio/test_audio.py`` compares them on the shared
     clips). openSMILE instances keep state while they run: one engine per thread.
+
+    The rows come through openSMILE's HTK sink, to a file in a folder of the engine's own: a
+    run's file is renamed before the reset that closes it (and opens a new one for the next
+    run), then read. Where that cannot be set up (no writable temporary folder), they come
+    through the external sink's callback, as ``Smile`` takes them.
     """
 
     _SOURCE, _SINK = "extsource", "extsink"  # the components opensmile's configurations name
 
     def __init__(self, feature_set, sampling_rate, level="func"):
         lib, config_file, options = _smile_options(feature_set, sampling_rate, level)
-
-        def make():
-            smile = lib.OpenSMILE()
-            smile.initialize(config_file=config_file, options=options, **_SMILE_LOG)
-            return smile
-
-        self._make = make
         self._n_features = OPENSMILE_FEATURE_SETS[feature_set] if level == "func" else None
-        self._instance = None  # one that ran, to reset for the next signal
-        # the first one is made here, so an opensmile these settings do not fit falls back to
-        # Smile (see _engine) instead of failing on every signal
-        self._fresh = self._make()
+        self._smile = self._folder = None
+        try:
+            folder = tempfile.mkdtemp(prefix="emoset-opensmile-")
+        except OSError:
+            folder = None
+        if folder is not None:
+            # the folder goes with the engine (a forked child leaves it to its parent)
+            weakref.finalize(self, shutil.rmtree, folder, True)
+            sink = Path(folder, "sink.conf.inc")
+            sink.write_text(_HTK_SINK)
+            htk = dict(options, sink=str(sink), htkFile=str(Path(folder, "rows.htk")))
+            try:
+                self._smile = self._make(lib, config_file, htk)
+                self._folder = folder
+            except Exception:  # a path openSMILE's options cannot carry: the callback
+                pass
+        if self._smile is None:
+            # made here, so an opensmile these settings do not fit falls back to Smile (see
+            # _engine) instead of failing on every signal
+            self._smile = self._make(lib, config_file, options)
+        self._remake = lambda: self._make(lib, config_file, htk if self._folder else options)
+
+    @staticmethod
+    def _make(lib, config_file, options):
+        smile = lib.OpenSMILE()
+        smile.initialize(config_file=config_file, options=options, **_SMILE_LOG)
+        return smile
 
     def functionals(self, x):
         """The functionals of one float32 signal in [-1, 1] (NaN when it is too short)."""
@@ -294,31 +343,38 @@ class _SmileEngine:
         functionals: one row; the descriptors: one per frame), ``(0, 0)`` when none."""
         samples = (x.copy() * np.float32(32768)).astype(np.int16)  # as Smile feeds it
         rows = []
-        smile, self._instance = self._instance, None  # dropped if this run fails
-        if smile is not None:
-            smile.reset()
-        elif self._fresh is not None:
-            smile, self._fresh = self._fresh, None
-        else:
-            smile = self._make()
+        smile, self._smile = self._smile, None
+        if smile is None:  # the last run failed
+            smile = self._remake()
         try:
-            smile.external_sink_set_callback_ex(
-                self._SINK, lambda data, meta: rows.append(data.copy())
-            )
+            if self._folder is None:
+                smile.external_sink_set_callback_ex(
+                    self._SINK, lambda data, meta: rows.append(data.copy())
+                )
             smile.external_audio_source_write_data(self._SOURCE, samples.tobytes())
             smile.external_audio_source_set_eoi(self._SOURCE)
             smile.run()
+            if self._folder is not None:
+                done = Path(self._folder, "done.htk")
+                os.replace(Path(self._folder, "rows.htk"), done)
+                smile.reset()  # closes the run's file, opens the next run's
+                self._smile = smile
+                values = _read_htk(done)
+                done.unlink()
+                return values
+            smile.reset()
         except Exception as exc:  # the binding's own exception class cannot cross processes
+            smile.free()  # before another instance opens the file
             raise RuntimeError(f"openSMILE failed: {exc}") from None
-        self._instance = smile
+        self._smile = smile
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack(rows).astype(np.float32)
 
     def __del__(self):
-        for smile in (getattr(self, "_instance", None), getattr(self, "_fresh", None)):
-            if smile is not None:
-                smile.free()
+        smile = getattr(self, "_smile", None)
+        if smile is not None:
+            smile.free()
 
 
 _engines = threading.local()

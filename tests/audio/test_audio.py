@@ -855,3 +855,38 @@ def test_reused_opensmile_instance_gives_smiles_numbers(data_root):
             assert ours.shape == (len(theirs), n)
             np.testing.assert_array_equal(ours, theirs)
         assert len(opensmile_descriptors(pieces[0], 16000)) > 100  # 10 ms frames
+
+
+def test_opensmile_engine_rows_through_either_sink(data_root, monkeypatch):
+    """The engine reads its rows from openSMILE's HTK sink, in a folder of its own that goes
+    with it; without a writable temporary folder it takes them from the external sink's
+    callback, as Smile does: the same values bit for bit, run after run."""
+    import gc
+    import tempfile
+
+    from emoset.audio import speech
+    from emoset.io.media import load_audio
+
+    clip = sorted((data_root / "ravdess").rglob("*.flac"))[0]
+    y = load_audio(clip, sr=16000).astype(np.float32)
+    pieces = [y, y[:800], y[: y.size // 2], np.zeros(0, np.float32), y]
+    by_file = speech._SmileEngine("ComParE_2016", 16000)
+    folder = Path(by_file._folder)
+    assert folder.is_dir() and folder.name.startswith("emoset-opensmile-")
+
+    def no_folder(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_folder)
+    by_callback = speech._SmileEngine("ComParE_2016", 16000)
+    assert by_callback._folder is None
+    for piece in pieces:
+        ours, theirs = by_file.rows(piece), by_callback.rows(piece)
+        assert ours.dtype == theirs.dtype == np.float32
+        assert ours.shape == theirs.shape
+        assert ours.shape in ((1, 6373), (0, 0))
+        np.testing.assert_array_equal(ours, theirs)
+    assert sorted(p.name for p in folder.iterdir()) == ["rows.htk", "sink.conf.inc"]
+    del by_file
+    gc.collect()
+    assert not folder.exists()
