@@ -36,6 +36,7 @@ STAGES = (
     "model load",
     "decode",
     "detect/align",
+    "decoding audio and waiting for faces",
     "frame features (own thread)",
     "audio (own thread)",
     "waiting for frame features",

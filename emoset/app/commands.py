@@ -606,6 +606,7 @@ def _stage_seconds(stats):
     stages = {
         "decode": "decode",
         "detect/align": "detect_align",
+        "decoding audio and waiting for faces": "faces_wait",
         "waiting for frame features": "features_wait",
         "waiting for audio": "audio",
         "scoring": "classify",

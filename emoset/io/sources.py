@@ -73,6 +73,7 @@ def iter_media(
     timeout=None,
     report=None,
     start=None,
+    only=None,
 ):
     """Stream a source's video frames and audio in one pass, in the order they arrive.
 
@@ -103,6 +104,11 @@ def iter_media(
         ``"width"``, ``"height"``, ``"n_decoded"`` (video frames decoded), ``"origin"`` (the
         source timestamp, in seconds, that ``t`` counts from) and ``"error"`` (the decoder
         error that ended the stream early, or None). Without it such an error raises.
+    only : {"video", "audio"} or None
+        Decode and yield this stream alone, timed and reported as a pass that reads both
+        ``video`` and ``audio`` (the same ``t``, ``origin`` and report), so two passes over
+        a file, one for each stream, can run side by side (files only: a live source is read
+        once).
 
     Yields
     ------
@@ -122,13 +128,18 @@ def iter_media(
     import av
 
     _check_frame_args(color, fps, None)
+    if only not in (None, "video", "audio"):
+        raise ValueError(f"iter_media: only must be None, 'video' or 'audio'; got {only!r}.")
     keep_error = report is not None
     report = {} if report is None else report
     container = open_source(source, timeout=timeout)
     name = str(source)
     with container:
         vstream, astream = _streams(container, name, video=video, audio=audio, report=report)
-        if vstream is not None and _is_local_file(source):
+        decoded = [s for s in (vstream, astream) if s is not None]
+        if only is not None:
+            decoded = [s for s in decoded if s.type == only]
+        if vstream in decoded and _is_local_file(source):
             # FFmpeg decodes frames in threads of its own, outside the GIL (the same frames;
             # not for a live source, where each thread would hold a frame back)
             vstream.thread_type = "AUTO"
@@ -147,10 +158,12 @@ def iter_media(
             except av.error.FFmpegError as exc:
                 raise MediaError(name, f"cannot seek to {start:g} s ({exc})") from exc
             grid.start_at(start)
-        chunks = None if astream is None else _AudioChunks(audio_sr, start, report)
+        chunks = None if astream not in decoded else _AudioChunks(audio_sr, start, report)
         convert = _converter(color)
         try:
-            for packet in container.demux(*[s for s in (vstream, astream) if s is not None]):
+            if not decoded:  # only the stream the source lacks: nothing to yield
+                return
+            for packet in container.demux(*decoded):
                 for frame in packet.decode():
                     if packet.stream is vstream:
                         t = grid.keep(frame)

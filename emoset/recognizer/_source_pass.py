@@ -12,9 +12,12 @@ rows, as :mod:`emoset.recognizer.timeline` describes:
   windows at a time (:meth:`~emoset.audio.features.OpenSmileFeatures.extract_windows`) in a
   thread of their own, and reading a file the frames of every 16 windows are featurised in
   another, while the main thread decodes and aligns the next frames;
+* a serial pass over a local file (``face_process=True``, not people mode) leaves the video's
+  decoding and alignment to a :class:`~emoset.recognizer._readers.FaceProcess` forked beside
+  it (dlib holds Python's lock) and decodes the audio itself: the same faces, the same rows;
 * only the frames and samples of windows still open are kept (bounded memory);
-* live, a :class:`_LiveReader` thread reads the source at its own pace into a bounded buffer
-  and drops the oldest video frames when the machine falls behind.
+* live, a :class:`~emoset.recognizer._readers.LiveReader` thread reads the source at its own
+  pace into a bounded buffer and drops the oldest video frames when the machine falls behind.
 
 A pass that starts at window ``first > 0`` seeks there (files only) and starts a new face
 track; one with ``stop`` ends after window ``stop - 1``. The rows carry the softmax of the
@@ -24,6 +27,7 @@ fused scores, unsmoothed (:class:`emoset.recognizer.timeline.TimelineRun` smooth
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -37,6 +41,13 @@ from ..io.sources import is_url, iter_media
 from ..video.extract import no_set_reason
 from ..video.faces import FaceTrack
 from ..video.speakers import voice_levels
+from ._readers import (
+    FaceProcess,
+    LiveReader,
+    aligned_face,
+    beside_faces,
+    face_process_available,
+)
 from .people import NOT_SPEAKING, OFF_SCREEN, WindowPeople, frame_gap_limit
 
 __all__ = ["AUDIO_RATE", "SPEECH_MIN_ACTIVITY", "SourcePass"]
@@ -57,7 +68,15 @@ _BATCH = 16
 #: Faces featurised per call (the frame features' working memory stays the same size).
 _FACE_BATCH = 64
 
-_STAGES = ("decode", "detect_align", "features", "features_wait", "audio", "classify")
+_STAGES = (
+    "decode",
+    "detect_align",
+    "faces_wait",
+    "features",
+    "features_wait",
+    "audio",
+    "classify",
+)
 
 
 def row_columns(classes, live, people=False):
@@ -66,60 +85,6 @@ def row_columns(classes, live, people=False):
     columns = ["start", "end", *who, "label", "reason", *classes]
     columns += ["n_faces", "speech", "subsystems"]
     return columns + ["latency"] if live else columns
-
-
-class _LiveReader(threading.Thread):
-    """Reads a source into a bounded buffer; drops the oldest video frame when it is full."""
-
-    def __init__(self, items, maxsize):
-        super().__init__(name="emoset-timeline-reader", daemon=True)
-        self._items = items
-        self._maxsize = int(maxsize)
-        self._buf = deque()
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self.done = False
-        self.error = None
-        self.dropped = {"video": 0, "audio": 0}
-
-    def run(self):
-        try:
-            for kind, t, data in self._items:
-                if self._stop.is_set():
-                    break
-                item = (kind, t, data, time.monotonic())
-                with self._cond:
-                    if len(self._buf) >= self._maxsize:
-                        self._drop_oldest()
-                    self._buf.append(item)
-                    self._cond.notify()
-        except Exception as exc:  # reported by the consumer, which owns the run
-            self.error = exc
-        finally:
-            with self._cond:
-                self.done = True
-                self._cond.notify()
-
-    def _drop_oldest(self):
-        for i, item in enumerate(self._buf):
-            if item[0] == "video":
-                del self._buf[i]
-                self.dropped["video"] += 1
-                return
-        self._buf.popleft()
-        self.dropped["audio"] += 1
-
-    def get(self, timeout):
-        """The next item; ``"end"`` when the source ended, ``"stall"`` after ``timeout`` s."""
-        with self._cond:
-            if not self._buf and not self.done:
-                self._cond.wait(timeout)
-            if self._buf:
-                return self._buf.popleft()
-            return "end" if self.done else "stall"
-
-    def stop(self):
-        self._stop.set()
 
 
 class _Frame:
@@ -155,14 +120,16 @@ class SourcePass:
         reading a file, the audio of the windows is analysed in a thread of its own while
         frames are read, ``audio`` is then the time spent waiting for it and ``audio_work``
         the thread's own time; so are the frame features, ``features`` being the time of
-        their thread and ``features_wait`` the time spent waiting for it),
+        their thread and ``features_wait`` the time spent waiting for it; with the face
+        process, ``decode`` and ``detect_align`` are its own time and ``faces_wait`` the
+        time spent decoding the audio and waiting for its faces),
         ``faces`` (an ``(n, 5)`` array of ``time, left, top, right, bottom`` of the tracked
         face of every kept frame that had one), ``people_faces`` (people mode: an ``(n, 6)``
         array of ``time, person, left, top, right, bottom`` of every face, ``person`` 0 for
         ``P1``).
     """
 
-    def __init__(self, model, source, options, *, first=0, stop=None):
+    def __init__(self, model, source, options, *, first=0, stop=None, face_process=False):
         self.model = model
         self.source = source
         self.options = options
@@ -188,6 +155,11 @@ class SourcePass:
         }
         self.fps = options.fps
         self.people = bool(options.people) and bool(self.video)
+        # a file's video decoded and aligned in a forked process beside this one (see
+        # emoset.recognizer._face_process): asked for by serial passes, not in a worker
+        self.face_process = bool(
+            face_process and self.video and not self.live and not self.people
+        ) and (not is_url(source) and os.path.isfile(source) and face_process_available())
         self.columns = row_columns(self.classes, self.live, options.people)
         self.stats = {
             "n_windows": 0,
@@ -237,7 +209,8 @@ class SourcePass:
         self._last_kept_t = t
         return frame_gap_limit(self.fps, self._report.get("fps"), self._gaps)
 
-    def _add_frame(self, t, frame, read):
+    def _add_frame(self, t, frame, read, aligned=None):
+        """A kept frame: aligned here, or ``aligned`` by the face process (one per group)."""
         secs = self.stats["seconds"]
         t0 = time.perf_counter()
         fr = _Frame(t, self._n_kept, read)
@@ -250,16 +223,15 @@ class SourcePass:
                 fr.box = fr.people[0][1]
             for person, box, _ in fr.people:
                 self._people_boxes.append((t, person, *box))
-        for key, track in self._groups.items():
+        for i, (key, track) in enumerate(self._groups.items()):
             if self.people:
                 break
-            found = track.update(frame)
-            fr.faces[key] = (
-                [] if found is None else [(None, found.face, found.chip, found.aligned_landmarks)]
-            )
+            found = aligned[i] if aligned is not None else aligned_face(track.update(frame))
+            fr.faces[key] = [] if found is None else [(None, *found[:3])]
             if key == self._first_group and found is not None:
-                fr.box = found.box
-        secs["detect_align"] += time.perf_counter() - t0
+                fr.box = found[3]
+        if aligned is None:
+            secs["detect_align"] += time.perf_counter() - t0
         if fr.box is not None:
             self._boxes.append((t, *fr.box))
         self._frames.append(fr)
@@ -590,6 +562,16 @@ class SourcePass:
     def _items(self):
         """``(kind, t, data, read_time)`` from the source; sets ``stats['ended']``."""
         report = {}
+        faces = None
+        if self.face_process:  # the kinds: "audio" decoded here, "faces" from the process
+            faces = FaceProcess(
+                self.source,
+                [track.aligner for track in self._groups.values()],
+                color=self._color,
+                fps=self.fps,
+                audio_sr=AUDIO_RATE,
+                start=self.first * self.hop if self.first else None,
+            )
         items = iter_media(
             self.source,
             color=getattr(self, "_color", "gray"),
@@ -603,24 +585,31 @@ class SourcePass:
             else (self.stall_timeout if is_url(self.source) else None),
             report=report,
             start=self.first * self.hop if self.first else None,
+            only=None if faces is None else "audio",
         )
         self._report = report
+        if faces is not None:
+            items = beside_faces(items, faces, report)
         if not self.live:
             secs = self.stats["seconds"]
+            wait = "decode" if faces is None else "faces_wait"
             while True:
                 t0 = time.perf_counter()
                 try:
                     kind, t, data = next(items)
                 except StopIteration:
-                    secs["decode"] += time.perf_counter() - t0
+                    secs[wait] += time.perf_counter() - t0
                     break
-                secs["decode"] += time.perf_counter() - t0
+                secs[wait] += time.perf_counter() - t0
                 yield kind, t, data, time.monotonic()
+            if faces is not None:  # the process's own time
+                for stage, value in faces.seconds.items():
+                    secs[stage] += value
             self.stats["ended"] = (
                 "end of stream" if not report.get("error") else f"decoding error: {report['error']}"
             )
             return
-        reader = _LiveReader(items, self.queue_size)
+        reader = LiveReader(items, self.queue_size)
         self._reader = reader
         reader.start()
         try:
@@ -696,8 +685,8 @@ class SourcePass:
         self.stats["origin"] = report.get("origin")
 
     def _add(self, kind, t, data, read):
-        if kind == "video":
-            self._add_frame(t, data, read)
+        if kind in ("video", "faces"):
+            self._add_frame(t, *((data, read) if kind == "video" else (None, read, data)))
             src_fps = self._report.get("fps")
             self._last_t = max(self._last_t, t + (1.0 / src_fps if src_fps else 0.0))
         else:

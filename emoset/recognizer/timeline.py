@@ -82,6 +82,7 @@ MIN_HOP = 0.01
 _STAGES = (
     "decode",
     "detect_align",
+    "faces_wait",
     "features",
     "features_wait",
     "audio",
@@ -227,7 +228,9 @@ class TimelineRun:
         ``duration`` (seconds of source read), ``has_video``, ``has_audio``, ``origin`` (the
         source's timestamp, in seconds, that the rows count from), ``fps`` (frames kept per
         second of source), ``seconds`` (time per stage, summed over segments:
-        ``decode``, ``detect_align``, ``features`` (files: the feature thread's own time),
+        ``decode``, ``detect_align`` (a file read in one process at a time: the face
+        process's own time), ``faces_wait`` (then: decoding the audio and waiting for the
+        faces), ``features`` (files: the feature thread's own time),
         ``features_wait`` (waiting for it), ``audio`` (waiting for the audio thread),
         ``audio_work`` (the audio thread's own time), ``classify``; and ``total``, the wall
         time of the run), ``faces`` (an ``(n, 5)`` array of ``time, left, top, right,
@@ -289,8 +292,12 @@ class TimelineRun:
         n = max(1, math.ceil(n_windows / per))
         return [(j * per, (j + 1) * per) for j in range(n - 1)] + [((n - 1) * per, None)]
 
-    def _pass(self, first, stop):
-        return SourcePass(self.model, self.source, self.options, first=first, stop=stop)
+    def _pass(self, first, stop, *, face_process=False):
+        """The pass over windows ``first`` to ``stop - 1`` (``face_process``: a serial pass,
+        which may align a file's faces in a forked process beside it)."""
+        return SourcePass(
+            self.model, self.source, self.options, first=first, stop=stop, face_process=face_process
+        )
 
     def _keys(self, plan):
         """Cache keys of the segments (None without ``cache_dir``)."""
@@ -355,7 +362,7 @@ class TimelineRun:
                     self._merge(stats, nxt)
                     yield from rows
                 else:
-                    one = self._pass(first, stop)
+                    one = self._pass(first, stop, face_process=True)
                     rows = []
                     try:
                         for row in one:

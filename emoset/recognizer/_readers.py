@@ -1,0 +1,242 @@
+"""How :mod:`._source_pass` reads a source beside its main thread.
+
+* :class:`LiveReader`: a thread that reads a live source at its own pace into a bounded
+  buffer and drops the oldest video frames when the machine falls behind.
+* :class:`FaceProcess`: a file's video decoded and its faces aligned in a process of its own.
+
+dlib's detector and shape predictor hold Python's lock while they work, so in one process the
+decoding and alignment of a timeline's frames cannot share a core with anything written in
+Python (the frame features' and the audio's threads need the lock between their native
+calls). Reading a file, :class:`~emoset.recognizer._source_pass.SourcePass` therefore starts a
+:class:`FaceProcess`: a child forked from the running process (nothing is imported or loaded
+again) that decodes the video stream (:func:`emoset.io.sources.iter_media` with
+``only="video"``, timed as a pass reading both streams) and runs one
+:class:`~emoset.video.faces.FaceTrack` per aligner over the kept frames, exactly as the pass
+does itself; it sends each kept frame's time and its aligned faces back in order, while the
+parent decodes the audio (``only="audio"``), featurises the faces and analyses the audio. The
+faces are the same arrays the pass computes in its own process (tested), so the rows are too.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+
+from ..io.errors import MediaError
+from ..io.sources import iter_media
+from ..video.faces import FaceTrack
+
+__all__ = [
+    "FaceProcess",
+    "LiveReader",
+    "aligned_face",
+    "beside_faces",
+    "face_process_available",
+]
+
+
+class LiveReader(threading.Thread):
+    """Reads a source into a bounded buffer; drops the oldest video frame when it is full."""
+
+    def __init__(self, items, maxsize):
+        super().__init__(name="emoset-timeline-reader", daemon=True)
+        self._items = items
+        self._maxsize = int(maxsize)
+        self._buf = deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self.done = False
+        self.error = None
+        self.dropped = {"video": 0, "audio": 0}
+
+    def run(self):
+        try:
+            for kind, t, data in self._items:
+                if self._stop.is_set():
+                    break
+                item = (kind, t, data, time.monotonic())
+                with self._cond:
+                    if len(self._buf) >= self._maxsize:
+                        self._drop_oldest()
+                    self._buf.append(item)
+                    self._cond.notify()
+        except Exception as exc:  # reported by the consumer, which owns the run
+            self.error = exc
+        finally:
+            with self._cond:
+                self.done = True
+                self._cond.notify()
+
+    def _drop_oldest(self):
+        for i, item in enumerate(self._buf):
+            if item[0] == "video":
+                del self._buf[i]
+                self.dropped["video"] += 1
+                return
+        self._buf.popleft()
+        self.dropped["audio"] += 1
+
+    def get(self, timeout):
+        """The next item; ``"end"`` when the source ended, ``"stall"`` after ``timeout`` s."""
+        with self._cond:
+            if not self._buf and not self.done:
+                self._cond.wait(timeout)
+            if self._buf:
+                return self._buf.popleft()
+            return "end" if self.done else "stall"
+
+    def stop(self):
+        self._stop.set()
+
+
+#: Kept frames sent back per message.
+_SEND_EVERY = 8
+
+
+def face_process_available():
+    """Whether this process can fork a :class:`FaceProcess` (a POSIX system's main thread)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.current_thread() is threading.main_thread()
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def aligned_face(found):
+    """What a pass keeps of a :class:`~emoset.video.faces.TrackedFace`: ``(face, chip,
+    aligned_landmarks, box)``, or None (no face)."""
+    if found is None:
+        return None
+    return found.face, found.chip, found.aligned_landmarks, found.box
+
+
+def _work(conn, source, aligners, color, fps, audio_sr, start):
+    """The child: decode, align, send ``("frames", [(t, faces), ...])``, then the end."""
+    report = {}
+    seconds = {"decode": 0.0, "detect_align": 0.0}
+    try:
+        tracks = [FaceTrack(a) for a in aligners]
+        items = iter_media(
+            source,
+            color=color,
+            fps=fps,
+            audio_sr=audio_sr,
+            report=report,
+            start=start,
+            only="video",
+        )
+        batch = []
+        while True:
+            t0 = time.perf_counter()
+            item = next(items, None)
+            t1 = time.perf_counter()
+            seconds["decode"] += t1 - t0
+            if item is None:
+                break
+            _, t, frame = item
+            batch.append((t, [aligned_face(track.update(frame)) for track in tracks]))
+            seconds["detect_align"] += time.perf_counter() - t1
+            if len(batch) >= _SEND_EVERY:
+                conn.send(("frames", batch))
+                batch = []
+        if batch:
+            conn.send(("frames", batch))
+        conn.send(("end", {k: report.get(k) for k in ("n_decoded", "error")}, seconds))
+    except BaseException as exc:
+        what = (os.fspath(exc.path), exc.reason) if isinstance(exc, MediaError) else None
+        try:
+            conn.send(("error", what, f"{type(exc).__name__}: {exc}"))
+        except (OSError, ValueError):
+            pass  # the parent is gone
+    finally:
+        conn.close()
+
+
+class FaceProcess:
+    """The kept video frames of a file and their aligned faces, from a forked child.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A local file.
+    aligners : list of FaceAligner
+        One face track each, in this order.
+    color : {"rgb", "gray"}
+    fps : float or None
+    audio_sr : int
+    start : float or None
+        As for :func:`emoset.io.sources.iter_media`.
+
+    Iterating yields ``(t, faces)``: a kept frame's time and, per aligner, ``None`` or
+    ``(face, chip, aligned_landmarks, box)``. Afterwards ``report`` holds the child's
+    ``n_decoded`` and ``error`` and ``seconds`` its ``decode`` and ``detect_align`` time. An
+    error in the child is raised here (a :class:`~emoset.io.errors.MediaError` as itself).
+    :meth:`close` ends the child (also when the caller stops early).
+    """
+
+    def __init__(self, source, aligners, *, color, fps, audio_sr, start):
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(
+            target=_work,
+            args=(child, os.fspath(source), list(aligners), color, fps, audio_sr, start),
+            name="emoset-faces",
+            daemon=True,
+        )
+        self._process.start()
+        child.close()
+        self.report = {}
+        self.seconds = {"decode": 0.0, "detect_align": 0.0}
+
+    def __iter__(self):
+        while True:
+            try:
+                kind, *rest = self._conn.recv()
+            except EOFError:
+                self._process.join(5)
+                raise RuntimeError(
+                    f"the face alignment process ended without a result "
+                    f"(exit code {self._process.exitcode})"
+                ) from None
+            if kind == "frames":
+                yield from rest[0]
+            elif kind == "end":
+                self.report, self.seconds = rest
+                return
+            else:
+                media, message = rest
+                if media is not None:
+                    raise MediaError(*media)
+                raise RuntimeError(f"face alignment failed: {message}")
+
+    def close(self):
+        """End the child (at once if it is still working) and release the pipe."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()
+
+
+def beside_faces(audio, faces, report):
+    """The items of an ``only="audio"`` pass and a :class:`FaceProcess`'s frames, merged in
+    time order as ``("audio", t, samples)`` and ``("faces", t, faces)``; ``report`` (the
+    audio pass's) gets the process's ``n_decoded`` and its decoding error at the end. The
+    process is closed when the items end or the caller stops."""
+    try:
+        frames = iter(faces)
+        a, v = next(audio, None), next(frames, None)
+        while a is not None or v is not None:
+            if v is None or (a is not None and a[1] < v[0]):
+                yield a
+                a = next(audio, None)
+            else:
+                yield ("faces", *v)
+                v = next(frames, None)
+        report["n_decoded"] = faces.report.get("n_decoded") or 0
+        report["error"] = report.get("error") or faces.report.get("error")
+    finally:
+        audio.close()
+        faces.close()

@@ -1,0 +1,122 @@
+"""A file's faces aligned in a process of its own: the same faces, hence the same rows.
+
+Reading a file, a serial timeline pass forks a child that decodes the video stream and aligns
+its faces (:class:`emoset.recognizer._readers.FaceProcess`) while the pass decodes the audio
+itself (:func:`emoset.io.sources.iter_media` with ``only``). The inputs are made from three of
+the full-frame CREMA-D clips of actor 1001, written with PyAV into a temporary folder.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from _avfiles import clip_frames_and_audio, write_av
+
+from emoset.io.errors import MediaError
+from emoset.io.sources import iter_media
+from emoset.recognizer._readers import FaceProcess
+from emoset.recognizer.timeline import TimelineOptions, TimelineRun
+from emoset.video.faces import FaceAligner, FaceTrack
+
+FPS = 5
+
+
+@pytest.fixture(scope="module")
+def video(data_root, tmp_path_factory):
+    """Three full-frame clips one after the other (about 6.5 s, 640x360 after padding)."""
+    paths = sorted((data_root / "cremad" / "native" / "video").glob("1001_DFA_*_XX.mp4"))[:3]
+    if len(paths) != 3:
+        pytest.skip(f"the full-frame CREMA-D clips are not in {data_root}")
+    path = tmp_path_factory.mktemp("readers") / "three.mp4"
+    write_av(path, [clip_frames_and_audio(p) for p in paths])
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(small_recognizer):
+    import copy
+
+    return copy.deepcopy(small_recognizer).set_params(fps=FPS)
+
+
+def _pass(model, path, face_process, **options):
+    run = TimelineRun(model, path, TimelineOptions(**options))
+    one = run._pass(0, None, face_process=face_process)
+    return one, pd.DataFrame(list(one), columns=one.columns)
+
+
+def test_the_same_rows_as_aligning_in_the_pass(model, video):
+    beside, rows = _pass(model, video, True)
+    alone, expected = _pass(model, video, False)
+    assert beside.face_process and not alone.face_process
+    assert len(rows) == len(expected) >= 10
+    assert rows.equals(expected)
+    assert rows["n_faces"].min() > 0  # the faces came through
+    assert np.array_equal(beside.stats["faces"], alone.stats["faces"])
+    for key in ("n_frames", "n_decoded", "duration", "ended", "has_video", "has_audio"):
+        assert beside.stats[key] == alone.stats[key], key
+    assert beside.stats["n_decoded"] > beside.stats["n_frames"] > 0  # 30 fps read at 5
+
+
+def test_a_pass_from_a_later_window_seeks_as_in_the_pass(model, video):
+    run = TimelineRun(model, video, TimelineOptions())
+    rows = {}
+    for face_process in (True, False):
+        one = run._pass(6, 10, face_process=face_process)
+        rows[face_process] = pd.DataFrame(list(one), columns=one.columns)
+    assert rows[True]["start"].tolist() == [3.0, 3.5, 4.0, 4.5]
+    assert rows[True].equals(rows[False])
+
+
+def test_faces_equal_a_track_in_this_process(video):
+    aligners = [FaceAligner(), FaceAligner(crop_size=48, landmarks=5)]
+    got = list(FaceProcess(video, aligners, color="gray", fps=FPS, audio_sr=16000, start=1.0))
+    tracks = [FaceTrack(a) for a in aligners]
+    items = iter_media(video, color="gray", fps=FPS, start=1.0, only="video")
+    n = 0
+    for (t, faces), (kind, t0, frame) in zip(got, items, strict=True):
+        assert kind == "video" and t == t0 >= 1.0
+        for track, face in zip(tracks, faces, strict=True):
+            found = track.update(frame)
+            assert found is not None and face is not None
+            mine = (found.face, found.chip, found.aligned_landmarks, found.box)
+            for a, b in zip(face, mine, strict=True):
+                assert (a is None and b is None) or np.array_equal(a, b)
+        n += 1
+    assert n >= 20 and got[1][1][1][0].shape == (48, 48)
+
+
+def test_only_one_stream_is_timed_as_both(video):
+    both_report, video_report, audio_report = {}, {}, {}
+    both = list(iter_media(video, color="gray", fps=FPS, report=both_report))
+    frames = list(iter_media(video, color="gray", fps=FPS, report=video_report, only="video"))
+    audio = list(iter_media(video, color="gray", fps=FPS, report=audio_report, only="audio"))
+    assert [i[:2] for i in frames] == [i[:2] for i in both if i[0] == "video"]
+    assert [i[:2] for i in audio] == [i[:2] for i in both if i[0] == "audio"]
+    assert np.array_equal(frames[7][2], [i for i in both if i[0] == "video"][7][2])
+    assert np.array_equal(
+        np.concatenate([i[2] for i in audio]),
+        np.concatenate([i[2] for i in both if i[0] == "audio"]),
+    )
+    for key in ("origin", "fps", "has_video", "has_audio"):
+        assert video_report[key] == audio_report[key] == both_report[key], key
+    assert video_report["n_decoded"] == both_report["n_decoded"] > 0
+    assert audio_report["n_decoded"] == 0
+    with pytest.raises(ValueError, match="only must be None, 'video' or 'audio'; got 'faces'"):
+        next(iter_media(video, only="faces"))
+
+
+def test_an_unreadable_file_is_the_same_error(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video\n")
+    with pytest.raises(MediaError, match="notes.mp4: cannot open the source") as raised:
+        list(FaceProcess(bad, [FaceAligner()], color="gray", fps=None, audio_sr=16000, start=None))
+    assert raised.value.path.name == "notes.mp4"
+
+
+def test_stopping_early_ends_the_process(video):
+    faces = FaceProcess(video, [FaceAligner()], color="gray", fps=FPS, audio_sr=16000, start=None)
+    first = next(iter(faces))
+    assert first[0] == 0.0
+    faces.close()
+    assert not faces._process.is_alive()
+    assert faces._process.exitcode is not None
