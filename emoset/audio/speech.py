@@ -304,13 +304,14 @@ class _SmileEngine:
         lib, config_file, options = _smile_options(feature_set, sampling_rate, level)
         self._n_features = OPENSMILE_FEATURE_SETS[feature_set] if level == "func" else None
         self._smile = self._folder = None
+        self._pid = os.getpid()
         try:
             folder = tempfile.mkdtemp(prefix="emoset-opensmile-")
         except OSError:
             folder = None
         if folder is not None:
-            # the folder goes with the engine (a forked child leaves it to its parent)
-            weakref.finalize(self, shutil.rmtree, folder, True)
+            # the folder goes with the engine, in the process that made it
+            weakref.finalize(self, _remove_folder, folder, self._pid)
             sink = Path(folder, "sink.conf.inc")
             sink.write_text(_HTK_SINK)
             htk = dict(options, sink=str(sink), htkFile=str(Path(folder, "rows.htk")))
@@ -372,9 +373,16 @@ class _SmileEngine:
         return np.vstack(rows).astype(np.float32)
 
     def __del__(self):
+        # a forked child (emoset.recognizer._readers.FaceProcess) that drops the engines of
+        # its parent's other threads must not close their files: the descriptors are shared
         smile = getattr(self, "_smile", None)
-        if smile is not None:
+        if smile is not None and getattr(self, "_pid", None) == os.getpid():
             smile.free()
+
+
+def _remove_folder(folder, pid):
+    if os.getpid() == pid:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 _engines = threading.local()

@@ -890,3 +890,45 @@ def test_opensmile_engine_rows_through_either_sink(data_root, monkeypatch):
     del by_file
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_forked_child_leaves_the_engines_of_other_threads_alone(data_root):
+    """A timeline forks a child to align faces; the child drops the states of the parent's
+    other threads, and with them those threads' openSMILE engines: it must neither remove
+    their folders nor close their files (the descriptors are shared), so the thread's next
+    signal gives the same values."""
+    import multiprocessing
+    import threading
+
+    from emoset.audio.speech import _engine
+    from emoset.io.media import load_audio
+
+    clip = sorted((data_root / "ravdess").rglob("*.flac"))[0]
+    y = load_audio(clip, sr=16000).astype(np.float32)
+    out, made, go = {}, threading.Event(), threading.Event()
+
+    def work():  # the thread's engine is held by its thread-local storage alone
+        out["folder"] = Path(_engine("ComParE_2016", 16000)._folder)
+        out["before"] = _engine("ComParE_2016", 16000).rows(y)
+        made.set()
+        go.wait(60)
+        out["after"] = _engine("ComParE_2016", 16000).rows(y)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert made.wait(60)
+    child = multiprocessing.get_context("fork").Process(target=gc_collect)
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert out["folder"].is_dir()
+    go.set()
+    thread.join(60)
+    assert out["before"].shape == (1, 6373)
+    np.testing.assert_array_equal(out["after"], out["before"])
+
+
+def gc_collect():
+    import gc
+
+    gc.collect()
