@@ -275,6 +275,8 @@ def _read_htk(path):
     """The rows of an HTK feature file openSMILE wrote (big-endian header and values)."""
     raw = Path(path).read_bytes()
     n, size = int.from_bytes(raw[:4], "big"), int.from_bytes(raw[8:10], "big")
+    if len(raw) < 12 or len(raw) != 12 + n * size or size % 4:
+        raise OSError(f"{path}: {len(raw)} bytes, not an HTK file of {n} rows of {size} bytes")
     if not n:
         return np.zeros((0, 0), dtype=np.float32)
     values = np.frombuffer(raw, ">f4", count=n * size // 4, offset=12)
@@ -305,26 +307,31 @@ class _SmileEngine:
         self._n_features = OPENSMILE_FEATURE_SETS[feature_set] if level == "func" else None
         self._smile = self._folder = None
         self._pid = os.getpid()
-        try:
-            folder = tempfile.mkdtemp(prefix="emoset-opensmile-")
-        except OSError:
-            folder = None
+        folder = None
+        if os.name == "posix":  # (a file still open cannot be renamed on Windows)
+            try:
+                folder = tempfile.mkdtemp(prefix="emoset-opensmile-")
+            except OSError:
+                pass
         if folder is not None:
             # the folder goes with the engine, in the process that made it
             weakref.finalize(self, _remove_folder, folder, self._pid)
             sink = Path(folder, "sink.conf.inc")
-            sink.write_text(_HTK_SINK)
             htk = dict(options, sink=str(sink), htkFile=str(Path(folder, "rows.htk")))
             try:
+                sink.write_text(_HTK_SINK)
                 self._smile = self._make(lib, config_file, htk)
                 self._folder = folder
-            except Exception:  # a path openSMILE's options cannot carry: the callback
+            except Exception:  # a full disk, a path openSMILE's options cannot carry: the callback
                 pass
         if self._smile is None:
             # made here, so an opensmile these settings do not fit falls back to Smile (see
             # _engine) instead of failing on every signal
             self._smile = self._make(lib, config_file, options)
-        self._remake = lambda: self._make(lib, config_file, htk if self._folder else options)
+        # (no reference back to the engine: it goes as soon as its thread does)
+        self._remake = functools.partial(
+            self._make, lib, config_file, htk if self._folder else options
+        )
 
     @staticmethod
     def _make(lib, config_file, options):
@@ -365,6 +372,7 @@ class _SmileEngine:
                 return values
             smile.reset()
         except Exception as exc:  # the binding's own exception class cannot cross processes
+            self._smile = None
             smile.free()  # before another instance opens the file
             raise RuntimeError(f"openSMILE failed: {exc}") from None
         self._smile = smile

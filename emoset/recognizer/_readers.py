@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
+import warnings
 from collections import deque
 
 from ..io.errors import MediaError
@@ -97,9 +100,10 @@ _SEND_EVERY = 8
 
 
 def face_process_available():
-    """Whether this process can fork a :class:`FaceProcess` (a POSIX system's main thread)."""
+    """Whether this process can fork a :class:`FaceProcess`: Linux (forking a threaded
+    process is unsafe on macOS), from the main thread of a process that is no pool's worker."""
     return (
-        "fork" in multiprocessing.get_all_start_methods()
+        sys.platform.startswith("linux")
         and threading.current_thread() is threading.main_thread()
         and not multiprocessing.current_process().daemon
     )
@@ -113,21 +117,15 @@ def aligned_face(found):
     return found.face, found.chip, found.aligned_landmarks, found.box
 
 
-def _work(conn, source, aligners, color, fps, audio_sr, start):
-    """The child: decode, align, send ``("frames", [(t, faces), ...])``, then the end."""
+def _work(conn, source, aligners, media):
+    """The child: decode, align, send ``("frames", [(t, faces), ...], n_decoded, seconds)``
+    batches, then ``("end", error, n_decoded, seconds)``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which ends this
     report = {}
     seconds = {"decode": 0.0, "detect_align": 0.0}
     try:
         tracks = [FaceTrack(a) for a in aligners]
-        items = iter_media(
-            source,
-            color=color,
-            fps=fps,
-            audio_sr=audio_sr,
-            report=report,
-            start=start,
-            only="video",
-        )
+        items = iter_media(source, report=report, only="video", **media)
         batch = []
         while True:
             t0 = time.perf_counter()
@@ -140,11 +138,11 @@ def _work(conn, source, aligners, color, fps, audio_sr, start):
             batch.append((t, [aligned_face(track.update(frame)) for track in tracks]))
             seconds["detect_align"] += time.perf_counter() - t1
             if len(batch) >= _SEND_EVERY:
-                conn.send(("frames", batch))
+                conn.send(("frames", batch, report["n_decoded"], seconds))
                 batch = []
         if batch:
-            conn.send(("frames", batch))
-        conn.send(("end", {k: report.get(k) for k in ("n_decoded", "error")}, seconds))
+            conn.send(("frames", batch, report["n_decoded"], seconds))
+        conn.send(("end", report.get("error"), report.get("n_decoded") or 0, seconds))
     except BaseException as exc:
         what = (os.fspath(exc.path), exc.reason) if isinstance(exc, MediaError) else None
         try:
@@ -163,32 +161,49 @@ class FaceProcess:
     source : str or path-like
         A local file.
     aligners : list of FaceAligner
-        One face track each, in this order.
-    color : {"rgb", "gray"}
-    fps : float or None
-    audio_sr : int
-    start : float or None
-        As for :func:`emoset.io.sources.iter_media`.
+        One face track each, in this order. Their dlib models are loaded here, before the
+        fork, so a run's later passes do not load them again.
+    **media
+        ``color``, ``fps``, ``audio_sr``, ``audio`` and ``start`` as the pass gives them to
+        :func:`emoset.io.sources.iter_media` (the child decodes with ``only="video"``).
 
     Iterating yields ``(t, faces)``: a kept frame's time and, per aligner, ``None`` or
-    ``(face, chip, aligned_landmarks, box)``. Afterwards ``report`` holds the child's
-    ``n_decoded`` and ``error`` and ``seconds`` its ``decode`` and ``detect_align`` time. An
-    error in the child is raised here (a :class:`~emoset.io.errors.MediaError` as itself).
+    ``(face, chip, aligned_landmarks, box)``. ``n_decoded`` (video frames decoded up to the
+    last frame received), ``error`` (the decoding error that ended the video early, or None)
+    and ``seconds`` (the child's ``decode`` and ``detect_align`` time) follow it. An error in
+    the child is raised here (a :class:`~emoset.io.errors.MediaError` as itself).
     :meth:`close` ends the child (also when the caller stops early).
+
+    Raises
+    ------
+    OSError
+        If the child cannot be started (the pass then aligns in its own process).
     """
 
-    def __init__(self, source, aligners, *, color, fps, audio_sr, start):
+    def __init__(self, source, aligners, **media):
+        for aligner in aligners:
+            aligner.load_models()
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe(duplex=False)
         self._process = ctx.Process(
             target=_work,
-            args=(child, os.fspath(source), list(aligners), color, fps, audio_sr, start),
+            args=(child, os.fspath(source), list(aligners), media),
             name="emoset-faces",
             daemon=True,
         )
-        self._process.start()
-        child.close()
-        self.report = {}
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ on any fork from a process with threads (BLAS, ONNX Runtime);
+                # the child runs nothing but the decoder and dlib, and leaves with os._exit
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+                self._process.start()
+        except BaseException:
+            self._conn.close()
+            raise
+        finally:
+            child.close()
+        self.n_decoded = 0
+        self.error = None
         self.seconds = {"decode": 0.0, "detect_align": 0.0}
 
     def __iter__(self):
@@ -202,9 +217,13 @@ class FaceProcess:
                     f"(exit code {self._process.exitcode})"
                 ) from None
             if kind == "frames":
-                yield from rest[0]
+                batch, n_decoded, self.seconds = rest
+                for i, item in enumerate(batch):
+                    # frames the caller took (it may stop at any one): those decoded up to it
+                    self.n_decoded = n_decoded if i == len(batch) - 1 else self.n_decoded
+                    yield item
             elif kind == "end":
-                self.report, self.seconds = rest
+                self.error, self.n_decoded, self.seconds = rest
                 return
             else:
                 media, message = rest
@@ -222,21 +241,32 @@ class FaceProcess:
 
 def beside_faces(audio, faces, report):
     """The items of an ``only="audio"`` pass and a :class:`FaceProcess`'s frames, merged in
-    time order as ``("audio", t, samples)`` and ``("faces", t, faces)``; ``report`` (the
-    audio pass's) gets the process's ``n_decoded`` and its decoding error at the end. The
-    process is closed when the items end or the caller stops."""
+    time order as ``("audio", t, samples)`` and ``("faces", t, faces)``.
+
+    A decoding error ends both streams where the failing one stopped, as it ends a pass that
+    demultiplexes both (to within the items one holds ahead of the other); ``report`` (the
+    audio pass's) gets the process's ``n_decoded`` and the error. The process is closed when
+    the items end or the caller stops.
+    """
     try:
         frames = iter(faces)
         a, v = next(audio, None), next(frames, None)
+        last_a = last_v = None
         while a is not None or v is not None:
+            if v is None and faces.error is not None and last_v is not None and a[1] > last_v:
+                break  # the video ended at an error: no sound after its last frame
+            if a is None and report.get("error") and last_a is not None and v[0] > last_a:
+                break  # the audio ended at an error: no frame after its last sound
             if v is None or (a is not None and a[1] < v[0]):
                 yield a
+                last_a = a[1]
                 a = next(audio, None)
             else:
                 yield ("faces", *v)
+                last_v = v[0]
                 v = next(frames, None)
-        report["n_decoded"] = faces.report.get("n_decoded") or 0
-        report["error"] = report.get("error") or faces.report.get("error")
     finally:
+        report["n_decoded"] = faces.n_decoded
+        report["error"] = report.get("error") or faces.error
         audio.close()
         faces.close()

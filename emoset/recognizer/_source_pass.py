@@ -156,9 +156,13 @@ class SourcePass:
         self.fps = options.fps
         self.people = bool(options.people) and bool(self.video)
         # a file's video decoded and aligned in a forked process beside this one (see
-        # emoset.recognizer._face_process): asked for by serial passes, not in a worker
+        # emoset.recognizer._readers): asked for by serial passes, not in a worker
         self.face_process = bool(
-            face_process and self.video and not self.live and not self.people
+            face_process
+            and self.video
+            and not self.live
+            and not self.people
+            and self.max_seconds is None  # (one pass reads the two streams' ends together)
         ) and (not is_url(source) and os.path.isfile(source) and face_process_available())
         self.columns = row_columns(self.classes, self.live, options.people)
         self.stats = {
@@ -564,14 +568,18 @@ class SourcePass:
         report = {}
         faces = None
         if self.face_process:  # the kinds: "audio" decoded here, "faces" from the process
-            faces = FaceProcess(
-                self.source,
-                [track.aligner for track in self._groups.values()],
-                color=self._color,
-                fps=self.fps,
-                audio_sr=AUDIO_RATE,
-                start=self.first * self.hop if self.first else None,
-            )
+            try:
+                faces = FaceProcess(
+                    self.source,
+                    [track.aligner for track in self._groups.values()],
+                    color=self._color,
+                    fps=self.fps,
+                    audio_sr=AUDIO_RATE,
+                    audio=bool(self.audio),
+                    start=self.first * self.hop if self.first else None,
+                )
+            except OSError as exc:  # no process to be had (memory, limits): align here
+                logger.debug("aligning faces in this process: %s", exc)
         items = iter_media(
             self.source,
             color=getattr(self, "_color", "gray"),
@@ -593,18 +601,21 @@ class SourcePass:
         if not self.live:
             secs = self.stats["seconds"]
             wait = "decode" if faces is None else "faces_wait"
-            while True:
-                t0 = time.perf_counter()
-                try:
-                    kind, t, data = next(items)
-                except StopIteration:
+            try:
+                while True:
+                    t0 = time.perf_counter()
+                    try:
+                        kind, t, data = next(items)
+                    except StopIteration:
+                        secs[wait] += time.perf_counter() - t0
+                        break
                     secs[wait] += time.perf_counter() - t0
-                    break
-                secs[wait] += time.perf_counter() - t0
-                yield kind, t, data, time.monotonic()
-            if faces is not None:  # the process's own time
-                for stage, value in faces.seconds.items():
-                    secs[stage] += value
+                    yield kind, t, data, time.monotonic()
+            finally:
+                if faces is not None:  # the process's own time (also when the pass stops)
+                    items.close()
+                    for stage, value in faces.seconds.items():
+                        secs[stage] += value
             self.stats["ended"] = (
                 "end of stream" if not report.get("error") else f"decoding error: {report['error']}"
             )

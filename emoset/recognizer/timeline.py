@@ -4,7 +4,10 @@ A fitted :class:`~emoset.recognizer.system.AudioVisualEmotionRecognizer` labels 
 :func:`predict_timeline` slides a window (``window`` seconds, every ``hop`` seconds) over a
 source and labels each window as if it were a clip:
 
-* **one pass**: the source is demultiplexed once (:func:`emoset.io.sources.iter_media`); video
+* **one pass**: the source is demultiplexed once (:func:`emoset.io.sources.iter_media`; a
+  local file read by one pass at a time: its video in a forked process that also aligns the
+  faces, dlib holding Python's lock, and its audio in this one, the same frames and samples;
+  not with ``max_seconds``, whose last window would then get its audio to the end); video
   frames are kept at the model's frame rate, and each kept frame is aligned once (one
   :class:`~emoset.video.faces.FaceTrack` per aligner) and featurised once per frame feature (in
   batches, when a window needs them). A window's image set is the feature rows of the frames

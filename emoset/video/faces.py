@@ -333,6 +333,14 @@ class FaceAligner(BaseEstimator):
             )
 
     # -- building blocks --------------------------------------------------------------------
+    def load_models(self):
+        """Load dlib's face detector and this aligner's landmark model in this thread now
+        (they load on first use otherwise; a process forked afterwards has them)."""
+        self._check_params()
+        _detector()
+        _shape_predictor(int(self.landmarks))
+        return self
+
     def detect(self, gray):
         """Largest face box ``(left, top, right, bottom)`` in a grayscale frame, or None."""
         self._check_params()
