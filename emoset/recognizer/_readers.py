@@ -161,8 +161,11 @@ class FaceProcess:
     source : str or path-like
         A local file.
     aligners : list of FaceAligner
-        One face track each, in this order. Their dlib models are loaded here, before the
-        fork, so a run's later passes do not load them again.
+        One face track each, in this order.
+    load_here : bool, default=False
+        Load the aligners' dlib models in this process before the fork (a run's later
+        segments: then they are loaded once, not by every child; the first child loads them
+        itself, so a one-pass run does not hold them in both processes).
     **media
         ``color``, ``fps``, ``audio_sr``, ``audio`` and ``start`` as the pass gives them to
         :func:`emoset.io.sources.iter_media` (the child decodes with ``only="video"``).
@@ -180,8 +183,8 @@ class FaceProcess:
         If the child cannot be started (the pass then aligns in its own process).
     """
 
-    def __init__(self, source, aligners, **media):
-        for aligner in aligners:
+    def __init__(self, source, aligners, *, load_here=False, **media):
+        for aligner in aligners if load_here else ():
             aligner.load_models()
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe(duplex=False)

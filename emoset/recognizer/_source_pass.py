@@ -577,6 +577,7 @@ class SourcePass:
                     audio_sr=AUDIO_RATE,
                     audio=bool(self.audio),
                     start=self.first * self.hop if self.first else None,
+                    load_here=self.first > 0,
                 )
             except OSError as exc:  # no process to be had (memory, limits): align here
                 logger.debug("aligning faces in this process: %s", exc)

@@ -59,12 +59,18 @@ def test_the_same_rows_as_aligning_in_the_pass(model, video):
 
 def test_a_pass_from_a_later_window_seeks_as_in_the_pass(model, video):
     run = TimelineRun(model, video, TimelineOptions())
-    rows = {}
+    rows, stats = {}, {}
     for face_process in (True, False):
         one = run._pass(6, 10, face_process=face_process)
         rows[face_process] = pd.DataFrame(list(one), columns=one.columns)
+        stats[face_process] = one.stats
     assert rows[True]["start"].tolist() == [3.0, 3.5, 4.0, 4.5]
     assert rows[True].equals(rows[False])
+    # a pass that stops at its last window still has the process's counts and times
+    assert stats[True]["ended"] == stats[False]["ended"] == "end of segment"
+    assert stats[True]["n_frames"] == stats[False]["n_frames"] > 0
+    assert stats[True]["n_decoded"] >= stats[True]["n_frames"]
+    assert stats[True]["seconds"]["detect_align"] > 0
 
 
 def test_faces_equal_a_track_in_this_process(video):
