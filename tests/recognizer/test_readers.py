@@ -126,3 +126,57 @@ def test_stopping_early_ends_the_process(video):
     faces.close()
     assert not faces._process.is_alive()
     assert faces._process.exitcode is not None
+
+
+class _Faces:
+    """A stand-in for a FaceProcess: ``frames`` in order, then its end (``error``)."""
+
+    def __init__(self, times, error=None):
+        self.times, self.final_error = times, error
+        self.n_decoded, self.error, self.closed = 0, None, False
+
+    def __iter__(self):
+        for i, t in enumerate(self.times):
+            self.n_decoded = i + 1
+            yield t, [None]
+        self.error = self.final_error
+
+    def close(self):
+        self.closed = True
+
+
+def _audio(times, report, error=None):
+    for t in times:
+        yield "audio", t, np.zeros(4, np.float32)
+    report["error"] = error
+
+
+def test_merged_in_time_order_and_cut_where_a_stream_failed():
+    """beside_faces on generated items: time order; a decoding error in either stream ends
+    the other where the failing one stopped (a pass that demultiplexes both stops there)."""
+    from emoset.recognizer._readers import beside_faces
+
+    report = {}
+    faces = _Faces([0.0, 0.2, 0.4])
+    items = list(beside_faces(_audio([0.1, 0.3, 0.5], report), faces, report))
+    assert [(k, t) for k, t, _ in items] == [
+        ("faces", 0.0),
+        ("audio", 0.1),
+        ("faces", 0.2),
+        ("audio", 0.3),
+        ("faces", 0.4),
+        ("audio", 0.5),
+    ]
+    assert faces.closed and report["n_decoded"] == 3 and report["error"] is None
+
+    report = {}  # the video failed after 0.2 s: no sound after its last frame
+    faces = _Faces([0.0, 0.2], error="Invalid data found")
+    items = list(beside_faces(_audio([0.1, 0.3, 0.5], report), faces, report))
+    assert [t for _, t, _ in items] == [0.0, 0.1, 0.2]
+    assert report["error"] == "Invalid data found" and report["n_decoded"] == 2
+
+    report = {}  # the audio failed after 0.1 s: no frame after its last sound
+    faces = _Faces([0.0, 0.2, 0.4])
+    items = list(beside_faces(_audio([0.1], report, error="bad packet"), faces, report))
+    assert [t for _, t, _ in items] == [0.0, 0.1]
+    assert report["error"] == "bad packet" and faces.closed
