@@ -116,6 +116,7 @@ def test_dists_contents_and_metadata(dists):
         "emoset/__init__.pyi",  # the lazily loaded names: without it `import emoset` fails
         "emoset/app/__init__.pyi",
         "emoset/utils/__init__.pyi",
+        "emoset/video/__init__.pyi",
         "emoset/models/cremad.skops",
         "emoset/models/cremad.skops.sha256",
         "emoset/models/cremad.skops.card.json",

@@ -29,7 +29,7 @@ def main(argv=None):
     import dlib
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from emoset.video.faces import DETECTOR_FILE
+    from emoset.video.tracking import DETECTOR_FILE
 
     path = args.models / DETECTOR_FILE.format(version=dlib.__version__)
     for old in args.models.glob(DETECTOR_FILE.format(version="*")):

@@ -37,11 +37,14 @@ import lazy_loader
 from .._version import __version__
 from ..utils.messages import shown
 from ..utils.validation import check_n_jobs
-from .cluster import SCHEDULER_ENV
+from .cluster import SCHEDULER_ENV, scheduler_address
 
 # loaded when a command runs, not for --help or --version (it imports the estimators); the
 # warning lazy_loader gives for a dotted name is about loading the parent, here already loaded
 commands = lazy_loader.load("emoset.app.commands", suppress_warning=True)
+# the timeline's face process starts before the estimators load: these import neither
+face_process = lazy_loader.load("emoset.video.face_process", suppress_warning=True)
+tracking = lazy_loader.load("emoset.video.tracking", suppress_warning=True)
 
 __all__ = ["CORPORA", "build_parser", "main"]
 
@@ -447,6 +450,8 @@ def _command_logging(level):
 def _run(args):
     try:
         started = time.perf_counter()
+        if args.command_name == "timeline" and args.settle is settle:
+            _align_faces_early(args)
         command = getattr(commands, args.command_name)  # imports the estimators
         args.seconds["imports"] = time.perf_counter() - started
         args.settle()
@@ -478,6 +483,42 @@ def _run(args):
             file=sys.stderr,
         )
         return 2
+    finally:
+        if getattr(args, "faces_early", False):
+            face_process.end_early()  # not taken: the model's settings differ, rows cached
+
+
+def _align_faces_early(args):
+    """Start aligning the faces of a local file before the estimators are imported and the
+    model is loaded (the command's own process; a file read in one pass at a time), with the
+    default models' settings: every frame, the default aligner. The pass takes the process
+    only if it asks for exactly these settings (:mod:`emoset.video.face_process`)."""
+    source = args.inputs[-1]
+    if (
+        len(args.inputs) > 2
+        or args.live
+        or args.people
+        or args.max_seconds is not None
+        or args.n_jobs not in (None, 1)
+        or scheduler_address(args.dask_scheduler) is not None
+        or "://" in source
+        or not os.path.isfile(source)
+    ):
+        return
+    if face_process.face_process_available():
+        args.faces_early = True
+        try:  # the timeline's audio rate (emoset.recognizer._source_pass.AUDIO_RATE)
+            face_process.start_early(
+                source,
+                [tracking.AlignerSettings()],
+                color="gray",
+                fps=args.fps,
+                audio_sr=16000,
+                audio=True,
+                start=None,
+            )
+        except OSError:
+            pass  # the pass starts its own
 
 
 if __name__ == "__main__":

@@ -39,15 +39,10 @@ from ..audio.speech import speech_activity
 from ..io.errors import MediaError
 from ..io.sources import is_url, iter_media
 from ..video.extract import no_set_reason
+from ..video.face_process import FaceProcess, aligned_face, face_process_available, take_early
 from ..video.faces import FaceTrack
 from ..video.speakers import voice_levels
-from ._readers import (
-    FaceProcess,
-    LiveReader,
-    aligned_face,
-    beside_faces,
-    face_process_available,
-)
+from ._readers import LiveReader, beside_faces
 from .people import NOT_SPEAKING, OFF_SCREEN, WindowPeople, frame_gap_limit
 
 __all__ = ["AUDIO_RATE", "SPEECH_MIN_ACTIVITY", "SourcePass"]
@@ -563,24 +558,32 @@ class SourcePass:
         return {c: row[c] for c in self.columns}
 
     # ------------------------------------------------------------------ the run
+    def _face_process(self):
+        """The process that decodes a file's video and aligns its faces for this pass: the
+        one the command started early if it is for these settings, else a new one (None: no
+        process could be started; the pass aligns the faces itself)."""
+        aligners = [track.aligner for track in self._groups.values()]
+        media = {
+            "color": self._color,
+            "fps": self.fps,
+            "audio_sr": AUDIO_RATE,
+            "audio": bool(self.audio),
+            "start": self.first * self.hop if self.first else None,
+        }
+        try:
+            faces = take_early(self.source, aligners, **media)
+            if faces is not None:
+                logger.debug("faces: aligned by the process the command started early")
+                return faces
+            return FaceProcess(self.source, aligners, load_here=self.first > 0, **media)
+        except OSError as exc:  # no process to be had (memory, limits)
+            logger.debug("aligning faces in this process: %s", exc)
+            return None
+
     def _items(self):
         """``(kind, t, data, read_time)`` from the source; sets ``stats['ended']``."""
         report = {}
-        faces = None
-        if self.face_process:  # the kinds: "audio" decoded here, "faces" from the process
-            try:
-                faces = FaceProcess(
-                    self.source,
-                    [track.aligner for track in self._groups.values()],
-                    color=self._color,
-                    fps=self.fps,
-                    audio_sr=AUDIO_RATE,
-                    audio=bool(self.audio),
-                    start=self.first * self.hop if self.first else None,
-                    load_here=self.first > 0,
-                )
-            except OSError as exc:  # no process to be had (memory, limits): align here
-                logger.debug("aligning faces in this process: %s", exc)
+        faces = self._face_process() if self.face_process else None
         items = iter_media(
             self.source,
             color=getattr(self, "_color", "gray"),

@@ -35,8 +35,8 @@ from ..io.media import iter_frames, load_audio, probe
 from ..utils.validation import check_int, check_positive
 from ._shapes import _appearance
 from .cnn_features import FaceDescriptor
-from .faces import CHIP_SIZE, AlignStats, FaceTrack, _check_frame, _import_dlib
 from .speakers import attribute_speech, mouth_motion, voice_levels
+from .tracking import CHIP_SIZE, AlignStats, FaceTrack, _check_frame, _import_dlib
 
 __all__ = [
     "TRACKING_VERSION",

@@ -13,8 +13,8 @@ from _avfiles import clip_frames_and_audio, write_av
 
 from emoset.io.errors import MediaError
 from emoset.io.sources import iter_media
-from emoset.recognizer._readers import FaceProcess
 from emoset.recognizer.timeline import TimelineOptions, TimelineRun
+from emoset.video.face_process import FaceProcess
 from emoset.video.faces import FaceAligner, FaceTrack
 
 FPS = 5
@@ -180,3 +180,79 @@ def test_merged_in_time_order_and_cut_where_a_stream_failed():
     items = list(beside_faces(_audio([0.1], report, error="bad packet"), faces, report))
     assert [t for _, t, _ in items] == [0.0, 0.1]
     assert report["error"] == "bad packet" and faces.closed
+
+
+def test_aligner_settings_are_face_aligners():
+    """The sklearn-free settings a face process can be started with before the estimators are
+    imported are FaceAligner's parameters and defaults."""
+    from emoset.video.tracking import ALIGNER_DEFAULTS, AlignerSettings
+
+    assert FaceAligner().get_params() == ALIGNER_DEFAULTS == AlignerSettings().get_params()
+    assert AlignerSettings(crop_size=48).crop_size == 48
+    with pytest.raises(TypeError, match="unknown parameters"):
+        AlignerSettings(size=48)
+
+
+def test_the_face_process_module_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, emoset.video.face_process\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'onnxruntime', 'emoset.video.faces') "
+        "if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_process_started_early_is_taken_for_its_settings_only(model, video, caplog):
+    import logging
+
+    from emoset.video import face_process as early
+    from emoset.video.tracking import AlignerSettings
+
+    settings = {"color": "gray", "fps": FPS, "audio_sr": 16000, "audio": True, "start": None}
+    _, expected = _pass(model, video, False)
+    early.start_early(video, [AlignerSettings()], **settings)
+    started = early._early[1]
+    with caplog.at_level(logging.DEBUG, logger="emoset.recognizer.timeline"):
+        one, rows = _pass(model, video, True)
+    assert "aligned by the process the command started early" in caplog.text
+    assert rows.equals(expected)
+    assert early._early is None and not started._process.is_alive()
+
+    early.start_early(video, [AlignerSettings()], **{**settings, "fps": 7.0})
+    started = early._early[1]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="emoset.recognizer.timeline"):
+        one, rows = _pass(model, video, True)  # reads 5 frames a second, not 7: its own
+    assert "started early" not in caplog.text
+    assert rows.equals(expected)
+    assert not started._process.is_alive()
+    early.end_early()  # nothing left: a no-op
+
+
+def test_the_command_starts_aligning_before_it_loads_the_model(small_model_file, video, tmp_path):
+    """``emoset timeline`` (the console command's own process) starts the face process before
+    importing the estimators; with the model's settings the pass takes it: the same table."""
+    import subprocess
+    import sys
+
+    out, ref = tmp_path / "early.csv", tmp_path / "in-process.csv"
+    argv = ["timeline", "--model", str(small_model_file), str(video), "--fps", str(FPS)]
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    done = subprocess.run(
+        [sys.executable, "-m", "emoset.app.cli", "-vv", *argv, "--csv", str(out), *cache],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "aligned by the process the command started early" in done.stderr
+    from emoset.app.cli import main
+
+    assert main([*argv, "--csv", str(ref), "--cache-dir", str(tmp_path / "cache2")]) == 0
+    assert out.read_text() == ref.read_text()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from emoset.video._shapes import CANONICAL_POINTS
 from emoset.video.faces import (
-    CANONICAL_POINTS,
     AlignStats,
     FaceAligner,
     align_video,
@@ -184,7 +184,7 @@ def test_native_clip_rgb_and_gray_agree(native_frames):
 
 def test_alignment_puts_eyes_at_canonical_positions(native_frames):
     """Re-running the landmark model on the aligned crop finds the eyes where they belong."""
-    from emoset.video.faces import CANONICAL_POINTS
+    from emoset.video._shapes import CANONICAL_POINTS
 
     faces, stats = FaceAligner(128, detect_every=1).align_frames(native_frames[:3])
     aligner = FaceAligner(128)
@@ -288,7 +288,7 @@ def test_shipped_face_detector_is_dlibs(native_frames, crop_frames, tmp_path):
     import dlib
 
     import emoset
-    from emoset.video.faces import DETECTOR_FILE, _new_detector
+    from emoset.video.tracking import DETECTOR_FILE, _new_detector
 
     name = DETECTOR_FILE.format(version=dlib.__version__)
     shipped = Path(emoset.__file__).parent / "models" / name
