@@ -183,8 +183,9 @@ def command_table(model, source, clip, runs):
     stages = [k for k in STAGES[3:] if k in split and k != "predict"]
     lines += [
         "",
-        "The timeline's work by stage (s; the main thread decodes, aligns and scores, the frame "
-        "features and the audio run in threads of their own beside it):",
+        "The timeline's work by stage (s; a forked process decodes the video and aligns the "
+        "faces, the main thread decodes the audio, waits for the faces and scores, the frame "
+        "features and the audio run in threads of their own; the stages overlap):",
         "",
         markdown_table([split], stages, floatfmt=".2f"),
     ]
