@@ -13,7 +13,7 @@ rows, as :mod:`emoset.recognizer.timeline` describes:
   thread of their own, and reading a file the frames of every 16 windows are featurised in
   another, while the main thread decodes and aligns the next frames;
 * a serial pass over a local file (``face_process=True``, not people mode) leaves the video's
-  decoding and alignment to a :class:`~emoset.recognizer._readers.FaceProcess` forked beside
+  decoding and alignment to a :class:`~emoset.video.face_process.FaceProcess` forked beside
   it (dlib holds Python's lock) and decodes the audio itself: the same faces, the same rows;
 * only the frames and samples of windows still open are kept (bounded memory);
 * live, a :class:`~emoset.recognizer._readers.LiveReader` thread reads the source at its own
@@ -39,7 +39,13 @@ from ..audio.speech import speech_activity
 from ..io.errors import MediaError
 from ..io.sources import is_url, iter_media
 from ..video.extract import no_set_reason
-from ..video.face_process import FaceProcess, aligned_face, face_process_available, take_early
+from ..video.face_process import (
+    FaceProcess,
+    aligned_face,
+    end_early,
+    face_process_available,
+    take_early,
+)
 from ..video.faces import FaceTrack
 from ..video.speakers import voice_levels
 from ._readers import LiveReader, beside_faces
@@ -151,7 +157,7 @@ class SourcePass:
         self.fps = options.fps
         self.people = bool(options.people) and bool(self.video)
         # a file's video decoded and aligned in a forked process beside this one (see
-        # emoset.recognizer._readers): asked for by serial passes, not in a worker
+        # emoset.video.face_process): asked for by serial passes, not in a worker
         self.face_process = bool(
             face_process
             and self.video
@@ -159,6 +165,8 @@ class SourcePass:
             and not self.people
             and self.max_seconds is None  # (one pass reads the two streams' ends together)
         ) and (not is_url(source) and os.path.isfile(source) and face_process_available())
+        if not self.face_process:
+            end_early()  # the command's early face process: no pass of this run takes it
         self.columns = row_columns(self.classes, self.live, options.people)
         self.stats = {
             "n_windows": 0,

@@ -62,6 +62,7 @@ from ..io.media import check_truncation, probe
 from ..io.sources import is_url
 from ..utils.cache import DiskCache, default_cache_dir, file_sha256, make_key
 from ..utils.validation import check_int, check_n_jobs, check_positive
+from ..video.face_process import end_early
 from ._source_pass import AUDIO_RATE, SPEECH_MIN_ACTIVITY, SourcePass, row_columns
 from .persistence import model_digest
 
@@ -342,6 +343,8 @@ class TimelineRun:
         check = _segment_check(self.columns)
         cached = [None if k is None else cache.get(k, None, check=check) for k in keys]
         todo = [i for i, rec in enumerate(cached) if rec is None]
+        if cached and cached[0] is not None:
+            end_early()  # the command's early face process was for the first segment's pass
         computed = None
         if self.options.n_jobs not in (None, 1) and len(todo) >= 2:
             from joblib import Parallel, delayed

@@ -12,11 +12,11 @@ and its aligned faces back in order, while the parent decodes the audio (``only=
 featurises the faces and analyses the audio. The faces are the same arrays the pass
 computes in its own process (tested), so the rows are too.
 
-This module imports neither scikit-learn nor the rest of emoset (see
-:mod:`emoset.video.tracking`): the ``emoset timeline`` command starts a face process before it
-imports the estimators and loads the model (:func:`start_early`), with the settings of the
-default models (every frame, the default aligner), so that the faces are aligned while the
-command starts. The pass takes it (:func:`take_early`) only if it asks for exactly those
+This module imports no estimator and not scikit-learn (only :mod:`emoset.video.tracking`,
+``emoset.io`` and ``emoset.utils``): the ``emoset timeline`` command starts a face process
+before it imports the estimators and loads the model (:func:`start_early`), with the
+settings of the default models (every frame, the default aligner), so that the faces are
+aligned while the command starts. The pass takes it (:func:`take_early`) only if it asks for exactly those
 settings; otherwise it is ended and the pass starts its own.
 """
 
@@ -32,7 +32,7 @@ import warnings
 
 from ..io.errors import MediaError
 from ..io.sources import iter_media
-from .tracking import ALIGNER_DEFAULTS, FaceTrack
+from .tracking import ALIGNER_DEFAULTS, FaceTrack, _AlignerBlocks
 
 __all__ = [
     "FaceProcess",
@@ -109,7 +109,7 @@ class FaceProcess:
     ----------
     source : str or path-like
         A local file.
-    aligners : list of FaceAligner
+    aligners : list of FaceAligner or AlignerSettings
         One face track each, in this order.
     load_here : bool, default=False
         Load the aligners' dlib models in this process before the fork (a run's later
@@ -191,12 +191,23 @@ class FaceProcess:
         self._conn.close()
 
 
+#: The building blocks an aligner must not have replaced for its track to be the same.
+_BLOCKS = ("_check_params", "_detect_all", "_detect", "_predict", "_template", "_warp")
+
 #: ``(settings, FaceProcess)`` started by :func:`start_early`, waiting for its pass.
 _early = None
 
 
 def _settings(source, aligners, media):
-    aligners = tuple(tuple(getattr(a, name) for name in ALIGNER_DEFAULTS) for a in aligners)
+    """What a process is compared on: the file, each aligner's parameters and whether it
+    aligns with the plain building blocks (a subclass may not), and the decoding settings."""
+    aligners = tuple(
+        (
+            tuple(getattr(a, name) for name in ALIGNER_DEFAULTS),
+            all(getattr(type(a), m) is getattr(_AlignerBlocks, m) for m in _BLOCKS),
+        )
+        for a in aligners
+    )
     return os.path.realpath(source), aligners, tuple(sorted(media.items()))
 
 

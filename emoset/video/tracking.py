@@ -3,9 +3,10 @@
 
 :class:`emoset.video.faces.FaceAligner` (a scikit-learn estimator) holds the settings and
 documents them; its building blocks (dlib's detector and landmark models, the similarity warp)
-and the frame-by-frame track are here, in a module that imports neither scikit-learn nor the
-rest of emoset, so that a process that only aligns faces (the ``emoset timeline`` command's
-face process, :mod:`emoset.video.face_process`) starts in a fraction of the time.
+and the frame-by-frame track are here, in a module that imports no estimator and not
+scikit-learn (of emoset's, only ``emoset.io`` and ``emoset.utils``), so that a process that
+only aligns faces (the ``emoset timeline`` command's face process,
+:mod:`emoset.video.face_process`) starts in a fraction of the time.
 :class:`AlignerSettings` gives the same building blocks to a plain object holding a
 FaceAligner's parameters.
 """

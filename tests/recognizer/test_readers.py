@@ -256,3 +256,17 @@ def test_the_command_starts_aligning_before_it_loads_the_model(small_model_file,
 
     assert main([*argv, "--csv", str(ref), "--cache-dir", str(tmp_path / "cache2")]) == 0
     assert out.read_text() == ref.read_text()
+
+
+def test_an_early_process_no_pass_can_take_is_ended(model, video, tmp_path):
+    """A run whose passes do not align in a face process (people mode here; also segments in
+    workers, live sources) ends the command's early process at once instead of leaving it to
+    decode the whole file beside the run."""
+    from emoset.video import face_process as early
+    from emoset.video.tracking import AlignerSettings
+
+    settings = {"color": "gray", "fps": FPS, "audio_sr": 16000, "audio": True, "start": None}
+    early.start_early(video, [AlignerSettings()], **settings)
+    started = early._early[1]
+    TimelineRun(model, video, TimelineOptions(people=True))._pass(0, None, face_process=True)
+    assert early._early is None and not started._process.is_alive()
