@@ -381,7 +381,7 @@ class _SmileEngine:
         return np.vstack(rows).astype(np.float32)
 
     def __del__(self):
-        # a forked child (emoset.recognizer._readers.FaceProcess) that drops the engines of
+        # a forked child (emoset.video.face_process.FaceProcess) that drops the engines of
         # its parent's other threads must not close their files: the descriptors are shared
         smile = getattr(self, "_smile", None)
         if smile is not None and getattr(self, "_pid", None) == os.getpid():

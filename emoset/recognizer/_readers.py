@@ -71,8 +71,9 @@ class LiveReader(threading.Thread):
 
 
 def beside_faces(audio, faces, report):
-    """The items of an ``only="audio"`` pass and a :class:`~emoset.video.face_process.FaceProcess`'s frames, merged in
-    time order as ``("audio", t, samples)`` and ``("faces", t, faces)``.
+    """The items of an ``only="audio"`` pass and the frames of a
+    :class:`~emoset.video.face_process.FaceProcess`, merged in time order as
+    ``("audio", t, samples)`` and ``("faces", t, faces)``.
 
     A decoding error ends both streams where the failing one stopped, as it ends a pass that
     demultiplexes both (to within the items one holds ahead of the other); ``report`` (the

@@ -51,7 +51,7 @@ from ..video.speakers import voice_levels
 from ._readers import LiveReader, beside_faces
 from .people import NOT_SPEAKING, OFF_SCREEN, WindowPeople, frame_gap_limit
 
-__all__ = ["AUDIO_RATE", "SPEECH_MIN_ACTIVITY", "SourcePass"]
+__all__ = ["AUDIO_RATE", "SPEECH_MIN_ACTIVITY", "STAGES", "SourcePass"]
 
 logger = logging.getLogger("emoset.recognizer.timeline")
 
@@ -69,7 +69,8 @@ _BATCH = 16
 #: Faces featurised per call (the frame features' working memory stays the same size).
 _FACE_BATCH = 64
 
-_STAGES = (
+#: The stages of a pass's ``stats["seconds"]`` (and of a run's, summed over its passes).
+STAGES = (
     "decode",
     "detect_align",
     "faces_wait",
@@ -77,6 +78,7 @@ _STAGES = (
     "features_wait",
     "audio",
     "classify",
+    "audio_work",
 )
 
 
@@ -140,6 +142,7 @@ class SourcePass:
         self.max_seconds = options.max_seconds
         self.queue_size = options.queue_size
         self.first = int(first)
+        self._seek = self.first * self.hop if self.first else None  # s a file is read from
         self.stop = stop
         self.live = options.live
         self.classes = [str(c) for c in model.classes_]
@@ -179,7 +182,7 @@ class SourcePass:
             "has_audio": None,
             "origin": None,
             "fps": self.fps,
-            "seconds": dict.fromkeys(_STAGES + ("audio_work",), 0.0),
+            "seconds": dict.fromkeys(STAGES, 0.0),
             "faces": np.zeros((0, 5)),
             "people_faces": np.zeros((0, 6)),
         }
@@ -576,7 +579,7 @@ class SourcePass:
             "fps": self.fps,
             "audio_sr": AUDIO_RATE,
             "audio": bool(self.audio),
-            "start": self.first * self.hop if self.first else None,
+            "start": self._seek,
         }
         try:
             faces = take_early(self.source, aligners, **media)
@@ -604,7 +607,7 @@ class SourcePass:
             if self.live
             else (self.stall_timeout if is_url(self.source) else None),
             report=report,
-            start=self.first * self.hop if self.first else None,
+            start=self._seek,
             only=None if faces is None else "audio",
         )
         self._report = report
@@ -708,8 +711,9 @@ class SourcePass:
         self.stats["origin"] = report.get("origin")
 
     def _add(self, kind, t, data, read):
-        if kind in ("video", "faces"):
-            self._add_frame(t, *((data, read) if kind == "video" else (None, read, data)))
+        if kind in ("video", "faces"):  # a frame, or its faces aligned by the face process
+            frame, aligned = (data, None) if kind == "video" else (None, data)
+            self._add_frame(t, frame, read, aligned)
             src_fps = self._report.get("fps")
             self._last_t = max(self._last_t, t + (1.0 / src_fps if src_fps else 0.0))
         else:

@@ -63,7 +63,7 @@ from ..io.sources import is_url
 from ..utils.cache import DiskCache, default_cache_dir, file_sha256, make_key
 from ..utils.validation import check_int, check_n_jobs, check_positive
 from ..video.face_process import end_early
-from ._source_pass import AUDIO_RATE, SPEECH_MIN_ACTIVITY, SourcePass, row_columns
+from ._source_pass import AUDIO_RATE, SPEECH_MIN_ACTIVITY, STAGES, SourcePass, row_columns
 from .persistence import model_digest
 
 __all__ = [
@@ -82,17 +82,6 @@ logger = logging.getLogger(__name__)
 
 #: The shortest step between window starts, in seconds: one 10 ms audio frame.
 MIN_HOP = 0.01
-
-_STAGES = (
-    "decode",
-    "detect_align",
-    "faces_wait",
-    "features",
-    "features_wait",
-    "audio",
-    "classify",
-    "audio_work",
-)
 
 #: Layout of a cached segment; part of its key.
 _SEGMENT_FORMAT = 2
@@ -271,7 +260,7 @@ class TimelineRun:
             "has_audio": None,
             "origin": None,
             "fps": self.options.fps,
-            "seconds": dict.fromkeys(_STAGES, 0.0),
+            "seconds": dict.fromkeys(STAGES, 0.0),
             "faces": np.zeros((0, 5)),
             "people_faces": np.zeros((0, 6)),
             "partial": None,

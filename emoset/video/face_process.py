@@ -32,7 +32,7 @@ import warnings
 
 from ..io.errors import MediaError
 from ..io.sources import iter_media
-from .tracking import ALIGNER_DEFAULTS, FaceTrack, _AlignerBlocks
+from .tracking import FaceTrack, _AlignerBlocks
 
 __all__ = [
     "FaceProcess",
@@ -169,11 +169,11 @@ class FaceProcess:
                     f"(exit code {self._process.exitcode})"
                 ) from None
             if kind == "frames":
-                batch, n_decoded, self.seconds = rest
-                for i, item in enumerate(batch):
-                    # frames the caller took (it may stop at any one): those decoded up to it
-                    self.n_decoded = n_decoded if i == len(batch) - 1 else self.n_decoded
-                    yield item
+                (*head, last), n_decoded, self.seconds = rest
+                yield from head
+                # counted once the caller takes the batch's last frame (it may stop before)
+                self.n_decoded = n_decoded
+                yield last
             elif kind == "end":
                 self.error, self.n_decoded, self.seconds = rest
                 return
@@ -203,7 +203,7 @@ def _settings(source, aligners, media):
     aligns with the plain building blocks (a subclass may not), and the decoding settings."""
     aligners = tuple(
         (
-            tuple(getattr(a, name) for name in ALIGNER_DEFAULTS),
+            tuple(sorted(a.get_params().items())),
             all(getattr(type(a), m) is getattr(_AlignerBlocks, m) for m in _BLOCKS),
         )
         for a in aligners

@@ -1,7 +1,7 @@
 """A file's faces aligned in a process of its own: the same faces, hence the same rows.
 
 Reading a file, a serial timeline pass forks a child that decodes the video stream and aligns
-its faces (:class:`emoset.recognizer._readers.FaceProcess`) while the pass decodes the audio
+its faces (:class:`emoset.video.face_process.FaceProcess`) while the pass decodes the audio
 itself (:func:`emoset.io.sources.iter_media` with ``only``). The inputs are made from three of
 the full-frame CREMA-D clips of actor 1001, written with PyAV into a temporary folder.
 """
