@@ -6,8 +6,9 @@ Python (the frame features' and the audio's threads need the lock between their 
 calls). Reading a file, a timeline's pass (:mod:`emoset.recognizer.timeline`) therefore runs
 a :class:`FaceProcess`: a child forked from the running process (nothing is imported again)
 that decodes the video stream (:func:`emoset.io.sources.iter_media` with ``only="video"``,
-timed as a pass reading both streams) and runs one :class:`~emoset.video.faces.FaceTrack` per
-aligner over the kept frames, exactly as the pass does itself; it sends each kept frame's time
+timed as a pass reading both streams) in a thread of its own, a few frames ahead (FFmpeg's
+decoder releases the lock), and runs one :class:`~emoset.video.faces.FaceTrack` per aligner
+over the kept frames, exactly as the pass does itself; it sends each kept frame's time
 and its aligned faces back in order, while the parent decodes the audio (``only="audio"``),
 featurises the faces and analyses the audio. The faces are the same arrays the pass
 computes in its own process (tested), so the rows are too.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
@@ -47,6 +49,9 @@ __all__ = [
 #: Kept frames sent back per message.
 _SEND_EVERY = 8
 
+#: Decoded frames the decoder thread may hold ahead of the alignment.
+_AHEAD = 16
+
 
 def face_process_available():
     """Whether this process can fork a :class:`FaceProcess`: Linux (forking a threaded
@@ -66,32 +71,57 @@ def aligned_face(found):
     return found.face, found.chip, found.aligned_landmarks, found.box
 
 
+def _decode_ahead(source, report, media, seconds, out):
+    """The decoder thread: each kept frame's item with the count of frames decoded so far
+    into ``out``, then None (or the exception that stopped it). PyAV's decoder releases
+    Python's lock, so it decodes the next frames while dlib aligns this one."""
+    try:
+        items = iter_media(source, report=report, only="video", **media)
+        try:
+            while True:
+                t0 = time.perf_counter()
+                item = next(items, None)
+                seconds["decode"] += time.perf_counter() - t0
+                if item is None:
+                    break
+                out.put((item, report["n_decoded"]))
+        finally:
+            items.close()
+        out.put(None)
+    except BaseException as exc:
+        out.put(exc)
+
+
 def _work(conn, source, aligners, media):
-    """The child: decode, align, send ``("frames", [(t, faces), ...], n_decoded, seconds)``
-    batches, then ``("end", error, n_decoded, seconds)``."""
+    """The child: decode (a thread of its own, :data:`_AHEAD` frames ahead), align, send
+    ``("frames", [(t, faces), ...], n_decoded, seconds)`` batches, then ``("end", error,
+    n_decoded, seconds)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which ends this
     report = {}
     seconds = {"decode": 0.0, "detect_align": 0.0}
     try:
         tracks = [FaceTrack(a) for a in aligners]
-        items = iter_media(source, report=report, only="video", **media)
-        batch = []
+        decoded = queue.Queue(maxsize=_AHEAD)
+        args = (source, report, media, seconds, decoded)
+        threading.Thread(target=_decode_ahead, args=args, daemon=True).start()
+        batch, n_decoded = [], 0
         while True:
-            t0 = time.perf_counter()
-            item = next(items, None)
-            t1 = time.perf_counter()
-            seconds["decode"] += t1 - t0
-            if item is None:
+            got = decoded.get()
+            if isinstance(got, BaseException):
+                raise got
+            if got is None:
                 break
-            _, t, frame = item
+            (_, t, frame), n_decoded = got
+            t1 = time.perf_counter()
             batch.append((t, [aligned_face(track.update(frame)) for track in tracks]))
             seconds["detect_align"] += time.perf_counter() - t1
             if len(batch) >= _SEND_EVERY:
-                conn.send(("frames", batch, report["n_decoded"], seconds))
+                conn.send(("frames", batch, n_decoded, dict(seconds)))
                 batch = []
         if batch:
-            conn.send(("frames", batch, report["n_decoded"], seconds))
-        conn.send(("end", report.get("error"), report.get("n_decoded") or 0, seconds))
+            conn.send(("frames", batch, n_decoded, dict(seconds)))
+        n_decoded = report.get("n_decoded") or 0
+        conn.send(("end", report.get("error"), n_decoded, dict(seconds)))
     except BaseException as exc:
         what = (os.fspath(exc.path), exc.reason) if isinstance(exc, MediaError) else None
         try:

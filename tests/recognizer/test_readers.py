@@ -6,6 +6,9 @@ itself (:func:`emoset.io.sources.iter_media` with ``only``). The inputs are made
 the full-frame CREMA-D clips of actor 1001, written with PyAV into a temporary folder.
 """
 
+import queue
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +17,7 @@ from _avfiles import clip_frames_and_audio, write_av
 from emoset.io.errors import MediaError
 from emoset.io.sources import iter_media
 from emoset.recognizer.timeline import TimelineOptions, TimelineRun
-from emoset.video.face_process import FaceProcess
+from emoset.video.face_process import FaceProcess, _decode_ahead
 from emoset.video.faces import FaceAligner, FaceTrack
 
 FPS = 5
@@ -126,6 +129,34 @@ def test_stopping_early_ends_the_process(video):
     faces.close()
     assert not faces._process.is_alive()
     assert faces._process.exitcode is not None
+
+
+def test_the_decoder_thread_runs_ahead_by_at_most_its_queue(video, tmp_path):
+    media = {"color": "gray", "fps": FPS, "audio_sr": 16000, "start": None}
+    out, report, seconds = queue.Queue(maxsize=2), {}, {"decode": 0.0}
+    thread = threading.Thread(target=_decode_ahead, args=(video, report, media, seconds, out))
+    thread.start()
+    for _ in range(6000):  # until the queue is full (at most a minute on a loaded machine)
+        if out.full():
+            break
+        thread.join(0.01)
+    assert out.full() and thread.is_alive()  # it waits for the alignment to take a frame
+    got = [out.get()]
+    while got[-1] is not None:
+        got.append(out.get())
+    thread.join()
+    expected = list(iter_media(video, only="video", **media))
+    assert [item[1] for item, _ in got[:-1]] == [item[1] for item in expected]
+    assert np.array_equal(got[5][0][2], expected[5][2])
+    counts = [n for _, n in got[:-1]]  # frames decoded up to each kept one (30 fps read at 5)
+    assert counts == sorted(counts) and counts[-1] <= report["n_decoded"] and counts[1] > 2
+    assert seconds["decode"] > 0
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video\n")
+    out = queue.Queue()
+    _decode_ahead(bad, {}, media, {"decode": 0.0}, out)
+    error = out.get_nowait()
+    assert isinstance(error, MediaError) and error.path.name == "notes.mp4" and out.empty()
 
 
 class _Faces:
