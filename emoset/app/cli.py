@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -43,6 +44,7 @@ from .cluster import SCHEDULER_ENV, scheduler_address
 # warning lazy_loader gives for a dotted name is about loading the parent, here already loaded
 commands = lazy_loader.load("emoset.app.commands", suppress_warning=True)
 # the timeline's face process starts before the estimators load: these import neither
+extract = lazy_loader.load("emoset.video.extract", suppress_warning=True)
 face_process = lazy_loader.load("emoset.video.face_process", suppress_warning=True)
 tracking = lazy_loader.load("emoset.video.tracking", suppress_warning=True)
 
@@ -452,6 +454,8 @@ def _run(args):
         started = time.perf_counter()
         if args.command_name == "timeline" and args.settle is settle:
             _align_faces_early(args)
+        elif args.command_name == "predict" and args.settle is settle:
+            _align_clip_early(args)
         command = getattr(commands, args.command_name)  # imports the estimators
         args.seconds["imports"] = time.perf_counter() - started
         args.settle()
@@ -486,6 +490,8 @@ def _run(args):
     finally:
         if getattr(args, "faces_early", False):
             face_process.end_early()  # not taken: the model's settings differ, rows cached
+        if getattr(args, "clip_early", False):
+            face_process.end_early_clip()  # not taken: other settings, faces cached, no video
 
 
 def _align_faces_early(args):
@@ -519,6 +525,39 @@ def _align_faces_early(args):
             )
         except OSError:
             pass  # the pass starts its own
+
+
+#: Suffixes of sound files: ``emoset predict`` aligns no faces of these ahead.
+_SOUND_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".aif"})
+
+
+def _align_clip_early(args):
+    """Start aligning the faces of one local video clip before the estimators are imported
+    and the model is loaded (the command's own process), with the default video subsystem's
+    settings. The clip's extraction takes them only if it asks for exactly these settings
+    (:func:`emoset.video.face_process.start_early_clip`)."""
+    clips = list(args.clips)
+    if len(clips) == 2 and args.model is None and clips[0].endswith(".skops"):
+        clips = clips[1:]  # the old form: MODEL CLIP
+    if len(clips) != 1 or args.n_jobs not in (None, 1):
+        return
+    clip = clips[0]
+    suffix = os.path.splitext(clip)[1].lower()
+    if "://" in clip or suffix in _SOUND_SUFFIXES | {".skops"} or not os.path.isfile(clip):
+        return
+    if face_process.face_process_available():
+        args.clip_early = True
+        try:
+            align = functools.partial(_default_clip_faces, allow_partial=args.allow_partial)
+            face_process.start_early_clip(clip, align)
+        except OSError:
+            pass  # the extraction aligns the clip itself
+
+
+def _default_clip_faces(path, *, allow_partial):
+    """In :func:`_align_clip_early`'s child: the clip's faces as the default video subsystem
+    aligns them (importing the estimators there, not here)."""
+    return extract.default_clip_faces(path, allow_partial=allow_partial)
 
 
 if __name__ == "__main__":

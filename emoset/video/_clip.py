@@ -18,6 +18,7 @@ from sklearn.base import clone
 from .._version import __version__
 from ..io.errors import TruncationWarning
 from ..utils.cache import DiskCache, file_sha256, make_key
+from .face_process import take_early_clip
 from .people import TRACKING_VERSION, align_people, summarise_people
 
 
@@ -131,6 +132,27 @@ def _faces_key(path, audio, aligner, options):
     )
 
 
+def early_settings(path, audio, aligner, options):
+    """What a clip's faces aligned ahead are compared on (:func:`early_faces`): the files, the
+    aligner (its class and parameters) and the tracker's options."""
+    fps, max_frames, allow_partial, people = options
+    audio = None if audio is None else os.path.realpath(audio)
+    people = sorted(people.items())
+    return os.path.realpath(path), audio, _spec_key(aligner), fps, max_frames, allow_partial, people
+
+
+def early_faces(path, aligner, options):
+    """``(settings, faces)``: a clip's faces as :func:`_extract_one` aligns them (its video's
+    own sound), for :func:`emoset.video.face_process.start_early_clip`'s child; None if
+    aligning it warned (the caller then aligns it itself, and the warning reaches the user)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        aligned = _align(path, None, aligner, options)
+    if caught:
+        return None
+    return early_settings(path, None, aligner, options), aligned
+
+
 def _extract_one(task):
     """Worker: faces (cached) then each feature (cached) for one video."""
     path, audio, aligner, transformers, dims, options, cache_dir = task
@@ -148,6 +170,10 @@ def _extract_one(task):
     ):
         aligned = None  # cached by an emoset that did not keep the aligned landmarks
     faces_cached = aligned is not None
+    if aligned is None:  # aligned by the process the command started early, if it was
+        aligned = take_early_clip(path, early_settings(path, audio, aligner, options))
+    else:
+        take_early_clip(path, None)  # not needed: ended
     if aligned is None:
         aligned = _align(path, audio, aligner, options)
         if cache is not None:

@@ -19,10 +19,16 @@ before it imports the estimators and loads the model (:func:`start_early`), with
 settings of the default models (every frame, the default aligner), so that the faces are
 aligned while the command starts. The pass takes it (:func:`take_early`) only if it asks for exactly those
 settings; otherwise it is ended and the pass starts its own.
+
+``emoset predict`` on one video clip does the same for the clip (:func:`start_early_clip`):
+a forked child aligns its faces as the default video subsystem does, importing the estimators
+itself, while the command imports them and loads the model; the clip's extraction takes them
+(:func:`take_early_clip`) only for exactly its own settings (the same faces, tested).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue
@@ -40,11 +46,16 @@ __all__ = [
     "FaceProcess",
     "aligned_face",
     "end_early",
+    "end_early_clip",
     "face_process_available",
     "start_early",
+    "start_early_clip",
     "take_early",
+    "take_early_clip",
 ]
 
+
+logger = logging.getLogger(__name__)
 
 #: Kept frames sent back per message.
 _SEND_EVERY = 8
@@ -215,10 +226,7 @@ class FaceProcess:
 
     def close(self):
         """End the child (at once if it is still working) and release the pipe."""
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
-        self._conn.close()
+        _stop(self._conn, self._process)
 
 
 #: The building blocks an aligner must not have replaced for its track to be the same.
@@ -268,3 +276,94 @@ def end_early():
     early, _early = _early, None
     if early is not None:
         early[1].close()
+
+
+# ---------------------------------------------------------------------- one clip (predict)
+
+#: ``(file, connection, process)`` started by :func:`start_early_clip`, waiting for its clip.
+_early_clip = None
+
+
+def _clip_work(conn, align, path):
+    """The child of :func:`start_early_clip`: send ``align(path)``, or None if it failed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which ends this
+    logging.disable(logging.CRITICAL)  # the parent tells what happened, aligning it anew
+    try:
+        got = align(path)
+    except BaseException:  # the parent aligns the clip itself, and meets the error there
+        got = None
+    try:
+        conn.send(got)
+    except (OSError, ValueError):
+        pass  # the parent is gone
+    finally:
+        conn.close()
+
+
+def start_early_clip(path, align):
+    """Align a video clip's faces in a forked child while this process imports the
+    estimators and loads a model (``emoset predict`` on one clip).
+
+    ``align(path)`` runs in the child and returns ``(settings, faces)`` (the command's:
+    :func:`emoset.video.extract.default_clip_faces`, the default video subsystem's
+    alignment, which imports the estimators in the child) or None. The clip's extraction
+    takes the faces with :func:`take_early_clip` if it asks for exactly these settings, and
+    aligns the clip itself otherwise; a clip whose alignment failed or warned in the child
+    is aligned again by the extraction, which raises or warns.
+    """
+    global _early_clip
+    end_early_clip()
+    ctx = multiprocessing.get_context("fork")
+    conn, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(
+        target=_clip_work,
+        args=(child, align, os.fspath(path)),
+        name="emoset-clip-faces",
+        daemon=True,
+    )
+    try:
+        process.start()
+    except BaseException:
+        conn.close()
+        raise
+    finally:
+        child.close()
+    _early_clip = (os.path.realpath(path), conn, process)
+
+
+def take_early_clip(path, settings):
+    """The faces :func:`start_early_clip` aligned for the file ``path`` with exactly
+    ``settings`` (:func:`emoset.video._clip.early_settings`), else None; ``settings`` None:
+    not wanted. The child is ended either way."""
+    global _early_clip
+    if _early_clip is None or _early_clip[0] != os.path.realpath(path):
+        return None
+    (_, conn, process), _early_clip = _early_clip, None
+    try:
+        if settings is None:
+            return None
+        try:
+            got = conn.recv()
+        except (EOFError, OSError):
+            return None
+        if got is None or got[0] != settings:
+            return None
+        logger.debug("faces of %s: aligned by the process the command started early", path)
+        return got[1]
+    finally:
+        _stop(conn, process)
+
+
+def end_early_clip():
+    """End a child :func:`start_early_clip` started that no extraction took."""
+    global _early_clip
+    early, _early_clip = _early_clip, None
+    if early is not None:
+        _stop(*early[1:])
+
+
+def _stop(conn, process):
+    if process.is_alive():
+        process.terminate()
+    process.join()
+    conn.close()

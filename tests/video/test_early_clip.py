@@ -1,0 +1,115 @@
+"""``emoset predict`` on one clip aligns its faces while it imports the estimators.
+
+The command forks a child (:func:`emoset.video.face_process.start_early_clip`) that aligns
+the clip's faces with the default video subsystem's settings; the clip's extraction takes
+them only for exactly its own settings, and otherwise (or if the child failed or warned)
+aligns the clip itself. Real full-frame CREMA-D clips.
+"""
+
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from emoset.video import face_process as early
+from emoset.video._clip import _align, early_settings
+from emoset.video.extract import ImageSetFeatures, default_clip_faces
+
+
+@pytest.fixture(scope="module")
+def clips(data_root):
+    paths = sorted((data_root / "cremad" / "native" / "video").glob("1001_DFA_*_XX.mp4"))[:2]
+    if len(paths) != 2:
+        pytest.skip(f"the full-frame CREMA-D clips are not in {data_root}")
+    return paths
+
+
+def _default():
+    step = ImageSetFeatures().fit()
+    return step.make_aligner(), step._options()
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for key in a.keys() - {"seconds"}:
+        x, y = a[key], b[key]
+        assert (
+            np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+            if isinstance(x, np.ndarray)
+            else x == y
+        ), key
+
+
+def test_the_faces_aligned_ahead_are_the_extractions_own(clips):
+    aligner, options = _default()
+    expected = _align(clips[0], None, aligner, options)
+    assert expected["n_faces"] > 30
+    early.start_early_clip(clips[0], default_clip_faces)
+    got = early.take_early_clip(clips[0], early_settings(clips[0], None, aligner, options))
+    _same(got, expected)
+    assert early._early_clip is None
+
+
+def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
+    aligner, (fps, *rest) = _default()
+    early.start_early_clip(clips[0], default_clip_faces)
+    child = early._early_clip[2]
+    settings = early_settings(clips[0], None, aligner, (5.0, *rest))  # 5 frames a second
+    assert early.take_early_clip(clips[0], settings) is None
+    assert early._early_clip is None and not child.is_alive()
+
+    early.start_early_clip(clips[0], default_clip_faces)
+    child = early._early_clip[2]
+    settings = early_settings(clips[1], None, aligner, (fps, *rest))
+    assert early.take_early_clip(clips[1], settings) is None  # not this clip's: left alone
+    assert early._early_clip is not None
+    early.end_early_clip()
+    assert early._early_clip is None and not child.is_alive()
+
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video\n")
+    early.start_early_clip(bad, default_clip_faces)  # fails in the child: nothing to take
+    assert early.take_early_clip(bad, early_settings(bad, None, aligner, (fps, *rest))) is None
+
+
+def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
+    expected = ImageSetFeatures().fit().transform([clips[0]])
+    early.start_early_clip(clips[0], default_clip_faces)
+    with caplog.at_level(logging.DEBUG, logger="emoset.video.face_process"):
+        got = ImageSetFeatures().fit().transform([clips[0]])
+    assert "aligned by the process the command started early" in caplog.text
+    assert np.array_equal(got[0], expected[0]) and len(got[0]) > 30
+    assert early._early_clip is None
+
+    early.start_early_clip(clips[0], default_clip_faces)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="emoset.video.face_process"):
+        got = ImageSetFeatures(fps=5).fit().transform([clips[0]])  # not what it aligned
+    assert "started early" not in caplog.text
+    assert early._early_clip is None and 0 < len(got[0]) < len(expected[0])
+
+
+def test_the_command_aligns_a_clip_before_it_loads_the_model(small_model_file, clips, tmp_path):
+    """``emoset predict`` (the console command's own process): the same answer as main()."""
+    argv = ["predict", "--model", str(small_model_file), str(clips[1]), "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "emoset.app.cli", "-vv", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "EMOSET_CACHE": str(tmp_path / "cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "aligned by the process the command started early" in done.stderr
+    reference = subprocess.run(  # main(argv) from Python: no early start
+        [sys.executable, "-c", f"import sys; from emoset.app.cli import main; main({argv!r})"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "EMOSET_CACHE": str(tmp_path / "cache2")},
+    )
+    assert reference.returncode == 0, reference.stderr
+    assert "started early" not in reference.stderr
+    assert done.stdout == reference.stdout
