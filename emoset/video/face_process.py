@@ -305,7 +305,7 @@ def start_early_clip(path, align):
     estimators and loads a model (``emoset predict`` on one clip).
 
     ``align(path)`` runs in the child and returns ``(settings, faces)`` (the command's:
-    :func:`emoset.video.extract.default_clip_faces`, the default video subsystem's
+    ``emoset.video.extract.default_clip_faces``, the default video subsystem's
     alignment, which imports the estimators in the child) or None. The clip's extraction
     takes the faces with :func:`take_early_clip` if it asks for exactly these settings, and
     aligns the clip itself otherwise; a clip whose alignment failed or warned in the child
@@ -333,7 +333,7 @@ def start_early_clip(path, align):
 
 def take_early_clip(path, settings):
     """The faces :func:`start_early_clip` aligned for the file ``path`` with exactly
-    ``settings`` (:func:`emoset.video._clip.early_settings`), else None; ``settings`` None:
+    ``settings`` (``emoset.video._clip.early_settings``), else None; ``settings`` None:
     not wanted. The child is ended either way."""
     global _early_clip
     if _early_clip is None or _early_clip[0] != os.path.realpath(path):
