@@ -43,7 +43,8 @@ from .cluster import SCHEDULER_ENV, scheduler_address
 # loaded when a command runs, not for --help or --version (it imports the estimators); the
 # warning lazy_loader gives for a dotted name is about loading the parent, here already loaded
 commands = lazy_loader.load("emoset.app.commands", suppress_warning=True)
-# the timeline's face process starts before the estimators load: these import neither
+# the face processes start before the estimators load: these import neither (extract, which
+# does, is used only in predict's child)
 extract = lazy_loader.load("emoset.video.extract", suppress_warning=True)
 face_process = lazy_loader.load("emoset.video.face_process", suppress_warning=True)
 tracking = lazy_loader.load("emoset.video.tracking", suppress_warning=True)
@@ -527,8 +528,11 @@ def _align_faces_early(args):
             pass  # the pass starts its own
 
 
-#: Suffixes of sound files: ``emoset predict`` aligns no faces of these ahead.
-_SOUND_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".aif"})
+#: ``emoset.io.media.AUDIO_EXTENSIONS`` (a test keeps them equal), not imported: importing
+#: ``emoset.io`` imports NumPy and PyAV, which ``emoset --help`` does not need.
+_SOUND_SUFFIXES = frozenset(
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".wma", ".aiff", ".aif"}
+)
 
 
 def _align_clip_early(args):
@@ -539,7 +543,7 @@ def _align_clip_early(args):
     clips = list(args.clips)
     if len(clips) == 2 and args.model is None and clips[0].endswith(".skops"):
         clips = clips[1:]  # the old form: MODEL CLIP
-    if len(clips) != 1 or args.n_jobs not in (None, 1):
+    if len(clips) != 1:  # (one clip is extracted in this process whatever --n-jobs)
         return
     clip = clips[0]
     suffix = os.path.splitext(clip)[1].lower()

@@ -51,6 +51,7 @@ from ..utils.cache import atomic_write_bytes, default_cache_dir, file_sha256
 from ..utils.messages import one_line, shown, summarise
 from ..utils.validation import check_folder, check_output
 from ..video.extract import NO_VIDEO
+from ..video.face_process import end_early_clip
 from .cluster import cluster_n_jobs, dask_cluster
 from .overlay import write_overlay
 from .report import chance_levels, classification_metrics, plot_timeline
@@ -323,6 +324,8 @@ def _load(args, n_jobs=None):
             f"{shown(args.model)} holds a {type(model).__name__}, not an emoset model (train "
             "one with 'emoset train')."
         )
+    if "video" not in model.modalities_.values():
+        end_early_clip()  # predict's early alignment of a clip: no face is needed
     return model.set_params(
         cache_dir=_cache_dir(args),
         n_jobs=args.n_jobs if n_jobs is None else n_jobs,

@@ -132,25 +132,32 @@ def _faces_key(path, audio, aligner, options):
     )
 
 
+def _file_state(path):
+    """A file as its early alignment is compared on: where it is and its size and times."""
+    st = os.stat(path)
+    return os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def early_settings(path, audio, aligner, options):
-    """What a clip's faces aligned ahead are compared on (:func:`early_faces`): the files, the
-    aligner (its class and parameters) and the tracker's options."""
+    """What a clip's faces aligned ahead are compared on (:func:`early_faces`): the files
+    (their size and times: not changed since), the aligner (its class and parameters) and
+    the tracker's options."""
     fps, max_frames, allow_partial, people = options
-    audio = None if audio is None else os.path.realpath(audio)
+    files = _file_state(path), None if audio is None else _file_state(audio)
     people = sorted(people.items())
-    return os.path.realpath(path), audio, _spec_key(aligner), fps, max_frames, allow_partial, people
+    return files, _spec_key(aligner), fps, max_frames, allow_partial, people
 
 
 def early_faces(path, aligner, options):
-    """``(settings, faces)``: a clip's faces as :func:`_extract_one` aligns them (its video's
-    own sound), for :func:`emoset.video.face_process.start_early_clip`'s child; None if
-    aligning it warned (the caller then aligns it itself, and the warning reaches the user)."""
+    """A clip's faces as :func:`_extract_one` aligns them (its video's own sound), for
+    :func:`emoset.video.face_process.start_early_clip`'s child: yields the settings, then the
+    faces, or None if aligning warned (the caller then aligns the clip itself, and the
+    warning reaches the user)."""
+    yield early_settings(path, None, aligner, options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         aligned = _align(path, None, aligner, options)
-    if caught:
-        return None
-    return early_settings(path, None, aligner, options), aligned
+    yield None if caught else aligned
 
 
 def _extract_one(task):
@@ -170,12 +177,12 @@ def _extract_one(task):
     ):
         aligned = None  # cached by an emoset that did not keep the aligned landmarks
     faces_cached = aligned is not None
-    if aligned is None:  # aligned by the process the command started early, if it was
+    if faces_cached:
+        take_early_clip(path, None)  # a process the command started early is not needed
+    else:  # aligned by that process if it has these settings, else here
         aligned = take_early_clip(path, early_settings(path, audio, aligner, options))
-    else:
-        take_early_clip(path, None)  # not needed: ended
-    if aligned is None:
-        aligned = _align(path, audio, aligner, options)
+        if aligned is None:
+            aligned = _align(path, audio, aligner, options)
         if cache is not None:
             cache.put(faces_key, aligned)
     timings = {"align": 0.0 if faces_cached else aligned["seconds"]}

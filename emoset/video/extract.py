@@ -312,10 +312,10 @@ def _people(min_face_size, identity_threshold):
 
 def default_clip_faces(path, *, allow_partial=False):
     """A video clip's faces as the default video subsystem (``ImageSetFeatures()``, the CNN)
-    aligns them, with the settings they were aligned with: ``(settings, faces)``, or None
-    if aligning warned (see :func:`emoset.video.face_process.start_early_clip`)."""
+    aligns them: yields the settings they are aligned with, then the faces, or None if
+    aligning warned (see :func:`emoset.video.face_process.start_early_clip`)."""
     step = ImageSetFeatures(allow_partial=allow_partial).fit()
-    return early_faces(path, step.make_aligner(), step._options())
+    yield from early_faces(path, step.make_aligner(), step._options())
 
 
 def _extract(

@@ -103,11 +103,12 @@ def _decode_ahead(source, report, media, seconds, out):
         out.put(exc)
 
 
-def _work(conn, source, aligners, media):
+def _work(conn, parent_end, source, aligners, media):
     """The child: decode (a thread of its own, :data:`_AHEAD` frames ahead), align, send
     ``("frames", [(t, faces), ...], n_decoded, seconds)`` batches, then ``("end", error,
     n_decoded, seconds)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which ends this
+    parent_end.close()  # so that a send fails (is not left waiting) once the parent is gone
     report = {}
     seconds = {"decode": 0.0, "detect_align": 0.0}
     try:
@@ -129,9 +130,9 @@ def _work(conn, source, aligners, media):
             if len(batch) >= _SEND_EVERY:
                 conn.send(("frames", batch, n_decoded, dict(seconds)))
                 batch = []
+        n_decoded = report.get("n_decoded") or 0  # the decoder has ended: every frame
         if batch:
             conn.send(("frames", batch, n_decoded, dict(seconds)))
-        n_decoded = report.get("n_decoded") or 0
         conn.send(("end", report.get("error"), n_decoded, dict(seconds)))
     except BaseException as exc:
         what = (os.fspath(exc.path), exc.reason) if isinstance(exc, MediaError) else None
@@ -163,7 +164,8 @@ class FaceProcess:
     Iterating yields ``(t, faces)``: a kept frame's time and, per aligner, ``None`` or
     ``(face, chip, aligned_landmarks, box)``. ``n_decoded`` (video frames decoded up to the
     last frame received), ``error`` (the decoding error that ended the video early, or None)
-    and ``seconds`` (the child's ``decode`` and ``detect_align`` time) follow it. An error in
+    and ``seconds`` (the child's ``decode`` and ``detect_align`` time; the decoding thread's
+    includes its waits for Python's lock) follow it. An error in
     the child is raised here (a :class:`~emoset.io.errors.MediaError` as itself).
     :meth:`close` ends the child (also when the caller stops early).
 
@@ -180,21 +182,11 @@ class FaceProcess:
         self._conn, child = ctx.Pipe(duplex=False)
         self._process = ctx.Process(
             target=_work,
-            args=(child, os.fspath(source), list(aligners), media),
+            args=(child, self._conn, os.fspath(source), list(aligners), media),
             name="emoset-faces",
             daemon=True,
         )
-        try:
-            with warnings.catch_warnings():
-                # Python 3.12+ on any fork from a process with threads (BLAS, ONNX Runtime);
-                # the child runs nothing but the decoder and dlib, and leaves with os._exit
-                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-                self._process.start()
-        except BaseException:
-            self._conn.close()
-            raise
-        finally:
-            child.close()
+        _start(self._process, self._conn, child)
         self.n_decoded = 0
         self.error = None
         self.seconds = {"decode": 0.0, "detect_align": 0.0}
@@ -284,18 +276,20 @@ def end_early():
 _early_clip = None
 
 
-def _clip_work(conn, align, path):
-    """The child of :func:`start_early_clip`: send ``align(path)``, or None if it failed."""
+def _clip_work(conn, parent_end, align, path):
+    """The child of :func:`start_early_clip`: send ``align(path)``'s settings as soon as it
+    knows them, then its faces (None instead of either if it failed)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which ends this
+    parent_end.close()  # so that a send fails (is not left waiting) once the parent is gone
     logging.disable(logging.CRITICAL)  # the parent tells what happened, aligning it anew
     try:
-        got = align(path)
+        for got in align(path):
+            conn.send(got)
     except BaseException:  # the parent aligns the clip itself, and meets the error there
-        got = None
-    try:
-        conn.send(got)
-    except (OSError, ValueError):
-        pass  # the parent is gone
+        try:
+            conn.send(None)
+        except (OSError, ValueError):
+            pass  # the parent is gone
     finally:
         conn.close()
 
@@ -304,12 +298,13 @@ def start_early_clip(path, align):
     """Align a video clip's faces in a forked child while this process imports the
     estimators and loads a model (``emoset predict`` on one clip).
 
-    ``align(path)`` runs in the child and returns ``(settings, faces)`` (the command's:
-    ``emoset.video.extract.default_clip_faces``, the default video subsystem's
-    alignment, which imports the estimators in the child) or None. The clip's extraction
-    takes the faces with :func:`take_early_clip` if it asks for exactly these settings, and
-    aligns the clip itself otherwise; a clip whose alignment failed or warned in the child
-    is aligned again by the extraction, which raises or warns.
+    ``align(path)`` runs in the child and yields the settings it aligns with (compared with
+    the extraction's own, the file's size and times included), then the faces or None (the
+    command's: ``emoset.video.extract.default_clip_faces``, the default video subsystem's
+    alignment, which imports the estimators in the child). The clip's extraction takes the
+    faces with :func:`take_early_clip` if it asks for exactly these settings, and aligns the
+    clip itself otherwise; a clip whose alignment failed or warned in the child is aligned
+    again by the extraction, which raises or warns.
     """
     global _early_clip
     end_early_clip()
@@ -317,39 +312,32 @@ def start_early_clip(path, align):
     conn, child = ctx.Pipe(duplex=False)
     process = ctx.Process(
         target=_clip_work,
-        args=(child, align, os.fspath(path)),
+        args=(child, conn, align, os.fspath(path)),
         name="emoset-clip-faces",
         daemon=True,
     )
-    try:
-        process.start()
-    except BaseException:
-        conn.close()
-        raise
-    finally:
-        child.close()
+    _start(process, conn, child)
     _early_clip = (os.path.realpath(path), conn, process)
 
 
 def take_early_clip(path, settings):
     """The faces :func:`start_early_clip` aligned for the file ``path`` with exactly
     ``settings`` (``emoset.video._clip.early_settings``), else None; ``settings`` None:
-    not wanted. The child is ended either way."""
+    not wanted. The child is ended either way (at once when its settings differ)."""
     global _early_clip
     if _early_clip is None or _early_clip[0] != os.path.realpath(path):
         return None
     (_, conn, process), _early_clip = _early_clip, None
     try:
-        if settings is None:
+        if settings is None or conn.recv() != settings:
             return None
-        try:
-            got = conn.recv()
-        except (EOFError, OSError):
-            return None
-        if got is None or got[0] != settings:
-            return None
-        logger.debug("faces of %s: aligned by the process the command started early", path)
-        return got[1]
+        faces = conn.recv()
+        if faces is not None:
+            logger.debug("faces of %s: aligned by the process the command started early", path)
+        return faces
+    except Exception as exc:  # EOF (the child died), a message that does not load, memory
+        logger.debug("faces of %s: the early process gave nothing (%r)", path, exc)
+        return None
     finally:
         _stop(conn, process)
 
@@ -360,6 +348,22 @@ def end_early_clip():
     early, _early_clip = _early_clip, None
     if early is not None:
         _stop(*early[1:])
+
+
+def _start(process, conn, child):
+    """Fork ``process``, then close this process's copy of the child's end of the pipe."""
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ on any fork from a process with threads (BLAS, ONNX Runtime); the
+            # child runs nothing but the decoder, dlib and the alignment, and leaves with
+            # os._exit
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+            process.start()
+    except BaseException:
+        conn.close()
+        raise
+    finally:
+        child.close()
 
 
 def _stop(conn, process):

@@ -234,7 +234,7 @@ def test_help_and_version_import_no_estimator():
         "        main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = ('sklearn', 'scipy', 'pandas', 'cv2', 'av', 'onnxruntime', 'dlib', 'opensmile')\n"
+        "heavy = ('numpy', 'sklearn', 'scipy', 'pandas', 'cv2', 'av', 'onnxruntime', 'dlib', 'opensmile')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
     )
     out = subprocess.run(
@@ -388,3 +388,13 @@ def test_train_on_two_corpora_normalized_and_augmented(data_root, feature_cache,
     assert model.augmented_["audio-svm"] == bool(model.selected_["audio-svm"] % 2)
     step = model.subsystems_["audio-svm"][0]
     assert step.normalize == "speaker" and step.bandwidth_ < 5000  # CREMA-D's band
+
+
+def test_predict_aligns_ahead_no_sound_file():
+    """The suffixes ``emoset predict`` starts no early alignment for (no faces in a sound
+    file) are emoset's list of sound files' extensions, kept apart so that the parser
+    imports neither NumPy nor PyAV."""
+    from emoset.app.cli import _SOUND_SUFFIXES
+    from emoset.io.media import AUDIO_EXTENSIONS
+
+    assert _SOUND_SUFFIXES == AUDIO_EXTENSIONS

@@ -17,6 +17,10 @@ from emoset.video import face_process as early
 from emoset.video._clip import _align, early_settings
 from emoset.video.extract import ImageSetFeatures, default_clip_faces
 
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the early process is forked: Linux only"
+)
+
 
 @pytest.fixture(scope="module")
 def clips(data_root):
@@ -24,6 +28,13 @@ def clips(data_root):
     if len(paths) != 2:
         pytest.skip(f"the full-frame CREMA-D clips are not in {data_root}")
     return paths
+
+
+@pytest.fixture(autouse=True)
+def _no_child_left():
+    """A test that fails half-way leaves no early process for the next one to take."""
+    yield
+    early.end_early_clip()
 
 
 def _default():
@@ -71,7 +82,19 @@ def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video\n")
     early.start_early_clip(bad, default_clip_faces)  # fails in the child: nothing to take
+    child = early._early_clip[2]
     assert early.take_early_clip(bad, early_settings(bad, None, aligner, (fps, *rest))) is None
+    assert early._early_clip is None and not child.is_alive()
+
+
+def test_a_file_changed_since_the_child_started_is_aligned_anew(clips, tmp_path):
+    aligner, options = _default()
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(clips[0].read_bytes())
+    early.start_early_clip(path, default_clip_faces)
+    assert early._early_clip[1].poll(300)  # the child has looked at the file (its settings)
+    path.write_bytes(clips[1].read_bytes())  # then another clip under the same name
+    assert early.take_early_clip(path, early_settings(path, None, aligner, options)) is None
 
 
 def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
@@ -89,6 +112,54 @@ def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
         got = ImageSetFeatures(fps=5).fit().transform([clips[0]])  # not what it aligned
     assert "started early" not in caplog.text
     assert early._early_clip is None and 0 < len(got[0]) < len(expected[0])
+
+
+def test_taken_faces_are_cached_and_a_cached_clip_ends_the_child(clips, tmp_path, caplog):
+    step = ImageSetFeatures(cache_dir=tmp_path / "cache").fit()
+    early.start_early_clip(clips[0], default_clip_faces)
+    with caplog.at_level(logging.DEBUG, logger="emoset.video.face_process"):
+        first, info = step.extract([clips[0]])
+    assert "aligned by the process the command started early" in caplog.text
+    assert not info["cached"].iloc[0]
+    early.start_early_clip(clips[0], default_clip_faces)
+    child = early._early_clip[2]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="emoset.video.face_process"):
+        again, info = step.extract([clips[0]])
+    assert info["cached"].iloc[0] and "started early" not in caplog.text
+    assert np.array_equal(again[0], first[0])
+    assert early._early_clip is None and not child.is_alive()
+
+
+def test_a_child_whose_command_died_does_not_wait_for_it(clips):
+    """The command killed (here: gone without ending its child): the child finishes, fails to
+    send and exits, rather than waiting forever on a pipe it holds both ends of."""
+    import os
+    import time
+
+    code = (
+        "import os, sys\n"
+        "from emoset.video import face_process as early\n"
+        "from emoset.video.extract import default_clip_faces\n"
+        f"early.start_early_clip({str(clips[0])!r}, default_clip_faces)\n"
+        "print(early._early_clip[2].pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.split()[-1])
+    for _ in range(3000):  # at most 5 minutes on a loaded machine
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            break
+        if state == "Z":  # exited; its new parent has not reaped it yet
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        pytest.fail("the early child of a dead command was still running after 5 minutes")
 
 
 def test_the_command_aligns_a_clip_before_it_loads_the_model(small_model_file, clips, tmp_path):
