@@ -8,7 +8,8 @@ Usage::
                    fusion+augment-room augment-choice fusion+augment-choice
                    augment-room+compare-C adapted+em adapted+balanced adapted+self-train
                    adapted+reverse-C adapted+1se-C sets sets+speaker-norm
-                   default+lld default+lld-subsystem fusion+lld-subsystem ...]
+                   default+lld default+lld-subsystem fusion+lld-subsystem
+                   augment-choice+lld-subsystem ...]
         [--scenarios cremad-to-ravdess ravdess-to-cremad both-to-unseen ravdess cremad]
         [--sessions] [--out results/cross_corpus]
 
@@ -70,7 +71,8 @@ frames; issue 25):
   functionals SVM: ``default_audio_subsystems(sets=True)``; ``fusion+lld-subsystem``: the
   same beside the ``fusion`` rows' eGeMAPS and ComParE subsystems; ``adapted+lld-subsystem``:
   beside ``adapted``'s (``fusion+speaker-norm+shared-band``, below; the image sets themselves
-  are not standardised per speaker).
+  are not standardised per speaker); ``augment-choice+lld-subsystem``: both speech
+  subsystems with the :data:`AUGMENT_ROOM` copies as a choice of the inner CV.
 
 ``default`` and every other row are the functionals SVM without the image sets
 (``sets=False``), as they were measured.
@@ -178,6 +180,7 @@ CONFIGS = (
     "default+lld-subsystem",
     "fusion+lld-subsystem",
     "adapted+lld-subsystem",
+    "augment-choice+lld-subsystem",
 )
 #: The unsupervised adaptations of the test batch (see the module docstring), each on
 #: ``adapted`` = ``fusion+speaker-norm+shared-band``.
