@@ -18,7 +18,7 @@ from sklearn.base import clone
 from .._version import __version__
 from ..io.errors import TruncationWarning
 from ..utils.cache import DiskCache, file_sha256, make_key
-from .face_process import take_early_clip
+from .face_process import early_clip_waiting, take_early_clip
 from .people import TRACKING_VERSION, align_people, summarise_people
 
 
@@ -133,17 +133,23 @@ def _faces_key(path, audio, aligner, options):
 
 
 def _file_state(path):
-    """A file as its early alignment is compared on: where it is and its size and times."""
-    st = os.stat(path)
+    """A file as its early alignment is compared on: where it is and its size and times
+    (None if it cannot be read: then nothing is taken, and aligning says what is wrong)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
     return os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def early_settings(path, audio, aligner, options):
     """What a clip's faces aligned ahead are compared on (:func:`early_faces`): the files
     (their size and times: not changed since), the aligner (its class and parameters) and
-    the tracker's options."""
+    the tracker's options; None if a file cannot be read."""
     fps, max_frames, allow_partial, people = options
     files = _file_state(path), None if audio is None else _file_state(audio)
+    if files[0] is None or (audio is not None and files[1] is None):
+        return None  # a file that cannot be read: nothing is taken
     people = sorted(people.items())
     return files, _spec_key(aligner), fps, max_frames, allow_partial, people
 
@@ -154,8 +160,7 @@ def early_faces(path, aligner, options):
     faces, or None if aligning warned (the caller then aligns the clip itself, and the
     warning reaches the user)."""
     yield early_settings(path, None, aligner, options)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:  # what the filters would show
         aligned = _align(path, None, aligner, options)
     yield None if caught else aligned
 
@@ -180,7 +185,8 @@ def _extract_one(task):
     if faces_cached:
         take_early_clip(path, None)  # a process the command started early is not needed
     else:  # aligned by that process if it has these settings, else here
-        aligned = take_early_clip(path, early_settings(path, audio, aligner, options))
+        if early_clip_waiting(path):
+            aligned = take_early_clip(path, early_settings(path, audio, aligner, options))
         if aligned is None:
             aligned = _align(path, audio, aligner, options)
         if cache is not None:

@@ -46,6 +46,7 @@ __all__ = [
     "FaceProcess",
     "aligned_face",
     "end_early",
+    "early_clip_waiting",
     "end_early_clip",
     "face_process_available",
     "start_early",
@@ -317,7 +318,17 @@ def start_early_clip(path, align):
         daemon=True,
     )
     _start(process, conn, child)
-    _early_clip = (os.path.realpath(path), conn, process)
+    _early_clip = (os.path.realpath(path), conn, process, os.getpid())
+
+
+def early_clip_waiting(path):
+    """Whether :func:`start_early_clip` started a child for the file ``path`` that no
+    extraction has taken yet."""
+    return (
+        _early_clip is not None
+        and _early_clip[3] == os.getpid()  # not a forked worker's inherited copy
+        and _early_clip[0] == os.path.realpath(path)
+    )
 
 
 def take_early_clip(path, settings):
@@ -325,9 +336,9 @@ def take_early_clip(path, settings):
     ``settings`` (``emoset.video._clip.early_settings``), else None; ``settings`` None:
     not wanted. The child is ended either way (at once when its settings differ)."""
     global _early_clip
-    if _early_clip is None or _early_clip[0] != os.path.realpath(path):
+    if not early_clip_waiting(path):
         return None
-    (_, conn, process), _early_clip = _early_clip, None
+    (_, conn, process, _), _early_clip = _early_clip, None
     try:
         if settings is None or conn.recv() != settings:
             return None
@@ -346,8 +357,8 @@ def end_early_clip():
     """End a child :func:`start_early_clip` started that no extraction took."""
     global _early_clip
     early, _early_clip = _early_clip, None
-    if early is not None:
-        _stop(*early[1:])
+    if early is not None and early[3] == os.getpid():
+        _stop(*early[1:3])
 
 
 def _start(process, conn, child):

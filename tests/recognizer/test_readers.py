@@ -7,12 +7,14 @@ the full-frame CREMA-D clips of actor 1001, written with PyAV into a temporary f
 """
 
 import queue
+import sys
 import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 from _avfiles import clip_frames_and_audio, write_av
+from _orphans import exits_when_orphaned
 
 from emoset.io.errors import MediaError
 from emoset.io.sources import iter_media
@@ -303,35 +305,18 @@ def test_an_early_process_no_pass_can_take_is_ended(model, video, tmp_path):
     assert early._early is None and not started._process.is_alive()
 
 
-def test_a_face_process_whose_parent_died_exits(video):
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc: Linux only")
+def test_a_face_process_whose_parent_died_exits(video, tmp_path):
     """The parent killed (here: gone without ending its child): the child's sends fail and it
     exits, rather than waiting forever on a pipe it holds both ends of."""
-    import os
-    import subprocess
-    import sys
-    import time
-
+    pid_file = tmp_path / "pid"
     code = (
         "import os\n"
         "from emoset.video.face_process import FaceProcess\n"
         "from emoset.video.tracking import AlignerSettings\n"
         f"p = FaceProcess({str(video)!r}, [AlignerSettings()], color='gray', fps=None, "
         "audio_sr=16000, start=None)\n"
-        "print(p._process.pid, flush=True)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p._process.pid))\n"
         "os._exit(0)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    pid = int(done.stdout.split()[-1])
-    for _ in range(3000):  # at most 5 minutes on a loaded machine
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            break
-        if state == "Z":  # exited; its new parent has not reaped it yet
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, 9)
-        pytest.fail("the face process of a dead parent was still running after 5 minutes")
+    assert exits_when_orphaned(code, pid_file), "the face process of a dead parent did not exit"

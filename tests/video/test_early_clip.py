@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from _orphans import exits_when_orphaned
 
 from emoset.video import face_process as early
 from emoset.video._clip import _align, early_settings
@@ -93,8 +94,11 @@ def test_a_file_changed_since_the_child_started_is_aligned_anew(clips, tmp_path)
     path.write_bytes(clips[0].read_bytes())
     early.start_early_clip(path, default_clip_faces)
     assert early._early_clip[1].poll(300)  # the child has looked at the file (its settings)
+    before = early_settings(path, None, aligner, options)
     path.write_bytes(clips[1].read_bytes())  # then another clip under the same name
-    assert early.take_early_clip(path, early_settings(path, None, aligner, options)) is None
+    after = early_settings(path, None, aligner, options)
+    assert after != before
+    assert early.take_early_clip(path, after) is None
 
 
 def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
@@ -131,35 +135,19 @@ def test_taken_faces_are_cached_and_a_cached_clip_ends_the_child(clips, tmp_path
     assert early._early_clip is None and not child.is_alive()
 
 
-def test_a_child_whose_command_died_does_not_wait_for_it(clips):
+def test_a_child_whose_command_died_does_not_wait_for_it(clips, tmp_path):
     """The command killed (here: gone without ending its child): the child finishes, fails to
     send and exits, rather than waiting forever on a pipe it holds both ends of."""
-    import os
-    import time
-
+    pid_file = tmp_path / "pid"
     code = (
-        "import os, sys\n"
+        "import os\n"
         "from emoset.video import face_process as early\n"
         "from emoset.video.extract import default_clip_faces\n"
         f"early.start_early_clip({str(clips[0])!r}, default_clip_faces)\n"
-        "print(early._early_clip[2].pid, flush=True)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(early._early_clip[2].pid))\n"
         "os._exit(0)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    pid = int(done.stdout.split()[-1])
-    for _ in range(3000):  # at most 5 minutes on a loaded machine
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            break
-        if state == "Z":  # exited; its new parent has not reaped it yet
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, 9)
-        pytest.fail("the early child of a dead command was still running after 5 minutes")
+    assert exits_when_orphaned(code, pid_file), "the early child of a dead command did not exit"
 
 
 def test_the_command_aligns_a_clip_before_it_loads_the_model(small_model_file, clips, tmp_path):
@@ -184,3 +172,16 @@ def test_the_command_aligns_a_clip_before_it_loads_the_model(small_model_file, c
     assert reference.returncode == 0, reference.stderr
     assert "started early" not in reference.stderr
     assert done.stdout == reference.stdout
+
+
+def test_a_missing_clip_says_so_with_or_without_a_child(clips, tmp_path):
+    path = tmp_path / "gone.mp4"
+    _, info = ImageSetFeatures().fit().extract([path])
+    assert info["error"].iloc[0].endswith("gone.mp4: no such file")
+    path.write_bytes(clips[0].read_bytes())
+    early.start_early_clip(path, default_clip_faces)
+    child = early._early_clip[2]
+    path.unlink()  # gone before the extraction looks at it
+    _, info = ImageSetFeatures().fit().extract([path])
+    assert info["error"].iloc[0].endswith("gone.mp4: no such file")
+    assert early._early_clip is None and not child.is_alive()
