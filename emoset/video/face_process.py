@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import warnings
+from typing import NamedTuple
 
 from ..io.errors import MediaError
 from ..io.sources import iter_media
@@ -83,6 +84,14 @@ def aligned_face(found):
     return found.face, found.chip, found.aligned_landmarks, found.box
 
 
+def _in_child(parent_end):
+    """What a forked child does first: leave Ctrl-C to the parent (which ends the child), and
+    close its copy of the parent's end of the pipe, so that a send fails once the parent is
+    gone instead of waiting forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent_end.close()
+
+
 def _decode_ahead(source, report, media, seconds, out):
     """The decoder thread: each kept frame's item with the count of frames decoded so far
     into ``out``, then None (or the exception that stopped it). PyAV's decoder releases
@@ -108,8 +117,7 @@ def _work(conn, parent_end, source, aligners, media):
     """The child: decode (a thread of its own, :data:`_AHEAD` frames ahead), align, send
     ``("frames", [(t, faces), ...], n_decoded, seconds)`` batches, then ``("end", error,
     n_decoded, seconds)``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which ends this
-    parent_end.close()  # so that a send fails (is not left waiting) once the parent is gone
+    _in_child(parent_end)
     report = {}
     seconds = {"decode": 0.0, "detect_align": 0.0}
     try:
@@ -273,15 +281,23 @@ def end_early():
 
 # ---------------------------------------------------------------------- one clip (predict)
 
-#: ``(file, connection, process)`` started by :func:`start_early_clip`, waiting for its clip.
+
+class _EarlyClip(NamedTuple):
+    """A child :func:`start_early_clip` started, waiting for its clip's extraction."""
+
+    file: str  # the clip's real path
+    conn: object  # this process's end of the pipe
+    process: object
+    pid: int  # the process that started it (a forked worker's inherited copy is not its)
+
+
 _early_clip = None
 
 
 def _clip_work(conn, parent_end, align, path):
     """The child of :func:`start_early_clip`: send ``align(path)``'s settings as soon as it
     knows them, then its faces (None instead of either if it failed)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's, which ends this
-    parent_end.close()  # so that a send fails (is not left waiting) once the parent is gone
+    _in_child(parent_end)
     logging.disable(logging.CRITICAL)  # the parent tells what happened, aligning it anew
     try:
         for got in align(path):
@@ -318,7 +334,7 @@ def start_early_clip(path, align):
         daemon=True,
     )
     _start(process, conn, child)
-    _early_clip = (os.path.realpath(path), conn, process, os.getpid())
+    _early_clip = _EarlyClip(os.path.realpath(path), conn, process, os.getpid())
 
 
 def early_clip_waiting(path):
@@ -326,23 +342,24 @@ def early_clip_waiting(path):
     extraction has taken yet."""
     return (
         _early_clip is not None
-        and _early_clip[3] == os.getpid()  # not a forked worker's inherited copy
-        and _early_clip[0] == os.path.realpath(path)
+        and _early_clip.pid == os.getpid()
+        and _early_clip.file == os.path.realpath(path)
     )
 
 
 def take_early_clip(path, settings):
     """The faces :func:`start_early_clip` aligned for the file ``path`` with exactly
     ``settings`` (``emoset.video._clip.early_settings``), else None; ``settings`` None:
-    not wanted. The child is ended either way (at once when its settings differ)."""
+    not wanted. The child is ended either way (as soon as its settings, sent before it
+    aligns, differ)."""
     global _early_clip
     if not early_clip_waiting(path):
         return None
-    (_, conn, process, _), _early_clip = _early_clip, None
+    early, _early_clip = _early_clip, None
     try:
-        if settings is None or conn.recv() != settings:
+        if settings is None or early.conn.recv() != settings:
             return None
-        faces = conn.recv()
+        faces = early.conn.recv()
         if faces is not None:
             logger.debug("faces of %s: aligned by the process the command started early", path)
         return faces
@@ -350,15 +367,15 @@ def take_early_clip(path, settings):
         logger.debug("faces of %s: the early process gave nothing (%r)", path, exc)
         return None
     finally:
-        _stop(conn, process)
+        _stop(early.conn, early.process)
 
 
 def end_early_clip():
     """End a child :func:`start_early_clip` started that no extraction took."""
     global _early_clip
     early, _early_clip = _early_clip, None
-    if early is not None and early[3] == os.getpid():
-        _stop(*early[1:3])
+    if early is not None and early.pid == os.getpid():
+        _stop(early.conn, early.process)
 
 
 def _start(process, conn, child):
