@@ -8,7 +8,7 @@ from .fusion import (
     out_of_fold_scores,
     stack_scores,
 )
-from .scoring import aligned_scores, scores_accuracy, scores_to_labels
+from .scoring import aligned_scores, scores_accuracy, scores_in_order, scores_to_labels
 
 __all__ = [
     "AbstainingClassifier",
@@ -18,6 +18,7 @@ __all__ = [
     "normalize_scores",
     "out_of_fold_scores",
     "scores_accuracy",
+    "scores_in_order",
     "scores_to_labels",
     "stack_scores",
 ]

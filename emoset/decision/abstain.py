@@ -30,7 +30,7 @@ import logging
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.metrics import pairwise_distances_argmin_min, pairwise_distances_chunked
+from sklearn.metrics import pairwise_distances_chunked
 from sklearn.svm import SVC
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -62,6 +62,27 @@ def _nearest_other(R, groups=None):
         return D.min(axis=1)
 
     return np.concatenate(list(pairwise_distances_chunked(R, reduce_func=reduce)))
+
+
+#: Rows times reference rows held at once by :func:`_nearest_distance`.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def _nearest_distance(R, reference):
+    """Euclidean distance of every row of ``R`` to its nearest row of ``reference`` (float64).
+
+    What ``sklearn.metrics.pairwise_distances_argmin_min`` returns as distances, computed
+    directly: a timeline scores a window at a time, and that function's checks of its
+    arguments cost about 2 ms a call, far more than the distances of one row.
+    """
+    ref_sq = np.einsum("ij,ij->i", reference, reference)
+    step = max(1, _CHUNK_ELEMENTS // max(len(reference), 1))
+    out = np.empty(len(R))
+    for start in range(0, len(R), step):
+        X = R[start : start + step]
+        d2 = np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * (X @ reference.T) + ref_sq[None, :]
+        out[start : start + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
 
 
 class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -355,7 +376,7 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.ood_threshold_ is None or not keep.any():
             return ratio
         R = self._representation(self._take(X, keep))
-        _, dist = pairwise_distances_argmin_min(R, self.ood_reference_.astype(np.float64))
+        dist = _nearest_distance(R, self.ood_reference_.astype(np.float64))
         ratio[keep] = dist / max(self.ood_threshold_, np.finfo(float).tiny)
         return ratio
 
@@ -390,23 +411,46 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             See :meth:`distance_ratio`.
         """
         check_is_fitted(self)
-        X, keep, why = self._usable(X)
-        ratio = self._ratio(X, keep)
-        for i in np.flatnonzero(keep & (ratio > 1)):
+        _, _, why, ratio = self._assess(X)
+        return why, ratio
+
+    def decision_function_with_reasons(self, X):
+        """:meth:`decision_function` and :meth:`abstentions` at once, each input checked and
+        its distance to the training data measured once (a timeline scores every window so).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or list of image sets
+
+        Returns
+        -------
+        scores : ndarray
+            As :meth:`decision_function` returns them.
+        reasons : list of str or None
+        ratio : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X, keep, why, ratio = self._assess(X)
+        return self._scores_of(X, keep, self.estimator_, "decision_function"), why, ratio
+
+    def _assess(self, X):
+        """``(X, keep, why, ratio)``: the checked inputs, those scored, why the others are
+        not, and each one's distance ratio."""
+        X, usable, why = self._usable(X)
+        ratio = self._ratio(X, usable)
+        far = usable & (ratio > 1)
+        for i in np.flatnonzero(far):
             why[i] = (
                 f"far from the training data (nearest training input {ratio[i]:.1f}x "
                 "farther than the threshold fitted on training data)"
             )
-        return why, ratio
-
-    def _scored(self, X):
-        check_is_fitted(self)
-        X, keep, _ = self._usable(X)
-        ratio = self._ratio(X, keep)
-        return X, keep & ~(ratio > 1)
+        return X, usable & ~far, why, ratio
 
     def _scores(self, X, model, method):
-        X, keep = self._scored(X)
+        X, keep, _, _ = self._assess(X)
+        return self._scores_of(X, keep, model, method)
+
+    def _scores_of(self, X, keep, model, method):
         binary = method == "decision_function" and len(self.classes_) == 2
         shape = (len(keep),) if binary else (len(keep), len(self.classes_))
         out = np.full(shape, np.nan)
@@ -422,7 +466,8 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Of ``classes_``'s dtype when nothing is abstained on, else of dtype object.
         """
-        X, keep = self._scored(X)
+        check_is_fitted(self)
+        X, keep, _, _ = self._assess(X)
         if keep.all():
             return np.asarray(self.estimator_.predict(X))
         out = np.empty(len(keep), dtype=object)

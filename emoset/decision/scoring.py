@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["aligned_scores", "scores_accuracy", "scores_to_labels"]
+__all__ = ["aligned_scores", "scores_accuracy", "scores_in_order", "scores_to_labels"]
 
 
 def scores_to_labels(scores, classes):
@@ -70,10 +70,29 @@ def aligned_scores(estimator, X, classes, *, method="decision_function"):
     scores : ndarray of shape (n_clips, len(classes))
         NaN rows where the classifier abstains.
     """
-    scores = np.asarray(getattr(estimator, method)(X), dtype=float)
+    scores = getattr(estimator, method)(X)
+    return scores_in_order(scores, estimator.classes_, classes)
+
+
+def scores_in_order(scores, own_classes, classes):
+    """A classifier's scores (columns in ``own_classes`` order) in ``classes`` order, as
+    :func:`aligned_scores` returns them.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_clips, n_own) or (n_clips,)
+        A binary ``decision_function`` (one column) becomes ``[-s, s]``.
+    own_classes : array-like of shape (n_own,)
+    classes : array-like of shape (n_classes,)
+
+    Returns
+    -------
+    scores : ndarray of shape (n_clips, len(classes))
+    """
+    scores = np.asarray(scores, dtype=float)
     if scores.ndim == 1:
         scores = np.column_stack([-scores, scores])
-    own = list(estimator.classes_)
+    own = list(own_classes)
     out = np.full((len(scores), len(classes)), np.nan)
     for j, c in enumerate(classes):
         if c in own:

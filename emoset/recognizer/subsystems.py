@@ -21,7 +21,7 @@ from sklearn.svm import SVC
 
 from ..audio.features import AUDIO_FEATURE_SETS, OpenSmileDescriptorMoments, make_audio_features
 from ..decision.abstain import AbstainingClassifier
-from ..decision.scoring import aligned_scores
+from ..decision.scoring import aligned_scores, scores_in_order
 from ..sets.classifiers import ImageSetPLS
 from ..sets.imagesets import GaussianMomentEmbedding, MeanModel
 from ..utils.validation import check_choice
@@ -432,6 +432,9 @@ def classify_features(pipe, F, classes):
     """
     Xt = pipe[1:-1].transform(F) if len(pipe.steps) > 2 else F
     clf = pipe.steps[-1][1]
+    if hasattr(clf, "decision_function_with_reasons"):
+        scores, why, ratio = clf.decision_function_with_reasons(Xt)
+        return scores_in_order(scores, clf.classes_, classes), list(why), ratio
     scores = aligned_scores(clf, Xt, classes)
     if hasattr(clf, "abstentions"):
         why, ratio = clf.abstentions(Xt)

@@ -9,8 +9,9 @@ that decodes the video stream (:func:`emoset.io.sources.iter_media` with ``only=
 timed as a pass reading both streams) in a thread of its own, a few frames ahead (FFmpeg's
 decoder releases the lock), and runs one :class:`~emoset.video.faces.FaceTrack` per aligner
 over the kept frames, exactly as the pass does itself; it sends each kept frame's time
-and its aligned faces back in order, while the parent decodes the audio (``only="audio"``),
-featurises the faces and analyses the audio. The faces are the same arrays the pass
+and its aligned faces back in order (from a third thread, so that the alignment goes on
+while a parent that is still starting reads nothing), while the parent decodes the audio
+(``only="audio"``), featurises the faces and analyses the audio. The faces are the same arrays the pass
 computes in its own process (tested), so the rows are too.
 
 This module imports no estimator and not scikit-learn (only :mod:`emoset.video.tracking`,
@@ -65,6 +66,11 @@ _SEND_EVERY = 8
 #: Decoded frames the decoder thread may hold ahead of the alignment.
 _AHEAD = 16
 
+#: Messages the sending thread may hold for a parent that is not reading (a command importing
+#: the estimators and loading its model): about 2 s of alignment, 1,024 frames (4 MB of 64x64
+#: faces), instead of the 64 kB a pipe holds, so that the alignment does not wait for it.
+_BACKLOG = 128
+
 
 def face_process_available():
     """Whether this process can fork a :class:`FaceProcess`: Linux (forking a threaded
@@ -113,13 +119,34 @@ def _decode_ahead(source, report, media, seconds, out):
         out.put(exc)
 
 
+def _send_all(conn, outbox, failed):
+    """The sending thread: each message of ``outbox`` to the parent in turn, until None; a
+    send that fails (the parent is gone) sets ``failed`` and ends it."""
+    try:
+        while (message := outbox.get()) is not None:
+            conn.send(message)
+    except (OSError, ValueError):
+        failed.set()
+        while outbox.get() is not None:  # let the alignment finish putting
+            pass
+
+
 def _work(conn, parent_end, source, aligners, media):
-    """The child: decode (a thread of its own, :data:`_AHEAD` frames ahead), align, send
-    ``("frames", [(t, faces), ...], n_decoded, seconds)`` batches, then ``("end", error,
-    n_decoded, seconds)``."""
+    """The child: decode (a thread of its own, :data:`_AHEAD` frames ahead), align, and send
+    (a thread of its own, up to :data:`_BACKLOG` messages behind) ``("frames", [(t, faces),
+    ...], n_decoded, seconds)`` batches, then ``("end", error, n_decoded, seconds)``."""
     _in_child(parent_end)
     report = {}
     seconds = {"decode": 0.0, "detect_align": 0.0}
+    outbox, failed = queue.Queue(maxsize=_BACKLOG), threading.Event()
+    sender = threading.Thread(target=_send_all, args=(conn, outbox, failed), daemon=True)
+    sender.start()
+
+    def send(message):
+        if failed.is_set():
+            raise BrokenPipeError("the parent is gone")
+        outbox.put(message)
+
     try:
         tracks = [FaceTrack(a) for a in aligners]
         decoded = queue.Queue(maxsize=_AHEAD)
@@ -137,19 +164,19 @@ def _work(conn, parent_end, source, aligners, media):
             batch.append((t, [aligned_face(track.update(frame)) for track in tracks]))
             seconds["detect_align"] += time.perf_counter() - t1
             if len(batch) >= _SEND_EVERY:
-                conn.send(("frames", batch, n_decoded, dict(seconds)))
+                send(("frames", batch, n_decoded, dict(seconds)))
                 batch = []
         n_decoded = report.get("n_decoded") or 0  # the decoder has ended: every frame
         if batch:
-            conn.send(("frames", batch, n_decoded, dict(seconds)))
-        conn.send(("end", report.get("error"), n_decoded, dict(seconds)))
+            send(("frames", batch, n_decoded, dict(seconds)))
+        send(("end", report.get("error"), n_decoded, dict(seconds)))
     except BaseException as exc:
         what = (os.fspath(exc.path), exc.reason) if isinstance(exc, MediaError) else None
-        try:
-            conn.send(("error", what, f"{type(exc).__name__}: {exc}"))
-        except (OSError, ValueError):
-            pass  # the parent is gone
+        if not failed.is_set():
+            outbox.put(("error", what, f"{type(exc).__name__}: {exc}"))
     finally:
+        outbox.put(None)
+        sender.join()
         conn.close()
 
 

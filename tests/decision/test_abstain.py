@@ -373,3 +373,36 @@ def test_distance_check_with_speakers_measures_to_other_speakers():
         pytest.raises(ValueError, match=r"^groups must have shape \(5,\); got \(4,\)\.$"),
     ):
         AbstainingClassifier(**params).fit(X, y, groups=groups[:4])
+
+
+def test_nearest_training_distances_equal_scikit_learns_in_any_chunk(monkeypatch):
+    """The distance check's own nearest-row distances are scikit-learn's
+    (``pairwise_distances_argmin_min``), whatever the number of rows held at once."""
+    from sklearn.metrics import pairwise_distances_argmin_min
+
+    from emoset.decision import abstain
+
+    rng = np.random.default_rng(3)
+    R, reference = rng.normal(size=(50, 7)), rng.normal(size=(9, 7))
+    expected = pairwise_distances_argmin_min(R, reference)[1]
+    for elements in (1, 9 * 4, 1 << 22):  # one row at a time, four, all of them
+        monkeypatch.setattr(abstain, "_CHUNK_ELEMENTS", elements)
+        np.testing.assert_allclose(abstain._nearest_distance(R, reference), expected, rtol=1e-12)
+    # a row equal to a reference row is at distance 0, not NaN from round-off
+    assert abstain._nearest_distance(reference[[4]] * 1.0, reference)[0] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_scores_and_reasons_at_once_equal_the_two_calls(n_classes):
+    """What a timeline asks per window: the decision values and the reasons of one check."""
+    X = np.vstack([X_TRAIN, [[10.0, 0.0], [11.0, 0.0], [10.0, 1.0]]])
+    y = ["a"] * 3 + ["b"] * 3 + ["c" if n_classes == 3 else "b"] * 3
+    clf = AbstainingClassifier(ood_quantile=0.5, ood_margin=2.0).fit(X, y)
+    test = np.array([[0.5, 0.5], [0.0, 4.0], [np.nan, 1.0], [10.0, 0.5], [0.0, 30.0]])
+    scores, why, ratio = clf.decision_function_with_reasons(test)
+    np.testing.assert_array_equal(scores, clf.decision_function(test))
+    why_alone, ratio_alone = clf.abstentions(test)
+    assert why == why_alone
+    np.testing.assert_array_equal(ratio, ratio_alone)  # NaN for the NaN row in both
+    assert [w is None for w in why] == [True, False, False, True, False]
+    assert np.isnan(scores[[1, 2, 4]]).all() and np.isfinite(scores[[0, 3]]).all()

@@ -161,6 +161,51 @@ def test_the_decoder_thread_runs_ahead_by_at_most_its_queue(video, tmp_path):
     assert isinstance(error, MediaError) and error.path.name == "notes.mp4" and out.empty()
 
 
+class _HeldPipe:
+    """The child's end of the pipe of a parent that reads nothing until ``release`` is set."""
+
+    def __init__(self):
+        self.release, self.sent = threading.Event(), []
+
+    def send(self, message):
+        self.release.wait()
+        self.sent.append(message)
+
+    def close(self):
+        pass
+
+
+def test_the_alignment_does_not_wait_for_a_parent_that_is_not_reading(video, monkeypatch):
+    """A command importing the estimators and loading its model reads no faces for a second
+    or more: the child aligns on, its messages held by its sending thread, and the parent
+    then gets every one of them in order."""
+    from emoset.video import face_process
+
+    monkeypatch.setattr(face_process, "_in_child", lambda parent_end: None)  # not forked
+    aligned = []
+    update = FaceTrack.update
+    monkeypatch.setattr(FaceTrack, "update", lambda t, f, **kw: aligned.append(1) or update(t, f))
+    media = {"color": "gray", "fps": FPS, "audio_sr": 16000, "start": None}
+    n_frames = len(list(iter_media(video, only="video", **media)))
+    assert n_frames < face_process._BACKLOG * face_process._SEND_EVERY  # all fit in the backlog
+    pipe = _HeldPipe()
+    child = threading.Thread(
+        target=face_process._work, args=(pipe, None, str(video), [FaceAligner()], media)
+    )
+    child.start()
+    for _ in range(30000):  # until every frame is aligned (at most 5 minutes when loaded)
+        if len(aligned) == n_frames:
+            break
+        child.join(0.01)
+    assert len(aligned) == n_frames and not pipe.sent  # all aligned, nothing read yet
+    pipe.release.set()
+    child.join()
+    kinds = [m[0] for m in pipe.sent]
+    assert kinds == ["frames"] * (len(kinds) - 1) + ["end"]
+    times = [t for m in pipe.sent[:-1] for t, _ in m[1]]
+    assert times == [item[1] for item in iter_media(video, only="video", **media)]
+
+
 class _Faces:
     """A stand-in for a FaceProcess: ``frames`` in order, then its end (``error``)."""
 
