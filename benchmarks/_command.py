@@ -138,7 +138,8 @@ def compile_package():
     would compile the package's source again (about 0.3 s), which no installed copy does."""
     import compileall
 
-    compileall.compile_dir(REPO / "emoset", quiet=1)
+    if not compileall.compile_dir(REPO / "emoset", quiet=1):
+        raise RuntimeError(f"could not byte-compile {REPO / 'emoset'}")
 
 
 def command_table(model, source, clip, runs):

@@ -72,16 +72,20 @@ def _nearest_distance(R, reference):
     """Euclidean distance of every row of ``R`` to its nearest row of ``reference`` (float64).
 
     What ``sklearn.metrics.pairwise_distances_argmin_min`` returns as distances, computed
-    directly: a timeline scores a window at a time, and that function's checks of its
-    arguments cost about 2 ms a call, far more than the distances of one row.
+    directly: a timeline scores a few windows at a time, and that function's checks of its
+    arguments cost more than the distances of a window (0.5-1 ms a call). A row with no
+    finite distance (a non-finite embedding) is infinitely far; a non-finite reference row is
+    passed over.
     """
-    ref_sq = np.einsum("ij,ij->i", reference, reference)
     step = max(1, _CHUNK_ELEMENTS // max(len(reference), 1))
     out = np.empty(len(R))
-    for start in range(0, len(R), step):
-        X = R[start : start + step]
-        d2 = np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * (X @ reference.T) + ref_sq[None, :]
-        out[start : start + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite rows: inf below
+        ref_sq = np.einsum("ij,ij->i", reference, reference)
+        for start in range(0, len(R), step):
+            X = R[start : start + step]
+            d2 = np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * (X @ reference.T) + ref_sq
+            out[start : start + step] = np.sqrt(np.maximum(np.fmin.reduce(d2, axis=1), 0.0))
+    out[~np.isfinite(out)] = np.inf
     return out
 
 
@@ -414,9 +418,12 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         _, _, why, ratio = self._assess(X)
         return why, ratio
 
+    @available_if(lambda self: hasattr(self._base(), "decision_function"))
     def decision_function_with_reasons(self, X):
-        """:meth:`decision_function` and :meth:`abstentions` at once, each input checked and
-        its distance to the training data measured once (a timeline scores every window so).
+        """:meth:`decision_function` and :meth:`abstentions` from one check of the inputs.
+
+        Each input is checked and its distance to the training data measured once (a
+        timeline scores every window so).
 
         Parameters
         ----------
@@ -424,10 +431,12 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        scores : ndarray
-            As :meth:`decision_function` returns them.
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            As :meth:`decision_function` returns them (one column for two classes).
         reasons : list of str or None
+            As :meth:`abstentions` returns them.
         ratio : ndarray of shape (n_samples,)
+            See :meth:`distance_ratio`.
         """
         check_is_fitted(self)
         X, keep, why, ratio = self._assess(X)
@@ -443,6 +452,8 @@ class AbstainingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             why[i] = (
                 f"far from the training data (nearest training input {ratio[i]:.1f}x "
                 "farther than the threshold fitted on training data)"
+                if np.isfinite(ratio[i])
+                else "far from the training data (no finite distance to it)"
             )
         return X, usable & ~far, why, ratio
 

@@ -11,15 +11,15 @@ decoder releases the lock), and runs one :class:`~emoset.video.faces.FaceTrack` 
 over the kept frames, exactly as the pass does itself; it sends each kept frame's time
 and its aligned faces back in order (from a third thread, so that the alignment goes on
 while a parent that is still starting reads nothing), while the parent decodes the audio
-(``only="audio"``), featurises the faces and analyses the audio. The faces are the same arrays the pass
-computes in its own process (tested), so the rows are too.
+(``only="audio"``), featurises the faces and analyses the audio. The faces are the same
+arrays the pass computes in its own process (tested), so the rows are too.
 
 This module imports no estimator and not scikit-learn (only :mod:`emoset.video.tracking`,
 ``emoset.io`` and ``emoset.utils``): the ``emoset timeline`` command starts a face process
 before it imports the estimators and loads the model (:func:`start_early`), with the
 settings of the default models (every frame, the default aligner), so that the faces are
-aligned while the command starts. The pass takes it (:func:`take_early`) only if it asks for exactly those
-settings; otherwise it is ended and the pass starts its own.
+aligned while the command starts. The pass takes it (:func:`take_early`) only if it asks for
+exactly those settings; otherwise it is ended and the pass starts its own.
 
 ``emoset predict`` on one video clip does the same for the clip (:func:`start_early_clip`):
 a forked child aligns its faces as the default video subsystem does, importing the estimators
@@ -67,8 +67,9 @@ _SEND_EVERY = 8
 _AHEAD = 16
 
 #: Messages the sending thread may hold for a parent that is not reading (a command importing
-#: the estimators and loading its model): about 2 s of alignment, 1,024 frames (4 MB of 64x64
-#: faces), instead of the 64 kB a pipe holds, so that the alignment does not wait for it.
+#: the estimators and loading its model): about 2 s of alignment, 1,024 frames (5.6 MB per
+#: aligner of 64x64 faces and their landmarks; with dlib's 150x150 face chips, about 70 MB),
+#: instead of the 64 kB a pipe holds, so that the alignment does not wait for it.
 _BACKLOG = 128
 
 
@@ -120,14 +121,16 @@ def _decode_ahead(source, report, media, seconds, out):
 
 
 def _send_all(conn, outbox, failed):
-    """The sending thread: each message of ``outbox`` to the parent in turn, until None; a
-    send that fails (the parent is gone) sets ``failed`` and ends it."""
+    """The sending thread: each message of ``outbox`` to the parent in turn, until None. A
+    send that fails (the parent gone, or anything else) sets ``failed``, so that the alignment
+    stops at its next message, and takes the rest of ``outbox`` unsent: the alignment never
+    waits on a full queue, and the parent, its pipe closed, is told the child ended."""
     try:
         while (message := outbox.get()) is not None:
             conn.send(message)
-    except (OSError, ValueError):
+    except BaseException:
         failed.set()
-        while outbox.get() is not None:  # let the alignment finish putting
+        while outbox.get() is not None:
             pass
 
 

@@ -388,8 +388,24 @@ def test_nearest_training_distances_equal_scikit_learns_in_any_chunk(monkeypatch
     for elements in (1, 9 * 4, 1 << 22):  # one row at a time, four, all of them
         monkeypatch.setattr(abstain, "_CHUNK_ELEMENTS", elements)
         np.testing.assert_allclose(abstain._nearest_distance(R, reference), expected, rtol=1e-12)
-    # a row equal to a reference row is at distance 0, not NaN from round-off
-    assert abstain._nearest_distance(reference[[4]] * 1.0, reference)[0] == pytest.approx(0.0)
+    # a row equal to a reference row is at distance 0, not NaN from a negative round-off
+    # (far from the origin the expansion gives -3e-11 here); a non-finite row is infinitely far
+    far = reference + 100.0
+    assert abstain._nearest_distance(far[[4]], far)[0] == 0.0
+    R[0, 3], R[1, 2] = np.nan, np.inf
+    assert np.isinf(abstain._nearest_distance(R[:3], reference)[:2]).all()
+
+
+def test_an_input_with_no_finite_distance_is_abstained_on():
+    """An input whose representation is not finite (finite features, a degenerate embedding)
+    is far from everything, never scored with no reason."""
+    clf = AbstainingClassifier(ood_quantile=0.5).fit(X_TRAIN, Y_TRAIN)
+    clf.ood_reference_ = clf.ood_reference_.copy()
+    clf.ood_reference_[:, 0] = np.inf  # as if every reference embedding had overflowed
+    why, ratio = clf.abstentions(X_TRAIN[:2])
+    assert np.isinf(ratio).all()
+    assert why == ["far from the training data (no finite distance to it)"] * 2
+    assert clf.predict(X_TRAIN[:2]).tolist() == [None, None]
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

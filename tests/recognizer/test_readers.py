@@ -162,17 +162,34 @@ def test_the_decoder_thread_runs_ahead_by_at_most_its_queue(video, tmp_path):
 
 
 class _HeldPipe:
-    """The child's end of the pipe of a parent that reads nothing until ``release`` is set."""
+    """The child's end of the pipe of a parent that reads nothing until ``release`` is set;
+    with ``fail_at``, the send of that message (counted from 1) raises ``error`` instead."""
 
-    def __init__(self):
+    def __init__(self, fail_at=None, error=BrokenPipeError):
         self.release, self.sent = threading.Event(), []
+        self.fail_at, self.error = fail_at, error
 
     def send(self, message):
         self.release.wait()
+        if len(self.sent) + 1 == self.fail_at:
+            raise self.error("the parent is gone")
         self.sent.append(message)
 
     def close(self):
         pass
+
+
+def _child_thread(monkeypatch, video, pipe, media):
+    """``face_process._work`` in a thread of this process (not forked), and a list that
+    grows by one item per frame it aligns."""
+    from emoset.video import face_process
+
+    monkeypatch.setattr(face_process, "_in_child", lambda parent_end: None)
+    aligned = []
+    update = FaceTrack.update
+    monkeypatch.setattr(FaceTrack, "update", lambda t, f, **kw: aligned.append(1) or update(t, f))
+    args = (pipe, None, str(video), [FaceAligner()], media)
+    return threading.Thread(target=face_process._work, args=args, daemon=True), aligned
 
 
 def test_the_alignment_does_not_wait_for_a_parent_that_is_not_reading(video, monkeypatch):
@@ -181,29 +198,47 @@ def test_the_alignment_does_not_wait_for_a_parent_that_is_not_reading(video, mon
     then gets every one of them in order."""
     from emoset.video import face_process
 
-    monkeypatch.setattr(face_process, "_in_child", lambda parent_end: None)  # not forked
-    aligned = []
-    update = FaceTrack.update
-    monkeypatch.setattr(FaceTrack, "update", lambda t, f, **kw: aligned.append(1) or update(t, f))
     media = {"color": "gray", "fps": FPS, "audio_sr": 16000, "start": None}
     n_frames = len(list(iter_media(video, only="video", **media)))
     assert n_frames < face_process._BACKLOG * face_process._SEND_EVERY  # all fit in the backlog
     pipe = _HeldPipe()
-    child = threading.Thread(
-        target=face_process._work, args=(pipe, None, str(video), [FaceAligner()], media)
-    )
+    child, aligned = _child_thread(monkeypatch, video, pipe, media)
     child.start()
-    for _ in range(30000):  # until every frame is aligned (at most 5 minutes when loaded)
-        if len(aligned) == n_frames:
-            break
-        child.join(0.01)
-    assert len(aligned) == n_frames and not pipe.sent  # all aligned, nothing read yet
-    pipe.release.set()
+    try:
+        seen, still = 0, 0
+        while len(aligned) < n_frames and still < 6000:  # stalled a minute: it waits for us
+            child.join(0.01)
+            still = still + 1 if len(aligned) == seen else 0
+            seen = len(aligned)
+        assert len(aligned) == n_frames and not pipe.sent  # all aligned, nothing read yet
+    finally:
+        pipe.release.set()
     child.join()
     kinds = [m[0] for m in pipe.sent]
     assert kinds == ["frames"] * (len(kinds) - 1) + ["end"]
     times = [t for m in pipe.sent[:-1] for t, _ in m[1]]
     assert times == [item[1] for item in iter_media(video, only="video", **media)]
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError, TypeError])
+def test_a_failed_send_ends_the_alignment(video, monkeypatch, error):
+    """Once a send fails (the parent gone, or a message that cannot be sent) the child stops
+    aligning at its next message and ends, instead of aligning the rest of the file or
+    waiting on a full queue."""
+    from emoset.video import face_process
+
+    monkeypatch.setattr(face_process, "_BACKLOG", 1)
+    media = {"color": "gray", "fps": None, "audio_sr": 16000, "start": None}
+    n_frames = len(list(iter_media(video, only="video", **media)))
+    pipe = _HeldPipe(fail_at=2, error=error)
+    pipe.release.set()
+    child, aligned = _child_thread(monkeypatch, video, pipe, media)
+    child.start()
+    child.join(120)  # a few seconds; a child waiting on its queue would never end
+    assert not child.is_alive()
+    # at most: the one sent, the failed one, one queued behind it, one waiting for room
+    # while the sender failed, and the one being aligned when the failure was seen
+    assert len(pipe.sent) == 1 and len(aligned) <= 5 * face_process._SEND_EVERY < n_frames
 
 
 class _Faces:
