@@ -9,7 +9,7 @@ Usage::
                    augment-room+compare-C adapted+em adapted+balanced adapted+self-train
                    adapted+reverse-C adapted+1se-C sets sets+speaker-norm
                    default+lld default+lld-subsystem fusion+lld-subsystem
-                   augment-choice+lld-subsystem ...]
+                   augment-choice+lld-subsystem default+lld-subsystem+svm-grid ...]
         [--scenarios cremad-to-ravdess ravdess-to-cremad both-to-unseen ravdess cremad]
         [--sessions] [--out results/cross_corpus]
 
@@ -73,6 +73,10 @@ frames; issue 25):
   beside ``adapted``'s (``fusion+speaker-norm+shared-band``, below; the image sets themselves
   are not standardised per speaker); ``augment-choice+lld-subsystem``: both speech
   subsystems with the :data:`AUGMENT_ROOM` copies as a choice of the inner CV.
+* ``default+lld-subsystem+svm-grid`` -- ``default+lld-subsystem`` with each speech candidate
+  tried with the SVM's ``C`` of :data:`SVM_GRID_CS` and ``gamma`` of :data:`SVM_GRID_GAMMAS`
+  (a multiple of scikit-learn's ``"scale"``, the default), the inner speaker CV keeping one
+  per subsystem as it keeps a feature set.
 
 ``default`` and every other row are the functionals SVM without the image sets
 (``sets=False``), as they were measured.
@@ -181,6 +185,7 @@ CONFIGS = (
     "fusion+lld-subsystem",
     "adapted+lld-subsystem",
     "augment-choice+lld-subsystem",
+    "default+lld-subsystem+svm-grid",
 )
 #: The unsupervised adaptations of the test batch (see the module docstring), each on
 #: ``adapted`` = ``fusion+speaker-norm+shared-band``.
@@ -206,6 +211,11 @@ AUGMENT_ROOM = ("noise", "reverb", "speed")
 
 #: The ``C`` grid of the ``compare-C`` rows (ComParE alone, ``C`` chosen by the inner CV).
 COMPARE_CS = (1.0, 10.0)
+
+#: The grid of the ``svm-grid`` rows: ``C``, and ``gamma`` as a multiple of ``"scale"``
+#: (``1 / (n_features * X.var())`` of the training matrix, the default's).
+SVM_GRID_CS = (1.0, 10.0)
+SVM_GRID_GAMMAS = (1.0, 0.1)
 
 #: Coverages of the risk-coverage curve.
 COVERAGES = (0.25, 0.5, 0.75)
@@ -320,6 +330,29 @@ class SpeechSets:
         proba = self.search_.predict_proba(self._standardized(clips))
         labels = self.search_.classes_[np.argmax(proba, axis=1)]
         return np.array(labels, dtype=object), proba.max(axis=1)
+
+
+class ScaledGammaSVC(SVC):
+    """``SVC`` whose ``gamma`` (a number) multiplies scikit-learn's ``"scale"`` value of the
+    training matrix, ``1 / (n_features * X.var())``: ``gamma=0.1`` is a tenth of the default."""
+
+    def fit(self, X, y, sample_weight=None):
+        factor, X = self.gamma, np.asarray(X, dtype=float)
+        var = X.var()
+        self.gamma = factor / (X.shape[1] * var) if var != 0 else factor
+        try:
+            return super().fit(X, y, sample_weight)
+        finally:
+            self.gamma = factor  # the fitted ``_gamma`` keeps the value
+
+
+def _svm_variant(pipe, C, gamma):
+    """A clone of a speech pipeline with its SVM's ``C``, ``gamma`` a multiple of ``"scale"``."""
+    pipe = clone(pipe).set_params(svm__estimator__C=C)
+    if gamma != 1.0:
+        svc = pipe.get_params()["svm__estimator"]
+        pipe.set_params(svm__estimator=ScaledGammaSVC(**{**svc.get_params(), "gamma": gamma}))
+    return pipe
 
 
 def _frame_stats(sets):
@@ -439,7 +472,8 @@ class Recognizer:
     ``fusion_features``: the feature sets of the fused subsystems (``fusion``);
     ``self_train_min_prob``: the self-training rule's least posterior. ``lld``: the speech
     image sets (``"egemaps-lld"``) as a ``"candidate"`` of the speech subsystem, or as a
-    ``"subsystem"`` of their own beside the others.
+    ``"subsystem"`` of their own beside the others. ``svm_grid``: every speech candidate
+    with each ``C`` of :data:`SVM_GRID_CS` and ``gamma`` of :data:`SVM_GRID_GAMMAS`.
     """
 
     def __init__(
@@ -458,9 +492,11 @@ class Recognizer:
         fusion_features=("egemaps", "compare"),
         self_train_min_prob=SELF_TRAIN_MIN_PROB,
         lld=None,
+        svm_grid=False,
     ):
         self.cache_dir = cache_dir
         self.lld = lld
+        self.svm_grid = svm_grid
         self.fusion_features = fusion_features
         self.self_train_min_prob = self_train_min_prob
         self.normalize = normalize
@@ -507,6 +543,18 @@ class Recognizer:
             }
             if self.lld == "subsystem":
                 audio["audio-lld-svm"] = make_audio_pipeline("egemaps-lld", probability=False)
+        if self.svm_grid:  # the default's candidates first: ties keep them
+            audio = {
+                name: [
+                    _svm_variant(p, c, g)
+                    for c in SVM_GRID_CS
+                    for g in SVM_GRID_GAMMAS
+                    for p in cands
+                ]
+                for name, cands in (
+                    (n, c if isinstance(c, list) else [c]) for n, c in audio.items()
+                )
+            }
         if C == "grid":
             audio = {
                 name: [clone(p).set_params(svm__estimator__C=c) for c in C_GRID for p in cands]
@@ -602,6 +650,7 @@ class Recognizer:
             tuple(self.fusion_features),
             self.bandwidth,
             self.lld,
+            self.svm_grid,
         )
         ids = tuple((c.corpus, c.id) for c in clips)
         return params, ids, tuple((c.corpus, c.id) for c in self.unlabelled)
@@ -707,6 +756,7 @@ def make_config(name, cache_dir):
         decide="em" if "em" in tokens else "balanced" if "balanced" in tokens else None,
         self_train="self-train" in tokens,
         lld="candidate" if "lld" in tokens else "subsystem" if "lld-subsystem" in tokens else None,
+        svm_grid="svm-grid" in tokens,
     )
 
 

@@ -496,3 +496,31 @@ def test_cross_corpus_adaptation_on_real_clips(data_root, feature_cache):
         assert se.C_[name] == C_GRID[one_se_choice(accs, len(cremad))]
         assert se.C_[name] <= C_GRID[grid.selected_[name]]  # toward stronger regularisation
         assert se.model_.subsystems_[name].get_params()["svm__estimator__C"] == se.C_[name]
+
+
+def test_cross_corpus_svm_grid_candidates_and_gamma():
+    """The ``svm-grid`` rows: each default candidate with ``C`` x ``gamma``, the default's first
+    (ties keep them); ``gamma`` a multiple of scikit-learn's ``"scale"``, the parameter kept."""
+    from sklearn.svm import SVC
+
+    from pipelines.cross_corpus import SVM_GRID_CS, SVM_GRID_GAMMAS, ScaledGammaSVC, make_config
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5)) * 3.0, np.repeat([0, 1], 20)
+    svc = ScaledGammaSVC(gamma=0.1).fit(X, y)
+    reference = SVC(gamma="scale").fit(X, y)
+    assert svc.gamma == 0.1 and svc._gamma == pytest.approx(0.1 * reference._gamma, rel=1e-12)
+    explicit = SVC(gamma=0.1 * reference._gamma).fit(X, y)
+    np.testing.assert_allclose(svc.decision_function(X), explicit.decision_function(X))
+
+    from emoset.recognizer.subsystems import make_audio_pipeline
+    from pipelines.cross_corpus import _svm_variant
+
+    pipe = make_audio_pipeline("compare", probability=False)
+    for C, gamma in [(c, g) for c in SVM_GRID_CS for g in SVM_GRID_GAMMAS]:
+        est = _svm_variant(pipe, C, gamma).get_params()["svm__estimator"]
+        assert est.C == C and type(est) is (SVC if gamma == 1.0 else ScaledGammaSVC)
+        assert est.gamma == ("scale" if gamma == 1.0 else gamma)
+    assert pipe.get_params()["svm__estimator"].C == 1.0  # the default's, untouched
+    assert make_config("default+lld-subsystem+svm-grid", None).svm_grid
+    assert not make_config("default+lld-subsystem", None).svm_grid
