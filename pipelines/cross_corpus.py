@@ -143,6 +143,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linear_sum_assignment, minimize_scalar
 from scipy.special import log_softmax
 from sklearn.base import clone
@@ -333,17 +334,30 @@ class SpeechSets:
 
 
 class ScaledGammaSVC(SVC):
-    """``SVC`` whose ``gamma`` (a number) multiplies scikit-learn's ``"scale"`` value of the
-    training matrix, ``1 / (n_features * X.var())``: ``gamma=0.1`` is a tenth of the default."""
+    """``SVC`` whose ``gamma`` (a positive number) multiplies scikit-learn's ``"scale"`` value
+    of the training matrix, ``1 / (n_features * X.var())``: ``gamma=0.1`` is a tenth of the
+    default (a string, as ``"scale"`` by default, is SVC's own). ``fit`` sets the absolute
+    value for the duration of the fit and then restores the multiplier (so one instance must
+    not be fitted by two threads at once; the pipelines here fit clones)."""
 
     def fit(self, X, y, sample_weight=None):
-        factor, X = self.gamma, np.asarray(X, dtype=float)
-        var = X.var()
+        factor = self.gamma
+        if isinstance(factor, str):
+            return super().fit(X, y, sample_weight)
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
+            raise ValueError(
+                f"ScaledGammaSVC: gamma must be a positive number (a multiple of 'scale'); "
+                f"got {factor!r}."
+            )
+        if sparse.issparse(X):  # scikit-learn's own formula for "scale"
+            var = X.multiply(X).mean() - X.mean() ** 2
+        else:
+            var = np.asarray(X, dtype=float).var()
         self.gamma = factor / (X.shape[1] * var) if var != 0 else factor
         try:
             return super().fit(X, y, sample_weight)
         finally:
-            self.gamma = factor  # the fitted ``_gamma`` keeps the value
+            self.gamma = factor  # the fitted ``_gamma`` keeps the absolute value
 
 
 def _svm_variant(pipe, C, gamma):
@@ -744,6 +758,8 @@ def make_config(name, cache_dir):
     room = "augment-room" in tokens or "augment-choice" in tokens
     augment = AUGMENT_ROOM if room else AUGMENT if "augment" in tokens else ()
     choose = {"reverse-C": "reverse", "cv-C": "cv", "1se-C": "1se"}
+    if "svm-grid" in tokens and tokens & {"compare-C", "reverse-C", "cv-C", "1se-C"}:
+        raise ValueError(f"{name}: svm-grid chooses the SVMs' C itself; drop the other C choice.")
     return Recognizer(
         cache_dir,
         normalize="speaker" if adapted or "speaker-norm" in tokens else None,

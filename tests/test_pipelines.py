@@ -513,14 +513,21 @@ def test_cross_corpus_svm_grid_candidates_and_gamma():
     explicit = SVC(gamma=0.1 * reference._gamma).fit(X, y)
     np.testing.assert_allclose(svc.decision_function(X), explicit.decision_function(X))
 
-    from emoset.recognizer.subsystems import make_audio_pipeline
-    from pipelines.cross_corpus import _svm_variant
+    with pytest.raises(ValueError, match="a multiple of 'scale'"):
+        ScaledGammaSVC(gamma=-1.0).fit(X, y)
+    assert ScaledGammaSVC().fit(X, y)._gamma == reference._gamma  # "scale": SVC's own
 
-    pipe = make_audio_pipeline("compare", probability=False)
-    for C, gamma in [(c, g) for c in SVM_GRID_CS for g in SVM_GRID_GAMMAS]:
-        est = _svm_variant(pipe, C, gamma).get_params()["svm__estimator"]
-        assert est.C == C and type(est) is (SVC if gamma == 1.0 else ScaledGammaSVC)
-        assert est.gamma == ("scale" if gamma == 1.0 else gamma)
-    assert pipe.get_params()["svm__estimator"].C == 1.0  # the default's, untouched
-    assert make_config("default+lld-subsystem+svm-grid", None).svm_grid
-    assert not make_config("default+lld-subsystem", None).svm_grid
+    default = make_config("default+lld-subsystem", None)._audio()
+    grid = make_config("default+lld-subsystem+svm-grid", None)._audio()
+    settings = [(c, g) for c in SVM_GRID_CS for g in SVM_GRID_GAMMAS]
+    for name, cands in default.items():
+        cands = cands if isinstance(cands, list) else [cands]
+        assert len(grid[name]) == len(settings) * len(cands)
+        for k, pipe in enumerate(grid[name]):
+            (C, gamma), own = settings[k // len(cands)], cands[k % len(cands)]
+            est = pipe.get_params()["svm__estimator"]
+            assert est.C == C and type(est) is (SVC if gamma == 1.0 else ScaledGammaSVC)
+            assert est.gamma == ("scale" if gamma == 1.0 else gamma)
+            assert pipe.steps[0][1].get_params() == own.steps[0][1].get_params()
+    with pytest.raises(ValueError, match="svm-grid chooses the SVMs' C itself"):
+        make_config("default+lld-subsystem+svm-grid+cv-C", None)

@@ -124,12 +124,18 @@ def _send_all(conn, outbox, failed):
     """The sending thread: each message of ``outbox`` to the parent in turn, until None. A
     send that fails (the parent gone, or anything else) sets ``failed``, so that the alignment
     stops at its next message, and takes the rest of ``outbox`` unsent: the alignment never
-    waits on a full queue, and the parent, its pipe closed, is told the child ended."""
+    waits on a full queue, and the parent, its pipe closed, is told the child ended. A
+    failure that is not the pipe's (a message that cannot be pickled) is sent as the error."""
     try:
         while (message := outbox.get()) is not None:
             conn.send(message)
-    except BaseException:
+    except BaseException as exc:
         failed.set()
+        if not isinstance(exc, OSError):
+            try:
+                conn.send(("error", None, f"sending the faces failed: {type(exc).__name__}: {exc}"))
+            except BaseException:
+                pass  # the parent gets the end of the pipe instead
         while outbox.get() is not None:
             pass
 

@@ -388,12 +388,40 @@ def test_nearest_training_distances_equal_scikit_learns_in_any_chunk(monkeypatch
     for elements in (1, 9 * 4, 1 << 22):  # one row at a time, four, all of them
         monkeypatch.setattr(abstain, "_CHUNK_ELEMENTS", elements)
         np.testing.assert_allclose(abstain._nearest_distance(R, reference), expected, rtol=1e-12)
-    # a row equal to a reference row is at distance 0, not NaN from a negative round-off
-    # (far from the origin the expansion gives -3e-11 here); a non-finite row is infinitely far
-    far = reference + 100.0
-    assert abstain._nearest_distance(far[[4]], far)[0] == 0.0
+
+    # a row equal to a reference row is at distance 0, not NaN, where the expansion's
+    # round-off is negative (far from the origin; which rows depends on the BLAS)
+    def own_row(far, i):  # as the check computes row i's squared distance to itself
+        sq = np.einsum("ij,ij->i", far, far)
+        return (np.einsum("ij,ij->i", far[[i]], far[[i]]) - 2.0 * (far[[i]] @ far.T) + sq)[0, i]
+
+    negative = [
+        (far, i)
+        for far in (reference + offset for offset in (1e2, 1e3, 1e4, 1e5))
+        for i in range(len(far))
+        if own_row(far, i) < 0
+    ]
+    assert negative, "no negative round-off to clamp"
+    assert all(abstain._nearest_distance(far[[i]], far)[0] == 0.0 for far, i in negative)
+    # a non-finite row is infinitely far; a non-finite reference row is passed over
     R[0, 3], R[1, 2] = np.nan, np.inf
     assert np.isinf(abstain._nearest_distance(R[:3], reference)[:2]).all()
+    bad = reference.copy()
+    bad[2, 0], bad[5, 1] = np.inf, np.nan
+    finite = np.delete(reference, [2, 5], axis=0)
+    np.testing.assert_allclose(
+        abstain._nearest_distance(R[3:], bad),
+        pairwise_distances_argmin_min(R[3:], finite)[1],
+        rtol=1e-12,
+    )
+
+
+def test_scores_with_reasons_only_where_the_classifier_has_decision_values():
+    from sklearn.naive_bayes import GaussianNB
+
+    clf = AbstainingClassifier(GaussianNB()).fit(X_TRAIN, Y_TRAIN)
+    assert not hasattr(clf, "decision_function_with_reasons")
+    assert hasattr(AbstainingClassifier().fit(X_TRAIN, Y_TRAIN), "decision_function_with_reasons")
 
 
 def test_an_input_with_no_finite_distance_is_abstained_on():

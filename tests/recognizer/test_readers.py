@@ -166,12 +166,13 @@ class _HeldPipe:
     with ``fail_at``, the send of that message (counted from 1) raises ``error`` instead."""
 
     def __init__(self, fail_at=None, error=BrokenPipeError):
-        self.release, self.sent = threading.Event(), []
+        self.release, self.sent, self.tries = threading.Event(), [], 0
         self.fail_at, self.error = fail_at, error
 
     def send(self, message):
         self.release.wait()
-        if len(self.sent) + 1 == self.fail_at:
+        self.tries += 1
+        if self.tries == self.fail_at:
             raise self.error("the parent is gone")
         self.sent.append(message)
 
@@ -213,7 +214,8 @@ def test_the_alignment_does_not_wait_for_a_parent_that_is_not_reading(video, mon
         assert len(aligned) == n_frames and not pipe.sent  # all aligned, nothing read yet
     finally:
         pipe.release.set()
-    child.join()
+    child.join(120)
+    assert not child.is_alive()
     kinds = [m[0] for m in pipe.sent]
     assert kinds == ["frames"] * (len(kinds) - 1) + ["end"]
     times = [t for m in pipe.sent[:-1] for t, _ in m[1]]
@@ -224,7 +226,8 @@ def test_the_alignment_does_not_wait_for_a_parent_that_is_not_reading(video, mon
 def test_a_failed_send_ends_the_alignment(video, monkeypatch, error):
     """Once a send fails (the parent gone, or a message that cannot be sent) the child stops
     aligning at its next message and ends, instead of aligning the rest of the file or
-    waiting on a full queue."""
+    waiting on a full queue; a failure that is not the pipe's reaches the parent as the
+    error."""
     from emoset.video import face_process
 
     monkeypatch.setattr(face_process, "_BACKLOG", 1)
@@ -238,7 +241,14 @@ def test_a_failed_send_ends_the_alignment(video, monkeypatch, error):
     assert not child.is_alive()
     # at most: the one sent, the failed one, one queued behind it, one waiting for room
     # while the sender failed, and the one being aligned when the failure was seen
-    assert len(pipe.sent) == 1 and len(aligned) <= 5 * face_process._SEND_EVERY < n_frames
+    assert len(aligned) <= 5 * face_process._SEND_EVERY < n_frames
+    assert pipe.sent[0][0] == "frames"
+    if error is BrokenPipeError:
+        assert len(pipe.sent) == 1
+    else:
+        assert pipe.sent[1:] == [
+            ("error", None, "sending the faces failed: TypeError: the parent is gone")
+        ]
 
 
 class _Faces:
