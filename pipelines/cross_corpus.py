@@ -336,9 +336,8 @@ class SpeechSets:
 class ScaledGammaSVC(SVC):
     """``SVC`` whose ``gamma`` (a positive number) multiplies scikit-learn's ``"scale"`` value
     of the training matrix, ``1 / (n_features * X.var())``: ``gamma=0.1`` is a tenth of the
-    default (a string, as ``"scale"`` by default, is SVC's own). ``fit`` sets the absolute
-    value for the duration of the fit and then restores the multiplier (so one instance must
-    not be fitted by two threads at once; the pipelines here fit clones)."""
+    default (a string, as ``"scale"`` by default, is SVC's own). ``fit`` fits an ``SVC`` with
+    the absolute value and takes its fitted state; the parameters stay as given."""
 
     def fit(self, X, y, sample_weight=None):
         factor = self.gamma
@@ -353,11 +352,11 @@ class ScaledGammaSVC(SVC):
             var = X.multiply(X).mean() - X.mean() ** 2
         else:
             var = np.asarray(X, dtype=float).var()
-        self.gamma = factor / (X.shape[1] * var) if var != 0 else factor
-        try:
-            return super().fit(X, y, sample_weight)
-        finally:
-            self.gamma = factor  # the fitted ``_gamma`` keeps the absolute value
+        gamma = factor / (X.shape[1] * var) if var != 0 else factor
+        fitted = SVC(**{**self.get_params(), "gamma": gamma}).fit(X, y, sample_weight)
+        params = self.get_params()
+        vars(self).update({k: v for k, v in vars(fitted).items() if k not in params})
+        return self
 
 
 def _svm_variant(pipe, C, gamma):
