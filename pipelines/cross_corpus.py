@@ -140,6 +140,7 @@ import logging
 import sys
 import warnings
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -368,6 +369,15 @@ def _svm_variant(pipe, C, gamma):
     return pipe
 
 
+def _crossed(audio, variants):
+    """Each subsystem's candidates made anew by each of ``variants`` (functions of a
+    pipeline), the variants the outer loop: every candidate with the first variant first."""
+    return {
+        name: [v(p) for v in variants for p in (c if isinstance(c, list) else [c])]
+        for name, c in audio.items()
+    }
+
+
 def _frame_stats(sets):
     frames = np.vstack(sets)
     return frames.mean(axis=0), frames.std(axis=0) + 1e-8
@@ -557,24 +567,12 @@ class Recognizer:
             if self.lld == "subsystem":
                 audio["audio-lld-svm"] = make_audio_pipeline("egemaps-lld", probability=False)
         if self.svm_grid:  # the default's candidates first: ties keep them
-            audio = {
-                name: [
-                    _svm_variant(p, c, g)
-                    for c in SVM_GRID_CS
-                    for g in SVM_GRID_GAMMAS
-                    for p in cands
-                ]
-                for name, cands in (
-                    (n, c if isinstance(c, list) else [c]) for n, c in audio.items()
-                )
-            }
+            grid = [(c, g) for c in SVM_GRID_CS for g in SVM_GRID_GAMMAS]
+            audio = _crossed(audio, [partial(_svm_variant, C=c, gamma=g) for c, g in grid])
         if C == "grid":
-            audio = {
-                name: [clone(p).set_params(svm__estimator__C=c) for c in C_GRID for p in cands]
-                for name, cands in (
-                    (n, c if isinstance(c, list) else [c]) for n, c in audio.items()
-                )
-            }
+            audio = _crossed(
+                audio, [lambda p, c=c: clone(p).set_params(svm__estimator__C=c) for c in C_GRID]
+            )
         for name, cands in audio.items():
             for pipe in cands if isinstance(cands, list) else [cands]:
                 if self.bandwidth != "auto":
