@@ -43,9 +43,8 @@ from .cluster import SCHEDULER_ENV, scheduler_address
 # loaded when a command runs, not for --help or --version (it imports the estimators); the
 # warning lazy_loader gives for a dotted name is about loading the parent, here already loaded
 commands = lazy_loader.load("emoset.app.commands", suppress_warning=True)
-# the face processes start before the estimators load: these import neither (extract, which
-# does, is used only in predict's child)
-extract = lazy_loader.load("emoset.video.extract", suppress_warning=True)
+# the face processes start before the estimators load: these import neither
+clip_faces = lazy_loader.load("emoset.video.clip_faces", suppress_warning=True)
 face_process = lazy_loader.load("emoset.video.face_process", suppress_warning=True)
 tracking = lazy_loader.load("emoset.video.tracking", suppress_warning=True)
 
@@ -560,8 +559,8 @@ def _align_clip_early(args):
 
 def _default_clip_faces(path, *, allow_partial):
     """In :func:`_align_clip_early`'s child: the clip's faces as the default video subsystem
-    aligns them (importing the estimators there, not here)."""
-    return extract.default_clip_faces(path, allow_partial=allow_partial)
+    aligns them (without importing the estimators)."""
+    return clip_faces.default_clip_faces(path, allow_partial=allow_partial)
 
 
 if __name__ == "__main__":

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 
 import numpy as np
 from sklearn.base import clone
 
 from .._version import __version__
-from ..io.errors import TruncationWarning
 from ..utils.cache import DiskCache, file_sha256, make_key
+from .clip_faces import align_clip, early_settings
 from .face_process import early_clip_waiting, take_early_clip
-from .people import TRACKING_VERSION, align_people, summarise_people
+from .people import TRACKING_VERSION, summarise_people
 
 
 def _spec_key(est):
@@ -60,42 +59,6 @@ def _feature_check(n_faces, dim):
     return check
 
 
-def _align(path, audio, aligner, options):
-    """Every face of a clip, tracked into people (see :func:`~emoset.video.people.align_people`)."""
-    t0 = time.perf_counter()
-    fps, max_frames, allow_partial, people = options
-    kwargs = dict(fps=fps, max_frames=max_frames, allow_partial=allow_partial, audio=audio)
-    partial = None
-    if allow_partial:  # a truncated file is used as far as it decodes, and the numbers kept
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", TruncationWarning)
-            found, summary = align_people(path, aligner, **kwargs, **people)
-        checks = [w.message.check for w in caught if issubclass(w.category, TruncationWarning)]
-        partial = "; ".join(c.reason for c in checks) or None
-    else:
-        found, summary = align_people(path, aligner, **kwargs, **people)
-    stats = found.stats
-    return {
-        "faces": found.faces,
-        "chips": found.chips,
-        "landmarks": found.aligned_landmarks.astype(np.float32),
-        "n_frames": int(stats.n_frames),
-        "n_faces": int(len(found.faces)),
-        "n_detections": int(stats.n_detections),
-        "frame_indices": np.asarray(found.frame_indices, dtype=np.int64),
-        "person": np.asarray(found.person, dtype=np.int64),
-        "boxes": np.asarray(found.boxes, dtype=np.float64),
-        "motion": np.asarray(summary["motion"], dtype=np.float32),
-        "levels": np.asarray(summary["levels"], dtype=np.float32),
-        "frame_rate": summary["frame_rate"],
-        "n_tracks": int(found.extra["n_tracks"]),
-        "n_cuts": int(found.extra["n_cuts"]),
-        "n_small_faces": int(found.extra["n_small_faces"]),
-        "partial": partial,
-        "seconds": time.perf_counter() - t0,
-    }
-
-
 #: Layout of a cached faces entry (people tracked, who speaks) and the tracking rules that
 #: made it (:data:`~emoset.video.people.TRACKING_VERSION`); part of its key.
 _FACES_FORMAT = f"people-2.{TRACKING_VERSION}"
@@ -132,39 +95,6 @@ def _faces_key(path, audio, aligner, options):
     )
 
 
-def _file_state(path):
-    """A file as its early alignment is compared on: where it is and its size and times
-    (None if it cannot be read: then nothing is taken, and aligning says what is wrong)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def early_settings(path, audio, aligner, options):
-    """What a clip's faces aligned ahead are compared on (:func:`early_faces`): the files
-    (their size and times: not changed since), the aligner (its class and parameters) and
-    the tracker's options; None if a file cannot be read."""
-    fps, max_frames, allow_partial, people = options
-    files = _file_state(path), None if audio is None else _file_state(audio)
-    if files[0] is None or (audio is not None and files[1] is None):
-        return None  # a file that cannot be read: nothing is taken
-    people = sorted(people.items())
-    return files, _spec_key(aligner), fps, max_frames, allow_partial, people
-
-
-def early_faces(path, aligner, options):
-    """A clip's faces as :func:`_extract_one` aligns them (its video's own sound), for
-    :func:`emoset.video.face_process.start_early_clip`'s child: yields the settings, then the
-    faces, or None if aligning warned (the caller then aligns the clip itself, and the
-    warning reaches the user)."""
-    yield early_settings(path, None, aligner, options)
-    with warnings.catch_warnings(record=True) as caught:  # what the filters would show
-        aligned = _align(path, None, aligner, options)
-    yield None if caught else aligned
-
-
 def _extract_one(task):
     """Worker: faces (cached) then each feature (cached) for one video."""
     path, audio, aligner, transformers, dims, options, cache_dir = task
@@ -188,7 +118,7 @@ def _extract_one(task):
         if early_clip_waiting(path):
             aligned = take_early_clip(path, early_settings(path, audio, aligner, options))
         if aligned is None:
-            aligned = _align(path, audio, aligner, options)
+            aligned = align_clip(path, audio, aligner, options)
         if cache is not None:
             cache.put(faces_key, aligned)
     timings = {"align": 0.0 if faces_cached else aligned["seconds"]}

@@ -36,7 +36,7 @@ from ..utils.cache import Failure, default_cache_dir, parallel_map
 from ..utils.messages import shown, summarise, warn_caller
 from ..utils.setnames import name_sets
 from ..utils.validation import check_int, check_positive
-from ._clip import _extract_one, _uses_landmarks, _uses_rgb, early_faces
+from ._clip import _extract_one, _uses_landmarks, _uses_rgb
 from .cnn_features import EmotionCNN, FaceDescriptor
 from .faces import FaceAligner
 from .frame_features import HOG, LBP, DenseSIFT, Landmarks, Mirrored
@@ -308,14 +308,6 @@ def _people(min_face_size, identity_threshold):
     checked here: a bad one fails at once, not in every worker."""
     PeopleTracker(FaceAligner(), min_face_size=min_face_size, identity_threshold=identity_threshold)
     return {"min_face_size": min_face_size, "identity_threshold": identity_threshold}
-
-
-def default_clip_faces(path, *, allow_partial=False):
-    """A video clip's faces as the default video subsystem (``ImageSetFeatures()``, the CNN)
-    aligns them: yields the settings they are aligned with, then the faces, or None if
-    aligning warned (see :func:`emoset.video.face_process.start_early_clip`)."""
-    step = ImageSetFeatures(allow_partial=allow_partial).fit()
-    yield from early_faces(path, step.make_aligner(), step._options())
 
 
 def _extract(

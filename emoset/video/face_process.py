@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 from ..io.errors import MediaError
 from ..io.sources import iter_media
-from .tracking import FaceTrack, _AlignerBlocks
+from .tracking import FaceTrack, alignment_key
 
 __all__ = [
     "FaceProcess",
@@ -267,8 +267,6 @@ class FaceProcess:
 
 
 #: The building blocks an aligner must not have replaced for its track to be the same.
-_BLOCKS = ("_check_params", "_detect_all", "_detect", "_predict", "_template", "_warp")
-
 #: ``(settings, FaceProcess)`` started by :func:`start_early`, waiting for its pass.
 _early = None
 
@@ -276,13 +274,7 @@ _early = None
 def _settings(source, aligners, media):
     """What a process is compared on: the file, each aligner's parameters and whether it
     aligns with the plain building blocks (a subclass may not), and the decoding settings."""
-    aligners = tuple(
-        (
-            tuple(sorted(a.get_params().items())),
-            all(getattr(type(a), m) is getattr(_AlignerBlocks, m) for m in _BLOCKS),
-        )
-        for a in aligners
-    )
+    aligners = tuple(alignment_key(a) for a in aligners)
     return os.path.realpath(source), aligners, tuple(sorted(media.items()))
 
 

@@ -26,17 +26,21 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import lazy_loader
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.base import clone
 
 from ..io.errors import MediaError
 from ..io.media import iter_frames, load_audio, probe
 from ..utils.validation import check_int, check_positive
 from ._shapes import _appearance
-from .cnn_features import FaceDescriptor
 from .speakers import attribute_speech, mouth_motion, voice_levels
 from .tracking import CHIP_SIZE, AlignStats, FaceTrack, _check_frame, _import_dlib
+
+# dlib's face descriptor, loaded when a track may be a person seen before: it imports
+# scikit-learn, which a clip aligned in emoset predict's early child does not need
+# (emoset.video.clip_faces); the warning lazy_loader gives for a dotted name is about
+# loading its parent, here already loaded
+cnn_features = lazy_loader.load("emoset.video.cnn_features", suppress_warning=True)
 
 __all__ = [
     "TRACKING_VERSION",
@@ -248,7 +252,7 @@ class PeopleTracker:
             while 80 / 2**need > self.min_face_size and need < 3:
                 need += 1
             if need > int(aligner.upsample):
-                aligner = clone(aligner).set_params(upsample=need)
+                aligner = type(aligner)(**{**aligner.get_params(), "upsample": need})
         self.aligner = aligner
         self.cuts = ShotCuts() if cuts else None
         self.source = source
@@ -419,6 +423,8 @@ class PeopleTracker:
             cost = np.array(
                 [[self._distance(tr, p) for p in candidates] for tr in new], dtype=np.float64
             )
+            from scipy.optimize import linear_sum_assignment  # (SciPy's optimisers: 0.1 s)
+
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] <= self.identity_threshold:
@@ -444,7 +450,7 @@ class PeopleTracker:
         if tr.descriptor is None and tr.chips:
             if self._descriptor is None:
                 blank = np.zeros((1, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
-                self._descriptor = FaceDescriptor().fit(blank)
+                self._descriptor = cnn_features.FaceDescriptor().fit(blank)
             chips = np.stack([_chip(patch, points) for _, _, patch, points in tr.chips])
             tr.descriptor = self._descriptor.transform(chips).mean(axis=0)
             self.extra["n_descriptors"] += len(chips)

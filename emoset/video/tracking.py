@@ -37,6 +37,7 @@ __all__ = [
     "DETECTOR_FILE",
     "FaceTrack",
     "TrackedFace",
+    "alignment_key",
     "find_face_model",
 ]
 
@@ -301,6 +302,21 @@ class _AlignerBlocks:
             borderMode=cv2.BORDER_REPLICATE,
         )
         return face, shape @ M[:, :2].T + M[:, 2]
+
+
+#: The methods an aligner aligns with (a subclass that replaces one aligns differently).
+_BLOCKS = ("_check_params", "_detect_all", "_detect", "_predict", "_template", "_warp")
+
+
+def alignment_key(aligner):
+    """What an aligner's faces depend on: its parameters, and whether it aligns with the
+    plain building blocks (a subclass may not). A :class:`~emoset.video.faces.FaceAligner`
+    and an :class:`AlignerSettings` with the same parameters have the same key, and align
+    the same faces."""
+    return (
+        tuple(sorted(aligner.get_params().items())),
+        all(getattr(type(aligner), m, None) is getattr(_AlignerBlocks, m) for m in _BLOCKS),
+    )
 
 
 class AlignerSettings(_AlignerBlocks):

@@ -285,7 +285,7 @@ def test_train_fits_on_exactly_the_filtered_clips(data_root, feature_cache, tmp_
 
     from emoset.app.commands import _load
     from emoset.video import face_process
-    from emoset.video.extract import default_clip_faces
+    from emoset.video.clip_faces import default_clip_faces
 
     face_process.start_early_clip(left_out[0].video, default_clip_faces)
     child = face_process._early_clip[2]

@@ -15,8 +15,9 @@ import pytest
 from _orphans import exits_when_orphaned
 
 from emoset.video import face_process as early
-from emoset.video._clip import _align, early_settings
-from emoset.video.extract import ImageSetFeatures, default_clip_faces
+from emoset.video.clip_faces import align_clip, default_clip_faces, early_settings
+from emoset.video.extract import ImageSetFeatures
+from emoset.video.faces import FaceAligner
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the early process is forked: Linux only"
@@ -56,12 +57,42 @@ def _same(a, b):
 
 def test_the_faces_aligned_ahead_are_the_extractions_own(clips):
     aligner, options = _default()
-    expected = _align(clips[0], None, aligner, options)
+    expected = align_clip(clips[0], None, aligner, options)
     assert expected["n_faces"] > 30
     early.start_early_clip(clips[0], default_clip_faces)
     got = early.take_early_clip(clips[0], early_settings(clips[0], None, aligner, options))
     _same(got, expected)
     assert early._early_clip is None
+
+
+@pytest.mark.parametrize("allow_partial", [False, True])
+def test_the_child_aligns_with_the_default_video_subsystems_settings(clips, allow_partial):
+    """What the child sends first is what ``ImageSetFeatures()``'s extraction asks for."""
+    step = ImageSetFeatures(allow_partial=allow_partial).fit()
+    theirs = early_settings(clips[0], None, step.make_aligner(), step._options())
+    faces = default_clip_faces(clips[0], allow_partial=allow_partial)
+    assert next(faces) == theirs
+    faces.close()
+    other = ImageSetFeatures(feature="hog", aligner=FaceAligner(48), allow_partial=allow_partial)
+    other = other.fit()
+    assert early_settings(clips[0], None, other.make_aligner(), other._options()) != theirs
+
+
+def test_the_child_imports_no_estimator(clips):
+    """The command and its child import neither scikit-learn nor SciPy's optimisers (0.7 s)
+    before the child has aligned the clip: that is why it is ready first."""
+    code = (
+        "import sys\n"
+        "import emoset.app.cli\n"
+        "from emoset.video.clip_faces import default_clip_faces\n"
+        f"faces = list(default_clip_faces({str(clips[0])!r}))\n"
+        "assert faces[1] is not None and faces[1]['n_faces'] > 30, faces[1]\n"
+        "print(sorted(m for m in ('sklearn', 'scipy.optimize', 'skops', 'pandas') "
+        "if m in sys.modules))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
 
 
 def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
@@ -142,7 +173,7 @@ def test_a_child_whose_command_died_does_not_wait_for_it(clips, tmp_path):
     code = (
         "import os\n"
         "from emoset.video import face_process as early\n"
-        "from emoset.video.extract import default_clip_faces\n"
+        "from emoset.video.clip_faces import default_clip_faces\n"
         f"early.start_early_clip({str(clips[0])!r}, default_clip_faces)\n"
         f"open({str(pid_file)!r}, 'w').write(str(early._early_clip[2].pid))\n"
         "os._exit(0)\n"
