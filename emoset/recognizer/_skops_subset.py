@@ -46,25 +46,28 @@ SKLEARN_TYPES = frozenset(
     }
 )
 
-_PLAIN_TYPES = {
-    f"builtins.{t.__name__}": t for t in (str, int, float, bool, list, dict, tuple, type(None))
+#: NumPy's scalar types, by the names skops gives them (those of its trusted list that an
+#: array or a parameter of a model can have).
+_NUMPY_SCALARS = {
+    f"numpy.{t.__name__}": t
+    for t in (np.bool_, np.str_, np.bytes_, np.longlong, np.ulonglong, np.longdouble)
+    + tuple(getattr(np, f"{kind}{bits}") for kind in ("int", "uint") for bits in (8, 16, 32, 64))
+    + (np.float16, np.float32, np.float64, np.complex64, np.complex128, np.clongdouble)
 }
-_CONTAINERS = {"ListNode": list, "TupleNode": tuple, "DictNode": dict}
+
+#: The types each node kind may name here (skops's defaults for the kind, or fewer).
+_TYPES = {
+    "TypeNode": {f"builtins.{t.__name__}": t for t in (int, float, str, bool, list, tuple)}
+    | _NUMPY_SCALARS,
+    "NdArrayNode": {"numpy.ndarray": np.ndarray} | _NUMPY_SCALARS,
+    "ListNode": {"builtins.list": list},
+    "TupleNode": {"builtins.tuple": tuple},
+    "DictNode": {"builtins.dict": dict},
+}
 
 
 class NotPlain(Exception):
     """The file uses more of the skops format than :func:`read_plain` reads."""
-
-
-def _numpy_scalar_type(name):
-    """``numpy.float64`` and the like -> the NumPy scalar type, else ``None``."""
-    module, _, attr = name.rpartition(".")
-    if module != "numpy":
-        return None
-    obj = getattr(np, attr, None)
-    if isinstance(obj, type) and issubclass(obj, np.generic) and obj.__module__ == "numpy":
-        return obj
-    return None
 
 
 class _Reader:
@@ -84,12 +87,8 @@ class _Reader:
                 cls = getattr(importlib.import_module(module), attr)
             elif name.startswith("emoset."):
                 cls = self.allowed(name)
-        elif loader in ("TypeNode", "NdArrayNode"):
-            cls = _PLAIN_TYPES.get(name) or _numpy_scalar_type(name)
-            if loader == "NdArrayNode" and name == "numpy.ndarray":
-                cls = np.ndarray
         else:
-            cls = _PLAIN_TYPES.get(name)
+            cls = _TYPES[loader].get(name)
         if cls is None:
             raise NotPlain(f"type {name} ({loader})")
         return cls
@@ -114,14 +113,12 @@ class _Reader:
         return obj
 
     def _build(self, loader, state):
-        if loader not in ("ObjectNode", "TypeNode", "NdArrayNode", *_CONTAINERS):
+        if loader != "ObjectNode" and loader not in _TYPES:
             raise NotPlain(f"node kind {loader}")
         cls = self.type_of(state)
         if loader == "TypeNode":
             return cls
-        if loader in _CONTAINERS:
-            if cls is not _CONTAINERS[loader]:
-                raise NotPlain(f"a {cls.__name__} stored as {loader}")
+        if loader in ("ListNode", "TupleNode", "DictNode"):
             return self._container(cls, state)
         if loader == "NdArrayNode":
             return self._array(cls, state)

@@ -15,9 +15,9 @@ import zipfile
 import numpy as np
 import pytest
 import skops.io as sio
-from skops.io import _protocol, _trusted_types
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from skops.io import _protocol, _trusted_types
 
 from emoset.recognizer import _skops_subset as subset
 from emoset.recognizer.persistence import (
@@ -78,8 +78,21 @@ def test_the_shipped_model_loads_without_importing_skops(tmp_path):
 
 
 def test_what_it_reads_is_a_subset_of_what_skops_trusts():
+    t = _trusted_types
     assert subset.PROTOCOL == _protocol.PROTOCOL
-    assert subset.SKLEARN_TYPES <= set(_trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES)
+    assert subset.SKLEARN_TYPES <= set(t.SKLEARN_ESTIMATOR_TYPE_NAMES)
+    numpy = set(t.NUMPY_DTYPE_TYPE_NAMES)
+    trusted = {
+        "TypeNode": set(t.PRIMITIVE_TYPE_NAMES) | set(t.CONTAINER_TYPE_NAMES) | numpy,
+        "NdArrayNode": {"numpy.ndarray"} | numpy,
+        "ListNode": {"builtins.list"},
+        "TupleNode": {"builtins.tuple"},
+        "DictNode": {"builtins.dict"},
+    }
+    assert subset._TYPES.keys() == trusted.keys()
+    for kind, names in subset._TYPES.items():
+        assert set(names) <= trusted[kind], kind
+        assert all(name == f"{t.__module__}.{t.__name__}" for name, t in names.items()), kind
 
 
 def test_objects_saved_once_are_shared_as_skops_shares_them():
@@ -118,6 +131,15 @@ def test_other_files_are_left_to_skops(small_model_file, tmp_path):
         (lambda s: s.update(__module__="os", __class__="system"), "os.system"),
         (lambda s: s.update(__class__="AudioVisualEmotionRecognizr"), "Recognizr"),
         (lambda s: s.update(__module__="emoset.recognizer.persistence", __class__="Path"), "Path"),
+        (
+            lambda s: s.update(__loader__="TypeNode", __module__="builtins", __class__="eval"),
+            "eval",
+        ),
+        (
+            lambda s: s.update(__loader__="TypeNode", __module__="numpy", __class__="double"),
+            "double",
+        ),
+        (lambda s: s.update(__loader__="DictNode", __module__="collections"), "collections"),
     ]:
         with pytest.raises(subset.NotPlain, match=match):
             _plain(_with_schema(data, change))
