@@ -36,8 +36,13 @@ LAYERS = {
     "utils": set(),
 }
 
-#: ``(module, imported module)`` pairs imported inside a function on purpose: none today.
-DEFERRED = {}
+#: ``(module, imported module)`` pairs imported inside a function on purpose, with why.
+DEFERRED = {
+    ("emoset.video.people", "emoset.video.cnn_features"): (
+        "the face descriptor imports scikit-learn; emoset predict's early child aligns a clip "
+        "without it (emoset.video.clip_faces) unless a track may be someone seen before"
+    ),
+}
 
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_LINES = 80

@@ -94,14 +94,18 @@ class _Reader:
         return cls
 
     def build(self, state):
-        if not isinstance(state, dict):
-            raise NotPlain(f"a {type(state).__name__} where a node belongs")
+        if not isinstance(state, dict) or not all(
+            isinstance(state.get(key), str) for key in ("__class__", "__module__", "__loader__")
+        ):
+            raise NotPlain("a node without its class, module and loader")
+        if "." in state["__class__"]:  # skops looks the class up as one attribute
+            raise NotPlain(f"a class named {state['__class__']}")
         saved_id = state.get("__id__")
-        if saved_id and saved_id in self.memo:
+        if saved_id in self.memo:  # (skops's test: an unhashable id fails there too)
             return self.memo[saved_id]
         if saved_id and saved_id in self.building:
             raise NotPlain("an object that contains itself")
-        loader = state.get("__loader__")
+        loader = state["__loader__"]
         if loader == "JsonNode":
             obj = json.loads(state["content"])
         else:
@@ -152,8 +156,8 @@ class _Reader:
             array = np.load(io.BytesIO(self.zip_file.read(state["file"])), allow_pickle=False)
             return array if cls is np.ndarray else cls(array)
         if kind == "json" and cls is np.ndarray:
+            items = [self.build(value) for value in state["content"]]  # first, as skops
             shape = self.build(state["shape"])
-            items = [self.build(value) for value in state["content"]]
             if len(shape) != 1:
                 return np.array(items, dtype=object)
             array = np.empty(len(items), dtype=object)

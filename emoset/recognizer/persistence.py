@@ -450,8 +450,8 @@ def load_model(path, *, cache_dir=None, require_digest=True):
     modified file (it cannot tell who wrote it — keep models you did not make out of reach).
 
     A file made only of emoset's estimators, the scikit-learn types emoset uses, plain values
-    and arrays is read without importing skops (0.3 s; a strict subset of what skops accepts,
-    built as skops builds it); any other file is loaded by skops itself.
+    and arrays is read without importing skops (whose import takes 0.3 s; a subset of what
+    skops accepts, built as skops builds it); any other file is loaded by skops itself.
 
     Parameters
     ----------
@@ -495,7 +495,7 @@ def load_model(path, *, cache_dir=None, require_digest=True):
             f"{path}: no {sidecar.name} beside it: emoset train and emoset.save_model write "
             "it; from Python, load_model(..., require_digest=False) loads a file you trust."
         )
-    try:  # an emoset model's plain content is read without importing skops (0.3 s)
+    try:  # an emoset model's plain content is read without importing skops (its import: 0.3 s)
         model = read_plain(data, _emoset_class)
     except NotPlain:
         model = _skops_loads(path, data)
@@ -530,6 +530,10 @@ def _skops_loads(path, data):
     except (zipfile.BadZipFile, KeyError, TypeError, AttributeError, OSError, EOFError) as exc:
         raise ValueError(
             f"{path}: not a valid emoset model file ({type(exc).__name__}: {exc})."
+        ) from None
+    except RecursionError:  # objects nested thousands deep, or one that contains itself
+        raise ValueError(
+            f"{path}: not a valid emoset model file (its objects are nested too deeply)."
         ) from None
     return model
 

@@ -8,7 +8,8 @@ the clip's faces while the command imports the estimators and loads its model
 :func:`default_clip_faces`, the default video subsystem's alignment (``ImageSetFeatures()``,
 the CNN: 64-pixel grayscale faces, every frame, the people tracker's defaults).
 This module imports no estimator and not scikit-learn, so the child starts aligning in
-about 0.2 s instead of after the estimators' imports (0.7 s); its aligner is an
+about 0.2 s instead of after the estimators' imports (0.7 s; the people tracker imports them
+only if a new track may be someone seen before, to compare their faces); its aligner is an
 :class:`~emoset.video.tracking.AlignerSettings`, which aligns exactly as a
 :class:`~emoset.video.faces.FaceAligner` with the same parameters. The extraction takes
 the faces only for exactly its own settings (:func:`early_settings`; a test checks that the

@@ -22,9 +22,10 @@ aligned while the command starts. The pass takes it (:func:`take_early`) only if
 exactly those settings; otherwise it is ended and the pass starts its own.
 
 ``emoset predict`` on one video clip does the same for the clip (:func:`start_early_clip`):
-a forked child aligns its faces as the default video subsystem does, importing the estimators
-itself, while the command imports them and loads the model; the clip's extraction takes them
-(:func:`take_early_clip`) only for exactly its own settings (the same faces, tested).
+a forked child aligns its faces as the default video subsystem does
+(:mod:`emoset.video.clip_faces`, without the estimators) while the command imports them and
+loads the model; the clip's extraction takes them (:func:`take_early_clip`) only for exactly
+its own settings (the same faces, tested).
 """
 
 from __future__ import annotations
@@ -266,7 +267,6 @@ class FaceProcess:
         _stop(self._conn, self._process)
 
 
-#: The building blocks an aligner must not have replaced for its track to be the same.
 #: ``(settings, FaceProcess)`` started by :func:`start_early`, waiting for its pass.
 _early = None
 
@@ -345,8 +345,8 @@ def start_early_clip(path, align):
 
     ``align(path)`` runs in the child and yields the settings it aligns with (compared with
     the extraction's own, the file's size and times included), then the faces or None (the
-    command's: ``emoset.video.extract.default_clip_faces``, the default video subsystem's
-    alignment, which imports the estimators in the child). The clip's extraction takes the
+    command's: :func:`emoset.video.clip_faces.default_clip_faces`, the default video
+    subsystem's alignment, without importing the estimators). The clip's extraction takes the
     faces with :func:`take_early_clip` if it asks for exactly these settings, and aligns the
     clip itself otherwise; a clip whose alignment failed or warned in the child is aligned
     again by the extraction, which raises or warns.
@@ -377,7 +377,7 @@ def early_clip_waiting(path):
 
 def take_early_clip(path, settings):
     """The faces :func:`start_early_clip` aligned for the file ``path`` with exactly
-    ``settings`` (``emoset.video._clip.early_settings``), else None; ``settings`` None:
+    ``settings`` (:func:`emoset.video.clip_faces.early_settings`), else None; ``settings`` None:
     not wanted. The child is ended either way (as soon as its settings, sent before it
     aligns, differ)."""
     global _early_clip

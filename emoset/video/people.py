@@ -26,7 +26,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lazy_loader
 import numpy as np
 
 from ..io.errors import MediaError
@@ -35,12 +34,6 @@ from ..utils.validation import check_int, check_positive
 from ._shapes import _appearance
 from .speakers import attribute_speech, mouth_motion, voice_levels
 from .tracking import CHIP_SIZE, AlignStats, FaceTrack, _check_frame, _import_dlib
-
-# dlib's face descriptor, loaded when a track may be a person seen before: it imports
-# scikit-learn, which a clip aligned in emoset predict's early child does not need
-# (emoset.video.clip_faces); the warning lazy_loader gives for a dotted name is about
-# loading its parent, here already loaded
-cnn_features = lazy_loader.load("emoset.video.cnn_features", suppress_warning=True)
 
 __all__ = [
     "TRACKING_VERSION",
@@ -449,8 +442,12 @@ class PeopleTracker:
     def _track_descriptor(self, tr):
         if tr.descriptor is None and tr.chips:
             if self._descriptor is None:
+                # imported here: it imports scikit-learn, which a clip aligned without it
+                # (emoset.video.clip_faces) needs only when a track may be someone seen before
+                from .cnn_features import FaceDescriptor
+
                 blank = np.zeros((1, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
-                self._descriptor = cnn_features.FaceDescriptor().fit(blank)
+                self._descriptor = FaceDescriptor().fit(blank)
             chips = np.stack([_chip(patch, points) for _, _, patch, points in tr.chips])
             tr.descriptor = self._descriptor.transform(chips).mean(axis=0)
             self.extra["n_descriptors"] += len(chips)

@@ -44,8 +44,8 @@ def _with_schema(data, change):
             content = src.read(name)
             if name == "schema.json":
                 schema = json.loads(content)
-                change(schema)
-                content = json.dumps(schema).encode()
+                text = change(schema)  # a change may give the whole text
+                content = (json.dumps(schema) if text is None else text).encode()
             dst.writestr(name, content)
     return out.getvalue()
 
@@ -105,9 +105,22 @@ def test_objects_saved_once_are_shared_as_skops_shares_them():
 
 
 def test_object_arrays_are_read_as_skops_reads_them():
-    data = sio.dumps({"names": np.array(["a", ["b", "c"], 3], dtype=object)})
+    for array in (
+        np.array(["a", ["b", "c"], 3], dtype=object),
+        np.array([[1, "a"], [2, "b"]], dtype=object),
+    ):
+        data = sio.dumps({"names": array})
+        ours, theirs = _plain(data)["names"], _skops(data)["names"]
+        assert ours.dtype == theirs.dtype == object and ours.shape == theirs.shape
+        assert ours.tolist() == theirs.tolist() == array.tolist()
+
+    def shape_is_an_item(schema):  # an id shared by an item and the shape: the item's node
+        node = schema["content"]["names"]
+        node["shape"]["__id__"] = node["content"][1]["__id__"]
+
+    data = _with_schema(sio.dumps({"names": np.array([7, [8, 9]], dtype=object)}), shape_is_an_item)
     ours, theirs = _plain(data)["names"], _skops(data)["names"]
-    assert ours.dtype == theirs.dtype == object and list(ours) == list(theirs)
+    assert ours.shape == theirs.shape and ours.tolist() == theirs.tolist()
 
 
 def test_other_files_are_left_to_skops(small_model_file, tmp_path):
@@ -140,6 +153,8 @@ def test_other_files_are_left_to_skops(small_model_file, tmp_path):
             "double",
         ),
         (lambda s: s.update(__loader__="DictNode", __module__="collections"), "collections"),
+        (lambda s: s.update(__module__="sklearn", __class__="svm._classes.SVC"), "svm._classes"),
+        (lambda s: s.__delitem__("__module__"), "without its class"),
     ]:
         with pytest.raises(subset.NotPlain, match=match):
             _plain(_with_schema(data, change))
@@ -170,7 +185,7 @@ def test_a_type_outside_the_subset_is_refused_by_skops_as_before(tmp_path):
         load_model(path, require_digest=False)
 
 
-def test_an_object_that_contains_itself_is_left_to_skops(small_model_file):
+def test_an_object_that_contains_itself_is_refused_with_a_message(small_model_file, tmp_path):
     def loop(schema):
         itself = {k: schema[k] for k in ("__class__", "__module__", "__loader__", "__id__")}
         schema["content"]["content"]["classes_"] = itself
@@ -178,5 +193,22 @@ def test_an_object_that_contains_itself_is_left_to_skops(small_model_file):
     data = small_model_file.read_bytes()
     schema = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("schema.json"))
     assert "classes_" in schema["content"]["content"]
+    looped = _with_schema(data, loop)
     with pytest.raises(subset.NotPlain, match="contains itself"):
-        _plain(_with_schema(data, loop))
+        _plain(looped)
+    path = tmp_path / "loop.skops"
+    path.write_bytes(looped)
+    with pytest.raises(ValueError, match=r"loop\.skops: .*nested too deeply"):
+        load_model(path, require_digest=False)
+
+
+def test_objects_nested_thousands_deep_are_refused_with_a_message(tmp_path):
+    node = '{"__class__": "list", "__module__": "builtins", "__loader__": "ListNode", "content": ['
+    deep = '{"protocol": 2, ' + node[1:] + node * 3000 + "]}" * 3001
+
+    path = tmp_path / "deep.skops"
+    path.write_bytes(_with_schema(sio.dumps([]), lambda schema: deep))
+    with pytest.raises(subset.NotPlain):
+        _plain(path.read_bytes())
+    with pytest.raises(ValueError, match=r"deep\.skops: .*nested too deeply"):
+        load_model(path, require_digest=False)

@@ -95,6 +95,30 @@ def test_the_child_imports_no_estimator(clips):
     assert run.stdout.strip() == "[]"
 
 
+def test_a_dialogue_is_aligned_ahead_as_the_extraction_aligns_it(data_root, tmp_path):
+    """Cuts between two actors: each new track may be someone seen before, so the child
+    compares faces with dlib's descriptor (importing scikit-learn then); the same people and
+    faces as the extraction's own."""
+    from _people import load_clip, shots
+
+    from emoset.datasets import load_cremad
+
+    crops = load_cremad(data_root, subsets=["facecrop128"])
+    first = {}
+    for c in sorted(crops, key=lambda c: c.id):
+        first.setdefault(c.speaker, c)
+    a, b = (load_clip(first[s]) for s in sorted(first)[:2])
+    parts = [(x, c, (k // 2) * 25, 25, 0, 0) for k, (x, c) in enumerate([("a", a), ("b", b)] * 2)]
+    path = shots(parts, (128, 128)).write(tmp_path / "dialogue.mp4")
+    aligner, options = _default()
+    expected = align_clip(path, None, aligner, options)
+    assert len(np.unique(expected["person"])) == 2 and expected["n_tracks"] >= 3
+    early.start_early_clip(path, default_clip_faces)
+    got = early.take_early_clip(path, early_settings(path, None, aligner, options))
+    assert got is not None
+    _same(got, expected)
+
+
 def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
     aligner, (fps, *rest) = _default()
     early.start_early_clip(clips[0], default_clip_faces)
