@@ -6,7 +6,8 @@ Read from the source with :mod:`ast` (nothing is imported): every ``from ... imp
 * a subpackage imports only from the subpackages below it (:data:`LAYERS`);
 * no private name (``_x``) and no private module crosses a subpackage's border;
 * emoset's own modules are imported at the top of a module, never inside a function (an import
-  that defers a heavy optional dependency would be listed in :data:`DEFERRED`, with why);
+  that defers a heavy dependency a process may not need is listed in :data:`DEFERRED`, with
+  why, and every entry is used);
   what loads on first use is declared at the top too, and read here as imports: the
   ``__init__.pyi`` stubs of the lazily loaded packages and ``lazy_loader.load("emoset...")``;
 * no module is longer than :data:`MAX_MODULE_LINES` lines and no function longer than
@@ -137,12 +138,15 @@ def test_no_private_name_crosses_a_subpackage():
 
 
 def test_emoset_is_imported_at_the_top_of_modules():
-    wrong = []
+    wrong, found = [], set()
     for path in _modules():
         for node, module, _, inside in _imports(path):
             key = (_dotted(path), module)
             if inside and key not in DEFERRED:
                 wrong.append(f"{path.relative_to(PACKAGE)}:{node.lineno} imports {module}")
+            if inside:
+                found.add(key)
+    wrong += [f"DEFERRED lists {key}, which no module imports" for key in DEFERRED.keys() - found]
     assert wrong == []
 
 

@@ -208,7 +208,55 @@ def test_objects_nested_thousands_deep_are_refused_with_a_message(tmp_path):
 
     path = tmp_path / "deep.skops"
     path.write_bytes(_with_schema(sio.dumps([]), lambda schema: deep))
-    with pytest.raises(subset.NotPlain):
+    with pytest.raises(subset.NotPlain, match="RecursionError"):
         _plain(path.read_bytes())
     with pytest.raises(ValueError, match=r"deep\.skops: .*nested too deeply"):
         load_model(path, require_digest=False)
+
+
+def _rezipped(data, *, entry=None, content=None):
+    """The skops file ``data`` with the zip entry ``entry``'s content replaced."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, content if info.filename == entry else src.read(info.filename))
+    return out.getvalue()
+
+
+def _encrypted(data, name="schema.json"):
+    """``data`` with the zip entry ``name`` marked as encrypted in the central directory."""
+    at = data.index(b"PK\x01\x02")
+    while data[at + 46 : at + 46 + len(name)] != name.encode():
+        at = data.index(b"PK\x01\x02", at + 4)
+    flags = int.from_bytes(data[at + 8 : at + 10], "little") | 0x1
+    return data[: at + 8] + flags.to_bytes(2, "little") + data[at + 10 :]
+
+
+def _huge_npy():
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}
+    )
+    return header.getvalue()
+
+
+def _int8_keys(schema):
+    schema["key_types"]["content"][0].update(__module__="numpy", __class__="int8")
+    schema["content"] = {"1000": schema["content"]["k"]}
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (_encrypted, "RuntimeError: .*encrypted"),
+        (lambda d: _rezipped(d, entry="1.npy", content=_huge_npy()), "MemoryError"),
+        (lambda d: _with_schema(d, _int8_keys), "OverflowError"),
+    ],
+    ids=["an encrypted entry", "an array too large to hold", "a key out of its type's range"],
+)
+def test_a_damaged_file_gets_a_message_naming_it(make, match, tmp_path):
+    path = save_model({"k": np.arange(3.0)}, tmp_path / "good.skops")
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(make(path.read_bytes()))
+    with pytest.raises(ValueError, match=rf"bad\.skops: not a valid emoset model file \({match}"):
+        load_model(bad, require_digest=False)
