@@ -8,7 +8,10 @@ written with PyAV into a temporary folder; live streams are served by an HTTP se
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -358,6 +361,94 @@ def test_segments_in_parallel_give_the_same_rows(segmented, model, long_video):
     both = predict_timeline(model, long_video[0], segment=4.0, n_jobs=2)
     assert both.equals(segmented)
     assert np.array_equal(both.attrs["faces"], segmented.attrs["faces"])
+
+
+#: A process of its own (one thread: what forks its segments' workers) running the segments
+#: of the long video two at a time and printing their rows as CSV.
+_IN_WORKERS = """
+import logging, sys
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+from emoset.recognizer.persistence import load_model
+from emoset.recognizer.timeline import predict_timeline
+model = load_model(sys.argv[1]).set_params(fps={fps})
+sys.stdout.write(predict_timeline(model, sys.argv[2], segment=4.0, n_jobs=2).to_csv())
+"""
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    from emoset.recognizer.persistence import save_model
+
+    return save_model(model, tmp_path_factory.mktemp("segments") / "model.skops")
+
+
+def test_segments_in_forked_workers_give_the_same_rows(segmented, model_file, long_video):
+    """A single-threaded process forks its workers (they have its imports and its model);
+    the rows are the same."""
+    run = subprocess.run(
+        [sys.executable, "-c", _IN_WORKERS.format(fps=FPS), str(model_file), str(long_video[0])],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "4 segments in 2 worker processes forked from this one" in run.stderr
+    assert run.stdout == segmented.to_csv()
+
+
+def test_a_forked_worker_that_dies_ends_the_run_with_an_error(model_file, long_video):
+    """A worker killed (the out-of-memory killer, a crash): the run fails with a message
+    instead of waiting for its rows forever."""
+    import psutil
+
+    run = subprocess.Popen(
+        [sys.executable, "-c", _IN_WORKERS.format(fps=FPS), str(model_file), str(long_video[0])],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = []
+    try:
+        parent = psutil.Process(run.pid)
+        while run.poll() is None:  # the workers: forked, the same command line as the parent
+            workers = [c for c in parent.children() if _same_command(c, parent)]
+            if workers:
+                workers[0].kill()
+                break
+            time.sleep(0.01)
+        _, err = run.communicate(timeout=300)
+    finally:
+        run.kill()
+    assert workers, "the run ended before a worker could be found"
+    assert run.returncode != 0
+    assert "BrokenProcessPool" in err
+
+
+def _same_command(child, parent):
+    import psutil
+
+    try:
+        return child.cmdline() == parent.cmdline()
+    except psutil.Error:  # gone meanwhile
+        return False
+
+
+def test_a_process_with_other_threads_runs_its_segments_through_joblib(
+    segmented, model, long_video, caplog
+):
+    """Forking a process whose other threads may hold a library's lock is unsafe: joblib's
+    workers then run the segments, with the same rows."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with caplog.at_level("DEBUG", logger="emoset.recognizer.timeline"):
+            both = predict_timeline(model, long_video[0], segment=4.0, n_jobs=2)
+    finally:
+        stop.set()
+        other.join()
+    assert "forked" not in caplog.text
+    assert both.equals(segmented)
 
 
 def test_segments_on_a_dask_cluster_give_the_same_rows(segmented, model, long_video):
