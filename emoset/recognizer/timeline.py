@@ -20,10 +20,9 @@ source and labels each window as if it were a clip:
 * **segments** (files): the windows are cut into segments of ``segment`` seconds; each segment
   is one pass that seeks to its first window and starts its own face track, so segments run
   side by side (``n_jobs``, or on a Dask cluster inside :func:`emoset.app.cluster.dask_cluster`)
-  and the rows do not depend on ``n_jobs``. With ``n_jobs``, a single-threaded Linux process
-  under joblib's default backend forks its workers (a process pool): they have its imports
-  and its model, where joblib's workers would import the estimators again (0.8 s each);
-  elsewhere, and under another joblib backend, joblib runs them. With ``cache_dir`` every finished segment is
+  and the rows do not depend on ``n_jobs`` (a process that can fork safely forks its
+  workers, which then have its imports and its model; otherwise joblib's workers run them:
+  ``emoset/recognizer/_workers.py``). With ``cache_dir`` every finished segment is
   stored (keyed by the file's SHA-256, the model's digest and the parameters), so a run that
   stops part way resumes where it was and a second run of the same file is read back.
 * **scoring**: the recognizer decides each window from its features
@@ -50,13 +49,9 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import os
-import signal
-import threading
 import time
 from collections import deque
-from concurrent import futures
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -69,8 +64,9 @@ from ..io.media import check_truncation, probe
 from ..io.sources import is_url
 from ..utils.cache import DiskCache, default_cache_dir, file_sha256, make_key
 from ..utils.validation import check_int, check_n_jobs, check_positive
-from ..video.face_process import end_early, face_process_available
+from ..video.face_process import end_early
 from ._source_pass import AUDIO_RATE, SPEECH_MIN_ACTIVITY, STAGES, SourcePass, row_columns
+from ._workers import in_workers
 from .persistence import model_digest
 
 __all__ = [
@@ -344,14 +340,7 @@ class TimelineRun:
         computed = None
         if self.options.n_jobs not in (None, 1) and len(todo) >= 2:
             passes = (self._pass(*plan[i]) for i in todo)
-            if _can_fork_workers():
-                computed = _forked(list(passes), self.options.n_jobs)
-            else:
-                from joblib import Parallel, delayed
-
-                computed = Parallel(n_jobs=self.options.n_jobs, return_as="generator")(
-                    delayed(_run_pass)(one) for one in passes
-                )
+            computed = in_workers(_run_pass, passes, self.options.n_jobs)
         try:
             for i, (first, stop) in enumerate(plan):
                 nxt = None if stop is None else stop * self.options.hop
@@ -382,7 +371,7 @@ class TimelineRun:
                     self._store(cache, keys[i], rows, stats)
         finally:
             if computed is not None:
-                computed.close()  # the caller stopped early: no more segments are started
+                computed.close()  # the caller stopped early: its workers end, no other segment starts
 
     @staticmethod
     def _store(cache, key, rows, stats):
@@ -511,44 +500,6 @@ def _pass_stats(one):
     for key, width in _BOXES.items():
         stats[key] = np.asarray(stats[key], dtype=np.float64).reshape(-1, width)
     return stats
-
-
-def _can_fork_workers():
-    """Whether segments may run in workers forked from this process: Linux, its main thread
-    the only one (forking a process whose other threads may hold a library's lock is unsafe),
-    and joblib's default process backend (another one, such as Dask's, is the caller's)."""
-    from joblib.parallel import get_active_backend
-
-    return (
-        face_process_available()
-        and threading.active_count() == 1
-        and type(get_active_backend()[0]).__name__ == "LokyBackend"
-    )
-
-
-def _forked(passes, n_jobs):
-    """``(rows, stats)`` of each pass, in order, from worker processes forked from this one
-    (they have its imports and its model). A worker that dies raises ``BrokenProcessPool``
-    here rather than leaving the run waiting; closed early, no other pass is started."""
-    from joblib import effective_n_jobs
-
-    n = max(1, min(effective_n_jobs(n_jobs), len(passes)))
-    logger.debug("%d segments in %d worker processes forked from this one", len(passes), n)
-    pool = futures.ProcessPoolExecutor(
-        n,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_leave_ctrl_c_to_the_parent,
-    )
-    finished = False
-    try:
-        yield from pool.map(_run_pass, passes)
-        finished = True
-    finally:
-        pool.shutdown(wait=finished, cancel_futures=True)
-
-
-def _leave_ctrl_c_to_the_parent():
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_pass(one):

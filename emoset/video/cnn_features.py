@@ -18,6 +18,7 @@ References
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from pathlib import Path
 
@@ -130,7 +131,8 @@ def _check_emotion_graph(sess, path):
 
 @functools.lru_cache(maxsize=8)
 def _emotion_session(path, stamp, n_threads):
-    """An onnxruntime session of the ONNX file ``path``, checked (``stamp``: its mtime, size)."""
+    """An onnxruntime session of the ONNX file ``path``, checked (``stamp``: its mtime, size
+    and the process)."""
     import onnxruntime as ort
 
     with open(path, "rb") as fh:
@@ -153,8 +155,12 @@ def _emotion_session(path, stamp, n_threads):
 
 
 def _session_for(path, n_threads):
+    """The process's own session (keyed by its pid: a forked process does not use its
+    parent's, whose thread pool it does not have)."""
     stat = Path(path).stat()
-    return _emotion_session(str(path), (stat.st_mtime_ns, stat.st_size), int(n_threads))
+    return _emotion_session(
+        str(path), (stat.st_mtime_ns, stat.st_size, os.getpid()), int(n_threads)
+    )
 
 
 class EmotionCNN(_FrameTransformer):

@@ -421,7 +421,69 @@ def test_a_forked_worker_that_dies_ends_the_run_with_an_error(model_file, long_v
         run.kill()
     assert workers, "the run ended before a worker could be found"
     assert run.returncode != 0
-    assert "BrokenProcessPool" in err
+    assert "a worker process running the timeline's segments ended abruptly" in err
+
+
+def _workers_of(parent):
+    """The forked workers of a process: the same command line as it."""
+    return [c for c in parent.children() if _same_command(c, parent)]
+
+
+def _wait_for_workers(parent, run):
+    while run.poll() is None:
+        workers = _workers_of(parent)
+        if workers:
+            return workers
+        time.sleep(0.01)
+    return []
+
+
+def test_forked_workers_end_with_their_parent(model_file, long_video):
+    """The command killed outright (SIGKILL: nothing of it runs): its workers end too, rather
+    than waiting for work, each holding a copy of the model."""
+    import psutil
+
+    run = subprocess.Popen(
+        [sys.executable, "-c", _IN_WORKERS.format(fps=FPS), str(model_file), str(long_video[0])],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        workers = _wait_for_workers(psutil.Process(run.pid), run)
+        assert workers, "the run ended before its workers could be found"
+        run.kill()
+        run.wait(timeout=60)
+        _, alive = psutil.wait_procs(workers, timeout=30)
+        assert alive == []
+    finally:
+        run.kill()
+
+
+#: Stops after the first row of the segments run in workers, and says what is left.
+_STOP_EARLY = """
+import multiprocessing, sys, time
+from emoset.recognizer.persistence import load_model
+from emoset.recognizer.timeline import stream_timeline
+model = load_model(sys.argv[1]).set_params(fps={fps})
+rows = iter(stream_timeline(model, sys.argv[2], segment=4.0, n_jobs=2))
+next(rows)
+workers = multiprocessing.active_children()
+rows.close()
+print(len(workers), sorted({{w.exitcode for w in workers}}), len(multiprocessing.active_children()))
+"""
+
+
+def test_a_run_stopped_early_ends_its_forked_workers(model_file, long_video):
+    """The caller stops reading (or Ctrl-C, or an error): the workers are ended at once,
+    not left to finish the segments already given to them."""
+    run = subprocess.run(
+        [sys.executable, "-c", _STOP_EARLY.format(fps=FPS), str(model_file), str(long_video[0])],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "2 [-15] 0"  # both ended (SIGTERM), not left to finish
 
 
 def _same_command(child, parent):
@@ -434,20 +496,25 @@ def _same_command(child, parent):
 
 
 def test_a_process_with_other_threads_runs_its_segments_through_joblib(
-    segmented, model, long_video, caplog
+    segmented, model, long_video, monkeypatch
 ):
     """Forking a process whose other threads may hold a library's lock is unsafe: joblib's
     workers then run the segments, with the same rows."""
+    from emoset.recognizer import _workers
+
+    def forked(*args):
+        raise AssertionError("forked from a process with another thread")
+
+    monkeypatch.setattr(_workers, "_forked", forked)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        with caplog.at_level("DEBUG", logger="emoset.recognizer.timeline"):
-            both = predict_timeline(model, long_video[0], segment=4.0, n_jobs=2)
+        assert not _workers._can_fork()
+        both = predict_timeline(model, long_video[0], segment=4.0, n_jobs=2)
     finally:
         stop.set()
         other.join()
-    assert "forked" not in caplog.text
     assert both.equals(segmented)
 
 

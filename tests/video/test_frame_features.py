@@ -218,6 +218,28 @@ def test_cnn_writes_nothing(tmp_path, monkeypatch, faces):
     assert list(tmp_path.iterdir()) == []
 
 
+def _is_parents_session(conn, session):
+    conn.send(cnn_features._session_for(emotion_model_path(), 1) is session)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks")
+def test_a_forked_process_makes_its_own_cnn_session(faces):
+    """A session's thread pool does not exist in a forked child (a timeline's forked workers):
+    the child makes its own session rather than using its parent's."""
+    import multiprocessing
+
+    session = cnn_features._session_for(emotion_model_path(), 1)
+    assert cnn_features._session_for(emotion_model_path(), 1) is session  # cached here
+    ctx = multiprocessing.get_context("fork")
+    mine, theirs = ctx.Pipe()
+    child = ctx.Process(target=_is_parents_session, args=(theirs, session))
+    child.start()
+    try:
+        assert mine.poll(120) and mine.recv() is False
+    finally:
+        child.join(60)
+
+
 def test_cnn_model_path_onnx_copy(tmp_path, faces):
     copy = tmp_path / "copy.onnx"
     copy.write_bytes(emotion_model_path().read_bytes())
