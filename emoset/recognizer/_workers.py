@@ -1,16 +1,19 @@
 """A timeline's segments side by side in worker processes (``n_jobs``).
 
 joblib's default workers are new interpreters: each imports the estimators (0.8 s) and is
-sent the model. From a process that can fork safely (Linux, its main thread the only one,
-not a daemon) under joblib's default backend, the segments run instead in workers forked from
-it (a ``ProcessPoolExecutor`` with the fork context), which have its imports, its model and
-the passes themselves: only a pass's number and its rows cross the pipe. Otherwise, and
-under another joblib backend (Dask's, or one the caller chose), joblib runs them. The rows are
-the same either way.
+sent the model with its segment. From a process that can fork safely (Linux, no Python
+thread but its main one, not a daemon) under joblib's default backend, the segments run
+instead in workers forked from it (a ``ProcessPoolExecutor`` with the fork context), which
+have its imports, its model and the passes themselves: a segment's number goes to a worker,
+its rows and statistics come back. Otherwise, and under another joblib backend (Dask's, or
+one the caller chose), joblib runs them. The rows are the same either way.
 
-A forked worker ends when its parent does (``PR_SET_PDEATHSIG``: it holds the pool's queue
-open, so it would otherwise wait for work forever), leaves Ctrl-C to the parent, and a worker
-that dies ends the run with an error; a run stopped early ends its workers.
+A run stopped early (the caller stops reading, Ctrl-C, an error) asks its forked workers to
+stop: each ends its segment at the next row and takes no other, so the run ends within a
+row's time (a worker is not killed: one killed while it sends its rows would leave the pool
+waiting for the rest of them). A forked worker ends when its parent does
+(``PR_SET_PDEATHSIG``: it holds the pool's queue open, so it would otherwise wait for work
+forever) and leaves Ctrl-C to the parent; a worker that dies ends the run with an error.
 """
 
 from __future__ import annotations
@@ -29,33 +32,48 @@ __all__ = ["in_workers"]
 
 logger = logging.getLogger(__name__)
 
-#: ``(run, passes)`` of the forked pool running now: what its workers read (set only while
-#: it runs, in the process that forked it; the workers have their own copy).
+#: ``(passes, stats, stop)`` of the forked pool running now: what its workers read (set only
+#: while it runs, in the process that forked it; the workers have their own copy).
 _inherited = None
 
 #: ``prctl``'s option that signals a process when its parent ends (Linux).
 _PR_SET_PDEATHSIG = 1
 
 
-def in_workers(run, passes, n_jobs):
-    """``run(one)`` for each pass of ``passes``, in order, in ``n_jobs`` worker processes.
+class _Stopped(Exception):
+    """A forked worker's segment, ended because the run stopped."""
+
+
+def in_workers(passes, n_jobs, stats):
+    """``(rows, stats(one))`` for each pass of ``passes`` (an iterable of rows), in order, in
+    ``n_jobs`` worker processes.
 
     Forked or joblib's is decided when the first result is asked for, just before the
     workers start (module doc). Closing the generator early starts no other pass.
     """
     if _can_fork():
-        yield from _forked(run, list(passes), n_jobs)
+        yield from _forked(list(passes), n_jobs, stats)
         return
     from joblib import Parallel, delayed
 
-    yield from Parallel(n_jobs=n_jobs, return_as="generator")(delayed(run)(p) for p in passes)
+    yield from Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_collect)(one, stats) for one in passes
+    )
+
+
+def _collect(one, stats, stop=None):
+    rows = []
+    for row in one:
+        if stop is not None and stop.is_set():
+            raise _Stopped
+        rows.append(row)
+    return rows, stats(one)
 
 
 def _can_fork():
-    """Linux, the main thread this process's only one (forking while another thread may
-    hold a library's lock is unsafe), not a daemon, and joblib's default process backend
-    active (``joblib.parallel.get_active_backend``: another backend is the caller's
-    choice)."""
+    """Linux, no Python thread but the main one (forking while another thread may hold a
+    library's lock is unsafe), not a daemon, and joblib's default process backend active
+    (``joblib.parallel.get_active_backend``: another backend is the caller's choice)."""
     from joblib.parallel import get_active_backend
 
     return (
@@ -65,50 +83,44 @@ def _can_fork():
     )
 
 
-def _forked(run, passes, n_jobs):
+def _forked(passes, n_jobs, stats):
     global _inherited
     from joblib import effective_n_jobs
 
     n = max(1, min(effective_n_jobs(n_jobs), len(passes)))
     logger.debug("%d segments in %d worker processes forked from this one", len(passes), n)
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
     pool = futures.ProcessPoolExecutor(
-        n,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
-        initargs=(os.getpid(),),
+        n, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
     )
-    before = set(multiprocessing.active_children())
-    workers, finished = set(), False
-    _inherited = (run, passes)
+    _inherited = (passes, stats, stop)
     try:
-        results = pool.map(_run_inherited, range(len(passes)))  # forks the workers
-        workers = set(multiprocessing.active_children()) - before
-        yield from results
-        finished = True
+        yield from pool.map(_run_inherited, range(len(passes)))  # the first call forks
     except futures.process.BrokenProcessPool as exc:
         raise RuntimeError(
             "a worker process running the timeline's segments ended abruptly (killed, or out "
-            f"of memory?); run again with fewer --n-jobs ({exc})"
-        ) from None
+            f"of memory?): {exc}; run again with fewer --n-jobs"
+        ) from exc
     finally:
-        _inherited = None
-        if not finished:  # stopped early, interrupted or failed: its workers end now
-            for worker in workers:
-                worker.terminate()
+        stop.set()  # a stopped run: each worker ends its segment at the next row
         pool.shutdown(wait=True, cancel_futures=True)
+        _inherited = None
 
 
 def _start_worker(parent):
-    """In a forked worker: end with the parent, and leave Ctrl-C to it."""
+    """In a forked worker: end with the parent, leave Ctrl-C to it, and end when asked."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux's C library
-        pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler of the parent's
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:  # pragma: no cover
+        logger.debug("prctl(PR_SET_PDEATHSIG): errno %d", ctypes.get_errno())
     if os.getppid() != parent:  # the parent ended before the line above
         os._exit(1)
 
 
 def _run_inherited(i):
-    run, passes = _inherited
-    return run(passes[i])
+    passes, stats, stop = _inherited
+    if stop.is_set():
+        raise _Stopped
+    return _collect(passes[i], stats, stop)

@@ -340,7 +340,7 @@ class TimelineRun:
         computed = None
         if self.options.n_jobs not in (None, 1) and len(todo) >= 2:
             passes = (self._pass(*plan[i]) for i in todo)
-            computed = in_workers(_run_pass, passes, self.options.n_jobs)
+            computed = in_workers(passes, self.options.n_jobs, _pass_stats)
         try:
             for i, (first, stop) in enumerate(plan):
                 nxt = None if stop is None else stop * self.options.hop
@@ -371,7 +371,7 @@ class TimelineRun:
                     self._store(cache, keys[i], rows, stats)
         finally:
             if computed is not None:
-                computed.close()  # the caller stopped early: its workers end, no other segment starts
+                computed.close()  # the caller stopped early: no other segment starts
 
     @staticmethod
     def _store(cache, key, rows, stats):
@@ -500,12 +500,6 @@ def _pass_stats(one):
     for key, width in _BOXES.items():
         stats[key] = np.asarray(stats[key], dtype=np.float64).reshape(-1, width)
     return stats
-
-
-def _run_pass(one):
-    """Rows and statistics of one pass (a segment run in a worker when ``n_jobs > 1``)."""
-    rows = list(one)
-    return rows, _pass_stats(one)
 
 
 def score_columns(columns):

@@ -7,6 +7,7 @@ written with PyAV into a temporary folder; live streams are served by an HTTP se
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -422,6 +423,7 @@ def test_a_forked_worker_that_dies_ends_the_run_with_an_error(model_file, long_v
     assert workers, "the run ended before a worker could be found"
     assert run.returncode != 0
     assert "a worker process running the timeline's segments ended abruptly" in err
+    assert "BrokenProcessPool" in err  # the cause, kept
 
 
 def _workers_of(parent):
@@ -459,31 +461,66 @@ def test_forked_workers_end_with_their_parent(model_file, long_video):
         run.kill()
 
 
-#: Stops after the first row of the segments run in workers, and says what is left.
-_STOP_EARLY = """
-import multiprocessing, sys, time
-from emoset.recognizer.persistence import load_model
-from emoset.recognizer.timeline import stream_timeline
-model = load_model(sys.argv[1]).set_params(fps={fps})
-rows = iter(stream_timeline(model, sys.argv[2], segment=4.0, n_jobs=2))
-next(rows)
+#: Passes of rows (a short one, then three without end) run in forked workers, in a process
+#: of its own; stopped after the first result, or by Ctrl-C while it waits.
+_ENDLESS = """
+import multiprocessing, signal, sys, time
+from emoset.recognizer._workers import in_workers
+
+class Rows:
+    def __init__(self, n):
+        self.n, self.done = n, 0
+    def __iter__(self):
+        for i in range(self.n):
+            time.sleep(0.001)
+            self.done += 1
+            yield i
+
+def done(one):
+    return one.done
+
+passes = [Rows(10)] + [Rows(10**9) for _ in range(3)]
+results = in_workers(passes, 2, done)
+rows, n = next(results)
 workers = multiprocessing.active_children()
-rows.close()
-print(len(workers), sorted({{w.exitcode for w in workers}}), len(multiprocessing.active_children()))
+if sys.argv[1] == "close":
+    results.close()
+else:
+    try:
+        print("waiting", flush=True)
+        next(results)
+    except KeyboardInterrupt:  # inside the generator, or just before it (then closed here)
+        results.close()
+print(len(rows), n, len(workers), [w.exitcode for w in workers], multiprocessing.active_children())
 """
 
 
-def test_a_run_stopped_early_ends_its_forked_workers(model_file, long_video):
-    """The caller stops reading (or Ctrl-C, or an error): the workers are ended at once,
-    not left to finish the segments already given to them."""
+def test_a_run_stopped_early_stops_its_forked_workers():
+    """The caller stops reading: each worker ends its segment at the next row and starts no
+    other (without that, the endless segments would keep the pool, and the run, forever)."""
     run = subprocess.run(
-        [sys.executable, "-c", _STOP_EARLY.format(fps=FPS), str(model_file), str(long_video[0])],
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [sys.executable, "-c", _ENDLESS, "close"], capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "2 [-15] 0"  # both ended (SIGTERM), not left to finish
+    assert run.stdout.strip() == "10 10 2 [0, 0] []"
+
+
+def test_ctrl_c_stops_the_forked_workers():
+    """Ctrl-C reaches the command (the workers leave it to the parent), which stops them."""
+    run = subprocess.Popen(
+        [sys.executable, "-c", _ENDLESS, "wait"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout.readline().strip() == "waiting"
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 0, err
+    assert out.strip() == "10 10 2 [0, 0] []"
 
 
 def _same_command(child, parent):
