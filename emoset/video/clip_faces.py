@@ -37,8 +37,8 @@ __all__ = [
     "early_settings",
 ]
 
-#: The aligner of the default video subsystem: ``ImageSetFeatures().make_aligner()``'s
-#: parameters besides the defaults (64-pixel grayscale faces, which the CNN reads).
+#: The parameters of the extraction's default aligner (``ImageSetFeatures``, and this
+#: module's child, align with them): 64-pixel grayscale faces, which the CNN reads.
 DEFAULT_ALIGNER = {"crop_size": 64}
 
 #: The people tracker's options of the default video subsystem

@@ -37,6 +37,7 @@ from ..utils.messages import shown, summarise, warn_caller
 from ..utils.setnames import name_sets
 from ..utils.validation import check_int, check_positive
 from ._clip import _extract_one, _uses_landmarks, _uses_rgb
+from .clip_faces import DEFAULT_ALIGNER
 from .cnn_features import EmotionCNN, FaceDescriptor
 from .faces import FaceAligner
 from .frame_features import HOG, LBP, DenseSIFT, Landmarks, Mirrored
@@ -321,7 +322,7 @@ def _extract(
         raise ValueError(f"on_error must be 'warn' or 'raise'; got {on_error!r}.")
     specs, single = _feature_specs(features)
     transformers = {name: make_frame_features(spec) for name, spec in specs.items()}
-    aligner = FaceAligner(64) if aligner is None else clone(aligner)
+    aligner = FaceAligner(**DEFAULT_ALIGNER) if aligner is None else clone(aligner)
     if any(_uses_rgb(t) for t in transformers.values()) and not aligner.chips:
         aligner.set_params(chips=True)
     if cache_dir is True:
@@ -485,7 +486,7 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
             check_int(self.min_face_size, "min_face_size", min_val=1, owner=owner)
         check_positive(self.identity_threshold, "identity_threshold", owner=owner)
         transformer = make_frame_features(self.feature)
-        aligner = FaceAligner(64) if self.aligner is None else self.aligner
+        aligner = FaceAligner(**DEFAULT_ALIGNER) if self.aligner is None else self.aligner
         self.n_features_out_ = _n_features(transformer, aligner.crop_size, int(aligner.landmarks))
         self.feature_name_ = (
             self.feature if isinstance(self.feature, str) else (type(self.feature).__name__)
@@ -626,7 +627,7 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
             A new instance.
         """
         check_is_fitted(self)
-        aligner = FaceAligner(64) if self.aligner is None else clone(self.aligner)
+        aligner = FaceAligner(**DEFAULT_ALIGNER) if self.aligner is None else clone(self.aligner)
         if _uses_rgb(make_frame_features(self.feature)) and not aligner.chips:
             aligner.set_params(chips=True)
         return aligner
