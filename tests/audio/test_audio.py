@@ -20,7 +20,7 @@ from sklearn.svm import SVC
 
 from emoset.audio.features import LibrosaFeatures, OpenSmileDescriptorMoments, OpenSmileFeatures
 from emoset.audio.normalize import standardize_per_speaker
-from emoset.audio.speech import estimate_bandwidth, librosa_feature_names
+from emoset.audio.speech import BANDWIDTH_DROP_DB, estimate_bandwidth, librosa_feature_names
 from emoset.decision.abstain import AbstainingClassifier
 from emoset.io.errors import MediaError
 from emoset.recognizer.subsystems import make_audio_pipeline
@@ -352,6 +352,50 @@ def test_bandwidth_of_narrowband_and_upsampled_speech(make_wav):
     # 8 kHz speech stored at 16 kHz is still narrowband: the content decides, not the header
     assert estimate_bandwidth(load_audio(low, sr=SR), SR) < 4000
     assert estimate_bandwidth(np.zeros(1000), SR) is None
+
+
+def _scipy_bandwidth(y, rate):
+    """:func:`estimate_bandwidth` with SciPy's Welch spectrum (what it used before)."""
+    from scipy.signal import welch
+
+    if not np.any(y):
+        return None
+    f, p = welch(y, fs=float(rate), nperseg=min(1024, y.size))
+    return float(f[np.flatnonzero(p > p.max() * 10 ** (-BANDWIDTH_DROP_DB / 10))[-1]])
+
+
+@pytest.mark.parametrize("size", [2, 7, 1023, 1024, 1025, 5000, 300_001])
+def test_welch_spectrum_is_scipys(size):
+    from scipy.signal import welch
+
+    from emoset.audio.speech import _welch
+
+    y = np.random.default_rng(size).standard_normal(size) * 0.3 + 0.1
+    for n in {min(1024, size), min(7, size)}:
+        f, p = welch(y, fs=22050.0, nperseg=n)
+        f2, p2 = _welch(y, 22050.0, n, block=64)  # several blocks for the long signal
+        np.testing.assert_array_equal(f2, f)
+        np.testing.assert_allclose(p2, p, rtol=1e-12, atol=1e-15 * p.max())
+
+
+def test_bandwidth_of_real_clips_is_unchanged(data_root):
+    """The NumPy spectrum gives the bandwidth SciPy's did, on real speech of both corpora
+    (their 8 and 16 kHz CREMA-D files, 48 kHz RAVDESS) and on their first 1,000 samples."""
+    from emoset.io.media import load_audio, probe
+
+    files = sorted((data_root / "cremad").rglob("*.wav"))[:12]
+    files += sorted((data_root / "cremad").rglob("*.mp4"))[:3]
+    files += sorted((data_root / "ravdess").rglob("*.flac"))[::100]
+    seen = set()
+    for path in files:
+        y = load_audio(path, sr=None)
+        rate = probe(path).audio_sr
+        for part in (y, y[:1000]):
+            got = estimate_bandwidth(part, rate)
+            assert got == _scipy_bandwidth(part, rate), path
+            seen.add(got)
+    seen.discard(None)  # digital silence at the start of a file
+    assert min(seen) < 4000 < 7000 < max(seen)  # narrow- and wideband clips were among them
 
 
 def test_training_bandwidth_limits_wideband_speech(make_wav):
