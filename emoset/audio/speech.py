@@ -381,8 +381,8 @@ class _SmileEngine:
         return np.vstack(rows).astype(np.float32)
 
     def __del__(self):
-        # a forked child (emoset.video.face_process.FaceProcess) that drops the engines of
-        # its parent's other threads must not close their files: the descriptors are shared
+        # a forked child (a face process, a segment worker, predict's early child) that drops
+        # the engines its parent made must not close their files: the descriptors are shared
         smile = getattr(self, "_smile", None)
         if smile is not None and getattr(self, "_pid", None) == os.getpid():
             smile.free()
@@ -398,10 +398,12 @@ _engines = threading.local()
 
 def _engine(feature_set, sampling_rate, level="func"):
     """This thread's :class:`_SmileEngine` for a feature set, rate and level (None: use
-    ``Smile``)."""
+    ``Smile``). A forked process makes its own: the engines its thread inherited share their
+    parent's files (an open file's offset, the folder a run's file is renamed in)."""
     engines = getattr(_engines, "by_key", None)
-    if engines is None:
+    if engines is None or _engines.pid != os.getpid():
         engines = _engines.by_key = {}
+        _engines.pid = os.getpid()
     key = (feature_set, sampling_rate, level)
     if key not in engines:
         try:

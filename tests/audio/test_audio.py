@@ -972,6 +972,40 @@ def test_a_forked_child_leaves_the_engines_of_other_threads_alone(data_root):
     np.testing.assert_array_equal(out["after"], out["before"])
 
 
+def _child_rows(conn, y):
+    from emoset.audio.speech import _engine
+
+    engine = _engine("ComParE_2016", 16000)
+    conn.send((engine._pid, engine._folder, engine.rows(y)))
+
+
+def test_a_forked_process_makes_its_own_opensmile_engine(data_root):
+    """The thread that forks (a command's main thread forking its segment workers or
+    predict's early child) hands its thread-local engines to the child: the child makes its
+    own, for the engine's open file and folder are the parent's. Both then give the values
+    of the signal they analyse."""
+    import multiprocessing
+
+    from emoset.audio.speech import _engine
+    from emoset.io.media import load_audio
+
+    clips = sorted((data_root / "ravdess").rglob("*.flac"))[:2]
+    y, z = (load_audio(c, sr=16000).astype(np.float32) for c in clips)
+    mine = _engine("ComParE_2016", 16000)
+    first = mine.rows(y)
+    ctx = multiprocessing.get_context("fork")
+    ours, theirs = ctx.Pipe()
+    child = ctx.Process(target=_child_rows, args=(theirs, z))
+    child.start()
+    assert ours.poll(120)
+    pid, folder, rows = ours.recv()
+    child.join(60)
+    assert pid == child.pid and folder != mine._folder
+    np.testing.assert_array_equal(rows, _engine("ComParE_2016", 16000).rows(z))
+    assert _engine("ComParE_2016", 16000) is mine
+    np.testing.assert_array_equal(mine.rows(y), first)
+
+
 def gc_collect():
     import gc
 
