@@ -202,7 +202,8 @@ def main(argv=None) -> int:
 
     from emoset import load_cremad, save_model
     from emoset.datasets.corpora import find_data_root
-    from emoset.recognizer import PRETRAINED_MODEL_FILE, describe_model, format_card
+    from emoset.recognizer import describe_model, format_card
+    from emoset.utils.resources import PRETRAINED_MODEL_FILE
 
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

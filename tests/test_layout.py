@@ -169,7 +169,9 @@ def test_modules_and_functions_stay_readable(path):
     assert long == []
 
 
-@pytest.mark.parametrize("package", ["emoset", "emoset.app", "emoset.utils", "emoset.video"])
+@pytest.mark.parametrize(
+    "package", ["emoset", "emoset.app", "emoset.audio", "emoset.utils", "emoset.video"]
+)
 def test_lazy_packages_export_what_their_stub_lists(package):
     """A lazily loaded package's names are its stub's imports, and each one loads."""
     module = importlib.import_module(package)

@@ -18,9 +18,9 @@ from emoset.recognizer import (
     default_audio_subsystems,
     default_video_subsystems,
     load_pretrained,
-    pretrained_model_path,
     read_card,
 )
+from emoset.utils.resources import pretrained_model_path
 
 REPO = Path(__file__).resolve().parents[1]
 #: 6 CREMA-D actors of the face crops (17 clips, every emotion): a build small enough to repeat.

@@ -275,13 +275,8 @@ def write_model_card(app):
     """``generated/model_card.txt``: what ``emoset info`` prints for the bundled model."""
     import hashlib
 
-    from emoset.recognizer import (
-        describe_model,
-        format_card,
-        load_pretrained,
-        pretrained_model_path,
-        read_card,
-    )
+    from emoset.recognizer import describe_model, format_card, load_pretrained, read_card
+    from emoset.utils.resources import pretrained_model_path
 
     path = pretrained_model_path()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

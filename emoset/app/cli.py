@@ -44,7 +44,9 @@ from .cluster import SCHEDULER_ENV, scheduler_address
 # warning lazy_loader gives for a dotted name is about loading the parent, here already loaded
 commands = lazy_loader.load("emoset.app.commands", suppress_warning=True)
 # the face processes start before the estimators load: these import neither
-clip_faces = lazy_loader.load("emoset.video.clip_faces", suppress_warning=True)
+early = lazy_loader.load("emoset.utils.early", suppress_warning=True)
+predict_ahead = lazy_loader.load("emoset.app.predict_ahead", suppress_warning=True)
+resources = lazy_loader.load("emoset.utils.resources", suppress_warning=True)
 face_process = lazy_loader.load("emoset.video.face_process", suppress_warning=True)
 tracking = lazy_loader.load("emoset.video.tracking", suppress_warning=True)
 
@@ -455,7 +457,7 @@ def _run(args):
         if args.command_name == "timeline" and args.settle is settle:
             _align_faces_early(args)
         elif args.command_name == "predict" and args.settle is settle:
-            _align_clip_early(args)
+            _work_ahead_on_clip(args)
         command = getattr(commands, args.command_name)  # imports the estimators
         args.seconds["imports"] = time.perf_counter() - started
         args.settle()
@@ -491,7 +493,7 @@ def _run(args):
         if getattr(args, "faces_early", False):
             face_process.end_early()  # not taken: the model's settings differ, rows cached
         if getattr(args, "clip_early", False):
-            face_process.end_early_clip()  # not taken: other settings, faces cached, no video
+            early.end_early_clip()  # what the extraction did not take: other settings, cached
 
 
 def _align_faces_early(args):
@@ -511,7 +513,7 @@ def _align_faces_early(args):
         or not os.path.isfile(source)
     ):
         return
-    if face_process.face_process_available():
+    if early.fork_available():
         args.faces_early = True
         try:  # the timeline's audio rate (emoset.recognizer._source_pass.AUDIO_RATE)
             face_process.start_early(
@@ -534,33 +536,34 @@ _SOUND_SUFFIXES = frozenset(
 )
 
 
-def _align_clip_early(args):
-    """Start aligning the faces of one local video clip before the estimators are imported
-    and the model is loaded (the command's own process), with the default video subsystem's
-    settings. The clip's extraction takes them only if it asks for exactly these settings
-    (:func:`emoset.video.face_process.start_early_clip`)."""
-    clips = list(args.clips)
-    if len(clips) == 2 and args.model is None and clips[0].endswith(".skops"):
-        clips = clips[1:]  # the old form: MODEL CLIP
+def _work_ahead_on_clip(args):
+    """Start making one local clip's features before the estimators are imported and the
+    model is loaded (the command's own process): a forked child reads what the model's
+    subsystems extract and makes the clip's speech records, its faces as the default video
+    subsystem aligns them and their CNN features (:mod:`emoset.app.predict_ahead`). The
+    clip's extraction takes each only for exactly its own settings
+    (:mod:`emoset.utils.early`)."""
+    clips, model = list(args.clips), args.model
+    if len(clips) == 2 and model is None and clips[0].endswith(".skops"):
+        model, clips = clips[0], clips[1:]  # the old form: MODEL CLIP
     if len(clips) != 1:  # (one clip is extracted in this process whatever --n-jobs)
         return
     clip = clips[0]
     suffix = os.path.splitext(clip)[1].lower()
-    if "://" in clip or suffix in _SOUND_SUFFIXES | {".skops"} or not os.path.isfile(clip):
+    if "://" in clip or suffix == ".skops" or not os.path.isfile(clip):
         return
-    if face_process.face_process_available():
+    if early.fork_available():
         args.clip_early = True
+        work = functools.partial(
+            predict_ahead.clip_work,
+            model=model or str(resources.pretrained_model_path()),
+            allow_partial=args.allow_partial,
+            video=suffix not in _SOUND_SUFFIXES,
+        )
         try:
-            align = functools.partial(_default_clip_faces, allow_partial=args.allow_partial)
-            face_process.start_early_clip(clip, align)
+            early.start_early_clip(clip, work)
         except OSError:
-            pass  # the extraction aligns the clip itself
-
-
-def _default_clip_faces(path, *, allow_partial):
-    """In :func:`_align_clip_early`'s child: the clip's faces as the default video subsystem
-    aligns them (without importing the estimators)."""
-    return clip_faces.default_clip_faces(path, allow_partial=allow_partial)
+            pass  # the extraction makes everything itself
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ from ..recognizer import (
     json_value,
     load_model,
     model_info,
-    pretrained_model_path,
     save_model,
     stream_timeline,
     train_card,
@@ -48,12 +47,14 @@ from ..recognizer import (
 from ..recognizer.card import seen_in_training
 from ..recognizer.persistence import read_card
 from ..utils.cache import atomic_write_bytes, default_cache_dir, file_sha256
+from ..utils.early import early_clip_waiting, take_early_clip
 from ..utils.messages import one_line, shown, summarise
+from ..utils.resources import pretrained_model_path
 from ..utils.validation import check_folder, check_output
 from ..video.extract import NO_VIDEO
-from ..video.face_process import end_early_clip
 from .cluster import cluster_n_jobs, dask_cluster
 from .overlay import write_overlay
+from .predict_ahead import kind_part
 from .report import chance_levels, classification_metrics, plot_timeline
 from .timeline_page import write_timeline_html
 
@@ -132,8 +133,11 @@ def _as_clip(path):
         Why the path cannot be a clip (missing, a folder, not a media file).
     """
     path = Path(path)
+    kind = None
+    if early_clip_waiting(path):  # told by `emoset predict`'s early child
+        kind = take_early_clip(path, kind_part(path))
     try:
-        kind = media_kind(path)
+        kind = kind or media_kind(path)
     except MediaError as exc:
         return None, str(exc)
     video, audio = (path, None) if kind == "video" else (None, path)
@@ -324,8 +328,6 @@ def _load(args, n_jobs=None):
             f"{shown(args.model)} holds a {type(model).__name__}, not an emoset model (train "
             "one with 'emoset train')."
         )
-    if "video" not in model.modalities_.values():
-        end_early_clip()  # predict's early alignment of a clip: no face is needed
     return model.set_params(
         cache_dir=_cache_dir(args),
         n_jobs=args.n_jobs if n_jobs is None else n_jobs,

@@ -46,8 +46,6 @@ import functools
 import logging
 import numbers
 import os
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -55,13 +53,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._version import __version__
-from ..io.errors import MediaError, TruncationWarning
-from ..io.media import load_audio, probe, resample
+from ..io.errors import MediaError
+from ..io.media import load_audio, resample
 from ..utils import cache as _cache
+from ..utils.early import early_clip_waiting, take_early_clip
 from ..utils.messages import shown, summarise, warn_caller
 from ..utils.validation import check_choice
-from .augment import AUGMENTATIONS, augment_signal, augmentation_seed
-from .moments import descriptor_window_moments, frame_moments
+from .augment import AUGMENTATIONS
+from .clip_audio import SILENCE_PEAK, early_part, extract_clip, native_rate, signal_record
+from .moments import descriptor_window_moments
 from .normalize import (
     NORMALIZATIONS,
     RunningStandardizer,
@@ -69,23 +69,17 @@ from .normalize import (
     standardize_groups,
 )
 from .speech import (
-    _opensmile_values,
     band_rate,
     covering_rate,
     estimate_bandwidth,
-    librosa_functionals,
     librosa_window_functionals,
-    opensmile_descriptors,
     require_librosa,
 )
 
-__all__ = ["NARROW_FRACTION", "SILENCE_PEAK", "warn_audio_problems"]
+__all__ = ["NARROW_FRACTION", "warn_audio_problems"]
 
 logger = logging.getLogger(__name__)
 
-
-#: Peak amplitude at or below which a clip counts as digital silence (-80 dBFS).
-SILENCE_PEAK = 1e-4
 
 #: A clip whose measured bandwidth is below this share of the training bandwidth is flagged
 #: ``narrowband`` even within one standard rate (a 1 kHz file, 0.5 kHz of speech, against a
@@ -135,17 +129,10 @@ def _check_clips(X) -> list:
     return clips
 
 
-def _native_rate(path: Path) -> int | None:
-    try:
-        return probe(path).audio_sr
-    except Exception:  # the decoder reports the real problem
-        return None
-
-
 def _probe_clip(path):
     """Native rate, measured bandwidth and duration of one file (what ``fit`` learns from)."""
     y = load_audio(path, sr=None)
-    rate = _native_rate(path) or 16000
+    rate = native_rate(path) or 16000
     return {
         "native_sr": int(rate),
         "bandwidth": estimate_bandwidth(y, rate),
@@ -156,77 +143,13 @@ def _probe_clip(path):
 # --------------------------------------------------------------------------- per-clip worker
 
 
-def _decode(path, allow_partial):
-    """The file's audio at its own rate, and the truncation note when only part decoded."""
-    if not allow_partial:
-        return load_audio(path, sr=None), None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", TruncationWarning)
-        y = load_audio(path, sr=None, allow_partial=True)
-    checks = [w.message.check for w in caught if issubclass(w.category, TruncationWarning)]
-    return y, "; ".join(c.reason for c in checks) or None
-
-
-def _extract_clip(
-    path, *, kind, params, sampling_rate, band_rate, min_duration, allow_partial, augmentation
-):
-    """Decode one file (augment it), band-limit it, compute its vector; the cached record.
-
-    ``augmentation``: ``None`` or ``(kind, seed)``; the copy's own seed comes from that seed,
-    the kind and the file's SHA-256, so it is the same copy in any order and on any machine.
-    """
-    t0 = time.perf_counter()
-    native = _native_rate(path) or sampling_rate
-    y, partial = _decode(path, allow_partial)
-    if augmentation is not None:
-        aug, seed = augmentation
-        seed = augmentation_seed(seed, aug, _cache.file_sha256(path))
-        y, native, _ = augment_signal(y, native, aug, seed=seed)
-    record = _signal_record(
-        y,
-        native,
-        kind=kind,
-        params=params,
-        sampling_rate=sampling_rate,
-        band_rate=band_rate,
-        min_duration=min_duration,
-    )
-    record.update(seconds=time.perf_counter() - t0, partial=partial)
-    return record
-
-
-def _signal_record(
-    y, native, *, kind, params, sampling_rate, band_rate, min_duration, bandwidth=True
-):
-    """Band-limit a decoded signal, compute its vector: status, values, duration, bandwidth."""
-    bandwidth = estimate_bandwidth(y, native) if bandwidth else None
-    rate = native
-    if band_rate is not None and native > band_rate:
-        y, rate = resample(y, native, band_rate), band_rate
-    y = resample(y, rate, sampling_rate)
-    duration = y.size / float(sampling_rate)
-    status, values = "ok", None
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
-    if peak <= SILENCE_PEAK:
-        status = "silent"
-    else:
-        if kind == "opensmile":
-            values = _opensmile_values(y, sampling_rate, **params)  # names: not needed
-        elif kind == "opensmile-moments":
-            values = frame_moments(opensmile_descriptors(y, sampling_rate, **params))
-        else:
-            values, _ = librosa_functionals(y, sampling_rate, **params)
-        if not np.all(np.isfinite(values)):
-            values, status = None, "nonfinite"
-        elif duration < min_duration:
-            status = "short"
-    return {
-        "values": values,
-        "status": status,
-        "duration": duration,
-        "native_sr": int(native),
-        "bandwidth": bandwidth,
-    }
+def _made_ahead(extract, arguments, path):
+    """``extract(path)``, or the record ``emoset predict``'s early child made of exactly it
+    (:mod:`emoset.utils.early`, :func:`~emoset.audio.clip_audio.early_part`)."""
+    record = None
+    if early_clip_waiting(path):
+        record = take_early_clip(path, early_part(path, **arguments))
+    return extract(path) if record is None else record
 
 
 def _span(start, end, rate):
@@ -455,23 +378,29 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
             )
         return out, info
 
+    def _clip_arguments(self):
+        """The arguments of :func:`~emoset.audio.clip_audio.extract_clip` for each clip
+        (but ``augmentation``)."""
+        return {
+            "kind": self._kind,
+            "params": self._params(),
+            "sampling_rate": int(self.sampling_rate),
+            "band_rate": self.band_rate_,
+            "min_duration": float(self.min_duration),
+            "allow_partial": bool(self.allow_partial),
+        }
+
     def _extract(self, clips, *, augmentation):
         """Raw feature vectors of the clips (cached) and their table; see :meth:`extract`."""
         import pandas as pd
 
         sources = [_source_of(c) for c in clips]
         paths = [s[1] for s in sources]
-        params = self._params()
-        func = functools.partial(
-            _extract_clip,
-            kind=self._kind,
-            params=params,
-            sampling_rate=int(self.sampling_rate),
-            band_rate=self.band_rate_,
-            min_duration=float(self.min_duration),
-            allow_partial=bool(self.allow_partial),
-            augmentation=augmentation,
-        )
+        arguments = self._clip_arguments()
+        params = arguments["params"]
+        func = functools.partial(extract_clip, **arguments, augmentation=augmentation)
+        if augmentation is None:
+            func = functools.partial(_made_ahead, func, arguments)
         cache = None
         if self._cache_root() is not None:
             cache = _cache.DiskCache(self._cache_root() / f"audio-{self._kind}")
@@ -557,7 +486,7 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
     def _signal_values(self, signal, sampling_rate):
         y = np.asarray(signal, dtype=np.float32).reshape(-1)
-        rec = _signal_record(
+        rec = signal_record(
             y,
             int(sampling_rate),
             kind=self._kind,

@@ -13,11 +13,9 @@ from .card import (
 )
 from .people import NOT_SPEAKING, OFF_SCREEN, PEOPLE_COLUMNS, WindowPeople, predict_people
 from .persistence import (
-    PRETRAINED_MODEL_FILE,
     card_path,
     load_model,
     load_pretrained,
-    pretrained_model_path,
     read_card,
     save_model,
 )
@@ -56,7 +54,6 @@ __all__ = [
     "NOT_SPEAKING",
     "OFF_SCREEN",
     "PEOPLE_COLUMNS",
-    "PRETRAINED_MODEL_FILE",
     "SPEECH_MIN_ACTIVITY",
     "TimelineOptions",
     "TimelineRun",
@@ -78,7 +75,6 @@ __all__ = [
     "multiple_kernel_video_subsystems",
     "predict_people",
     "predict_timeline",
-    "pretrained_model_path",
     "read_card",
     "save_model",
     "score_columns",

@@ -38,12 +38,12 @@ import numpy as np
 from ..audio.speech import speech_activity
 from ..io.errors import MediaError
 from ..io.sources import is_url, iter_media
+from ..utils.early import fork_available
 from ..video.extract import no_set_reason
 from ..video.face_process import (
     FaceProcess,
     aligned_face,
     end_early,
-    face_process_available,
     take_early,
 )
 from ..video.faces import FaceTrack
@@ -167,7 +167,7 @@ class SourcePass:
             and not self.live
             and not self.people
             and self.max_seconds is None  # (one pass reads the two streams' ends together)
-        ) and (not is_url(source) and os.path.isfile(source) and face_process_available())
+        ) and (not is_url(source) and os.path.isfile(source) and fork_available())
         if not self.face_process:
             end_early()  # the command's early face process: no pass of this run takes it
         self.columns = row_columns(self.classes, self.live, options.people)

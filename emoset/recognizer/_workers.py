@@ -26,7 +26,7 @@ import signal
 import threading
 from concurrent import futures
 
-from ..video.face_process import face_process_available
+from ..utils.early import fork_available
 
 __all__ = ["in_workers"]
 
@@ -77,7 +77,7 @@ def _can_fork():
     from joblib.parallel import get_active_backend
 
     return (
-        face_process_available()
+        fork_available()
         and threading.active_count() == 1
         and type(get_active_backend()[0]).__name__ == "LokyBackend"
     )

@@ -37,14 +37,13 @@ from sklearn.base import BaseEstimator
 from .._version import __version__
 from ..utils.cache import atomic_write_bytes
 from ..utils.messages import shown, what_is
+from ..utils.resources import pretrained_model_path
 from ._skops_subset import NotPlain, read_plain
 
 __all__ = [
-    "PRETRAINED_MODEL_FILE",
     "card_path",
     "load_model",
     "load_pretrained",
-    "pretrained_model_path",
     "read_card",
     "save_model",
 ]
@@ -410,25 +409,6 @@ def _recorded_digest(path, sidecar):
             f"got {fields[0][:80]!r}."
         )
     return digest.lower()
-
-
-#: File name of the model shipped inside emoset (``emoset/models/``, package data), built by
-#: ``make pretrained`` (``pipelines/pretrained.py``) with its digest and card beside it.
-PRETRAINED_MODEL_FILE = "cremad.skops"
-
-
-def pretrained_model_path():
-    """Path of the model shipped with emoset (``emoset/models/cremad.skops``).
-
-    Returns
-    -------
-    path : pathlib.Path
-        Its ``.sha256`` and ``.card.json`` lie beside it. It may be missing in a checkout
-        where ``make pretrained`` has not run; :func:`load_pretrained` says so.
-    """
-    from importlib import resources
-
-    return Path(str(resources.files("emoset").joinpath("models", PRETRAINED_MODEL_FILE)))
 
 
 def load_pretrained(*, cache_dir=None):

@@ -11,7 +11,7 @@ from .cache import (
     parallel_map,
 )
 from .messages import shown, summarise, warn_caller, what_is
-from .resources import emoset_data, package_file
+from .resources import PRETRAINED_MODEL_FILE, emoset_data, package_file, pretrained_model_path
 from .setnames import copy_names, name_sets, set_label, unreported
 from .validation import (
     check_choice,
@@ -23,6 +23,7 @@ from .validation import (
 )
 
 __all__ = [
+    "PRETRAINED_MODEL_FILE",
     "DiskCache",
     "Failure",
     "atomic_write_bytes",
@@ -40,6 +41,7 @@ __all__ = [
     "make_key",
     "name_sets",
     "package_file",
+    "pretrained_model_path",
     "parallel_map",
     "set_label",
     "shown",

@@ -15,7 +15,23 @@ import importlib.resources
 import importlib.util
 from pathlib import Path
 
-__all__ = ["emoset_data", "package_file"]
+__all__ = ["PRETRAINED_MODEL_FILE", "emoset_data", "package_file", "pretrained_model_path"]
+
+#: File name of the model shipped inside emoset (``emoset/models/``, package data), built by
+#: ``make pretrained`` (``pipelines/pretrained.py``) with its digest and card beside it.
+PRETRAINED_MODEL_FILE = "cremad.skops"
+
+
+def pretrained_model_path():
+    """Path of the model shipped with emoset (``emoset/models/cremad.skops``).
+
+    Returns
+    -------
+    path : pathlib.Path
+        Its ``.sha256`` and ``.card.json`` lie beside it. It may be missing in a checkout
+        where ``make pretrained`` has not run; :func:`emoset.load_pretrained` says so.
+    """
+    return Path(str(importlib.resources.files("emoset").joinpath("models", PRETRAINED_MODEL_FILE)))
 
 
 def emoset_data(*parts):

@@ -1,12 +1,7 @@
 """Types of :mod:`emoset.video`: what its ``__init__.py`` loads on first use (lazy_loader)."""
 
-from .cnn_features import (
-    EMOTION_LABELS,
-    EMOTION_MODEL_FILE,
-    EmotionCNN,
-    FaceDescriptor,
-    emotion_model_path,
-)
+from .cnn_features import EmotionCNN, FaceDescriptor
+from .emotion_onnx import EMOTION_LABELS, EMOTION_MODEL_FILE, emotion_model_path
 from .extract import FRAME_FEATURES, ImageSetFeatures, extract_image_sets, make_frame_features
 from .faces import (
     AlignStats,

@@ -16,8 +16,8 @@ from sklearn.base import clone
 
 from .._version import __version__
 from ..utils.cache import DiskCache, file_sha256, make_key
-from .clip_faces import align_clip, early_settings
-from .face_process import early_clip_waiting, take_early_clip
+from ..utils.early import early_clip_waiting, take_early_clip
+from .clip_faces import align_clip, faces_part, features_part
 from .people import TRACKING_VERSION, summarise_people
 
 
@@ -53,7 +53,7 @@ def _check_faces(record):
 
 def _feature_check(n_faces, dim):
     def check(record):
-        values = record["values"]
+        values = record["values"] if isinstance(record, dict) else record
         return values.dtype == np.float32 and values.shape == (n_faces, dim)
 
     return check
@@ -74,6 +74,12 @@ def _per_person(transformer, source, person, dim):
     for k in np.unique(person):
         mine = np.flatnonzero(person == k)
         rows = clone(transformer).fit(source[mine]).transform(source[mine])
+        if rows.shape[1] != dim:
+            raise ValueError(
+                f"{type(transformer).__name__} gives {rows.shape[1]} features a face where the "
+                f"fitted step expects {dim}: its settings changed since it was fitted (fit it "
+                "again)."
+            )
         values[mine] = np.asarray(rows, dtype=np.float32)
     return np.ascontiguousarray(values)
 
@@ -112,11 +118,12 @@ def _extract_one(task):
     ):
         aligned = None  # cached by an emoset that did not keep the aligned landmarks
     faces_cached = aligned is not None
-    if faces_cached:
-        take_early_clip(path, None)  # a process the command started early is not needed
-    else:  # aligned by that process if it has these settings, else here
+    ahead = False  # aligned by the process the command started early (emoset.utils.early)
+    if not faces_cached:  # by that process if it has these settings, else here
         if early_clip_waiting(path):
-            aligned = take_early_clip(path, early_settings(path, audio, aligner, options))
+            part = faces_part(path, audio, aligner, options)
+            aligned = take_early_clip(path, part, needed=True) if part else None
+            ahead = aligned is not None
         if aligned is None:
             aligned = align_clip(path, audio, aligner, options)
         if cache is not None:
@@ -128,6 +135,11 @@ def _extract_one(task):
         key = make_key("feature", faces_key, _spec_key(transformer)) if cache is not None else None
         check = _feature_check(aligned["n_faces"], dims[name])
         record = cache.get(key, None, check=check) if cache is not None else None
+        if record is None and ahead:  # its features of the faces it aligned, if they are these
+            values = take_early_clip(path, features_part(_spec_key(transformer)))
+            record = {"values": values} if values is not None and check(values) else None
+            if record is not None and cache is not None:
+                cache.put(key, record)
         if record is None:
             if _uses_landmarks(transformer):
                 source = aligned["landmarks"]

@@ -1,40 +1,46 @@
-"""A clip's faces as the extraction aligns them, and the same aligned ahead without
+"""A clip's faces as the extraction aligns them, and the same made ahead without
 scikit-learn.
 
 :func:`align_clip` tracks every face of a clip into people (the record the extraction caches,
-:mod:`emoset.video.extract`). ``emoset predict`` on one video clip forks a child that aligns
-the clip's faces while the command imports the estimators and loads its model
-(:func:`emoset.video.face_process.start_early_clip`); the child runs
-:func:`default_clip_faces`, the default video subsystem's alignment (``ImageSetFeatures()``,
-the CNN: 64-pixel grayscale faces, every frame, the people tracker's defaults).
+:mod:`emoset.video.extract`). ``emoset predict`` on one video clip forks a child that works
+on the clip while the command imports the estimators and loads its model
+(:mod:`emoset.utils.early`); the child aligns the clip's faces as the default video subsystem
+does (:func:`default_faces`: ``ImageSetFeatures()``, 64-pixel grayscale faces, every frame,
+the people tracker's defaults) and runs the emotion CNN on them as its frame feature does
+(:func:`default_features`).
 This module imports no estimator and not scikit-learn, so the child starts aligning in
 about 0.2 s instead of after the estimators' imports (0.7 s; the people tracker imports them
 only if a new track may be someone seen before, to compare their faces); its aligner is an
 :class:`~emoset.video.tracking.AlignerSettings`, which aligns exactly as a
 :class:`~emoset.video.faces.FaceAligner` with the same parameters. The extraction takes
-the faces only for exactly its own settings (:func:`early_settings`; a test checks that the
-defaults here are ``ImageSetFeatures()``'s).
+the faces only for exactly its own settings (:func:`faces_part`), and their features only
+for exactly its own frame feature (:func:`features_part`); tests check that the defaults
+here are ``ImageSetFeatures()``'s.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 
 import numpy as np
 
 from ..io.errors import TruncationWarning
+from ..utils.early import file_state
+from .emotion_onnx import EMOTION_OUTPUTS, emotion_model_path, emotion_values
 from .people import align_people
 from .tracking import AlignerSettings, alignment_key
 
 __all__ = [
     "DEFAULT_ALIGNER",
+    "DEFAULT_FEATURE",
     "DEFAULT_PEOPLE",
     "align_clip",
-    "default_clip_faces",
-    "early_faces",
-    "early_settings",
+    "default_faces",
+    "default_faces_part",
+    "default_features",
+    "faces_part",
+    "features_part",
 ]
 
 #: The parameters of the extraction's default aligner (``ImageSetFeatures``, and this
@@ -44,6 +50,14 @@ DEFAULT_ALIGNER = {"crop_size": 64}
 #: The people tracker's options of the default video subsystem
 #: (``ImageSetFeatures()._options()``).
 DEFAULT_PEOPLE = {"min_face_size": None, "identity_threshold": 0.5}
+
+#: The default video subsystem's frame feature as the extraction describes it (its module,
+#: class and parameters): ``EmotionCNN(output="features")``, the CNN's 128 features a face.
+DEFAULT_FEATURE = [
+    "emoset.video.cnn_features",
+    "EmotionCNN",
+    {"batch_size": 256, "model_path": None, "n_jobs": 1, "output": "features", "resize": True},
+]
 
 
 def align_clip(path, audio, aligner, options):
@@ -99,43 +113,59 @@ def align_clip(path, audio, aligner, options):
     }
 
 
-def _file_state(path):
-    """A file as its early alignment is compared on: where it is and its size and times
-    (None if it cannot be read: then nothing is taken, and aligning says what is wrong)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def early_settings(path, audio, aligner, options):
-    """What a clip's faces aligned ahead are compared on (:func:`early_faces`): the files
-    (their size and times: not changed since), the aligner (its parameters, and whether it
-    aligns with the plain building blocks: :func:`~emoset.video.tracking.alignment_key`) and
-    the tracker's options; None if a file cannot be read."""
+def faces_part(path, audio, aligner, options):
+    """A clip's faces as work made ahead is compared on (:mod:`emoset.utils.early`): the
+    files (their size and times: not changed since), the aligner (its parameters, and
+    whether it aligns with the plain building blocks:
+    :func:`~emoset.video.tracking.alignment_key`) and the tracker's options; None if a file
+    cannot be read (then nothing is taken)."""
     fps, max_frames, allow_partial, people = options
-    files = _file_state(path), None if audio is None else _file_state(audio)
+    files = file_state(path), None if audio is None else file_state(audio)
     if files[0] is None or (audio is not None and files[1] is None):
-        return None  # a file that cannot be read: nothing is taken
+        return None
     people = sorted(people.items())
-    return files, alignment_key(aligner), fps, max_frames, allow_partial, people
+    return "faces", files, alignment_key(aligner), fps, max_frames, allow_partial, people
 
 
-def early_faces(path, aligner, options):
-    """A clip's faces as the extraction aligns them (its video's own sound), for
-    :func:`emoset.video.face_process.start_early_clip`'s child: yields the settings, then the
-    faces, or None if aligning warned (the caller then aligns the clip itself, and the
-    warning reaches the user)."""
-    yield early_settings(path, None, aligner, options)
+def features_part(spec):
+    """The frame features of the faces made ahead, as they are compared: the transformer's
+    module, class and parameters (``spec``)."""
+    return "features", spec
+
+
+def _default_options(allow_partial):
+    return None, None, bool(allow_partial), dict(DEFAULT_PEOPLE)
+
+
+def default_faces_part(path, *, allow_partial=False):
+    """:func:`faces_part` of :func:`default_faces`."""
+    aligner = AlignerSettings(**DEFAULT_ALIGNER)
+    return faces_part(path, None, aligner, _default_options(allow_partial))
+
+
+def default_faces(path, *, allow_partial=False):
+    """A video clip's faces as the default video subsystem aligns them (its own sound), or
+    None if aligning warned (the extraction then aligns the clip itself, and the warning
+    reaches the user), without importing scikit-learn."""
+    aligner = AlignerSettings(**DEFAULT_ALIGNER)
     with warnings.catch_warnings(record=True) as caught:  # what the filters would show
-        aligned = align_clip(path, None, aligner, options)
-    yield None if caught else aligned
+        aligned = align_clip(path, None, aligner, _default_options(allow_partial))
+    return None if caught else aligned
 
 
-def default_clip_faces(path, *, allow_partial=False):
-    """A video clip's faces as the default video subsystem aligns them: yields the settings,
-    then the faces, or None if aligning warned (:func:`early_faces`), without importing
-    scikit-learn."""
-    options = (None, None, bool(allow_partial), dict(DEFAULT_PEOPLE))
-    yield from early_faces(path, AlignerSettings(**DEFAULT_ALIGNER), options)
+def default_features(aligned):
+    """The emotion CNN's features of each person's faces (:data:`DEFAULT_FEATURE`), rows in
+    frame order: what the extraction computes with ``EmotionCNN(output="features")``."""
+    params = DEFAULT_FEATURE[2]
+    faces, person = aligned["faces"], aligned["person"]
+    values = np.zeros((len(faces), EMOTION_OUTPUTS[params["output"]]), np.float32)
+    for k in np.unique(person):
+        mine = np.flatnonzero(person == k)
+        values[mine] = emotion_values(
+            faces[mine],
+            emotion_model_path(),
+            output=params["output"],
+            batch_size=params["batch_size"],
+            n_threads=params["n_jobs"],
+        )
+    return np.ascontiguousarray(values)

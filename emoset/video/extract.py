@@ -312,10 +312,21 @@ def _people(min_face_size, identity_threshold):
 
 
 def _extract(
-    clips, features, *, aligner, options, cache_dir, n_jobs, verbose, on_error, by_person=False
+    clips,
+    features,
+    *,
+    aligner,
+    options,
+    cache_dir,
+    n_jobs,
+    verbose,
+    on_error,
+    by_person=False,
+    dims=None,
 ):
     """``(sets, info, single, people)``: the main person's image set of each clip (with
-    ``by_person``: a list of every person's), the table, and each clip's people (or None)."""
+    ``by_person``: a list of every person's), the table, and each clip's people (or None).
+    ``dims``: each feature's width, known to a fitted step (else found here)."""
     import pandas as pd
 
     if on_error not in ("warn", "raise"):
@@ -331,10 +342,11 @@ def _extract(
     clips = list(clips)
     # each feature's width, known before any clip runs: a feature that cannot even be built
     # (e.g. a missing model file) fails here, at once, not after hours of extraction
-    dims = {
-        name: _n_features(t, aligner.crop_size, int(aligner.landmarks))
-        for name, t in transformers.items()
-    }
+    if dims is None:
+        dims = {
+            name: _n_features(t, aligner.crop_size, int(aligner.landmarks))
+            for name, t in transformers.items()
+        }
     paths = [_video_path(c) for c in clips]
     todo = [i for i, p in enumerate(paths) if p is not None]
     tasks = [
@@ -556,6 +568,7 @@ class ImageSetFeatures(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
             on_error="warn",
             by_person=by_person,
+            dims={self.feature_name_: int(self.n_features_out_)},  # its feature built in fit
         )
         return sets[self.feature_name_], info, people
 

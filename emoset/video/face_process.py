@@ -21,11 +21,8 @@ settings of the default models (every frame, the default aligner), so that the f
 aligned while the command starts. The pass takes it (:func:`take_early`) only if it asks for
 exactly those settings; otherwise it is ended and the pass starts its own.
 
-``emoset predict`` on one video clip does the same for the clip (:func:`start_early_clip`):
-a forked child aligns its faces as the default video subsystem does
-(:mod:`emoset.video.clip_faces`, without the estimators) while the command imports them and
-loads the model; the clip's extraction takes them (:func:`take_early_clip`) only for exactly
-its own settings (the same faces, tested).
+``emoset predict`` on one video clip does the same for the clip's faces, features and speech
+(:mod:`emoset.utils.early`, :mod:`emoset.video.clip_faces`).
 """
 
 from __future__ import annotations
@@ -34,28 +31,20 @@ import logging
 import multiprocessing
 import os
 import queue
-import signal
-import sys
 import threading
 import time
-import warnings
-from typing import NamedTuple
 
 from ..io.errors import MediaError
 from ..io.sources import iter_media
+from ..utils.early import in_child, start_child, stop_child
 from .tracking import FaceTrack, alignment_key
 
 __all__ = [
     "FaceProcess",
     "aligned_face",
     "end_early",
-    "early_clip_waiting",
-    "end_early_clip",
-    "face_process_available",
     "start_early",
-    "start_early_clip",
     "take_early",
-    "take_early_clip",
 ]
 
 
@@ -74,30 +63,12 @@ _AHEAD = 16
 _BACKLOG = 128
 
 
-def face_process_available():
-    """Whether this process can fork a :class:`FaceProcess`: Linux (forking a threaded
-    process is unsafe on macOS), from the main thread of a process that is no pool's worker."""
-    return (
-        sys.platform.startswith("linux")
-        and threading.current_thread() is threading.main_thread()
-        and not multiprocessing.current_process().daemon
-    )
-
-
 def aligned_face(found):
     """What a pass keeps of a :class:`~emoset.video.faces.TrackedFace`: ``(face, chip,
     aligned_landmarks, box)``, or None (no face)."""
     if found is None:
         return None
     return found.face, found.chip, found.aligned_landmarks, found.box
-
-
-def _in_child(parent_end):
-    """What a forked child does first: leave Ctrl-C to the parent (which ends the child), and
-    close its copy of the parent's end of the pipe, so that a send fails once the parent is
-    gone instead of waiting forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent_end.close()
 
 
 def _decode_ahead(source, report, media, seconds, out):
@@ -145,7 +116,7 @@ def _work(conn, parent_end, source, aligners, media):
     """The child: decode (a thread of its own, :data:`_AHEAD` frames ahead), align, and send
     (a thread of its own, up to :data:`_BACKLOG` messages behind) ``("frames", [(t, faces),
     ...], n_decoded, seconds)`` batches, then ``("end", error, n_decoded, seconds)``."""
-    _in_child(parent_end)
+    in_child(parent_end)
     report = {}
     seconds = {"decode": 0.0, "detect_align": 0.0}
     outbox, failed = queue.Queue(maxsize=_BACKLOG), threading.Event()
@@ -232,7 +203,7 @@ class FaceProcess:
             name="emoset-faces",
             daemon=True,
         )
-        _start(self._process, self._conn, child)
+        start_child(self._process, self._conn, child)
         self.n_decoded = 0
         self.error = None
         self.seconds = {"decode": 0.0, "detect_align": 0.0}
@@ -264,7 +235,7 @@ class FaceProcess:
 
     def close(self):
         """End the child (at once if it is still working) and release the pipe."""
-        _stop(self._conn, self._process)
+        stop_child(self._conn, self._process)
 
 
 #: ``(settings, FaceProcess)`` started by :func:`start_early`, waiting for its pass.
@@ -305,125 +276,3 @@ def end_early():
     early, _early = _early, None
     if early is not None:
         early[1].close()
-
-
-# ---------------------------------------------------------------------- one clip (predict)
-
-
-class _EarlyClip(NamedTuple):
-    """A child :func:`start_early_clip` started, waiting for its clip's extraction."""
-
-    file: str  # the clip's real path
-    conn: object  # this process's end of the pipe
-    process: object
-    pid: int  # the process that started it (a forked worker's inherited copy is not its)
-
-
-_early_clip = None
-
-
-def _clip_work(conn, parent_end, align, path):
-    """The child of :func:`start_early_clip`: send ``align(path)``'s settings as soon as it
-    knows them, then its faces (None instead of either if it failed)."""
-    _in_child(parent_end)
-    logging.disable(logging.CRITICAL)  # the parent tells what happened, aligning it anew
-    try:
-        for got in align(path):
-            conn.send(got)
-    except BaseException:  # the parent aligns the clip itself, and meets the error there
-        try:
-            conn.send(None)
-        except (OSError, ValueError):
-            pass  # the parent is gone
-    finally:
-        conn.close()
-
-
-def start_early_clip(path, align):
-    """Align a video clip's faces in a forked child while this process imports the
-    estimators and loads a model (``emoset predict`` on one clip).
-
-    ``align(path)`` runs in the child and yields the settings it aligns with (compared with
-    the extraction's own, the file's size and times included), then the faces or None (the
-    command's: :func:`emoset.video.clip_faces.default_clip_faces`, the default video
-    subsystem's alignment, without importing the estimators). The clip's extraction takes the
-    faces with :func:`take_early_clip` if it asks for exactly these settings, and aligns the
-    clip itself otherwise; a clip whose alignment failed or warned in the child is aligned
-    again by the extraction, which raises or warns.
-    """
-    global _early_clip
-    end_early_clip()
-    ctx = multiprocessing.get_context("fork")
-    conn, child = ctx.Pipe(duplex=False)
-    process = ctx.Process(
-        target=_clip_work,
-        args=(child, conn, align, os.fspath(path)),
-        name="emoset-clip-faces",
-        daemon=True,
-    )
-    _start(process, conn, child)
-    _early_clip = _EarlyClip(os.path.realpath(path), conn, process, os.getpid())
-
-
-def early_clip_waiting(path):
-    """Whether :func:`start_early_clip` started a child for the file ``path`` that no
-    extraction has taken yet."""
-    return (
-        _early_clip is not None
-        and _early_clip.pid == os.getpid()
-        and _early_clip.file == os.path.realpath(path)
-    )
-
-
-def take_early_clip(path, settings):
-    """The faces :func:`start_early_clip` aligned for the file ``path`` with exactly
-    ``settings`` (:func:`emoset.video.clip_faces.early_settings`), else None; ``settings`` None:
-    not wanted. The child is ended either way (as soon as its settings, sent before it
-    aligns, differ)."""
-    global _early_clip
-    if not early_clip_waiting(path):
-        return None
-    early, _early_clip = _early_clip, None
-    try:
-        if settings is None or early.conn.recv() != settings:
-            return None
-        faces = early.conn.recv()
-        if faces is not None:
-            logger.debug("faces of %s: aligned by the process the command started early", path)
-        return faces
-    except Exception as exc:  # EOF (the child died), a message that does not load, memory
-        logger.debug("faces of %s: the early process gave nothing (%r)", path, exc)
-        return None
-    finally:
-        _stop(early.conn, early.process)
-
-
-def end_early_clip():
-    """End a child :func:`start_early_clip` started that no extraction took."""
-    global _early_clip
-    early, _early_clip = _early_clip, None
-    if early is not None and early.pid == os.getpid():
-        _stop(early.conn, early.process)
-
-
-def _start(process, conn, child):
-    """Fork ``process``, then close this process's copy of the child's end of the pipe."""
-    try:
-        with warnings.catch_warnings():
-            # Python 3.12+ on any fork from a process with threads (BLAS, ONNX Runtime); the
-            # child runs nothing but the decoder, dlib and the alignment, and leaves with
-            # os._exit
-            warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-            process.start()
-    except BaseException:
-        conn.close()
-        raise
-    finally:
-        child.close()
-
-
-def _stop(conn, process):
-    if process.is_alive():
-        process.terminate()
-    process.join()
-    conn.close()

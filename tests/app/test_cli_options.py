@@ -280,18 +280,11 @@ def test_train_fits_on_exactly_the_filtered_clips(data_root, feature_cache, tmp_
     np.testing.assert_allclose(model.decision_function(left_out), ours.decision_function(left_out))
     every = AudioVisualEmotionRecognizer(video={}, cache_dir=feature_cache).fit(kept + left_out)
     assert not np.allclose(every.decision_function(left_out), ours.decision_function(left_out))
-    # a model without video ends what `emoset predict CLIP` started aligning, as it loads
-    from types import SimpleNamespace
+    # for a model without video, what `emoset predict CLIP` makes ahead is its speech alone
+    from emoset.app.predict_ahead import clip_work
 
-    from emoset.app.commands import _load
-    from emoset.video import face_process
-    from emoset.video.clip_faces import default_clip_faces
-
-    face_process.start_early_clip(left_out[0].video, default_clip_faces)
-    child = face_process._early_clip[2]
-    settings = {"cache_dir": str(feature_cache), "n_jobs": None, "allow_partial": False}
-    _load(SimpleNamespace(model=str(alone), settle=lambda: None, seconds={}, **settings))
-    assert face_process._early_clip is None and not child.is_alive()
+    plan = next(clip_work(left_out[0].video, model=str(alone)))
+    assert [part[0] for part in plan] == ["kind", "audio"]
 
 
 # ---------------------------------------------------------------------- predict, evaluate

@@ -185,7 +185,7 @@ def _child_thread(monkeypatch, video, pipe, media):
     grows by one item per frame it aligns."""
     from emoset.video import face_process
 
-    monkeypatch.setattr(face_process, "_in_child", lambda parent_end: None)
+    monkeypatch.setattr(face_process, "in_child", lambda parent_end: None)
     aligned = []
     update = FaceTrack.update
     monkeypatch.setattr(FaceTrack, "update", lambda t, f, **kw: aligned.append(1) or update(t, f))

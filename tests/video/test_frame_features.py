@@ -14,9 +14,10 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from emoset.video import cnn_features
+from emoset.video import emotion_onnx
 from emoset.video import frame_features as ff
-from emoset.video.cnn_features import EMOTION_LABELS, EmotionCNN, FaceDescriptor, emotion_model_path
+from emoset.video.cnn_features import EmotionCNN, FaceDescriptor
+from emoset.video.emotion_onnx import EMOTION_LABELS, emotion_model_path
 from emoset.video.frame_features import HOG, LBP, DenseSIFT
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "emotion_cnn_reference.npz"
@@ -213,13 +214,13 @@ def test_cnn_writes_nothing(tmp_path, monkeypatch, faces):
     monkeypatch.setenv("EMOSET_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    cnn_features._emotion_session.cache_clear()
+    emotion_onnx._emotion_session.cache_clear()
     EmotionCNN("both").fit_transform(faces[:2])
     assert list(tmp_path.iterdir()) == []
 
 
 def _is_parents_session(conn, session):
-    conn.send(cnn_features._session_for(emotion_model_path(), 1) is session)
+    conn.send(emotion_onnx.emotion_session(emotion_model_path(), 1) is session)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks")
@@ -228,8 +229,8 @@ def test_a_forked_process_makes_its_own_cnn_session(faces):
     the child makes its own session rather than using its parent's."""
     import multiprocessing
 
-    session = cnn_features._session_for(emotion_model_path(), 1)
-    assert cnn_features._session_for(emotion_model_path(), 1) is session  # cached here
+    session = emotion_onnx.emotion_session(emotion_model_path(), 1)
+    assert emotion_onnx.emotion_session(emotion_model_path(), 1) is session  # cached here
     ctx = multiprocessing.get_context("fork")
     mine, theirs = ctx.Pipe()
     child = ctx.Process(target=_is_parents_session, args=(theirs, session))
