@@ -20,17 +20,19 @@ import warnings
 import zipfile
 
 from ..audio.clip_audio import early_part, extract_clip
+from ..audio.speech import release_engines
 from ..io.media import media_kind
 from ..utils.early import file_state
 from ..video.clip_faces import (
     DEFAULT_FEATURE,
+    DEFAULT_PEOPLE,
     default_faces,
     default_faces_part,
     default_features,
     features_part,
 )
 
-__all__ = ["clip_work", "kind_part", "model_steps", "speech_arguments"]
+__all__ = ["NOT_PLAIN", "clip_work", "kind_part", "model_steps", "speech_arguments"]
 
 #: The speech feature steps whose records the child makes, by (module, class): the ``kind``
 #: of :func:`~emoset.audio.clip_audio.extract_clip` each extracts with.
@@ -42,25 +44,47 @@ _SPEECH_STEPS = {
 
 def model_steps(path):
     """``[(module, class, settings)]``: the first step of each of the model file's subsystems,
-    with its settings that are plain JSON values; ``[]`` if the file is not an emoset model
-    as this reads them (then the child makes what the default model uses)."""
+    with its settings: the plain JSON values, :data:`NOT_PLAIN` for the others (an object,
+    an array); a video step's aligner and frame rate are the model's own where it sets them
+    (as it does when it runs the step). ``[]`` if the file is not an emoset model as this
+    reads them (then the child makes what the default model uses)."""
     try:
         with zipfile.ZipFile(path) as archive:
             schema = json.loads(archive.read("schema.json"))
-        subsystems = schema["content"]["content"]["subsystems_"]["content"]
+        model = _settings(schema["content"]["content"])
         steps = []
-        for pipeline in subsystems.values():
+        for pipeline in model["subsystems_"]["content"].values():
             node = pipeline["content"]["content"]["steps"]["content"][0]["content"][1]
-            state = node["content"]["content"]
-            plain = {
-                k: json.loads(v["content"])
-                for k, v in state.items()
-                if v.get("__loader__") == "JsonNode"
-            }
-            steps.append((node["__module__"], node["__class__"], plain))
+            settings = _settings(node["content"]["content"])
+            if node["__class__"] == "ImageSetFeatures":
+                settings.update({k: model[k] for k in ("aligner", "fps") if model[k] is not None})
+            steps.append((node["__module__"], node["__class__"], settings))
         return steps
     except Exception:  # any file: the command reads it and says what is wrong
         return []
+
+
+#: A setting :func:`model_steps` does not read (not a plain JSON value).
+NOT_PLAIN = "<not a plain value>"
+
+
+def _settings(state):
+    """An object's state from its skops description: plain JSON values, else :data:`NOT_PLAIN`
+    (the subsystems' dictionary is kept as its description)."""
+    return {
+        k: json.loads(v["content"])
+        if v.get("__loader__") == "JsonNode"
+        else (v if k == "subsystems_" else NOT_PLAIN)
+        for k, v in state.items()
+    }
+
+
+def _default_video(settings):
+    """Whether a video step aligns as the default video subsystem does (the faces the child
+    makes): the default aligner, every frame, the people tracker's defaults."""
+    people = {k: settings.get(k, NOT_PLAIN) for k in DEFAULT_PEOPLE}
+    unset = ("aligner", "fps", "max_frames")
+    return people == DEFAULT_PEOPLE and all(settings.get(k, NOT_PLAIN) is None for k in unset)
 
 
 def speech_arguments(module, name, settings, *, allow_partial):
@@ -102,9 +126,10 @@ def _quietly(make, *args, **kwargs):
 
 def clip_work(path, *, model, allow_partial=False, video=True):
     """The child's work on one clip (a generator, see :mod:`emoset.utils.early`): the plan,
-    then the file's kind (video or sound), the speech records of the model's speech subsystems, the faces (if it has a video
-    subsystem, or if its file cannot be read) and the CNN features of those faces (if a
-    video subsystem reads them). ``video=False``: a sound file, no faces."""
+    then the file's kind (video or sound), the records of the model's speech subsystems, the
+    faces (if its video subsystems align as the default one does, or if its file cannot be
+    read) and the CNN features of those faces (if a video subsystem reads them).
+    ``video=False``: a sound file, no faces."""
     steps = model_steps(model) if model is not None else []
     speech = []
     for module, name, settings in steps:
@@ -113,7 +138,7 @@ def clip_work(path, *, model, allow_partial=False, video=True):
             speech.append(arguments)
     sets = [s for m, n, s in steps if n == "ImageSetFeatures"]
     faces = None
-    if video and (sets or not steps):
+    if video and (not steps or (sets and all(_default_video(s) for s in sets))):
         faces = default_faces_part(path, allow_partial=allow_partial)
     cnn = faces is not None and (not steps or any(s.get("feature") == "cnn" for s in sets))
     plan = [kind_part(path), *(early_part(path, **arguments) for arguments in speech)]
@@ -125,6 +150,7 @@ def clip_work(path, *, model, allow_partial=False, video=True):
     yield _quietly(media_kind, path)
     for arguments in speech:
         yield _quietly(extract_clip, path, **arguments, augmentation=None)
+    release_engines()  # openSMILE's folders: the command may end this process, not wait for it
     if faces is not None:
         aligned = default_faces(path, allow_partial=allow_partial)
         yield aligned

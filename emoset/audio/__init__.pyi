@@ -12,6 +12,13 @@ from .augment import (
     shift_pitch,
     telephone_band,
 )
+from .bandwidth import (
+    BANDWIDTH_DROP_DB,
+    STANDARD_RATES,
+    band_rate,
+    covering_rate,
+    estimate_bandwidth,
+)
 from .clip_audio import SILENCE_PEAK
 from .extract import warn_audio_problems
 from .features import (
@@ -38,13 +45,8 @@ from .normalize import (
     standardize_per_speaker,
 )
 from .speech import (
-    BANDWIDTH_DROP_DB,
     OPENSMILE_DESCRIPTOR_SETS,
     OPENSMILE_FEATURE_SETS,
-    STANDARD_RATES,
-    band_rate,
-    covering_rate,
-    estimate_bandwidth,
     librosa_feature_names,
     librosa_functionals,
     librosa_window_functionals,

@@ -20,13 +20,9 @@ from ..io.media import load_audio, probe, resample
 from ..utils.cache import file_sha256
 from ..utils.early import file_state
 from .augment import augment_signal, augmentation_seed
+from .bandwidth import estimate_bandwidth
 from .moments import frame_moments
-from .speech import (
-    _opensmile_values,
-    estimate_bandwidth,
-    librosa_functionals,
-    opensmile_descriptors,
-)
+from .speech import _opensmile_values, librosa_functionals, opensmile_descriptors
 
 __all__ = [
     "SILENCE_PEAK",

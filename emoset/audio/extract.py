@@ -17,7 +17,7 @@ Real-audio behaviour (documented decisions)
   clip; wideband speech at prediction would put energy where the model never saw
   any and land far from every training clip (an RBF SVM then answers with its
   intercept, the same for every clip). So ``fit`` measures the bandwidth of the
-  training clips (:func:`~emoset.audio.speech.estimate_bandwidth`, low decile: ``bandwidth_``), and
+  training clips (:func:`~emoset.audio.bandwidth.estimate_bandwidth`, low decile: ``bandwidth_``), and
   every clip, in training and prediction, is low-passed to that band (resampled
   to the smallest standard rate covering it, ``band_rate_``) before it is
   resampled to ``sampling_rate``. A clip whose own bandwidth is clearly lower
@@ -60,6 +60,7 @@ from ..utils.early import early_clip_waiting, take_early_clip
 from ..utils.messages import shown, summarise, warn_caller
 from ..utils.validation import check_choice
 from .augment import AUGMENTATIONS
+from .bandwidth import band_rate, covering_rate, estimate_bandwidth
 from .clip_audio import SILENCE_PEAK, early_part, extract_clip, native_rate, signal_record
 from .moments import descriptor_window_moments
 from .normalize import (
@@ -69,9 +70,6 @@ from .normalize import (
     standardize_groups,
 )
 from .speech import (
-    band_rate,
-    covering_rate,
-    estimate_bandwidth,
     librosa_window_functionals,
     require_librosa,
 )

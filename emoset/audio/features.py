@@ -2,7 +2,7 @@
 
 Two layers, as elsewhere in emoset: the pure functions on a decoded signal live in
 :mod:`emoset.audio.speech` (:func:`~emoset.audio.speech.opensmile_functionals`,
-:func:`~emoset.audio.speech.librosa_functionals`, :func:`~emoset.audio.speech.estimate_bandwidth`); this
+:func:`~emoset.audio.speech.librosa_functionals`, :func:`~emoset.audio.bandwidth.estimate_bandwidth`); this
 module holds the scikit-learn transformers :class:`OpenSmileFeatures`,
 :class:`LibrosaFeatures` and :class:`OpenSmileDescriptorMoments` (the speech image sets), which
 map *clips* (audio paths, video paths or

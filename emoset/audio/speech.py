@@ -1,4 +1,4 @@
-"""Speech functions on a decoded signal: openSMILE and librosa functionals, bandwidth.
+"""Speech functions on a decoded signal: openSMILE and librosa functionals, speech activity.
 
 The pure-function layer under :mod:`emoset.audio.features` (as :mod:`emoset.sets.geometry` is under the
 image-set models): each function maps a mono float signal and its sample rate to numbers,
@@ -7,7 +7,6 @@ with no files, caching or estimators involved.
 * :func:`opensmile_functionals` -- the eGeMAPS, ComParE 2016 or emobase functionals [1]_ [2]_ [3]_;
 * :func:`opensmile_descriptors` -- openSMILE's frame-level low-level descriptors (10 ms hops);
 * :func:`librosa_functionals` -- licence-free MFCC, spectral and pitch statistics;
-* :func:`estimate_bandwidth` -- how much of the spectrum a recording really fills.
 
 openSMILE is free for research and education only; librosa is ISC-licensed.
 
@@ -25,12 +24,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing.util
 import os
 import shutil
 import tempfile
 import threading
 import warnings
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +37,8 @@ import numpy as np
 from . import _descriptors
 
 __all__ = [
-    "BANDWIDTH_DROP_DB",
     "OPENSMILE_DESCRIPTOR_SETS",
     "OPENSMILE_FEATURE_SETS",
-    "STANDARD_RATES",
-    "band_rate",
-    "covering_rate",
-    "estimate_bandwidth",
     "librosa_feature_names",
     "librosa_functionals",
     "librosa_window_functionals",
@@ -52,6 +46,7 @@ __all__ = [
     "opensmile_descriptors",
     "opensmile_feature_names",
     "opensmile_functionals",
+    "release_engines",
     "speech_activity",
 ]
 
@@ -314,8 +309,11 @@ class _SmileEngine:
             except OSError:
                 pass
         if folder is not None:
-            # the folder goes with the engine, in the process that made it
-            weakref.finalize(self, _remove_folder, folder, self._pid)
+            # the folder goes with the engine, in the process that made it: when the engine
+            # goes, or when the process ends (a process multiprocessing forked too)
+            multiprocessing.util.Finalize(
+                self, _remove_folder, args=(folder, self._pid), exitpriority=0
+            )
             sink = Path(folder, "sink.conf.inc")
             htk = dict(options, sink=str(sink), htkFile=str(Path(folder, "rows.htk")))
             try:
@@ -380,6 +378,16 @@ class _SmileEngine:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack(rows).astype(np.float32)
 
+    def release(self):
+        """Free the openSMILE instance and remove the folder (this process's engine only)."""
+        smile, self._smile = self._smile, None
+        if self._pid != os.getpid():
+            return
+        if smile is not None:
+            smile.free()
+        if self._folder is not None:
+            _remove_folder(self._folder, self._pid)
+
     def __del__(self):
         # a forked child (a face process, a segment worker, predict's early child) that drops
         # the engines its parent made must not close their files: the descriptors are shared
@@ -394,6 +402,18 @@ def _remove_folder(folder, pid):
 
 
 _engines = threading.local()
+
+
+def release_engines():
+    """Free this thread's openSMILE engines and remove their folders now (a process that
+    will be ended rather than exit, as ``emoset predict``'s early child, leaves none behind)."""
+    engines = getattr(_engines, "by_key", None)
+    if engines is None or _engines.pid != os.getpid():
+        return
+    _engines.by_key = {}
+    for engine in engines.values():
+        if engine is not None:
+            engine.release()
 
 
 def _engine(feature_set, sampling_rate, level="func"):
@@ -719,75 +739,3 @@ def speech_activity(signal, sampling_rate, *, frame=0.03, threshold_db=-45.0):
         return 0.0
     rms = np.sqrt(np.mean(y[: m * n].reshape(m, n) ** 2, axis=1))
     return float(np.mean(rms > 10 ** (threshold_db / 20)))
-
-
-# --------------------------------------------------------------------------- bandwidth
-
-#: Sample rates a band limit is rounded up to (the Nyquist frequency of the first that covers
-#: the training bandwidth is the limit).
-STANDARD_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
-
-#: A clip's bandwidth is the highest frequency whose power is within this many dB of the peak.
-BANDWIDTH_DROP_DB = 60.0
-
-
-def estimate_bandwidth(signal, sampling_rate):
-    """The audible bandwidth of a signal: the highest frequency carrying real energy.
-
-    Welch's power spectrum (1024-sample segments) is taken at the file's own rate; the bandwidth
-    is the highest frequency whose power is within :data:`BANDWIDTH_DROP_DB` (60 dB) of the
-    spectrum's peak. Speech recorded at 8 kHz and stored at 16 kHz has a bandwidth of about
-    3.9 kHz, not 8 kHz: the measure looks at the content, not at the header.
-
-    Parameters
-    ----------
-    signal : array-like of shape (n_samples,)
-    sampling_rate : int
-
-    Returns
-    -------
-    bandwidth : float or None
-        In Hz; ``None`` for a signal without energy.
-    """
-    y = np.asarray(signal, dtype=np.float64).reshape(-1)
-    if y.size < 2 or not np.any(y):
-        return None
-    f, p = _welch(y, float(sampling_rate), min(1024, y.size))
-    if not np.any(p > 0):
-        return None
-    above = np.flatnonzero(p > p.max() * 10 ** (-BANDWIDTH_DROP_DB / 10))
-    return float(f[above[-1]])
-
-
-def _welch(y, rate, n, *, block=256):
-    """Welch's power spectral density of ``y``: segments of ``n`` samples overlapping by half,
-    each less its mean and under a periodic Hann window, their one-sided periodograms
-    averaged (``scipy.signal.welch``'s defaults, whose import costs a command 0.06 s; a test
-    compares the two). The segments are transformed ``block`` at a time, so a long recording
-    takes no more memory than its samples. Returns the frequencies and the density."""
-    segments = np.lib.stride_tricks.sliding_window_view(y, n)[:: n - n // 2]
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
-    total = np.zeros(n // 2 + 1)
-    for start in range(0, len(segments), block):
-        part = segments[start : start + block]
-        spectra = np.fft.rfft((part - part.mean(axis=1, keepdims=True)) * window, axis=1)
-        total += np.sum(spectra.real**2 + spectra.imag**2, axis=0)
-    power = total / (len(segments) * rate * np.sum(window**2))
-    power[1 : n - n // 2] *= 2.0  # the negative frequencies folded in (not 0, not Nyquist)
-    return np.fft.rfftfreq(n, 1.0 / rate), power
-
-
-def covering_rate(bandwidth):
-    """The smallest standard rate whose Nyquist frequency covers ``bandwidth`` (5 % slack)."""
-    for rate in STANDARD_RATES:
-        if rate / 2 >= 0.95 * bandwidth:
-            return rate
-    return STANDARD_RATES[-1]
-
-
-def band_rate(bandwidth, sampling_rate):
-    """The standard rate that limits clips to ``bandwidth`` (None: no limit needed)."""
-    if bandwidth is None:
-        return None
-    rate = covering_rate(bandwidth)
-    return rate if rate < sampling_rate else None

@@ -18,7 +18,6 @@ forever) and leaves Ctrl-C to the parent; a worker that dies ends the run with a
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -26,7 +25,7 @@ import signal
 import threading
 from concurrent import futures
 
-from ..utils.early import fork_available
+from ..utils.early import end_with_parent, fork_available
 
 __all__ = ["in_workers"]
 
@@ -35,9 +34,6 @@ logger = logging.getLogger(__name__)
 #: ``(passes, stats, stop)`` of the forked pool running now: what its workers read (set only
 #: while it runs, in the process that forked it; the workers have their own copy).
 _inherited = None
-
-#: ``prctl``'s option that signals a process when its parent ends (Linux).
-_PR_SET_PDEATHSIG = 1
 
 
 class _Stopped(Exception):
@@ -112,11 +108,7 @@ def _start_worker(parent):
     """In a forked worker: end with the parent, leave Ctrl-C to it, and end when asked."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler of the parent's
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:  # pragma: no cover
-        logger.debug("prctl(PR_SET_PDEATHSIG): errno %d", ctypes.get_errno())
-    if os.getppid() != parent:  # the parent ended before the line above
-        os._exit(1)
+    end_with_parent(parent)
 
 
 def _run_inherited(i):

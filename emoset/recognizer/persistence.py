@@ -412,7 +412,8 @@ def _recorded_digest(path, sidecar):
 
 
 def load_pretrained(*, cache_dir=None):
-    """Load the model shipped with emoset: :func:`load_model` on :func:`pretrained_model_path`.
+    """Load the model shipped with emoset: :func:`load_model` on its path
+    (:func:`~emoset.utils.resources.pretrained_model_path`).
 
     What it was trained on, how well it does and its licence: its card
     (:func:`read_card`, ``emoset info``).

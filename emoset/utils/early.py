@@ -21,6 +21,7 @@ command's imports begin. A forked process is Linux-only here (:func:`fork_availa
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -33,12 +34,14 @@ import warnings
 __all__ = [
     "early_clip_waiting",
     "end_early_clip",
+    "end_with_parent",
     "file_state",
     "fork_available",
     "in_child",
     "start_child",
     "start_early_clip",
     "stop_child",
+    "stop_early_clip",
     "take_early_clip",
 ]
 
@@ -56,20 +59,37 @@ def fork_available():
 
 
 def file_state(path):
-    """A file as work done ahead on it is compared on: where it is, its size and its times
-    (None if it cannot be read: then nothing is taken, and the caller says what is wrong)."""
+    """A file as work done ahead on it is compared on: where it is, its size and its times,
+    the change time included (a file copied over it with its times kept changes it); None if
+    it cannot be read (then nothing is taken, and the caller says what is wrong)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+#: ``prctl``'s option that signals a process when its parent ends (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent(parent):
+    """In a forked child: be killed when the process ``parent`` (which forked it, from its
+    main thread) ends, even killed outright, instead of working on for nobody (Linux's
+    ``PR_SET_PDEATHSIG``); exit at once if it has already ended."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:  # pragma: no cover
+        logger.debug("prctl(PR_SET_PDEATHSIG): errno %d", ctypes.get_errno())
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(1)
 
 
 def in_child(parent_end):
-    """What a forked child does first: leave Ctrl-C to the parent (which ends the child), and
-    close its copy of the parent's end of the pipe, so that a send fails once the parent is
-    gone instead of waiting forever."""
+    """What a forked child does first: leave Ctrl-C to the parent (which ends the child), end
+    when it is ended, and close its copy of the parent's end of the pipe, so that a send
+    fails once the parent is gone instead of waiting forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler of the parent's
     parent_end.close()
 
 
@@ -100,49 +120,93 @@ def stop_child(conn, process):
 
 
 class _EarlyClip:
-    """A child :func:`start_early_clip` started, and what it has sent so far."""
+    """A child :func:`start_early_clip` started, and what it has sent so far.
+
+    A thread of this process receives the child's messages as they come (so the child's
+    sends never wait for the command, and it ends as soon as it has made everything); the
+    callers of :func:`take_early_clip` wait on a condition for the part they ask for."""
 
     def __init__(self, file, conn, process):
         self.file = file  # the clip's real path
         self.conn = conn  # this process's end of the pipe
         self.process = process
         self.pid = os.getpid()  # a forked worker's inherited copy is not its
-        self.lock = threading.Lock()  # the video's and the audio's extraction both take
+        self.changed = threading.Condition()
         self.plan = None  # the parts the child makes, once it has said
         self.values = {}  # index in the plan -> value, received and not yet taken
         self.taken = set()
-        self.over = False  # everything sent and received, or the pipe broke
+        self.over = False  # nothing more will come (everything sent, or the pipe ended)
+        self.receiver = threading.Thread(
+            target=self._receive_all, name="emoset-early-receiver", daemon=True
+        )
+        self.receiver.start()
 
-    def receive(self, index):
-        """Receive until part ``index`` has come (holding the lock); False if it never will."""
-        while index not in self.values and not self.over:
-            got, value = self.conn.recv()
-            if not (isinstance(got, int) and 0 <= got < len(self.plan)):
-                raise ValueError(f"part {got!r} is not in the plan")
-            self.values[got] = value
-            if len(self.values) + len(self.taken) == len(self.plan):
+    def _receive_all(self):
+        try:
+            plan = self.conn.recv()
+            with self.changed:
+                self.plan = plan if isinstance(plan, list) else []
+                self.changed.notify_all()
+            for _ in self.plan:
+                index, value = self.conn.recv()
+                if not (isinstance(index, int) and 0 <= index < len(self.plan)):
+                    break  # not what the child sends: nothing more is taken
+                with self.changed:
+                    self.values[index] = value
+                    self.changed.notify_all()
+        except Exception as exc:  # EOF (the child ended or gave up), a message that does not load
+            logger.debug("%s: the early process sends nothing more (%r)", self.file, exc)
+        finally:
+            with self.changed:
                 self.over = True
-        return index in self.values
+                self.changed.notify_all()
 
+    def take(self, part):
+        """``part``'s value, None if it could not be made (or was taken), or :data:`_NOT_MADE`
+        if the child does not make it."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.plan is not None or self.over)
+            plan = self.plan or []
+            if part not in plan:
+                return _NOT_MADE
+            index = plan.index(part)
+            self.changed.wait_for(lambda: index in self.values or self.over)
+            if index in self.taken or index not in self.values:
+                return None
+            self.taken.add(index)
+            return self.values.pop(index)
+
+    def done(self):
+        """Whether nothing is left to take."""
+        with self.changed:
+            return self.over and not self.values
+
+
+#: What :meth:`_EarlyClip.take` gives for a part the child does not make.
+_NOT_MADE = object()
 
 _early_clip = None
 
 
-def _clip_work(conn, parent_end, work, path):
+def _clip_work(conn, parent_end, work, path, parent):
     """The child of :func:`start_early_clip`: send ``work(path)``'s plan, then each part.
     Whatever stops it, the parent meets the end of the pipe and makes the rest itself.
 
-    The parts go from a thread of their own: a part larger than the pipe holds (a clip's
-    faces) waits there until the parent reads it, while the next part is being made."""
+    The parts go from a thread of their own (a part larger than the pipe holds waits there
+    while the next is made); the child ends with its parent, and stops making parts once the
+    parent cannot take them."""
     in_child(parent_end)
+    end_with_parent(parent)
     logging.disable(logging.CRITICAL)  # the parent tells what happened, making it anew
-    outbox = queue.SimpleQueue()
-    sender = threading.Thread(target=_send_all, args=(conn, outbox), daemon=True)
+    outbox, gone = queue.SimpleQueue(), threading.Event()
+    sender = threading.Thread(target=_send_all, args=(conn, outbox, gone), daemon=True)
     sender.start()
     try:
         parts = work(path)
         outbox.put(list(next(parts)))
         for index, value in enumerate(parts):
+            if gone.is_set():
+                break
             outbox.put((index, value))
     except BaseException:
         pass  # the parent makes what it did not get, and meets the error there
@@ -152,14 +216,14 @@ def _clip_work(conn, parent_end, work, path):
         conn.close()
 
 
-def _send_all(conn, outbox):
+def _send_all(conn, outbox, gone):
     """The child's sending thread: each message of ``outbox`` in turn, until None or until
-    the parent is gone."""
+    the parent is gone (then ``gone`` is set)."""
     try:
         for message in iter(outbox.get, None):
             conn.send(message)
     except (OSError, ValueError):
-        pass  # the parent is gone, or ended the child
+        gone.set()  # the parent is gone, or ended the child
 
 
 def start_early_clip(path, work):
@@ -176,7 +240,7 @@ def start_early_clip(path, work):
     conn, child = ctx.Pipe(duplex=False)
     process = ctx.Process(
         target=_clip_work,
-        args=(child, conn, work, os.fspath(path)),
+        args=(child, conn, work, os.fspath(path), os.getpid()),
         name="emoset-clip-early",
         daemon=True,
     )
@@ -185,14 +249,14 @@ def start_early_clip(path, work):
 
 
 def early_clip_waiting(path):
-    """Whether :func:`start_early_clip` started a child for the file ``path`` that is still
-    there to take from."""
+    """Whether :func:`start_early_clip` started a child for the file ``path`` that may still
+    have something to take."""
     early = _early_clip
     return (
         early is not None
         and early.pid == os.getpid()
         and early.file == os.path.realpath(path)
-        and not (early.over and not early.values)
+        and not early.done()
     )
 
 
@@ -201,46 +265,32 @@ def take_early_clip(path, part, *, needed=False):
     ``path``, waiting for it if need be; None if the child does not make exactly this part
     (or could not, or it was taken already): the caller then makes it itself.
 
-    ``needed``: the child's other parts are of use only with this one (a clip's faces, which
-    its frame features are of), so a child that does not make it is ended at once.
+    ``needed``: the child's later parts are of use only with this one (a clip's faces, which
+    the child's frame features are of), so a child that does not make it stops
+    (:func:`stop_early_clip`); what it sent before stays to be taken.
     """
     early = _early_clip
     if not early_clip_waiting(path):
         return None
-    with early.lock:
-        value = _take(early, part)
-    if (value is _NOT_MADE and needed) or (early.over and not early.values):
-        _end(early)
+    value = early.take(part)
     if value is _NOT_MADE:
+        if needed:
+            stop_early_clip(path)
         return None
+    if early.done():
+        _end(early)
     if value is not None:
         logger.debug("%s of %s: made by the process the command started early", part[0], path)
     return value
 
 
-#: What :func:`_take` gives for a part the child does not make.
-_NOT_MADE = object()
-
-
-def _take(early, part):
-    """``part``'s value from ``early`` (holding its lock), None if it could not be made or
-    was taken, or :data:`_NOT_MADE` if the child does not make it."""
-    try:
-        if early.plan is None:
-            plan = early.conn.recv()
-            early.plan = plan if isinstance(plan, list) else []
-        if part not in early.plan:
-            return _NOT_MADE
-        index = early.plan.index(part)
-        if index in early.taken or not early.receive(index):
-            return None
-        early.taken.add(index)
-        return early.values.pop(index)
-    except Exception as exc:  # EOF (the child died or gave up), a message that does not load
-        logger.debug("%s: the early process gave nothing more (%r)", early.file, exc)
-        early.over = True
-        early.values.clear()
-        return None
+def stop_early_clip(path):
+    """Stop the child of :func:`start_early_clip` making parts of the file ``path`` (the
+    caller needs no more of them: e.g. the clip's faces were cached); the parts it has sent
+    stay to be taken."""
+    early = _early_clip
+    if early_clip_waiting(path) and early.process.is_alive():
+        early.process.terminate()  # what is in the pipe is still received
 
 
 def end_early_clip():
@@ -256,9 +306,7 @@ def _end(early):
     if _early_clip is early:
         _early_clip = None
     if early.process.is_alive():
-        early.process.terminate()  # a thread waiting in take_early_clip meets EOF
+        early.process.terminate()  # the receiving thread then meets the end of the pipe
     early.process.join()
-    with early.lock:
-        early.conn.close()
-        early.over = True
-        early.values.clear()
+    early.receiver.join()
+    early.conn.close()

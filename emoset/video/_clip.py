@@ -16,7 +16,7 @@ from sklearn.base import clone
 
 from .._version import __version__
 from ..utils.cache import DiskCache, file_sha256, make_key
-from ..utils.early import early_clip_waiting, take_early_clip
+from ..utils.early import early_clip_waiting, stop_early_clip, take_early_clip
 from .clip_faces import align_clip, faces_part, features_part
 from .people import TRACKING_VERSION, summarise_people
 
@@ -119,7 +119,9 @@ def _extract_one(task):
         aligned = None  # cached by an emoset that did not keep the aligned landmarks
     faces_cached = aligned is not None
     ahead = False  # aligned by the process the command started early (emoset.utils.early)
-    if not faces_cached:  # by that process if it has these settings, else here
+    if faces_cached:
+        stop_early_clip(path)  # its faces and features are not needed (its speech may be)
+    else:  # by that process if it has these settings, else here
         if early_clip_waiting(path):
             part = faces_part(path, audio, aligner, options)
             aligned = take_early_clip(path, part, needed=True) if part else None

@@ -8,9 +8,9 @@ on the clip while the command imports the estimators and loads its model
 does (:func:`default_faces`: ``ImageSetFeatures()``, 64-pixel grayscale faces, every frame,
 the people tracker's defaults) and runs the emotion CNN on them as its frame feature does
 (:func:`default_features`).
-This module imports no estimator and not scikit-learn, so the child starts aligning in
-about 0.2 s instead of after the estimators' imports (0.7 s; the people tracker imports them
-only if a new track may be someone seen before, to compare their faces); its aligner is an
+This module imports no estimator and not scikit-learn, so the child aligns while the
+command imports them (0.8 s; the people tracker imports them only if a new track may be
+someone seen before, to compare their faces); its aligner is an
 :class:`~emoset.video.tracking.AlignerSettings`, which aligns exactly as a
 :class:`~emoset.video.faces.FaceAligner` with the same parameters. The extraction takes
 the faces only for exactly its own settings (:func:`faces_part`), and their features only

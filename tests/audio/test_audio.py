@@ -18,9 +18,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.svm import SVC
 
+from emoset.audio.bandwidth import BANDWIDTH_DROP_DB, estimate_bandwidth
 from emoset.audio.features import LibrosaFeatures, OpenSmileDescriptorMoments, OpenSmileFeatures
 from emoset.audio.normalize import standardize_per_speaker
-from emoset.audio.speech import BANDWIDTH_DROP_DB, estimate_bandwidth, librosa_feature_names
+from emoset.audio.speech import librosa_feature_names
 from emoset.decision.abstain import AbstainingClassifier
 from emoset.io.errors import MediaError
 from emoset.recognizer.subsystems import make_audio_pipeline
@@ -368,7 +369,7 @@ def _scipy_bandwidth(y, rate):
 def test_welch_spectrum_is_scipys(size):
     from scipy.signal import welch
 
-    from emoset.audio.speech import _welch
+    from emoset.audio.bandwidth import _welch
 
     y = np.random.default_rng(size).standard_normal(size) * 0.3 + 0.1
     for n in {min(1024, size), min(7, size)}:
@@ -1001,9 +1002,28 @@ def test_a_forked_process_makes_its_own_opensmile_engine(data_root):
     pid, folder, rows = ours.recv()
     child.join(60)
     assert pid == child.pid and folder != mine._folder
+    assert not os.path.exists(folder)  # the child's own folder went with it
     np.testing.assert_array_equal(rows, _engine("ComParE_2016", 16000).rows(z))
     assert _engine("ComParE_2016", 16000) is mine
     np.testing.assert_array_equal(mine.rows(y), first)
+
+
+def test_released_engines_leave_no_folder(data_root):
+    """``release_engines`` (predict's early child, which its command may end rather than
+    wait for) frees this thread's engines and removes their folders; the next signal gets a
+    new engine and the same values."""
+    from emoset.audio.speech import _engine, release_engines
+    from emoset.io.media import load_audio
+
+    y = load_audio(sorted((data_root / "ravdess").rglob("*.flac"))[0], sr=16000)
+    y = y.astype(np.float32)
+    engine = _engine("eGeMAPSv02", 16000)
+    before, folder = engine.rows(y), engine._folder
+    release_engines()
+    assert not os.path.exists(folder)
+    again = _engine("eGeMAPSv02", 16000)
+    assert again is not engine
+    np.testing.assert_array_equal(again.rows(y), before)
 
 
 def gc_collect():

@@ -151,7 +151,8 @@ def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
     child = early._early_clip.process
     part = faces_part(clips[0], None, aligner, (5.0, *rest))  # 5 frames a second
     assert early.take_early_clip(clips[0], part, needed=True) is None
-    assert early._early_clip is None and not child.is_alive()  # its other parts: of no use
+    child.join(60)
+    assert not child.is_alive()  # stopped: its later parts are of no use
 
     early.start_early_clip(clips[0], FACES_WORK)
     child = early._early_clip.process
@@ -169,7 +170,8 @@ def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
     child = early._early_clip.process
     part = faces_part(bad, None, aligner, (fps, *rest))
     assert early.take_early_clip(bad, part, needed=True) is None
-    assert early._early_clip is None and not child.is_alive()
+    child.join(60)
+    assert not child.is_alive()
 
 
 def test_a_file_changed_since_the_child_started_is_aligned_anew(clips, tmp_path):
@@ -194,11 +196,14 @@ def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
     assert np.array_equal(got[0], expected[0]) and len(got[0]) > 30
 
     early.start_early_clip(clips[0], FACES_WORK)
+    child = early._early_clip.process
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="emoset.utils.early"):
         got = ImageSetFeatures(fps=5).fit().transform([clips[0]])  # not what it aligned
     assert "started early" not in caplog.text
-    assert early._early_clip is None and 0 < len(got[0]) < len(expected[0])
+    assert 0 < len(got[0]) < len(expected[0])
+    child.join(60)
+    assert not child.is_alive()
 
     early.start_early_clip(clips[0], FACES_WORK)
     caplog.clear()
