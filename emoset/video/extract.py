@@ -40,7 +40,7 @@ from ._clip import _extract_one, _uses_landmarks, _uses_rgb
 from .clip_faces import DEFAULT_ALIGNER
 from .cnn_features import EmotionCNN, FaceDescriptor
 from .faces import FaceAligner
-from .frame_features import HOG, LBP, DenseSIFT, Landmarks, Mirrored
+from .frame_features import HOG, LBP, DenseSIFT, Landmarks, Mirrored, _FrameTransformer
 from .people import PeopleTracker
 
 __all__ = [
@@ -347,6 +347,10 @@ def _extract(
             name: _n_features(t, aligner.crop_size, int(aligner.landmarks))
             for name, t in transformers.items()
         }
+    else:  # a fitted step's: its parameters checked again (a model file gone since fails here)
+        for t in transformers.values():
+            if isinstance(t, _FrameTransformer):
+                t._validate_params()
     paths = [_video_path(c) for c in clips]
     todo = [i for i, p in enumerate(paths) if p is not None]
     tasks = [

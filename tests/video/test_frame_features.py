@@ -241,6 +241,20 @@ def test_a_forked_process_makes_its_own_cnn_session(faces):
         child.join(60)
 
 
+def test_a_fitted_step_whose_model_file_went_fails_at_once(tmp_path):
+    """A fitted ImageSetFeatures knows its feature's width; its feature's parameters are
+    still checked before any clip runs: a model file deleted since fit fails at once."""
+    from emoset.video.extract import ImageSetFeatures
+
+    copy = tmp_path / "cnn.onnx"
+    copy.write_bytes(emotion_model_path().read_bytes())
+    step = ImageSetFeatures(feature=EmotionCNN(output="features", model_path=copy)).fit()
+    assert step.n_features_out_ == 128
+    copy.unlink()
+    with pytest.raises(FileNotFoundError, match="EmotionCNN: model file not found: .*cnn.onnx"):
+        step.transform([tmp_path / "never-read.mp4"])
+
+
 def test_cnn_model_path_onnx_copy(tmp_path, faces):
     copy = tmp_path / "copy.onnx"
     copy.write_bytes(emotion_model_path().read_bytes())
