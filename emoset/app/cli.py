@@ -539,10 +539,9 @@ _SOUND_SUFFIXES = frozenset(
 def _work_ahead_on_clip(args):
     """Start making one local clip's features before the estimators are imported and the
     model is loaded (the command's own process): a forked child reads what the model's
-    subsystems extract and makes the clip's speech records, its faces as the default video
-    subsystem aligns them and their CNN features (:mod:`emoset.app.predict_ahead`). The
-    clip's extraction takes each only for exactly its own settings
-    (:mod:`emoset.utils.early`)."""
+    subsystems extract and makes the clip's faces as the default video subsystem aligns
+    them, their CNN features and its speech records (:mod:`emoset.app.predict_ahead`). The
+    clip's extraction takes each only for exactly its own settings (:mod:`emoset.utils.early`)."""
     clips, model = list(args.clips), args.model
     if len(clips) == 2 and model is None and clips[0].endswith(".skops"):
         model, clips = clips[0], clips[1:]  # the old form: MODEL CLIP
@@ -554,15 +553,15 @@ def _work_ahead_on_clip(args):
         return
     if early.fork_available():
         args.clip_early = True
-        work = functools.partial(
-            predict_ahead.clip_work,
-            model=model or str(resources.pretrained_model_path()),
-            allow_partial=args.allow_partial,
-            video=suffix not in _SOUND_SUFFIXES,
-        )
+        settings = {
+            "model": model or str(resources.pretrained_model_path()),
+            "allow_partial": args.allow_partial,
+        }
+        video = suffix not in _SOUND_SUFFIXES
+        work = functools.partial(predict_ahead.clip_work, **settings, video=video)
         try:
             early.start_early_clip(clip, work)
-        except OSError:
+        except (OSError, RuntimeError):
             pass  # the extraction makes everything itself
 
 

@@ -2,10 +2,12 @@
 
 The command forks a child at once (:func:`emoset.utils.early.start_early_clip`) that runs
 :func:`clip_work`: it reads in the model file what its subsystems extract, then makes the
-clip's speech records, its faces as the default video subsystem aligns them, and their
-emotion CNN features. The extraction takes each only for exactly its own settings
-(:mod:`emoset.utils.early`); the rest it makes itself. On two cores the command's imports
-(0.8 s, most of them scikit-learn's) and the child's work run side by side.
+file's kind, the clip's faces as the default video subsystem aligns them, their emotion CNN
+features and the clip's speech records. The extraction takes each only for exactly its own
+settings (:mod:`emoset.utils.early`); the rest it makes itself, and so does it a part the
+child has not started when it is asked for (a long clip's speech, then made beside the
+child's faces). On two cores the command's imports (0.8 s, most of them scikit-learn's) and
+the child's work run side by side.
 
 The model is read from its skops description (``schema.json``, plain JSON): which feature
 steps its subsystems start with and their plain settings. Nothing in it is built or run, and
@@ -15,12 +17,12 @@ child misreads only makes parts that nobody takes.
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 import zipfile
 
 from ..audio.clip_audio import early_part, extract_clip
-from ..audio.speech import release_engines
 from ..io.media import media_kind
 from ..utils.early import file_state
 from ..video.clip_faces import (
@@ -125,34 +127,40 @@ def _quietly(make, *args, **kwargs):
 
 
 def clip_work(path, *, model, allow_partial=False, video=True):
-    """The child's work on one clip (a generator, see :mod:`emoset.utils.early`): the plan,
-    then the file's kind (video or sound), the records of the model's speech subsystems, the
-    faces (if its video subsystems align as the default one does, or if its file cannot be
-    read) and the CNN features of those faces (if a video subsystem reads them).
-    ``video=False``: a sound file, no faces."""
+    """The child's work on one clip (see :mod:`emoset.utils.early`): its plan and a maker
+    for each part, in the order the child makes them: the file's kind (video or sound), the
+    faces as the default video subsystem aligns them (if the model's video subsystems align
+    so, or its file cannot be read) and their CNN features (if a video subsystem reads them),
+    then the records of the model's speech subsystems. ``video=False``: a sound file, no
+    faces.
+
+    The speech comes last: for a short clip the child has made it by the time the command
+    asks for it; for a longer one the command, finding it not started, makes it itself
+    beside the child's faces (as it would without the child)."""
     steps = model_steps(model) if model is not None else []
-    speech = []
+    plan, makers = [kind_part(path)], [functools.partial(_quietly, media_kind, path)]
+    sets = [s for m, n, s in steps if n == "ImageSetFeatures"]
+    if video and (not steps or (sets and all(_default_video(s) for s in sets))):
+        made = {}
+
+        def faces():
+            made["faces"] = default_faces(path, allow_partial=allow_partial)
+            return made["faces"]
+
+        def features():
+            aligned = made.get("faces")
+            return None if aligned is None else _quietly(default_features, aligned)
+
+        plan.append(default_faces_part(path, allow_partial=allow_partial))
+        makers.append(faces)
+        if not steps or any(s.get("feature") == "cnn" for s in sets):
+            plan.append(features_part(DEFAULT_FEATURE))
+            makers.append(features)
     for module, name, settings in steps:
         arguments = speech_arguments(module, name, settings, allow_partial=allow_partial)
-        if arguments is not None and arguments not in speech:
-            speech.append(arguments)
-    sets = [s for m, n, s in steps if n == "ImageSetFeatures"]
-    faces = None
-    if video and (not steps or (sets and all(_default_video(s) for s in sets))):
-        faces = default_faces_part(path, allow_partial=allow_partial)
-    cnn = faces is not None and (not steps or any(s.get("feature") == "cnn" for s in sets))
-    plan = [kind_part(path), *(early_part(path, **arguments) for arguments in speech)]
-    if faces is not None:
-        plan.append(faces)
-    if cnn:
-        plan.append(features_part(DEFAULT_FEATURE))
-    yield plan
-    yield _quietly(media_kind, path)
-    for arguments in speech:
-        yield _quietly(extract_clip, path, **arguments, augmentation=None)
-    release_engines()  # openSMILE's folders: the command may end this process, not wait for it
-    if faces is not None:
-        aligned = default_faces(path, allow_partial=allow_partial)
-        yield aligned
-        if cnn:
-            yield None if aligned is None else _quietly(default_features, aligned)
+        if arguments is not None and early_part(path, **arguments) not in plan:
+            plan.append(early_part(path, **arguments))
+            makers.append(
+                functools.partial(_quietly, extract_clip, path, **arguments, augmentation=None)
+            )
+    return plan, makers

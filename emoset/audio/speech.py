@@ -46,7 +46,6 @@ __all__ = [
     "opensmile_descriptors",
     "opensmile_feature_names",
     "opensmile_functionals",
-    "release_engines",
     "speech_activity",
 ]
 
@@ -378,16 +377,6 @@ class _SmileEngine:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack(rows).astype(np.float32)
 
-    def release(self):
-        """Free the openSMILE instance and remove the folder (this process's engine only)."""
-        smile, self._smile = self._smile, None
-        if self._pid != os.getpid():
-            return
-        if smile is not None:
-            smile.free()
-        if self._folder is not None:
-            _remove_folder(self._folder, self._pid)
-
     def __del__(self):
         # a forked child (a face process, a segment worker, predict's early child) that drops
         # the engines its parent made must not close their files: the descriptors are shared
@@ -402,18 +391,6 @@ def _remove_folder(folder, pid):
 
 
 _engines = threading.local()
-
-
-def release_engines():
-    """Free this thread's openSMILE engines and remove their folders now (a process that
-    will be ended rather than exit, as ``emoset predict``'s early child, leaves none behind)."""
-    engines = getattr(_engines, "by_key", None)
-    if engines is None or _engines.pid != os.getpid():
-        return
-    _engines.by_key = {}
-    for engine in engines.values():
-        if engine is not None:
-            engine.release()
 
 
 def _engine(feature_set, sampling_rate, level="func"):

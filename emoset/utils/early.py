@@ -26,10 +26,13 @@ import logging
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import warnings
+from typing import NamedTuple
 
 __all__ = [
     "early_clip_waiting",
@@ -119,23 +122,27 @@ def stop_child(conn, process):
 # ---------------------------------------------------------------------- one clip (predict)
 
 
-class _EarlyClip:
-    """A child :func:`start_early_clip` started, and what it has sent so far.
+class _EarlyChild:
+    """One child :func:`start_early_clip` started, and what it has said so far.
 
     A thread of this process receives the child's messages as they come (so the child's
-    sends never wait for the command, and it ends as soon as it has made everything); the
-    callers of :func:`take_early_clip` wait on a condition for the part they ask for."""
+    sends never wait for the command, and it ends as soon as it has made everything): its
+    plan, then for each part that it starts making, and its value once made. The callers
+    of :func:`take_early_clip` wait on a condition for a part the child has started; a part
+    it has not started yet they make themselves, and tell the child not to."""
 
-    def __init__(self, file, conn, process):
-        self.file = file  # the clip's real path
-        self.conn = conn  # this process's end of the pipe
+    def __init__(self, conn, process):
+        self.conn = conn  # this process's end of the pipe (both ways)
+        self.sending = threading.Lock()
         self.process = process
-        self.pid = os.getpid()  # a forked worker's inherited copy is not its
         self.changed = threading.Condition()
         self.plan = None  # the parts the child makes, once it has said
+        self.started = set()  # the parts it has started making
         self.values = {}  # index in the plan -> value, received and not yet taken
-        self.taken = set()
+        self.taken = set()  # taken, or being waited for
+        self.left = set()  # left to the caller, which makes them itself
         self.over = False  # nothing more will come (everything sent, or the pipe ended)
+        self.ended = False
         self.receiver = threading.Thread(
             target=self._receive_all, name="emoset-early-receiver", daemon=True
         )
@@ -143,71 +150,125 @@ class _EarlyClip:
 
     def _receive_all(self):
         try:
-            plan = self.conn.recv()
+            kind, plan = self.conn.recv()
             with self.changed:
-                self.plan = plan if isinstance(plan, list) else []
+                self.plan = plan if kind == "plan" and isinstance(plan, list) else []
                 self.changed.notify_all()
-            for _ in self.plan:
-                index, value = self.conn.recv()
+            while self.plan:
+                message = self.conn.recv()
+                index = message[1]
                 if not (isinstance(index, int) and 0 <= index < len(self.plan)):
                     break  # not what the child sends: nothing more is taken
                 with self.changed:
-                    self.values[index] = value
+                    if message[0] == "start":
+                        self.started.add(index)
+                    elif index not in self.left:
+                        self.values[index] = message[2]
                     self.changed.notify_all()
         except Exception as exc:  # EOF (the child ended or gave up), a message that does not load
-            logger.debug("%s: the early process sends nothing more (%r)", self.file, exc)
+            logger.debug("the early process %s sends nothing more (%r)", self.process.pid, exc)
         finally:
             with self.changed:
                 self.over = True
                 self.changed.notify_all()
 
+    def makes(self, kind):
+        """Whether the child makes a part of this kind (once it has said what it makes)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.plan is not None or self.over)
+            return any(p[0] == kind for p in self.plan or [])
+
     def take(self, part):
-        """``part``'s value, None if it could not be made (or was taken), or :data:`_NOT_MADE`
-        if the child does not make it."""
+        """``part``'s value, None if the caller is to make it (the child could not, has not
+        started it, or it was taken), or :data:`_NOT_MADE` if the child does not make it."""
         with self.changed:
             self.changed.wait_for(lambda: self.plan is not None or self.over)
             plan = self.plan or []
             if part not in plan:
                 return _NOT_MADE
             index = plan.index(part)
-            self.changed.wait_for(lambda: index in self.values or self.over)
-            if index in self.taken or index not in self.values:
+            if index in self.taken:
                 return None
             self.taken.add(index)
-            return self.values.pop(index)
+            if index not in self.values and index not in self.started and not self.over:
+                self.left.add(index)  # not started: the caller makes it, the child does not
+                self._leave(index)
+                return None
+            self.changed.wait_for(lambda: index in self.values or self.over)
+            return self.values.pop(index, None)
+
+    def _leave(self, index):
+        with self.sending:
+            try:
+                self.conn.send(index)
+            except (OSError, ValueError):
+                pass  # the child has ended
 
     def done(self):
         """Whether nothing is left to take."""
         with self.changed:
             return self.over and not self.values
 
+    def stop(self):
+        """Stop the child; what it sent is still received."""
+        if self.process.is_alive():
+            self.process.terminate()
 
-#: What :meth:`_EarlyClip.take` gives for a part the child does not make.
+    def end(self):
+        with self.changed:
+            if self.ended:
+                return
+            self.ended = True
+        self.stop()  # the receiving thread then meets the end of the pipe
+        self.process.join()
+        self.receiver.join()
+        with self.sending:
+            self.conn.close()
+
+
+class _EarlyClip(NamedTuple):
+    """The children :func:`start_early_clip` started for one file."""
+
+    file: str  # its real path
+    children: list
+    scratch: str  # the children's temporary folder, removed with them
+    pid: int  # the process that started them (a forked worker's inherited copy is not its)
+
+
+#: What :meth:`_EarlyChild.take` gives for a part the child does not make.
 _NOT_MADE = object()
 
 _early_clip = None
 
 
-def _clip_work(conn, parent_end, work, path, parent):
-    """The child of :func:`start_early_clip`: send ``work(path)``'s plan, then each part.
+def _clip_work(conn, parent_end, work, path, parent, scratch):
+    """A child of :func:`start_early_clip`: send ``work(path)``'s plan, then make each part
+    the parent has not left to itself, saying when it starts one and sending its value.
     Whatever stops it, the parent meets the end of the pipe and makes the rest itself.
 
-    The parts go from a thread of their own (a part larger than the pipe holds waits there
-    while the next is made); the child ends with its parent, and stops making parts once the
-    parent cannot take them."""
+    The messages go from a thread of their own (a part larger than the pipe holds waits
+    there while the next is made); the child ends with its parent, stops making parts once
+    the parent cannot take them, and keeps its temporary files in ``scratch``, which the
+    parent removes however the child ended."""
     in_child(parent_end)
     end_with_parent(parent)
     logging.disable(logging.CRITICAL)  # the parent tells what happened, making it anew
+    tempfile.tempdir = scratch
     outbox, gone = queue.SimpleQueue(), threading.Event()
     sender = threading.Thread(target=_send_all, args=(conn, outbox, gone), daemon=True)
     sender.start()
     try:
-        parts = work(path)
-        outbox.put(list(next(parts)))
-        for index, value in enumerate(parts):
+        plan, makers = work(path)
+        outbox.put(("plan", list(plan)))
+        left = set()  # the parts the parent makes itself
+        for index, make in enumerate(makers):
+            while conn.poll():
+                left.add(conn.recv())
             if gone.is_set():
                 break
-            outbox.put((index, value))
+            if index not in left:
+                outbox.put(("start", index))
+                outbox.put(("made", index, make()))
     except BaseException:
         pass  # the parent makes what it did not get, and meets the error there
     finally:
@@ -217,8 +278,8 @@ def _clip_work(conn, parent_end, work, path, parent):
 
 
 def _send_all(conn, outbox, gone):
-    """The child's sending thread: each message of ``outbox`` in turn, until None or until
-    the parent is gone (then ``gone`` is set)."""
+    """A child's sending thread: each message of ``outbox`` in turn, until None or until the
+    parent is gone (then ``gone`` is set)."""
     try:
         for message in iter(outbox.get, None):
             conn.send(message)
@@ -226,87 +287,107 @@ def _send_all(conn, outbox, gone):
         gone.set()  # the parent is gone, or ended the child
 
 
-def start_early_clip(path, work):
-    """Run ``work(path)`` in a forked child while this process imports the estimators and
-    loads a model (``emoset predict`` on one clip; see the module's description).
+def start_early_clip(path, *works):
+    """Run each of ``works`` on ``path`` in a forked child of its own while this process
+    imports the estimators and loads a model (``emoset predict`` on one clip; see the
+    module's description). The children run side by side (one aligns faces, another
+    analyses the speech).
 
-    ``work`` is a generator function: it yields the plan (a list of part descriptions,
-    compared with ``==``), then each part's value in order (None: not made). Its parts are
-    taken with :func:`take_early_clip`; one child at a time (starting another ends the first).
+    Each work is a function of the path that returns its plan (a list of part
+    descriptions, tuples whose first item names the part's kind, compared with ``==``) and,
+    for each part, a function without arguments that makes its value (None: not made); the
+    child makes them in order. The parts are taken with :func:`take_early_clip`; one file at
+    a time (starting again ends the children before). Linux only, from the main thread
+    (:func:`fork_available`): a child ends with the thread that forked it.
     """
     global _early_clip
+    if not fork_available():
+        raise RuntimeError("start_early_clip forks: Linux only, from the main thread")
     end_early_clip()
+    scratch = tempfile.mkdtemp(prefix="emoset-early-")
+    children = []
+    try:
+        for work in works:
+            children.append(_start_child_of(work, os.fspath(path), scratch))
+    finally:
+        _early_clip = _EarlyClip(os.path.realpath(path), children, scratch, os.getpid())
+
+
+def _start_child_of(work, path, scratch):
     ctx = multiprocessing.get_context("fork")
-    conn, child = ctx.Pipe(duplex=False)
+    conn, child = ctx.Pipe()  # both ways: the parent says which parts it makes itself
     process = ctx.Process(
         target=_clip_work,
-        args=(child, conn, work, os.fspath(path), os.getpid()),
+        args=(child, conn, work, path, os.getpid(), scratch),
         name="emoset-clip-early",
         daemon=True,
     )
     start_child(process, conn, child)
-    _early_clip = _EarlyClip(os.path.realpath(path), conn, process)
+    try:
+        return _EarlyChild(conn, process)
+    except BaseException:
+        stop_child(conn, process)
+        raise
 
 
 def early_clip_waiting(path):
-    """Whether :func:`start_early_clip` started a child for the file ``path`` that may still
+    """Whether :func:`start_early_clip` started children for the file ``path`` that may still
     have something to take."""
     early = _early_clip
     return (
         early is not None
         and early.pid == os.getpid()
         and early.file == os.path.realpath(path)
-        and not early.done()
+        and not all(child.done() for child in early.children)
     )
 
 
 def take_early_clip(path, part, *, needed=False):
-    """The value the child of :func:`start_early_clip` made for ``part`` of the file
-    ``path``, waiting for it if need be; None if the child does not make exactly this part
-    (or could not, or it was taken already): the caller then makes it itself.
+    """The value a child of :func:`start_early_clip` made for ``part`` of the file ``path``,
+    waiting for it if the child is making it; None if no child makes exactly this part, or
+    could not, or has not started it yet (the child then leaves it), or it was taken
+    already: the caller then makes it itself.
 
-    ``needed``: the child's later parts are of use only with this one (a clip's faces, which
-    the child's frame features are of), so a child that does not make it stops
-    (:func:`stop_early_clip`); what it sent before stays to be taken.
+    ``needed``: a child's other parts of this kind are of use only with this one (a clip's
+    faces, which the child's frame features are of), so a child that makes parts of this
+    kind but not this one is stopped (:func:`stop_early_clip`); the other children go on.
     """
     early = _early_clip
     if not early_clip_waiting(path):
         return None
-    value = early.take(part)
-    if value is _NOT_MADE:
-        if needed:
-            stop_early_clip(path)
-        return None
-    if early.done():
-        _end(early)
-    if value is not None:
-        logger.debug("%s of %s: made by the process the command started early", part[0], path)
-    return value
+    for child in early.children:
+        value = child.take(part)
+        if value is _NOT_MADE:
+            continue
+        if child.done():
+            child.end()
+            if not early_clip_waiting(path):
+                end_early_clip()  # everything taken
+        if value is not None:
+            logger.debug("%s of %s: made by the process the command started early", part[0], path)
+        return value
+    if needed:
+        stop_early_clip(path, part[0])
+    return None
 
 
-def stop_early_clip(path):
-    """Stop the child of :func:`start_early_clip` making parts of the file ``path`` (the
-    caller needs no more of them: e.g. the clip's faces were cached); the parts it has sent
-    stay to be taken."""
+def stop_early_clip(path, kind):
+    """Stop the children of :func:`start_early_clip` that make parts of this kind for the
+    file ``path`` (the caller needs none of them: e.g. the clip's faces were cached); the
+    parts they have sent stay to be taken."""
     early = _early_clip
-    if early_clip_waiting(path) and early.process.is_alive():
-        early.process.terminate()  # what is in the pipe is still received
+    if early_clip_waiting(path):
+        for child in early.children:
+            if child.makes(kind):
+                child.stop()
 
 
 def end_early_clip():
-    """End the child :func:`start_early_clip` started; what it sent and nobody took is let
-    go."""
-    early = _early_clip
-    if early is not None and early.pid == os.getpid():
-        _end(early)
-
-
-def _end(early):
+    """End the children :func:`start_early_clip` started and remove their temporary
+    folder; what they sent and nobody took is let go."""
     global _early_clip
-    if _early_clip is early:
-        _early_clip = None
-    if early.process.is_alive():
-        early.process.terminate()  # the receiving thread then meets the end of the pipe
-    early.process.join()
-    early.receiver.join()
-    early.conn.close()
+    early, _early_clip = _early_clip, None
+    if early is not None and early.pid == os.getpid():
+        for child in early.children:
+            child.end()
+        shutil.rmtree(early.scratch, ignore_errors=True)

@@ -120,7 +120,7 @@ def _extract_one(task):
     faces_cached = aligned is not None
     ahead = False  # aligned by the process the command started early (emoset.utils.early)
     if faces_cached:
-        stop_early_clip(path)  # its faces and features are not needed (its speech may be)
+        stop_early_clip(path, "faces")  # its faces and features are not needed
     else:  # by that process if it has these settings, else here
         if early_clip_waiting(path):
             part = faces_part(path, audio, aligner, options)

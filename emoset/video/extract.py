@@ -326,7 +326,9 @@ def _extract(
 ):
     """``(sets, info, single, people)``: the main person's image set of each clip (with
     ``by_person``: a list of every person's), the table, and each clip's people (or None).
-    ``dims``: each feature's width, known to a fitted step (else found here)."""
+    ``dims``: each feature's width known to a fitted step: taken for emoset's frame features
+    (whose parameters, a model file's presence included, are checked again), found here for
+    the others (a mirrored or another transformer is built and fitted on a blank face)."""
     import pandas as pd
 
     if on_error not in ("warn", "raise"):
@@ -342,15 +344,13 @@ def _extract(
     clips = list(clips)
     # each feature's width, known before any clip runs: a feature that cannot even be built
     # (e.g. a missing model file) fails here, at once, not after hours of extraction
-    if dims is None:
-        dims = {
-            name: _n_features(t, aligner.crop_size, int(aligner.landmarks))
-            for name, t in transformers.items()
-        }
-    else:  # a fitted step's: its parameters checked again (a model file gone since fails here)
-        for t in transformers.values():
-            if isinstance(t, _FrameTransformer):
-                t._validate_params()
+    known, dims = dims or {}, {}
+    for name, t in transformers.items():
+        if name in known and isinstance(t, _FrameTransformer):
+            t._validate_params()  # a fitted step's width: its parameters checked again
+            dims[name] = known[name]
+        else:
+            dims[name] = _n_features(t, aligner.crop_size, int(aligner.landmarks))
     paths = [_video_path(c) for c in clips]
     todo = [i for i, p in enumerate(paths) if p is not None]
     tasks = [

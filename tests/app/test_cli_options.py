@@ -283,7 +283,7 @@ def test_train_fits_on_exactly_the_filtered_clips(data_root, feature_cache, tmp_
     # for a model without video, what `emoset predict CLIP` makes ahead is its speech alone
     from emoset.app.predict_ahead import clip_work
 
-    plan = next(clip_work(left_out[0].video, model=str(alone)))
+    plan, _ = clip_work(left_out[0].video, model=str(alone))
     assert [part[0] for part in plan] == ["kind", "audio"]
 
 

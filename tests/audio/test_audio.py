@@ -1008,24 +1008,6 @@ def test_a_forked_process_makes_its_own_opensmile_engine(data_root):
     np.testing.assert_array_equal(mine.rows(y), first)
 
 
-def test_released_engines_leave_no_folder(data_root):
-    """``release_engines`` (predict's early child, which its command may end rather than
-    wait for) frees this thread's engines and removes their folders; the next signal gets a
-    new engine and the same values."""
-    from emoset.audio.speech import _engine, release_engines
-    from emoset.io.media import load_audio
-
-    y = load_audio(sorted((data_root / "ravdess").rglob("*.flac"))[0], sr=16000)
-    y = y.astype(np.float32)
-    engine = _engine("eGeMAPSv02", 16000)
-    before, folder = engine.rows(y), engine._folder
-    release_engines()
-    assert not os.path.exists(folder)
-    again = _engine("eGeMAPSv02", 16000)
-    assert again is not engine
-    np.testing.assert_array_equal(again.rows(y), before)
-
-
 def gc_collect():
     import gc
 

@@ -34,21 +34,40 @@ def _wait_for(flag):
         threading.Event().wait(0.01)
 
 
-def _work(path, *, flag=None, fail=False):
-    """Parts ``a`` and ``b`` (``b`` once ``flag`` exists), then ``c``."""
-    yield [("a", path), ("b", path), ("c", path)]
-    yield "A"
-    if flag is not None:
-        _wait_for(flag)
-    if fail:
-        raise RuntimeError("the child fails after A")
-    yield "B"
-    yield "C"
+def _fail():
+    raise RuntimeError("the child fails after A")
 
 
-def _received(index):
+def _made(marker, value):
+    open(marker, "w").close()
+    return value
+
+
+def _work(path, *, flag=None, fail=False, marker=None):
+    """Parts ``a`` and ``b`` (``b`` once ``flag`` exists), then ``c`` (which writes
+    ``marker`` when it is made)."""
+    plan = [("a", path), ("b", path), ("c", path)]
+    b = (lambda: _wait_for(flag) or "B") if flag is not None else (lambda: "B")
+    c = (lambda: _made(marker, "C")) if marker is not None else (lambda: "C")
+    return plan, [lambda: "A", _fail if fail else b, c]
+
+
+def _other(path):
+    """A second child's parts: ``x`` (a kind of its own), then ``y``."""
+    return [("x", path), ("y", path)], [lambda: "X", lambda: "Y"]
+
+
+def _started(index, child=0):
     for _ in range(30000):  # at most 5 minutes on a loaded machine
-        if index in early._early_clip.values:
+        if index in early._early_clip.children[child].started:
+            return True
+        threading.Event().wait(0.01)
+    return False
+
+
+def _received(index, child=0):
+    for _ in range(30000):  # at most 5 minutes on a loaded machine
+        if index in early._early_clip.children[child].values:
             return True
         threading.Event().wait(0.01)
     return False
@@ -61,6 +80,7 @@ def test_a_part_that_has_come_is_taken_while_another_thread_waits(path, tmp_path
     early.start_early_clip(path, lambda p: _work(p, flag=flag))
     got, p = {}, str(path)
     waiter = threading.Thread(target=lambda: got.update(b=early.take_early_clip(path, ("b", p))))
+    assert _received(0) and _started(1)  # b is being made: waited for
     waiter.start()
     assert early.take_early_clip(path, ("a", p)) == "A"
     assert early.take_early_clip(path, ("z", p)) is None  # not in the plan: at once
@@ -69,19 +89,38 @@ def test_a_part_that_has_come_is_taken_while_another_thread_waits(path, tmp_path
     waiter.join(300)
     assert got == {"b": "B"}
     assert early.take_early_clip(path, ("a", p)) is None  # taken already
+    assert _received(2)
     assert early.take_early_clip(path, ("c", p)) == "C"
     assert early._early_clip is None  # everything taken: ended
 
 
+def test_a_part_not_started_is_left_to_the_caller(path, tmp_path):
+    """Asked for a part the child has not started (it is still making an earlier one), the
+    caller gets None at once and makes it itself; the child then does not make it."""
+    flag, marker = str(tmp_path / "go"), str(tmp_path / "c-made")
+    early.start_early_clip(path, lambda p: _work(p, flag=flag, marker=marker))
+    child, p = early._early_clip.children[0].process, str(path)
+    assert _received(0) and _started(1)
+    assert early.take_early_clip(path, ("a", p)) == "A"
+    assert early.take_early_clip(path, ("c", p)) is None  # b is being made: c not started
+    open(flag, "w").close()
+    assert early.take_early_clip(path, ("b", p)) == "B"
+    child.join(60)
+    assert not child.is_alive() and not os.path.exists(marker)
+    assert early.take_early_clip(path, ("c", p)) is None
+
+
 def test_a_stopped_child_leaves_what_it_sent(path, tmp_path):
-    """A part the caller needs that the child does not make stops it; what it sent before
-    stays to be taken, and what it did not send is not waited for."""
+    """A needed part the child does not make, of a kind it makes, stops it; what it sent
+    before stays to be taken, and what it did not send is not waited for."""
     flag = str(tmp_path / "never")
     early.start_early_clip(path, lambda p: _work(p, flag=flag))
-    child = early._early_clip.process
+    child = early._early_clip.children[0].process
     p = str(path)
     assert _received(0)
-    assert early.take_early_clip(path, ("faces", p), needed=True) is None
+    assert early.take_early_clip(path, ("faces", p), needed=True) is None  # another kind
+    assert child.is_alive()
+    assert early.take_early_clip(path, ("b", "another file"), needed=True) is None
     child.join(60)
     assert not child.is_alive()
     assert early.take_early_clip(path, ("a", p)) == "A"
@@ -89,9 +128,32 @@ def test_a_stopped_child_leaves_what_it_sent(path, tmp_path):
     assert early._early_clip is None
 
 
+def test_children_side_by_side(path, tmp_path):
+    """Two children for one file: each part comes from the child that makes it; a needed
+    part none makes stops the children making parts of its kind, and only them; ending
+    them removes their temporary folder."""
+    flag = str(tmp_path / "never")
+    early.start_early_clip(path, lambda p: _work(p, flag=flag), _other)
+    first, second = (c.process for c in early._early_clip.children)
+    scratch = early._early_clip.scratch
+    p = str(path)
+    assert os.path.isdir(scratch)
+    assert _received(0) and _received(0, child=1) and _received(1, child=1)
+    assert early.take_early_clip(path, ("x", p)) == "X"
+    assert early.take_early_clip(path, ("a", p)) == "A"
+    assert early.take_early_clip(path, ("a", "another file"), needed=True) is None
+    first.join(60)
+    assert not first.is_alive()  # it made parts of that kind: stopped
+    assert early.take_early_clip(path, ("y", p)) == "Y"  # the other went on
+    assert early.take_early_clip(path, ("b", p)) is None
+    assert early._early_clip is None and not second.is_alive()
+    assert not os.path.exists(scratch)
+
+
 def test_a_child_that_fails_leaves_what_it_sent(path):
     early.start_early_clip(path, lambda p: _work(p, fail=True))
     p = str(path)
+    assert _received(0)
     assert early.take_early_clip(path, ("b", p)) is None  # the child failed before it
     assert early.take_early_clip(path, ("a", p)) == "A"
     assert early.take_early_clip(path, ("c", p)) is None

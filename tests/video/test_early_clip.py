@@ -34,7 +34,8 @@ pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the early process is forked: Linux only"
 )
 
-#: The child's work without a model file: the default model's faces and CNN features.
+#: The child's work without a model file: the file's kind, the default model's faces and
+#: CNN features.
 FACES_WORK = functools.partial(clip_work, model=None)
 
 
@@ -44,6 +45,15 @@ def clips(data_root):
     if len(paths) != 2:
         pytest.skip(f"the full-frame CREMA-D clips are not in {data_root}")
     return paths
+
+
+def _start(path, work=FACES_WORK):
+    """Start the child and wait until it has sent everything (a part asked for before the
+    child has started it is left to the caller: the tests here take what it made)."""
+    early.start_early_clip(path, work)
+    child = early._early_clip.children[0]
+    with child.changed:
+        assert child.changed.wait_for(lambda: child.over, timeout=300)
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +85,7 @@ def test_the_faces_and_features_made_ahead_are_the_extractions_own(clips):
     assert expected["n_faces"] > 30
     cnn = make_frame_features("cnn")
     features = _per_person(cnn, expected["faces"], expected["person"], 128)
-    early.start_early_clip(clips[0], FACES_WORK)
+    _start(clips[0])
     got = early.take_early_clip(clips[0], faces_part(clips[0], None, aligner, options))
     _same(got, expected)
     values = early.take_early_clip(clips[0], features_part(_spec_key(cnn)))
@@ -91,7 +101,7 @@ def test_the_child_makes_what_the_default_video_subsystem_asks_for(clips, allow_
     step = ImageSetFeatures(allow_partial=allow_partial).fit()
     theirs = faces_part(clips[0], None, step.make_aligner(), step._options())
     assert default_faces_part(clips[0], allow_partial=allow_partial) == theirs
-    plan = next(clip_work(clips[0], model=None, allow_partial=allow_partial))
+    plan, _ = clip_work(clips[0], model=None, allow_partial=allow_partial)
     assert theirs in plan and features_part(_spec_key(make_frame_features(step.feature))) in plan
     assert DEFAULT_FEATURE == _spec_key(make_frame_features("cnn"))
     other = ImageSetFeatures(feature="hog", aligner=FaceAligner(48), allow_partial=allow_partial)
@@ -99,17 +109,22 @@ def test_the_child_makes_what_the_default_video_subsystem_asks_for(clips, allow_
     assert faces_part(clips[0], None, other.make_aligner(), other._options()) not in plan
 
 
-def test_the_child_imports_no_estimator(clips):
-    """The command and its child import neither scikit-learn nor SciPy's optimisers (0.7 s)
-    before the child has made the clip's faces and features: that is why they are ready
-    first."""
+def test_the_children_import_no_estimator(clips):
+    """The command and its children import neither scikit-learn nor SciPy's optimisers
+    (0.7 s) before they have made the clip's faces, features and speech: that is why they
+    are ready first."""
+    from emoset.utils.resources import pretrained_model_path
+
     code = (
         "import sys\n"
         "import emoset.app.cli\n"
         "from emoset.app.predict_ahead import clip_work\n"
-        f"made = list(clip_work({str(clips[0])!r}, model=None))\n"
-        "assert made[2] is not None and made[2]['n_faces'] > 30, made[2]\n"
-        "assert made[3].shape == (made[2]['n_faces'], 128)\n"
+        f"plan, makers = clip_work({str(clips[0])!r}, model={str(pretrained_model_path())!r})\n"
+        "made = [make() for make in makers]\n"
+        "assert [p[0] for p in plan] == ['kind', 'faces', 'features', 'audio', 'audio']\n"
+        "assert made[0] == 'video' and made[1]['n_faces'] > 30, made[1]\n"
+        "assert made[2].shape == (made[1]['n_faces'], 128)\n"
+        "assert made[3]['status'] == made[4]['status'] == 'ok'\n"
         "print(sorted(m for m in ('sklearn', 'scipy.optimize', 'skops', 'pandas') "
         "if m in sys.modules))\n"
     )
@@ -137,7 +152,7 @@ def test_a_dialogue_is_aligned_ahead_as_the_extraction_aligns_it(data_root, tmp_
     expected = align_clip(path, None, aligner, options)
     assert len(np.unique(expected["person"])) == 2 and expected["n_tracks"] >= 3
     features = _per_person(make_frame_features("cnn"), expected["faces"], expected["person"], 128)
-    early.start_early_clip(path, FACES_WORK)
+    _start(path)
     got = early.take_early_clip(path, faces_part(path, None, aligner, options))
     assert got is not None
     _same(got, expected)
@@ -147,15 +162,15 @@ def test_a_dialogue_is_aligned_ahead_as_the_extraction_aligns_it(data_root, tmp_
 
 def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
     aligner, (fps, *rest) = _default()
-    early.start_early_clip(clips[0], FACES_WORK)
-    child = early._early_clip.process
+    early.start_early_clip(clips[0], FACES_WORK)  # still aligning when it is asked
+    child = early._early_clip.children[0].process
     part = faces_part(clips[0], None, aligner, (5.0, *rest))  # 5 frames a second
     assert early.take_early_clip(clips[0], part, needed=True) is None
     child.join(60)
     assert not child.is_alive()  # stopped: its later parts are of no use
 
-    early.start_early_clip(clips[0], FACES_WORK)
-    child = early._early_clip.process
+    _start(clips[0])
+    child = early._early_clip.children[0].process
     part = faces_part(clips[1], None, aligner, (fps, *rest))
     assert early.take_early_clip(clips[1], part, needed=True) is None  # another clip's
     assert early._early_clip is not None  # left alone
@@ -166,8 +181,8 @@ def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
 
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video\n")
-    early.start_early_clip(bad, FACES_WORK)  # fails in the child: nothing to take
-    child = early._early_clip.process
+    _start(bad)  # fails in the child: nothing to take
+    child = early._early_clip.children[0].process
     part = faces_part(bad, None, aligner, (fps, *rest))
     assert early.take_early_clip(bad, part, needed=True) is None
     child.join(60)
@@ -179,7 +194,9 @@ def test_a_file_changed_since_the_child_started_is_aligned_anew(clips, tmp_path)
     path = tmp_path / "clip.mp4"
     path.write_bytes(clips[0].read_bytes())
     early.start_early_clip(path, FACES_WORK)
-    assert early._early_clip.conn.poll(300)  # the child has looked at the file (its plan)
+    assert early._early_clip.children[0].conn.poll(
+        300
+    )  # the child has looked at the file (its plan)
     before = faces_part(path, None, aligner, options)
     path.write_bytes(clips[1].read_bytes())  # then another clip under the same name
     after = faces_part(path, None, aligner, options)
@@ -189,14 +206,14 @@ def test_a_file_changed_since_the_child_started_is_aligned_anew(clips, tmp_path)
 
 def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
     expected = ImageSetFeatures().fit().transform([clips[0]])
-    early.start_early_clip(clips[0], FACES_WORK)
+    _start(clips[0])
     with caplog.at_level(logging.DEBUG, logger="emoset.utils.early"):
         got = ImageSetFeatures().fit().transform([clips[0]])
     assert "faces of" in caplog.text and "features of" in caplog.text
     assert np.array_equal(got[0], expected[0]) and len(got[0]) > 30
 
-    early.start_early_clip(clips[0], FACES_WORK)
-    child = early._early_clip.process
+    _start(clips[0])
+    child = early._early_clip.children[0].process
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="emoset.utils.early"):
         got = ImageSetFeatures(fps=5).fit().transform([clips[0]])  # not what it aligned
@@ -205,7 +222,7 @@ def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
     child.join(60)
     assert not child.is_alive()
 
-    early.start_early_clip(clips[0], FACES_WORK)
+    _start(clips[0])
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="emoset.utils.early"):
         got = ImageSetFeatures("hog").fit().transform([clips[0]])  # its faces, another feature
@@ -215,12 +232,12 @@ def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
 
 def test_taken_faces_are_cached_and_a_cached_clip_takes_nothing(clips, tmp_path, caplog):
     step = ImageSetFeatures(cache_dir=tmp_path / "cache").fit()
-    early.start_early_clip(clips[0], FACES_WORK)
+    _start(clips[0])
     with caplog.at_level(logging.DEBUG, logger="emoset.utils.early"):
         first, info = step.extract([clips[0]])
     assert "faces of" in caplog.text and "features of" in caplog.text
     assert not info["cached"].iloc[0]
-    early.start_early_clip(clips[0], FACES_WORK)
+    _start(clips[0])
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="emoset.utils.early"):
         again, info = step.extract([clips[0]])
@@ -243,15 +260,15 @@ def test_faces_that_warned_in_the_child_are_made_again(clips, monkeypatch):
 
 
 def test_a_child_whose_command_died_does_not_wait_for_it(clips, tmp_path):
-    """The command killed (here: gone without ending its child): the child finishes, fails to
-    send and exits, rather than waiting forever on a pipe it holds both ends of."""
+    """The command gone without ending its child (as a killed command would): the child
+    ends with it, rather than aligning on for nobody or waiting forever on its pipe."""
     pid_file = tmp_path / "pid"
     code = (
         "import functools, os\n"
         "from emoset.utils import early\n"
         "from emoset.app.predict_ahead import clip_work\n"
         f"early.start_early_clip({str(clips[0])!r}, functools.partial(clip_work, model=None))\n"
-        f"open({str(pid_file)!r}, 'w').write(str(early._early_clip.process.pid))\n"
+        f"open({str(pid_file)!r}, 'w').write(str(early._early_clip.children[0].process.pid))\n"
         "os._exit(0)\n"
     )
     assert exits_when_orphaned(code, pid_file), "the early child of a dead command did not exit"

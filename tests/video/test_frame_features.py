@@ -18,7 +18,7 @@ from emoset.video import emotion_onnx
 from emoset.video import frame_features as ff
 from emoset.video.cnn_features import EmotionCNN, FaceDescriptor
 from emoset.video.emotion_onnx import EMOTION_LABELS, emotion_model_path
-from emoset.video.frame_features import HOG, LBP, DenseSIFT
+from emoset.video.frame_features import HOG, LBP, DenseSIFT, Mirrored
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "emotion_cnn_reference.npz"
 CONVERTER = Path(__file__).parents[2] / "tools" / "convert_emotion_cnn.py"
@@ -250,9 +250,11 @@ def test_a_fitted_step_whose_model_file_went_fails_at_once(tmp_path):
     copy.write_bytes(emotion_model_path().read_bytes())
     step = ImageSetFeatures(feature=EmotionCNN(output="features", model_path=copy)).fit()
     assert step.n_features_out_ == 128
+    mirrored = ImageSetFeatures(feature=Mirrored(EmotionCNN(model_path=copy))).fit()
     copy.unlink()
-    with pytest.raises(FileNotFoundError, match="EmotionCNN: model file not found: .*cnn.onnx"):
-        step.transform([tmp_path / "never-read.mp4"])
+    for fitted in (step, mirrored):
+        with pytest.raises(FileNotFoundError, match="model file not found: .*cnn.onnx"):
+            fitted.transform([tmp_path / "never-read.mp4"])
 
 
 def test_cnn_model_path_onnx_copy(tmp_path, faces):
