@@ -179,3 +179,19 @@ def test_a_file_changed_in_place_has_another_state(path):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert early.file_state(path) != before
     assert early.file_state(path.parent / "missing") is None
+
+
+def test_only_the_main_thread_starts_a_child(path):
+    """A child ends with the thread that forked it: another thread may not start one."""
+    raised = []
+
+    def start():
+        try:
+            early.start_early_clip(path, _work)
+        except RuntimeError as exc:
+            raised.append(str(exc))
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join(60)
+    assert raised and "main thread" in raised[0] and early._early_clip is None
