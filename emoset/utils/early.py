@@ -6,14 +6,17 @@ loading its model before it asks for the clip's features. It forks a child first
 what the child made (:func:`take_early_clip`) only where it asks for exactly what the child
 made.
 
-The child's work is a generator. It yields first its *plan*: the list of the parts it will
-send, each a plain description of what the part is and of every setting it depends on, the
-file's identity included (:func:`file_state`); then each part's value, in the plan's order
-(None for a part it could not make, or made with a warning: the caller then makes it itself,
-and the warning reaches the user). A caller asks for a part by its description: a part the
-plan does not list, equal in every setting, is not taken (the caller makes it), and a listed
-part is waited for. The features taken are the numbers the caller would compute (tested for
-each kind of part).
+The child's work gives first its *plan*: the list of the parts it will make, each a plain
+description of what the part is and of every setting it depends on, the file's identity
+included (:func:`file_state`); then it makes each part in turn, saying when it starts one
+and sending its value (None for a part it could not make, or made with a warning: the caller
+then makes it itself, and the warning reaches the user). A caller asks for a part by its
+description. A part the plan does not list, equal in every setting, is not taken (the
+caller makes it); a listed part the child is making, or has made, is waited for; a listed
+part the child has not started yet is left to the caller, and the child does not make it
+(so a long piece of work the child would reach late is done beside it instead). Which
+parts are taken therefore depends on how far the child has got; the values never do: those
+taken are the numbers the caller would compute (tested for each kind of part).
 
 This module imports nothing heavy and no estimator: the child must be working before the
 command's imports begin. A forked process is Linux-only here (:func:`fork_available`).
