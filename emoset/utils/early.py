@@ -144,6 +144,7 @@ class _EarlyChild:
         self.values = {}  # index in the plan -> value, received and not yet taken
         self.taken = set()  # taken, or being waited for
         self.left = set()  # left to the caller, which makes them itself
+        self.settled = set()  # taken, left, or found not made: nothing more to give
         self.over = False  # nothing more will come (everything sent, or the pipe ended)
         self.ended = False
         self.receiver = threading.Thread(
@@ -156,6 +157,8 @@ class _EarlyChild:
             kind, plan = self.conn.recv()
             with self.changed:
                 self.plan = plan if kind == "plan" and isinstance(plan, list) else []
+                if self.plan:
+                    self.started.add(0)  # the child starts with it: never left to the caller
                 self.changed.notify_all()
             while self.plan:
                 message = self.conn.recv()
@@ -193,12 +196,15 @@ class _EarlyChild:
             if index in self.taken:
                 return None
             self.taken.add(index)
-            if index not in self.values and index not in self.started and not self.over:
-                self.left.add(index)  # not started: the caller makes it, the child does not
-                self._leave(index)
-                return None
-            self.changed.wait_for(lambda: index in self.values or self.over)
-            return self.values.pop(index, None)
+            leave = index not in self.values and index not in self.started and not self.over
+            if not leave:
+                self.changed.wait_for(lambda: index in self.values or self.over)
+                self.settled.add(index)
+                return self.values.pop(index, None)
+            self.left.add(index)  # not started: the caller makes it, the child does not
+            self.settled.add(index)
+        self._leave(index)
+        return None
 
     def _leave(self, index):
         with self.sending:
@@ -208,12 +214,18 @@ class _EarlyChild:
                 pass  # the child has ended
 
     def done(self):
-        """Whether nothing is left to take."""
+        """Whether nothing is left to take (everything came and was taken, or every part was
+        taken or left)."""
         with self.changed:
+            if self.plan is not None and len(self.settled) == len(self.plan):
+                return True
             return self.over and not self.values
 
     def stop(self):
         """Stop the child; what it sent is still received."""
+        with self.changed:
+            if self.ended:
+                return
         if self.process.is_alive():
             self.process.terminate()
 
@@ -222,7 +234,8 @@ class _EarlyChild:
             if self.ended:
                 return
             self.ended = True
-        self.stop()  # the receiving thread then meets the end of the pipe
+        if self.process.is_alive():
+            self.process.terminate()  # the receiving thread then meets the end of the pipe
         self.process.join()
         self.receiver.join()
         with self.sending:
@@ -286,8 +299,8 @@ def _send_all(conn, outbox, gone):
     try:
         for message in iter(outbox.get, None):
             conn.send(message)
-    except (OSError, ValueError):
-        gone.set()  # the parent is gone, or ended the child
+    except Exception:  # the parent is gone or ended the child, or a value does not pickle
+        gone.set()
 
 
 def start_early_clip(path, *works):

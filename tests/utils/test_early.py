@@ -65,6 +65,13 @@ def _started(index, child=0):
     return False
 
 
+def _over(child=0):
+    """Wait until the command has received everything the child sent (the end of its pipe)."""
+    receiving = early._early_clip.children[child]
+    with receiving.changed:
+        return receiving.changed.wait_for(lambda: receiving.over, timeout=300)
+
+
 def _received(index, child=0):
     for _ in range(30000):  # at most 5 minutes on a loaded machine
         if index in early._early_clip.children[child].values:
@@ -122,7 +129,7 @@ def test_a_stopped_child_leaves_what_it_sent(path, tmp_path):
     assert child.is_alive()
     assert early.take_early_clip(path, ("b", "another file"), needed=True) is None
     child.join(60)
-    assert not child.is_alive()
+    assert not child.is_alive() and _over()
     assert early.take_early_clip(path, ("a", p)) == "A"
     assert early.take_early_clip(path, ("b", p)) is None  # never made: no wait
     assert early._early_clip is None
@@ -143,7 +150,7 @@ def test_children_side_by_side(path, tmp_path):
     assert early.take_early_clip(path, ("a", p)) == "A"
     assert early.take_early_clip(path, ("a", "another file"), needed=True) is None
     first.join(60)
-    assert not first.is_alive()  # it made parts of that kind: stopped
+    assert not first.is_alive() and _over()  # it made parts of that kind: stopped
     assert early.take_early_clip(path, ("y", p)) == "Y"  # the other went on
     assert early.take_early_clip(path, ("b", p)) is None
     assert early._early_clip is None and not second.is_alive()

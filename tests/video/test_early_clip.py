@@ -194,9 +194,9 @@ def test_a_file_changed_since_the_child_started_is_aligned_anew(clips, tmp_path)
     path = tmp_path / "clip.mp4"
     path.write_bytes(clips[0].read_bytes())
     early.start_early_clip(path, FACES_WORK)
-    assert early._early_clip.children[0].conn.poll(
-        300
-    )  # the child has looked at the file (its plan)
+    child = early._early_clip.children[0]
+    with child.changed:  # the child has looked at the file (its plan has come)
+        assert child.changed.wait_for(lambda: child.plan is not None, timeout=300)
     before = faces_part(path, None, aligner, options)
     path.write_bytes(clips[1].read_bytes())  # then another clip under the same name
     after = faces_part(path, None, aligner, options)
