@@ -143,8 +143,8 @@ def clip_work(path, *, model, allow_partial=False, video=True):
     if video and (not steps or (sets and all(_default_video(s) for s in sets))):
         made = {}
 
-        def faces():
-            made["faces"] = default_faces(path, allow_partial=allow_partial)
+        def faces():  # None if aligning failed or warned: the command aligns the clip itself
+            made["faces"] = _quietly(default_faces, path, allow_partial=allow_partial)
             return made["faces"]
 
         def features():

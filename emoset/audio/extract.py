@@ -484,16 +484,10 @@ class _BaseAudioFeatures(TransformerMixin, BaseEstimator):
 
     def _signal_values(self, signal, sampling_rate):
         y = np.asarray(signal, dtype=np.float32).reshape(-1)
-        rec = signal_record(
-            y,
-            int(sampling_rate),
-            kind=self._kind,
-            params=self._params(),
-            sampling_rate=int(self.sampling_rate),
-            band_rate=self.band_rate_,
-            min_duration=float(self.min_duration),
-            bandwidth=False,  # a file's record keeps it; a piece's answer does not need it
-        )
+        arguments = self._clip_arguments()
+        del arguments["allow_partial"]  # (a file's decoding)
+        # bandwidth: a file's record keeps it; a piece's answer does not need it
+        rec = signal_record(y, int(sampling_rate), **arguments, bandwidth=False)
         values = np.full(self.n_features_out_, np.nan)
         if rec["values"] is not None:
             values[:] = rec["values"]

@@ -126,7 +126,7 @@ def stop_child(conn, process):
 
 
 class _EarlyChild:
-    """One child :func:`start_early_clip` started, and what it has said so far.
+    """The child :func:`start_early_clip` started, and what it has said so far.
 
     A thread of this process receives the child's messages as they come (so the child's
     sends never wait for the command, and it ends as soon as it has made everything): its
@@ -243,12 +243,12 @@ class _EarlyChild:
 
 
 class _EarlyClip(NamedTuple):
-    """The children :func:`start_early_clip` started for one file."""
+    """The child :func:`start_early_clip` started for one file."""
 
     file: str  # its real path
-    children: list
-    scratch: str  # the children's temporary folder, removed with them
-    pid: int  # the process that started them (a forked worker's inherited copy is not its)
+    child: _EarlyChild
+    scratch: str  # the child's temporary folder, removed with it
+    pid: int  # the process that started it (a forked worker's inherited copy is not its)
 
 
 #: What :meth:`_EarlyChild.take` gives for a part the child does not make.
@@ -258,7 +258,7 @@ _early_clip = None
 
 
 def _clip_work(conn, parent_end, work, path, parent, scratch):
-    """A child of :func:`start_early_clip`: send ``work(path)``'s plan, then make each part
+    """The child of :func:`start_early_clip`: send ``work(path)``'s plan, then make each part
     the parent has not left to itself, saying when it starts one and sending its value.
     Whatever stops it, the parent meets the end of the pipe and makes the rest itself.
 
@@ -294,7 +294,7 @@ def _clip_work(conn, parent_end, work, path, parent, scratch):
 
 
 def _send_all(conn, outbox, gone):
-    """A child's sending thread: each message of ``outbox`` in turn, until None or until the
+    """The child's sending thread: each message of ``outbox`` in turn, until None or until the
     parent is gone (then ``gone`` is set)."""
     try:
         for message in iter(outbox.get, None):
@@ -303,17 +303,15 @@ def _send_all(conn, outbox, gone):
         gone.set()
 
 
-def start_early_clip(path, *works):
-    """Run each of ``works`` on ``path`` in a forked child of its own while this process
-    imports the estimators and loads a model (``emoset predict`` on one clip; see the
-    module's description). The children run side by side (one aligns faces, another
-    analyses the speech).
+def start_early_clip(path, work):
+    """Run ``work`` on ``path`` in a forked child while this process imports the estimators
+    and loads a model (``emoset predict`` on one clip; see the module's description).
 
-    Each work is a function of the path that returns its plan (a list of part
-    descriptions, tuples whose first item names the part's kind, compared with ``==``) and,
-    for each part, a function without arguments that makes its value (None: not made); the
-    child makes them in order. The parts are taken with :func:`take_early_clip`; one file at
-    a time (starting again ends the children before). Linux only, from the main thread
+    ``work`` is a function of the path that returns its plan (a list of part descriptions,
+    tuples whose first item names the part's kind, compared with ``==``) and, for each part,
+    a function without arguments that makes its value (None: not made); the child makes
+    them in order. The parts are taken with :func:`take_early_clip`; one file at a time
+    (starting again ends the child before). Linux only, from the main thread
     (:func:`fork_available`): a child ends with the thread that forked it.
     """
     global _early_clip
@@ -321,12 +319,12 @@ def start_early_clip(path, *works):
         raise RuntimeError("start_early_clip forks: Linux only, from the main thread")
     end_early_clip()
     scratch = tempfile.mkdtemp(prefix="emoset-early-")
-    children = []
     try:
-        for work in works:
-            children.append(_start_child_of(work, os.fspath(path), scratch))
-    finally:
-        _early_clip = _EarlyClip(os.path.realpath(path), children, scratch, os.getpid())
+        child = _start_child_of(work, os.fspath(path), scratch)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    _early_clip = _EarlyClip(os.path.realpath(path), child, scratch, os.getpid())
 
 
 def _start_child_of(work, path, scratch):
@@ -347,63 +345,56 @@ def _start_child_of(work, path, scratch):
 
 
 def early_clip_waiting(path):
-    """Whether :func:`start_early_clip` started children for the file ``path`` that may still
+    """Whether :func:`start_early_clip` started a child for the file ``path`` that may still
     have something to take."""
     early = _early_clip
     return (
         early is not None
         and early.pid == os.getpid()
         and early.file == os.path.realpath(path)
-        and not all(child.done() for child in early.children)
+        and not early.child.done()
     )
 
 
 def take_early_clip(path, part, *, needed=False):
-    """The value a child of :func:`start_early_clip` made for ``part`` of the file ``path``,
-    waiting for it if the child is making it; None if no child makes exactly this part, or
-    could not, or has not started it yet (the child then leaves it), or it was taken
-    already: the caller then makes it itself.
+    """The value the child of :func:`start_early_clip` made for ``part`` of the file
+    ``path``, waiting for it if the child is making it; None if the child does not make
+    exactly this part, or could not, or has not started it yet (it then leaves it), or it
+    was taken already: the caller then makes it itself.
 
-    ``needed``: a child's other parts of this kind are of use only with this one (a clip's
-    faces, which the child's frame features are of), so a child that makes parts of this
-    kind but not this one is stopped (:func:`stop_early_clip`); the other children go on.
+    ``needed``: the child's other parts of this kind are of use only with this one (a
+    clip's faces, which the child's frame features are of), so a child that makes parts of
+    this kind but not this one is stopped (:func:`stop_early_clip`).
     """
     early = _early_clip
     if not early_clip_waiting(path):
         return None
-    for child in early.children:
-        value = child.take(part)
-        if value is _NOT_MADE:
-            continue
-        if child.done():
-            child.end()
-            if not early_clip_waiting(path):
-                end_early_clip()  # everything taken
-        if value is not None:
-            logger.debug("%s of %s: made by the process the command started early", part[0], path)
-        return value
-    if needed:
-        stop_early_clip(path, part[0])
-    return None
+    value = early.child.take(part)
+    if value is _NOT_MADE:
+        if needed:
+            stop_early_clip(path, part[0])
+        return None
+    if not early_clip_waiting(path):
+        end_early_clip()  # everything taken
+    if value is not None:
+        logger.debug("%s of %s: made by the process the command started early", part[0], path)
+    return value
 
 
 def stop_early_clip(path, kind):
-    """Stop the children of :func:`start_early_clip` that make parts of this kind for the
+    """Stop the child of :func:`start_early_clip` if it makes parts of this kind for the
     file ``path`` (the caller needs none of them: e.g. the clip's faces were cached); the
-    parts they have sent stay to be taken."""
+    parts it has sent stay to be taken."""
     early = _early_clip
-    if early_clip_waiting(path):
-        for child in early.children:
-            if child.makes(kind):
-                child.stop()
+    if early_clip_waiting(path) and early.child.makes(kind):
+        early.child.stop()
 
 
 def end_early_clip():
-    """End the children :func:`start_early_clip` started and remove their temporary
-    folder; what they sent and nobody took is let go."""
+    """End the child :func:`start_early_clip` started and remove its temporary folder; what
+    it sent and nobody took is let go."""
     global _early_clip
     early, _early_clip = _early_clip, None
     if early is not None and early.pid == os.getpid():
-        for child in early.children:
-            child.end()
+        early.child.end()
         shutil.rmtree(early.scratch, ignore_errors=True)

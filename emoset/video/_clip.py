@@ -53,7 +53,7 @@ def _check_faces(record):
 
 def _feature_check(n_faces, dim):
     def check(record):
-        values = record["values"] if isinstance(record, dict) else record
+        values = record["values"]
         return values.dtype == np.float32 and values.shape == (n_faces, dim)
 
     return check
@@ -139,7 +139,8 @@ def _extract_one(task):
         record = cache.get(key, None, check=check) if cache is not None else None
         if record is None and ahead:  # its features of the faces it aligned, if they are these
             values = take_early_clip(path, features_part(_spec_key(transformer)))
-            record = {"values": values} if values is not None and check(values) else None
+            record = None if values is None else {"values": values}
+            record = record if record is not None and check(record) else None
             if record is not None and cache is not None:
                 cache.put(key, record)
         if record is None:

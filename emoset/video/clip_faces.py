@@ -144,13 +144,10 @@ def default_faces_part(path, *, allow_partial=False):
 
 
 def default_faces(path, *, allow_partial=False):
-    """A video clip's faces as the default video subsystem aligns them (its own sound), or
-    None if aligning warned (the extraction then aligns the clip itself, and the warning
-    reaches the user), without importing scikit-learn."""
+    """A video clip's faces as the default video subsystem aligns them (its own sound),
+    without importing scikit-learn."""
     aligner = AlignerSettings(**DEFAULT_ALIGNER)
-    with warnings.catch_warnings(record=True) as caught:  # what the filters would show
-        aligned = align_clip(path, None, aligner, _default_options(allow_partial))
-    return None if caught else aligned
+    return align_clip(path, None, aligner, _default_options(allow_partial))
 
 
 def default_features(aligned):

@@ -110,7 +110,7 @@ def test_a_prediction_with_the_parts_made_ahead_is_the_same(clip, tmp_path, capl
     """Every part the child made is taken, and the records are those made without it."""
     expected = load_model(SHIPPED, cache_dir=tmp_path / "a").predict_records([clip])
     early.start_early_clip(clip, functools.partial(clip_work, model=SHIPPED))
-    child = early._early_clip.children[0]
+    child = early._early_clip.child
     with child.changed:  # everything made (a part not started when asked is not taken)
         assert child.changed.wait_for(lambda: child.over, timeout=300)
     model = load_model(SHIPPED, cache_dir=tmp_path / "b")

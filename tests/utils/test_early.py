@@ -52,32 +52,25 @@ def _work(path, *, flag=None, fail=False, marker=None):
     return plan, [lambda: "A", _fail if fail else b, c]
 
 
-def _other(path):
-    """A second child's parts: ``x`` (a kind of its own), then ``y``."""
-    return [("x", path), ("y", path)], [lambda: "X", lambda: "Y"]
+def _until(condition):
+    """Wait (at most 5 minutes, on a loaded machine) until ``condition`` holds of what the
+    command has received from the child."""
+    child = early._early_clip.child
+    with child.changed:
+        return child.changed.wait_for(lambda: condition(child), timeout=300)
 
 
-def _started(index, child=0):
-    for _ in range(30000):  # at most 5 minutes on a loaded machine
-        if index in early._early_clip.children[child].started:
-            return True
-        threading.Event().wait(0.01)
-    return False
+def _started(index):
+    return _until(lambda child: index in child.started)
 
 
-def _over(child=0):
-    """Wait until the command has received everything the child sent (the end of its pipe)."""
-    receiving = early._early_clip.children[child]
-    with receiving.changed:
-        return receiving.changed.wait_for(lambda: receiving.over, timeout=300)
+def _received(index):
+    return _until(lambda child: index in child.values)
 
 
-def _received(index, child=0):
-    for _ in range(30000):  # at most 5 minutes on a loaded machine
-        if index in early._early_clip.children[child].values:
-            return True
-        threading.Event().wait(0.01)
-    return False
+def _over():
+    """The command has received everything the child sent (the end of its pipe)."""
+    return _until(lambda child: child.over)
 
 
 def test_a_part_that_has_come_is_taken_while_another_thread_waits(path, tmp_path):
@@ -106,7 +99,7 @@ def test_a_part_not_started_is_left_to_the_caller(path, tmp_path):
     caller gets None at once and makes it itself; the child then does not make it."""
     flag, marker = str(tmp_path / "go"), str(tmp_path / "c-made")
     early.start_early_clip(path, lambda p: _work(p, flag=flag, marker=marker))
-    child, p = early._early_clip.children[0].process, str(path)
+    child, p = early._early_clip.child.process, str(path)
     assert _received(0) and _started(1)
     assert early.take_early_clip(path, ("a", p)) == "A"
     assert early.take_early_clip(path, ("c", p)) is None  # b is being made: c not started
@@ -122,7 +115,7 @@ def test_a_stopped_child_leaves_what_it_sent(path, tmp_path):
     before stays to be taken, and what it did not send is not waited for."""
     flag = str(tmp_path / "never")
     early.start_early_clip(path, lambda p: _work(p, flag=flag))
-    child = early._early_clip.children[0].process
+    child = early._early_clip.child.process
     p = str(path)
     assert _received(0)
     assert early.take_early_clip(path, ("faces", p), needed=True) is None  # another kind
@@ -135,25 +128,14 @@ def test_a_stopped_child_leaves_what_it_sent(path, tmp_path):
     assert early._early_clip is None
 
 
-def test_children_side_by_side(path, tmp_path):
-    """Two children for one file: each part comes from the child that makes it; a needed
-    part none makes stops the children making parts of its kind, and only them; ending
-    them removes their temporary folder."""
-    flag = str(tmp_path / "never")
-    early.start_early_clip(path, lambda p: _work(p, flag=flag), _other)
-    first, second = (c.process for c in early._early_clip.children)
-    scratch = early._early_clip.scratch
-    p = str(path)
-    assert os.path.isdir(scratch)
-    assert _received(0) and _received(0, child=1) and _received(1, child=1)
-    assert early.take_early_clip(path, ("x", p)) == "X"
-    assert early.take_early_clip(path, ("a", p)) == "A"
-    assert early.take_early_clip(path, ("a", "another file"), needed=True) is None
-    first.join(60)
-    assert not first.is_alive() and _over()  # it made parts of that kind: stopped
-    assert early.take_early_clip(path, ("y", p)) == "Y"  # the other went on
-    assert early.take_early_clip(path, ("b", p)) is None
-    assert early._early_clip is None and not second.is_alive()
+def test_ending_the_child_removes_its_folder(path, tmp_path):
+    """The child keeps its temporary files in a folder of its own, which ending it removes
+    (however it ended: here stopped while it makes ``b``)."""
+    early.start_early_clip(path, lambda p: _work(p, flag=str(tmp_path / "never")))
+    child, scratch = early._early_clip.child.process, early._early_clip.scratch
+    assert os.path.isdir(scratch) and _started(1)
+    early.end_early_clip()
+    assert early._early_clip is None and not child.is_alive()
     assert not os.path.exists(scratch)
 
 

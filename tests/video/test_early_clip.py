@@ -21,7 +21,6 @@ from emoset.video._clip import _per_person, _spec_key
 from emoset.video.clip_faces import (
     DEFAULT_FEATURE,
     align_clip,
-    default_faces,
     default_faces_part,
     default_features,
     faces_part,
@@ -51,7 +50,7 @@ def _start(path, work=FACES_WORK):
     """Start the child and wait until it has sent everything (a part asked for before the
     child has started it is left to the caller: the tests here take what it made)."""
     early.start_early_clip(path, work)
-    child = early._early_clip.children[0]
+    child = early._early_clip.child
     with child.changed:
         assert child.changed.wait_for(lambda: child.over, timeout=300)
 
@@ -109,8 +108,8 @@ def test_the_child_makes_what_the_default_video_subsystem_asks_for(clips, allow_
     assert faces_part(clips[0], None, other.make_aligner(), other._options()) not in plan
 
 
-def test_the_children_import_no_estimator(clips):
-    """The command and its children import neither scikit-learn nor SciPy's optimisers
+def test_the_child_imports_no_estimator(clips):
+    """The command and its child import neither scikit-learn nor SciPy's optimisers
     (0.7 s) before they have made the clip's faces, features and speech: that is why they
     are ready first."""
     from emoset.utils.resources import pretrained_model_path
@@ -163,14 +162,14 @@ def test_a_dialogue_is_aligned_ahead_as_the_extraction_aligns_it(data_root, tmp_
 def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
     aligner, (fps, *rest) = _default()
     early.start_early_clip(clips[0], FACES_WORK)  # still aligning when it is asked
-    child = early._early_clip.children[0].process
+    child = early._early_clip.child.process
     part = faces_part(clips[0], None, aligner, (5.0, *rest))  # 5 frames a second
     assert early.take_early_clip(clips[0], part, needed=True) is None
     child.join(60)
     assert not child.is_alive()  # stopped: its later parts are of no use
 
     _start(clips[0])
-    child = early._early_clip.children[0].process
+    child = early._early_clip.child.process
     part = faces_part(clips[1], None, aligner, (fps, *rest))
     assert early.take_early_clip(clips[1], part, needed=True) is None  # another clip's
     assert early._early_clip is not None  # left alone
@@ -182,7 +181,7 @@ def test_other_settings_or_another_clip_do_not_take_them(clips, tmp_path):
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video\n")
     _start(bad)  # fails in the child: nothing to take
-    child = early._early_clip.children[0].process
+    child = early._early_clip.child.process
     part = faces_part(bad, None, aligner, (fps, *rest))
     assert early.take_early_clip(bad, part, needed=True) is None
     child.join(60)
@@ -194,7 +193,7 @@ def test_a_file_changed_since_the_child_started_is_aligned_anew(clips, tmp_path)
     path = tmp_path / "clip.mp4"
     path.write_bytes(clips[0].read_bytes())
     early.start_early_clip(path, FACES_WORK)
-    child = early._early_clip.children[0]
+    child = early._early_clip.child
     with child.changed:  # the child has looked at the file (its plan has come)
         assert child.changed.wait_for(lambda: child.plan is not None, timeout=300)
     before = faces_part(path, None, aligner, options)
@@ -213,7 +212,7 @@ def test_the_extraction_takes_them_and_gives_the_same_sets(clips, caplog):
     assert np.array_equal(got[0], expected[0]) and len(got[0]) > 30
 
     _start(clips[0])
-    child = early._early_clip.children[0].process
+    child = early._early_clip.child.process
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="emoset.utils.early"):
         got = ImageSetFeatures(fps=5).fit().transform([clips[0]])  # not what it aligned
@@ -256,7 +255,22 @@ def test_faces_that_warned_in_the_child_are_made_again(clips, monkeypatch):
         return align_clip(*args, **kwargs)
 
     monkeypatch.setattr("emoset.video.clip_faces.align_clip", warned)
-    assert default_faces(clips[0]) is None and calls == [1]
+    plan, makers = clip_work(clips[0], model=None)
+    assert plan[1][0] == "faces"
+    assert makers[1]() is None and calls == [1]
+    assert makers[2]() is None  # no faces: no features
+
+
+def test_faces_that_failed_in_the_child_leave_the_rest_to_make(tmp_path):
+    """A file with sound and no video stream: its faces fail in the child, which gives None
+    for them (the extraction meets the error itself) and goes on to the next part."""
+    from _factories import write_audio
+
+    tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
+    sound = write_audio(tmp_path / "sound.m4a", tone)
+    plan, makers = clip_work(sound, model=None)
+    assert [p[0] for p in plan] == ["kind", "faces", "features"]
+    assert [make() for make in makers] == ["audio", None, None]
 
 
 def test_a_child_whose_command_died_does_not_wait_for_it(clips, tmp_path):
@@ -268,7 +282,7 @@ def test_a_child_whose_command_died_does_not_wait_for_it(clips, tmp_path):
         "from emoset.utils import early\n"
         "from emoset.app.predict_ahead import clip_work\n"
         f"early.start_early_clip({str(clips[0])!r}, functools.partial(clip_work, model=None))\n"
-        f"open({str(pid_file)!r}, 'w').write(str(early._early_clip.children[0].process.pid))\n"
+        f"open({str(pid_file)!r}, 'w').write(str(early._early_clip.child.process.pid))\n"
         "os._exit(0)\n"
     )
     assert exits_when_orphaned(code, pid_file), "the early child of a dead command did not exit"
