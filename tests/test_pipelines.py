@@ -498,6 +498,54 @@ def test_cross_corpus_adaptation_on_real_clips(data_root, feature_cache):
         assert se.model_.subsystems_[name].get_params()["svm__estimator__C"] == se.C_[name]
 
 
+def test_cross_corpus_corpus_norm_on_real_clips(data_root, feature_cache):
+    """The ``corpus-norm`` rows: each corpus one session, in training and in the test batch;
+    the test batch's features standardised with its own statistics (per actor with
+    ``speaker-norm``)."""
+    from emoset.audio.normalize import normalization_groups
+    from emoset.datasets.corpora import load_cremad, load_ravdess
+    from pipelines.cross_corpus import SHARED, make_config
+
+    cremad = load_cremad(data_root)
+    ravdess = [
+        c
+        for c in load_ravdess(data_root)
+        if c.label in SHARED and c.id[-8:-3] == "01-01" and int(c.speaker) <= 4
+    ]
+    assert len(ravdess) == 44
+
+    def fitted(name):
+        model = make_config(name, str(feature_cache))
+        model.fusion_features = ("egemaps",)  # small: eGeMAPS only
+        model.see(cremad, ravdess)
+        return model.fit(cremad)
+
+    by_corpus = fitted("fusion+corpus-norm")
+    assert by_corpus.normalize == "session"
+    groups = normalization_groups(by_corpus._grouped(cremad + ravdess), "session")
+    assert sorted(set(groups)) == ["cremad:session:cremad", "ravdess:session:ravdess"]
+    assert len(set(normalization_groups(cremad + ravdess, "session"))) > 2  # folders
+    assert all(c.meta.get("session") is None for c in cremad)  # the clips are left as given
+
+    def standardised(model, clips):
+        pipe = model.model_.subsystems_["audio-egemaps"]
+        return pipe.named_steps["features"].transform(model._grouped(clips))
+
+    Z = standardised(by_corpus, ravdess)
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-9)  # one group: the batch
+    assert np.median(Z.std(axis=0)) == pytest.approx(1.0)
+    actor = np.array([c.speaker for c in ravdess])
+    assert np.abs(Z[actor == actor[0]].mean(axis=0)).max() > 0.3  # actors differ within it
+    per_actor = standardised(fitted("fusion+speaker-norm"), ravdess)
+    np.testing.assert_allclose(per_actor[actor == actor[0]].mean(axis=0), 0.0, atol=1e-9)
+
+    labels, conf = by_corpus.answers(ravdess)
+    assert (labels != None).sum() >= 40 and set(labels[labels != None]) <= set(SHARED)  # noqa: E711
+    assert len(set(labels[labels != None])) >= 2  # noqa: E711
+    with pytest.raises(ValueError, match="two ways to standardise"):
+        make_config("fusion+corpus-norm+speaker-norm", None)
+
+
 def test_cross_corpus_svm_grid_candidates_and_gamma():
     """The ``svm-grid`` rows: each default candidate with ``C`` x ``gamma``, the default's first
     (ties keep them); ``gamma`` a multiple of scikit-learn's ``"scale"``, the parameter kept."""
