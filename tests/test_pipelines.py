@@ -386,10 +386,10 @@ def test_speech_descriptor_cache_is_per_clip(data_root, tmp_path):
 
 
 def test_cross_corpus_adaptation_rules_on_generated_scores():
-    """The label-free rules of ``pipelines.cross_corpus`` do what their docstrings state."""
+    """The label-free rules of ``pipelines._cross_models`` do what their docstrings state."""
     from itertools import product
 
-    from pipelines.cross_corpus import (
+    from pipelines._cross_models import (
         balanced_labels,
         em_priors,
         fit_temperature,
@@ -438,7 +438,8 @@ def test_cross_corpus_adaptation_on_real_clips(data_root, feature_cache):
     """Self-training, balancing, EM and reverse validation on real clips: trained on CREMA-D
     (eGeMAPS, standardised per speaker), adapted to 44 unlabelled RAVDESS clips of 4 actors."""
     from emoset.datasets.corpora import load_cremad, load_ravdess
-    from pipelines.cross_corpus import C_GRID, SHARED, Recognizer, make_config, one_se_choice
+    from pipelines._cross_models import C_GRID, Recognizer, one_se_choice
+    from pipelines.cross_corpus import SHARED, make_config
 
     cremad = load_cremad(data_root)
     ravdess = [
@@ -551,7 +552,8 @@ def test_cross_corpus_svm_grid_candidates_and_gamma():
     (ties keep them); ``gamma`` a multiple of scikit-learn's ``"scale"``, the parameter kept."""
     from sklearn.svm import SVC
 
-    from pipelines.cross_corpus import SVM_GRID_CS, SVM_GRID_GAMMAS, ScaledGammaSVC, make_config
+    from pipelines._cross_models import SVM_GRID_CS, SVM_GRID_GAMMAS, ScaledGammaSVC
+    from pipelines.cross_corpus import make_config
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 5)) * 3.0, np.repeat([0, 1], 20)
