@@ -14,10 +14,14 @@ row's time (a worker is not killed: one killed while it sends its rows would lea
 waiting for the rest of them). A forked worker ends when its parent does
 (``PR_SET_PDEATHSIG``: it holds the pool's queue open, so it would otherwise wait for work
 forever) and leaves Ctrl-C to the parent; a worker that dies ends the run with an error.
+A run whose generator is still open when the interpreter exits (a script that read the
+first rows and ended) is stopped the same way before the pool's own exit handler would wait
+for every queued segment.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -34,6 +38,10 @@ logger = logging.getLogger(__name__)
 #: ``(passes, stats, stop)`` of the forked pool running now: what its workers read (set only
 #: while it runs, in the process that forked it; the workers have their own copy).
 _inherited = None
+
+#: ``(stop, pool)`` of the forked pools running now, stopped at the interpreter's exit.
+_running = {}
+_exit_hook = []
 
 
 class _Stopped(Exception):
@@ -91,6 +99,8 @@ def _forked(passes, n_jobs, stats):
         n, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
     )
     _inherited = (passes, stats, stop)
+    _running[id(pool)] = (stop, pool)
+    _stop_at_exit()
     try:
         yield from pool.map(_run_inherited, range(len(passes)))  # the first call forks
     except futures.process.BrokenProcessPool as exc:
@@ -99,13 +109,45 @@ def _forked(passes, n_jobs, stats):
             f"of memory?): {exc}; run again with fewer --n-jobs"
         ) from exc
     finally:
-        stop.set()  # a stopped run: each worker ends its segment at the next row
-        pool.shutdown(wait=True, cancel_futures=True)
+        _stop(_running.pop(id(pool), (stop, pool)), wait=True)
         _inherited = None
+
+
+def _stop(run, *, wait):
+    """Stop a forked pool: each worker ends its segment at the next row, none is started."""
+    stop, pool = run
+    stop.set()
+    pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _stop_all():
+    for run in list(_running.values()):
+        _stop(run, wait=False)
+
+
+def _stop_at_exit():
+    """Stop the pools still running when the interpreter exits, once registered.
+
+    ``concurrent.futures`` waits for a pool's queued work in a hook that runs when the
+    interpreter's threads are joined, before :mod:`atexit`'s handlers; the hooks of that stage
+    run newest first, so one registered there after it (:mod:`concurrent.futures.process` is
+    imported by now) runs before it. Python exposes that stage only as
+    ``threading._register_atexit`` (what ``concurrent.futures`` uses); without it, the
+    :mod:`atexit` handler is the fallback (it runs after the wait).
+    """
+    if _exit_hook:
+        return
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        (register or atexit.register)(_stop_all)
+    except RuntimeError:  # already shutting down: nothing left to stop early
+        return
+    _exit_hook.append(_stop_all)
 
 
 def _start_worker(parent):
     """In a forked worker: end with the parent, leave Ctrl-C to it, and end when asked."""
+    _running.clear()  # the parent's pools: not this process's to stop at its exit
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler of the parent's
     end_with_parent(parent)

@@ -485,6 +485,11 @@ rows, n = next(results)
 workers = multiprocessing.active_children()
 if sys.argv[1] == "close":
     results.close()
+elif sys.argv[1] == "exit":  # the script ends with the run's generator still open
+    import atexit  # atexit's handlers run after the interpreter's threads are joined
+    atexit.register(lambda: print([w.join(60) or w.exitcode for w in workers]))
+    print(len(rows), n, len(workers), flush=True)
+    sys.exit(0)
 else:
     try:
         print("waiting", flush=True)
@@ -503,6 +508,17 @@ def test_a_run_stopped_early_stops_its_forked_workers():
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "10 10 2 [0, 0] []"
+
+
+def test_a_script_ending_with_the_run_open_stops_its_forked_workers():
+    """A script that read the first segment and ended, its generator still open: the workers
+    are stopped as the interpreter exits (concurrent.futures would otherwise wait for every
+    queued segment: here for ever)."""
+    run = subprocess.run(
+        [sys.executable, "-c", _ENDLESS, "exit"], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:2] == ["10 10 2", "[0, 0]"]
 
 
 def test_ctrl_c_stops_the_forked_workers():
