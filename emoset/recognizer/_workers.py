@@ -14,9 +14,9 @@ row's time (a worker is not killed: one killed while it sends its rows would lea
 waiting for the rest of them). A forked worker ends when its parent does
 (``PR_SET_PDEATHSIG``: it holds the pool's queue open, so it would otherwise wait for work
 forever) and leaves Ctrl-C to the parent; a worker that dies ends the run with an error.
-A run whose generator is still open when the interpreter exits (a script that read the
-first rows and ended) is stopped the same way before the pool's own exit handler would wait
-for every queued segment.
+A forked run whose generator is still open when the interpreter exits (a script that read
+the first rows and ended) is stopped the same way before the pool's own exit handler would
+wait for every queued segment (joblib's workers are still waited for).
 """
 
 from __future__ import annotations
@@ -39,9 +39,12 @@ logger = logging.getLogger(__name__)
 #: while it runs, in the process that forked it; the workers have their own copy).
 _inherited = None
 
-#: ``(stop, pool)`` of the forked pools running now, stopped at the interpreter's exit.
+#: ``(stop, pool)`` of the forked pools running now, stopped at the interpreter's exit (a
+#: process forked from this one, a worker or any other, starts with none: the stop event is
+#: shared, so a child that stopped them at its own exit would stop this process's run).
 _running = {}
 _exit_hook = []
+os.register_at_fork(after_in_child=_running.clear)
 
 
 class _Stopped(Exception):
@@ -122,7 +125,10 @@ def _stop(run, *, wait):
 
 def _stop_all():
     for run in list(_running.values()):
-        _stop(run, wait=False)
+        try:
+            _stop(run, wait=False)
+        except Exception:  # the interpreter's other exit hooks must still run
+            logger.exception("could not stop a timeline's worker processes at exit")
 
 
 def _stop_at_exit():
@@ -147,7 +153,6 @@ def _stop_at_exit():
 
 def _start_worker(parent):
     """In a forked worker: end with the parent, leave Ctrl-C to it, and end when asked."""
-    _running.clear()  # the parent's pools: not this process's to stop at its exit
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler of the parent's
     end_with_parent(parent)

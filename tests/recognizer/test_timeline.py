@@ -521,6 +521,37 @@ def test_a_script_ending_with_the_run_open_stops_its_forked_workers():
     assert run.stdout.split("\n")[:2] == ["10 10 2", "[0, 0]"]
 
 
+#: Four passes of about a second each in forked workers; after the first result the process
+#: forks a child of its own, which ends at once; then the rest is read.
+_CHILD_MID_RUN = """
+import multiprocessing, time
+from emoset.recognizer._workers import in_workers
+
+class Rows:
+    def __iter__(self):
+        for i in range(1000):
+            time.sleep(0.001)
+            yield i
+
+results = in_workers([Rows() for _ in range(4)], 2, lambda one: None)
+first = next(results)
+child = multiprocessing.get_context("fork").Process(target=print, args=("child",))
+child.start()
+child.join()
+print(1 + len(list(results)), len(first[0]), child.exitcode)
+"""
+
+
+def test_another_child_ending_does_not_stop_the_run():
+    """A process forked by the caller mid-run (not a worker) ends without stopping the run's
+    workers: only the process that started a run stops it at its exit."""
+    run = subprocess.run(
+        [sys.executable, "-c", _CHILD_MID_RUN], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["child", "4", "1000", "0"]
+
+
 def test_ctrl_c_stops_the_forked_workers():
     """Ctrl-C reaches the command (the workers leave it to the parent), which stops them."""
     run = subprocess.Popen(
