@@ -308,7 +308,7 @@ def _labels_of(model, clips):
 class Recognizer:
     """The recognizer as ``emoset train`` builds it, speech only.
 
-    The adaptations of the module docstring: ``choose_C`` (``"reverse"``, ``"cv"``, ``"1se"``:
+    The adaptations of :mod:`pipelines.cross_corpus`'s docstring: ``choose_C`` (``"reverse"``, ``"cv"``, ``"1se"``:
     the SVMs' ``C`` from :data:`C_GRID`), ``decide`` (``"em"``, ``"balanced"``; ``None``: the
     recognizer's own labels), ``self_train`` (:data:`SELF_TRAIN_ROUNDS` rounds).
     ``fusion_features``: the feature sets of the fused subsystems (``fusion``);
@@ -426,14 +426,15 @@ class Recognizer:
         best, self.reverse_scores_ = None, {}
         for c in C_GRID:
             model = self._fit_one(clips, c)
-            labels = _labels_of(model, self.unlabelled)
+            labels = _labels_of(model, self._grouped(self.unlabelled))
             target = [
                 replace(clip, label=label)
                 for clip, label in zip(self.unlabelled, labels, strict=True)
                 if label is not None
             ]
             try:
-                acc = float(np.mean(_labels_of(self._fit_one(target, c), clips) == source_y))
+                fitted = self._fit_one(target, c)
+                acc = float(np.mean(_labels_of(fitted, self._grouped(clips)) == source_y))
             except ValueError:  # too few pseudo-labelled clips, classes or speakers to train
                 acc = 0.0
             self.reverse_scores_[c] = acc

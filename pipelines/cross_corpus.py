@@ -76,7 +76,7 @@ frames; issue 25):
   are not standardised per speaker); ``augment-choice+lld-subsystem``: both speech
   subsystems with the :data:`AUGMENT_ROOM` copies as a choice of the inner CV.
 * ``default+lld-subsystem+svm-grid`` -- ``default+lld-subsystem`` with each speech candidate
-  tried with the SVM's ``C`` of :data:`SVM_GRID_CS` and ``gamma`` of :data:`SVM_GRID_GAMMAS`
+  tried with the SVM's ``C`` of :data:`~pipelines._cross_models.SVM_GRID_CS` and ``gamma`` of :data:`~pipelines._cross_models.SVM_GRID_GAMMAS`
   (a multiple of scikit-learn's ``"scale"``, the default), the inner speaker CV keeping one
   per subsystem as it keeps a feature set. ``augment-choice+lld-subsystem+svm-grid``: both
   choices together (each candidate with and without the copies, and with each ``C`` and
@@ -93,10 +93,11 @@ seen):
   (one corpus) with its own, as in Schuller et al.'s corpus normalisation. ``speaker-norm``
   treats the two sides differently where one corpus has few clips per speaker: trained on
   RAVDESS, every training clip is standardised with its speaker's statistics (44-60 clips
-  each), while CREMA-D's test clips (1-2 per speaker) fall back to their folder's, so the
-  model learns from clips without the differences between speakers and is shown clips with
-  them (and the other way round from CREMA-D to RAVDESS). Standardising per corpus treats
-  both sides alike. ``fusion+corpus-norm+shared-band``: the same beside ``adapted``'s fused
+  each), while CREMA-D's clips (1 to 6 per speaker, most 1 or 2) fall back to their folder's
+  (the 80 face-crop clips together; the 6 full-frame clips, too few, with the training
+  statistics), so the model learns from clips without the differences between speakers and
+  is shown clips with them (and the other way round from CREMA-D to RAVDESS). Standardising
+  per corpus treats both sides alike. ``fusion+corpus-norm+shared-band``: the same beside ``adapted``'s fused
   subsystems and band. The rule: per-corpus standardisation is recommended over per-speaker
   across corpora only if, in both directions, it is at least as accurate as the same
   configuration per speaker (``corpus-norm`` against ``speaker-norm``, and
@@ -113,23 +114,23 @@ short) and is transductive: it uses the unlabelled test clips given together.
 
 * ``+em`` -- label shift (Saerens et al. 2002): the fused scores are turned into posteriors by a
   temperature fitted on the training clips' out-of-fold fused scores (their labels, negative
-  log-likelihood; :func:`fit_temperature`); the test batch's class priors are re-estimated by
-  EM (:func:`em_priors`), starting from the source priors (the mean calibrated out-of-fold
+  log-likelihood; :func:`~pipelines._cross_models.fit_temperature`); the test batch's class priors are re-estimated by
+  EM (:func:`~pipelines._cross_models.em_priors`), starting from the source priors (the mean calibrated out-of-fold
   posterior), and each clip takes the class of its re-weighted posterior.
 * ``+balanced`` -- decision balancing: the calibrated posteriors of the labelled test clips are
   assigned to classes so that every class receives ``floor(n / K)`` or ``ceil(n / K)`` of them,
-  maximising the summed log-posterior (:func:`balanced_labels`, an assignment problem).
-* ``+self-train`` -- :data:`SELF_TRAIN_ROUNDS` rounds: the current model labels the test batch;
-  the clips whose calibrated largest posterior is at least :data:`SELF_TRAIN_MIN_PROB`, at most
+  maximising the summed log-posterior (:func:`~pipelines._cross_models.balanced_labels`, an assignment problem).
+* ``+self-train`` -- :data:`~pipelines._cross_models.SELF_TRAIN_ROUNDS` rounds: the current model labels the test batch;
+  the clips whose calibrated largest posterior is at least :data:`~pipelines._cross_models.SELF_TRAIN_MIN_PROB`, at most
   ``ceil(n / (2 K))`` per class (the most confident first), join the source clips with their
-  pseudo-labels, and the model is trained again from scratch on both (:func:`pseudo_labels`).
+  pseudo-labels, and the model is trained again from scratch on both (:func:`~pipelines._cross_models.pseudo_labels`).
   Each round selects anew from the whole batch.
 * ``+reverse-C`` -- the SVMs' ``C`` chosen without a test label by reverse validation (Zhong et
-  al. 2010): for each ``C`` of :data:`C_GRID`, train on the source, label the test batch, train
+  al. 2010): for each ``C`` of :data:`~pipelines._cross_models.C_GRID`, train on the source, label the test batch, train
   a second model (same ``C``) on the test batch with those labels only, and score it on the
   source clips and their labels; the best ``C`` wins (ties: the smaller ``C``), and the first
   model of that ``C`` answers.
-* ``+1se-C`` -- ``C`` of :data:`C_GRID` chosen in the recognizer's inner speaker CV on the
+* ``+1se-C`` -- ``C`` of :data:`~pipelines._cross_models.C_GRID` chosen in the recognizer's inner speaker CV on the
   source (every ``C`` a candidate of each subsystem; not transductive by itself), with the
   one-standard-error rule toward stronger regularisation: the smallest ``C`` whose out-of-fold
   accuracy is within one binomial standard error (``sqrt(p (1 - p) / n)``) of the best.
@@ -287,11 +288,24 @@ def _finite(v):
     return None if v is None or not np.isfinite(v) else v
 
 
-def scores(y, labels, conf):
-    """Accuracy (abstentions wrong), coverage, accuracy of the labelled, risk-coverage, chance."""
+def scores(clips, labels, conf):
+    """Accuracy (abstentions wrong), coverage, accuracy of the labelled, risk-coverage, chance;
+    and per subset of the corpus (CREMA-D's ``facecrop128`` and ``native`` clips): clips,
+    right, labelled."""
+    y = true_labels(clips)
     r = risk_coverage(y, labels, conf, coverages=COVERAGES)
     r = {k: _finite(v) for k, v in r.items()}
+    subsets = np.array([str(c.subset) for c in clips], dtype=object)
+    by_subset = {
+        name: {
+            "n": int((subsets == name).sum()),
+            "right": int((labels[subsets == name] == y[subsets == name]).sum()),
+            "labelled": int(sum(v is not None for v in labels[subsets == name])),
+        }
+        for name in sorted(set(subsets))
+    }
     return {
+        "by_subset": by_subset,
         "n": int(len(y)),
         "accuracy": r["accuracy"],
         "coverage": r["coverage"],
@@ -318,9 +332,9 @@ def run_scenario(scenario, config, corpora):
     cremad, ravdess = corpora["cremad"], corpora["ravdess"]
     rav6 = [c for c in ravdess if c.label in SHARED]
     if scenario == "cremad-to-ravdess":
-        return {"ravdess": scores(true_labels(rav6), *_answer(config, cremad, rav6))}
+        return {"ravdess": scores(rav6, *_answer(config, cremad, rav6))}
     if scenario == "ravdess-to-cremad":
-        return {"cremad": scores(true_labels(cremad), *_answer(config, rav6, cremad))}
+        return {"cremad": scores(cremad, *_answer(config, rav6, cremad))}
     if scenario == "both-to-unseen":
         parts = {"cremad": cremad, "ravdess": rav6}
         folds = {name: load_split(f"{name}_5fold", clips) for name, clips in parts.items()}
@@ -335,14 +349,14 @@ def run_scenario(scenario, config, corpora):
                 out[name][0][te] = labels[start : start + len(te)]
                 out[name][1][te] = conf[start : start + len(te)]
                 start += len(te)
-        return {name: scores(true_labels(parts[name]), *out[name]) for name in parts}
+        return {name: scores(parts[name], *out[name]) for name in parts}
     clips = corpora[scenario]
     labels, conf = np.empty(len(clips), object), np.zeros(len(clips))
     for train, test in load_split(f"{scenario}_5fold", clips):
         labels[test], conf[test] = _answer(
             config, [clips[i] for i in train], [clips[i] for i in test]
         )
-    return {scenario: scores(true_labels(clips), labels, conf)}
+    return {scenario: scores(clips, labels, conf)}
 
 
 def session_sizes(corpora, cache_dir, sizes=SESSION_SIZES):

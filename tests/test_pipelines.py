@@ -274,6 +274,11 @@ def test_cross_corpus_table_on_real_clips(data_root, feature_cache):
     assert across["n"] == 88 and across["n_classes"] == 6 and across["coverage"] == 1.0
     unseen = results["both-to-unseen"]["peer"]
     assert unseen["cremad"]["n"] == 86 and unseen["ravdess"]["n"] == 88
+    subsets = unseen["cremad"]["by_subset"]  # the face crops and the full-frame clips
+    assert {k: v["n"] for k, v in subsets.items()} == {"facecrop128": 80, "native": 6}
+    right = sum(v["right"] for v in subsets.values())
+    assert right == round(unseen["cremad"]["accuracy"] * 86)
+    assert sum(v["labelled"] for v in subsets.values()) == 86  # the peer labels every clip
     for s in unseen.values():  # trained on the other speakers of both corpora
         assert s["accuracy"] > s["chance_majority"]
         assert s["risk_coverage"]["25"] >= s["accuracy"] - 0.05  # confident answers: no worse
@@ -499,13 +504,25 @@ def test_cross_corpus_adaptation_on_real_clips(data_root, feature_cache):
         assert se.model_.subsystems_[name].get_params()["svm__estimator__C"] == se.C_[name]
 
 
-def test_cross_corpus_corpus_norm_on_real_clips(data_root, feature_cache):
+def test_cross_corpus_corpus_norm_on_real_clips(data_root, feature_cache, monkeypatch):
     """The ``corpus-norm`` rows: each corpus one session, in training and in the test batch;
     the test batch's features standardised with its own statistics (per actor with
     ``speaker-norm``)."""
+    from emoset.audio import extract
     from emoset.audio.normalize import normalization_groups
     from emoset.datasets.corpora import load_cremad, load_ravdess
+    from pipelines._cross_models import Recognizer
     from pipelines.cross_corpus import SHARED, make_config
+
+    seen = []  # the groups the features step standardises with, call by call
+
+    def spy(clips, how="speaker", **kwargs):
+        groups = normalization_groups(clips, how, **kwargs)
+        seen.append(set(groups))
+        return groups
+
+    monkeypatch.setattr(extract, "normalization_groups", spy)
+    Recognizer._fitted.clear()  # fitted here, not a state kept by another test
 
     cremad = load_cremad(data_root)
     ravdess = [
@@ -523,6 +540,10 @@ def test_cross_corpus_corpus_norm_on_real_clips(data_root, feature_cache):
 
     by_corpus = fitted("fusion+corpus-norm")
     assert by_corpus.normalize == "session"
+    assert seen and all(g == {"cremad:session:cremad"} for g in seen)  # the training clips
+    del seen[:]
+    labels, conf = by_corpus.answers(ravdess)
+    assert seen and all(g == {"ravdess:session:ravdess"} for g in seen)  # the test batch
     groups = normalization_groups(by_corpus._grouped(cremad + ravdess), "session")
     assert sorted(set(groups)) == ["cremad:session:cremad", "ravdess:session:ravdess"]
     assert len(set(normalization_groups(cremad + ravdess, "session"))) > 2  # folders
@@ -540,7 +561,6 @@ def test_cross_corpus_corpus_norm_on_real_clips(data_root, feature_cache):
     per_actor = standardised(fitted("fusion+speaker-norm"), ravdess)
     np.testing.assert_allclose(per_actor[actor == actor[0]].mean(axis=0), 0.0, atol=1e-9)
 
-    labels, conf = by_corpus.answers(ravdess)
     assert (labels != None).sum() >= 40 and set(labels[labels != None]) <= set(SHARED)  # noqa: E711
     assert len(set(labels[labels != None])) >= 2  # noqa: E711
     with pytest.raises(ValueError, match="two ways to standardise"):
