@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import _loopback
 import numpy as np
@@ -555,19 +556,34 @@ def test_another_child_ending_does_not_stop_the_run():
 def test_ctrl_c_stops_the_forked_workers():
     """Ctrl-C reaches the command (the workers leave it to the parent), which stops them."""
     run = subprocess.Popen(
-        [sys.executable, "-c", _ENDLESS, "wait"],
+        [sys.executable, "-X", "faulthandler", "-c", _ENDLESS, "wait"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert run.stdout.readline().strip() == "waiting"
+        assert signal.SIGINT not in _blocked_or_ignored(run.pid)
         run.send_signal(signal.SIGINT)
-        out, err = run.communicate(timeout=120)
+        try:
+            out, err = run.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # once in a full run under load: say where it is
+            run.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            out, err = run.communicate(timeout=60)
+            pytest.fail(f"still running 120 s after Ctrl-C:\n{out}\n{err[-6000:]}")
     finally:
         run.kill()
     assert run.returncode == 0, err
     assert out.strip() == "10 10 2 [0, 0] []"
+
+
+def _blocked_or_ignored(pid):
+    """The signals a process blocks or ignores (Linux: ``/proc/PID/status``)."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    mask = int(fields["SigBlk"], 16) | int(fields["SigIgn"], 16)
+    return {signal.Signals(n) for n in range(1, 32) if mask >> (n - 1) & 1}
 
 
 def _same_command(child, parent):
