@@ -14,9 +14,10 @@ row's time (a worker is not killed: one killed while it sends its rows would lea
 waiting for the rest of them). A forked worker ends when its parent does
 (``PR_SET_PDEATHSIG``: it holds the pool's queue open, so it would otherwise wait for work
 forever) and leaves Ctrl-C to the parent; a worker that dies ends the run with an error.
-A forked run whose generator is still open when the interpreter exits (a script that read
-the first rows and ended) is stopped the same way before the pool's own exit handler would
-wait for every queued segment (joblib's workers are still waited for).
+A run whose generator is still open when the interpreter exits (a script that read the
+first rows and ended) is closed as the caller would close it, before the pool's own exit
+handler would wait for every queued segment: forked workers stop as above, joblib's are
+cancelled.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import multiprocessing
 import os
 import signal
 import threading
+import warnings
+import weakref
 from concurrent import futures
 
 from ..utils.early import end_with_parent, fork_available
@@ -39,12 +42,15 @@ logger = logging.getLogger(__name__)
 #: while it runs, in the process that forked it; the workers have their own copy).
 _inherited = None
 
-#: ``(stop, pool)`` of the forked pools running now, stopped at the interpreter's exit (a
-#: process forked from this one, a worker or any other, starts with none: the stop event is
-#: shared, so a child that stopped them at its own exit would stop this process's run).
-_running = {}
-_exit_hook = []
-os.register_at_fork(after_in_child=_running.clear)
+#: The runs open now (their generators), closed when the interpreter exits (a process forked
+#: from this one, a worker or any other, starts with none: a forked run's stop event is
+#: shared, so a child that closed its copy at its own exit would stop this process's run).
+_open = weakref.WeakSet()
+os.register_at_fork(after_in_child=_open.clear)
+
+#: The kinds of pool (``"fork"``, ``"joblib"``) whose exit handlers :func:`_close_at_exit`'s
+#: hook has been registered after.
+_hooked = set()
 
 
 class _Stopped(Exception):
@@ -58,14 +64,29 @@ def in_workers(passes, n_jobs, stats):
     Forked or joblib's is decided when the first result is asked for, just before the
     workers start (module doc). Closing the generator early starts no other pass.
     """
+    run = _run(passes, n_jobs, stats)
+    _open.add(run)
+    return run
+
+
+def _run(passes, n_jobs, stats):
     if _can_fork():
         yield from _forked(list(passes), n_jobs, stats)
         return
     from joblib import Parallel, delayed
 
-    yield from Parallel(n_jobs=n_jobs, return_as="generator")(
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_collect)(one, stats) for one in passes
     )
+    try:
+        for k, result in enumerate(results):
+            if k == 0:  # loky registers its exit handler when its first pool starts
+                _close_at_exit("joblib")
+            yield result
+    finally:
+        with warnings.catch_warnings():  # the caller stopped the run: not joblib's to warn of
+            warnings.filterwarnings("ignore", "(?s).*adjusting the input task iterator")
+            results.close()  # as `yield from` would: joblib cancels what is left
 
 
 def _collect(one, stats, stop=None):
@@ -102,8 +123,7 @@ def _forked(passes, n_jobs, stats):
         n, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
     )
     _inherited = (passes, stats, stop)
-    _running[id(pool)] = (stop, pool)
-    _stop_at_exit()
+    _close_at_exit("fork")
     try:
         yield from pool.map(_run_inherited, range(len(passes)))  # the first call forks
     except futures.process.BrokenProcessPool as exc:
@@ -112,43 +132,37 @@ def _forked(passes, n_jobs, stats):
             f"of memory?): {exc}; run again with fewer --n-jobs"
         ) from exc
     finally:
-        _stop(_running.pop(id(pool), (stop, pool)), wait=True)
+        stop.set()  # a stopped run: each worker ends its segment at the next row
+        pool.shutdown(wait=True, cancel_futures=True)
         _inherited = None
 
 
-def _stop(run, *, wait):
-    """Stop a forked pool: each worker ends its segment at the next row, none is started."""
-    stop, pool = run
-    stop.set()
-    pool.shutdown(wait=wait, cancel_futures=True)
-
-
-def _stop_all():
-    for run in list(_running.values()):
+def _close_all():
+    for run in list(_open):
         try:
-            _stop(run, wait=False)
+            run.close()
         except Exception:  # the interpreter's other exit hooks must still run
             logger.exception("could not stop a timeline's worker processes at exit")
 
 
-def _stop_at_exit():
-    """Stop the pools still running when the interpreter exits, once registered.
+def _close_at_exit(kind):
+    """Close the runs still open when the interpreter exits, before pools of ``kind`` wait.
 
-    ``concurrent.futures`` waits for a pool's queued work in a hook that runs when the
-    interpreter's threads are joined, before :mod:`atexit`'s handlers; the hooks of that stage
-    run newest first, so one registered there after it (:mod:`concurrent.futures.process` is
-    imported by now) runs before it. Python exposes that stage only as
-    ``threading._register_atexit`` (what ``concurrent.futures`` uses); without it, the
-    :mod:`atexit` handler is the fallback (it runs after the wait).
+    ``concurrent.futures`` (at its import) and joblib's loky (when its first pool starts)
+    register a hook that waits for a pool's queued work when the interpreter joins its
+    threads, before :mod:`atexit`'s handlers; the hooks of that stage run newest first, so one
+    registered there after theirs runs before them. Python exposes that stage only as
+    ``threading._register_atexit`` (what both use); without it, the :mod:`atexit` handler is
+    the fallback (it runs after the wait).
     """
-    if _exit_hook:
+    if kind in _hooked:
         return
     register = getattr(threading, "_register_atexit", None)
     try:
-        (register or atexit.register)(_stop_all)
+        (register or atexit.register)(_close_all)
     except RuntimeError:  # already shutting down: nothing left to stop early
         return
-    _exit_hook.append(_stop_all)
+    _hooked.add(kind)
 
 
 def _start_worker(parent):

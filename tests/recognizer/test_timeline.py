@@ -520,6 +520,29 @@ def test_a_script_ending_with_the_run_open_stops_its_forked_workers():
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split("\n")[:2] == ["10 10 2", "[0, 0]"]
+    assert "Warning" not in run.stderr
+
+
+#: The same passes where joblib runs them (a second thread: forking is not safe).
+_ENDLESS_JOBLIB = (
+    "import threading\n"
+    "threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
+    "from emoset.recognizer._workers import _can_fork\n"
+    "assert not _can_fork()\n" + _ENDLESS
+)
+
+
+@pytest.mark.parametrize("how", ["close", "exit"])
+def test_a_run_in_joblibs_workers_stopped_early_or_left_open(how):
+    """Where joblib runs the segments, a run the caller closes, or leaves open as the script
+    ends, is cancelled (loky would otherwise wait for every queued segment at exit), and
+    joblib's warning that tasks were cancelled is not shown: the caller stopped them."""
+    run = subprocess.run(
+        [sys.executable, "-c", _ENDLESS_JOBLIB, how], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[0].split()[:3] == ["10", "10", "2"]  # loky's two
+    assert "Warning" not in run.stderr
 
 
 #: Four passes of about a second each in forked workers; after the first result the process
