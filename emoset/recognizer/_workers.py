@@ -14,10 +14,11 @@ row's time (a worker is not killed: one killed while it sends its rows would lea
 waiting for the rest of them). A forked worker ends when its parent does
 (``PR_SET_PDEATHSIG``: it holds the pool's queue open, so it would otherwise wait for work
 forever) and leaves Ctrl-C to the parent; a worker that dies ends the run with an error.
-A run whose generator is still open when the interpreter exits (a script that read the
-first rows and ended) is closed as the caller would close it, before the pool's own exit
-handler would wait for every queued segment: forked workers stop as above, joblib's are
-cancelled.
+A run still open when the interpreter exits (a script that read the first rows and ended)
+is closed as the caller would close it, before the pool's own exit handler would wait for
+every queued segment: forked workers stop as above, joblib's are cancelled. A run another
+live thread is reading is left to that thread. A forked run waits for each result in short
+steps, so Ctrl-C is raised however the signal arrives.
 """
 
 from __future__ import annotations
@@ -48,9 +49,8 @@ _inherited = None
 _open = weakref.WeakSet()
 os.register_at_fork(after_in_child=_open.clear)
 
-#: The kinds of pool (``"fork"``, ``"joblib"``) whose exit handlers :func:`_close_at_exit`'s
-#: hook has been registered after.
-_hooked = set()
+#: The :mod:`atexit` handler, once registered (where Python has no thread-exit hooks).
+_hooked = []
 
 
 class _Stopped(Exception):
@@ -62,11 +62,37 @@ def in_workers(passes, n_jobs, stats):
     ``n_jobs`` worker processes.
 
     Forked or joblib's is decided when the first result is asked for, just before the
-    workers start (module doc). Closing the generator early starts no other pass.
+    workers start (module doc). Closing the run early starts no other pass.
     """
-    run = _run(passes, n_jobs, stats)
+    run = _Run(_run(passes, n_jobs, stats))
     _open.add(run)
     return run
+
+
+class _Run:
+    """An open run: its results in order, and the thread that last asked for one."""
+
+    def __init__(self, results):
+        self._results = results
+        self.reader = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.reader = threading.current_thread()
+        return next(self._results)
+
+    def close(self):
+        self._results.close()
+
+    def read_elsewhere(self):
+        """Being read now, or last read by a live thread other than the main one (which the
+        interpreter joins after the exit hooks: that thread may still read the whole run)."""
+        reader = self.reader
+        return self._results.gi_running or (
+            reader is not None and reader is not threading.main_thread() and reader.is_alive()
+        )
 
 
 def _run(passes, n_jobs, stats):
@@ -80,8 +106,8 @@ def _run(passes, n_jobs, stats):
     )
     try:
         for k, result in enumerate(results):
-            if k == 0:  # loky registers its exit handler when its first pool starts
-                _close_at_exit("joblib")
+            if k == 0:  # loky registers its exit handler when a new pool starts
+                _close_at_exit()
             yield result
     finally:
         with warnings.catch_warnings():  # the caller stopped the run: not joblib's to warn of
@@ -123,9 +149,11 @@ def _forked(passes, n_jobs, stats):
         n, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
     )
     _inherited = (passes, stats, stop)
-    _close_at_exit("fork")
+    _close_at_exit()
     try:
-        yield from pool.map(_run_inherited, range(len(passes)))  # the first call forks
+        pending = [pool.submit(_run_inherited, i) for i in range(len(passes))]  # forks
+        for one in pending:
+            yield _result(one)
     except futures.process.BrokenProcessPool as exc:
         raise RuntimeError(
             "a worker process running the timeline's segments ended abruptly (killed, or out "
@@ -137,32 +165,54 @@ def _forked(passes, n_jobs, stats):
         _inherited = None
 
 
+#: Seconds between the checks of a waiting run for Ctrl-C.
+_POLL = 0.25
+
+
+def _result(future):
+    """The future's result, waited for in short steps: a wait without a time-out may go on
+    after Ctrl-C (a signal that comes just before the wait starts, or that another thread
+    receives, leaves it waiting), while each step returns to Python, which raises it."""
+    while True:
+        try:
+            return future.result(timeout=_POLL)
+        except futures.TimeoutError:
+            continue
+
+
 def _close_all():
     for run in list(_open):
+        if run.read_elsewhere():  # that thread reads on; the pool's own exit waits for it
+            continue
         try:
             run.close()
         except Exception:  # the interpreter's other exit hooks must still run
             logger.exception("could not stop a timeline's worker processes at exit")
 
 
-def _close_at_exit(kind):
-    """Close the runs still open when the interpreter exits, before pools of ``kind`` wait.
+def _close_at_exit():
+    """Close the runs still open when the interpreter exits, before any pool waits.
 
-    ``concurrent.futures`` (at its import) and joblib's loky (when its first pool starts)
+    ``concurrent.futures`` (at its import) and joblib's loky (each time it starts a new pool)
     register a hook that waits for a pool's queued work when the interpreter joins its
-    threads, before :mod:`atexit`'s handlers; the hooks of that stage run newest first, so one
-    registered there after theirs runs before them. Python exposes that stage only as
-    ``threading._register_atexit`` (what both use); without it, the :mod:`atexit` handler is
-    the fallback (it runs after the wait).
+    threads, before :mod:`atexit`'s handlers; the hooks of that stage run newest first, so
+    this one is registered there again unless it is the newest already. Python exposes that
+    stage only as ``threading._register_atexit`` (what both use); without it, the
+    :mod:`atexit` handler is the fallback (it runs after the wait).
     """
-    if kind in _hooked:
-        return
     register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        if not _hooked:
+            atexit.register(_close_all)
+            _hooked.append(_close_all)
+        return
+    hooks = getattr(threading, "_threading_atexits", None) or [None]
+    if getattr(hooks[-1], "func", None) is _close_all:
+        return
     try:
-        (register or atexit.register)(_close_all)
+        register(_close_all)
     except RuntimeError:  # already shutting down: nothing left to stop early
         return
-    _hooked.add(kind)
 
 
 def _start_worker(parent):

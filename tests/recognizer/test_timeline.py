@@ -486,6 +486,12 @@ rows, n = next(results)
 workers = multiprocessing.active_children()
 if sys.argv[1] == "close":
     results.close()
+elif sys.argv[1] == "again":  # closed; then a second run, left open as the script ends
+    results.close()
+    results = in_workers([Rows(10)] + [Rows(10**9) for _ in range(3)], 2, done)
+    rows, n = next(results)
+    print(len(rows), n, flush=True)
+    sys.exit(0)
 elif sys.argv[1] == "exit":  # the script ends with the run's generator still open
     import atexit  # atexit's handlers run after the interpreter's threads are joined
     atexit.register(lambda: print([w.join(60) or w.exitcode for w in workers]))
@@ -543,6 +549,52 @@ def test_a_run_in_joblibs_workers_stopped_early_or_left_open(how):
     assert run.returncode == 0, run.stderr
     assert run.stdout.split("\n")[0].split()[:3] == ["10", "10", "2"]  # loky's two
     assert "Warning" not in run.stderr
+
+
+def test_a_second_run_left_open_at_exit():
+    """A run closed early, then another left open as the script ends: the second is closed
+    too (loky registers its exit handler anew with each new pool; ours must stay first)."""
+    for script in (_ENDLESS, _ENDLESS_JOBLIB):
+        run = subprocess.run(
+            [sys.executable, "-c", script, "again"], capture_output=True, text=True, timeout=120
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.split() == ["10", "10"]
+
+
+#: A run started by the main thread and read to its end by another (not a daemon) while the
+#: main thread ends.
+_READ_BY_A_THREAD = """
+import threading, time
+from emoset.recognizer._workers import in_workers
+
+class Rows:
+    def __iter__(self):
+        for i in range(200):
+            time.sleep(0.001)
+            yield i
+
+def read_on():
+    n = 1
+    for one in results:
+        time.sleep(0.2)  # the thread works on each result: mostly between two reads
+        n += 1
+    print(n, flush=True)
+
+results = in_workers([Rows() for _ in range(8)], 2, lambda one: None)
+first = next(results)
+threading.Thread(target=read_on).start()
+"""
+
+
+def test_a_run_read_by_another_thread_is_not_cut_short_at_exit():
+    """The main thread ends while another thread reads the run: that thread gets every
+    result (the interpreter joins it after the exit hooks, which leave its run alone)."""
+    run = subprocess.run(
+        [sys.executable, "-c", _READ_BY_A_THREAD], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["8"]
 
 
 #: Four passes of about a second each in forked workers; after the first result the process
