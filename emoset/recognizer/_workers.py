@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 #: while it runs, in the process that forked it; the workers have their own copy).
 _inherited = None
 
-#: The runs open now (their generators), closed when the interpreter exits (a process forked
+#: The runs open now (:class:`_Run`), closed when the interpreter exits (a process forked
 #: from this one, a worker or any other, starts with none: a forked run's stop event is
 #: shared, so a child that closed its copy at its own exit would stop this process's run).
 _open = weakref.WeakSet()
@@ -80,15 +80,19 @@ class _Run:
         return self
 
     def __next__(self):
-        self.reader = threading.current_thread()
+        if not self._results.gi_running:  # else next() refuses this thread
+            self.reader = threading.current_thread()
         return next(self._results)
 
     def close(self):
         self._results.close()
 
     def read_elsewhere(self):
-        """Being read now, or last read by a live thread other than the main one (which the
-        interpreter joins after the exit hooks: that thread may still read the whole run)."""
+        """Being read now, or last read by a live thread other than the main one. The
+        interpreter joins such a thread after the exit hooks, and it may read the run to its
+        end, so the run is left open (the pools' own exit hooks then wait for its segments,
+        as they did before these hooks; a thread that will not read on, e.g. an idle
+        ``ThreadPoolExecutor`` worker, makes the exit wait for them too)."""
         reader = self.reader
         return self._results.gi_running or (
             reader is not None and reader is not threading.main_thread() and reader.is_alive()
@@ -172,12 +176,12 @@ _POLL = 0.25
 def _result(future):
     """The future's result, waited for in short steps: a wait without a time-out may go on
     after Ctrl-C (a signal that comes just before the wait starts, or that another thread
-    receives, leaves it waiting), while each step returns to Python, which raises it."""
-    while True:
-        try:
-            return future.result(timeout=_POLL)
-        except futures.TimeoutError:
-            continue
+    receives, leaves it waiting), while each step returns to Python, which raises it. (Not
+    ``result(timeout=...)``: a ``TimeoutError`` the pass itself raised would read as "not
+    yet".)"""
+    while not futures.wait([future], timeout=_POLL).done:
+        pass
+    return future.result()
 
 
 def _close_all():
@@ -206,7 +210,7 @@ def _close_at_exit():
             atexit.register(_close_all)
             _hooked.append(_close_all)
         return
-    hooks = getattr(threading, "_threading_atexits", None) or [None]
+    hooks = getattr(threading, "_threading_atexits", None) or [None]  # unknown: again
     if getattr(hooks[-1], "func", None) is _close_all:
         return
     try:

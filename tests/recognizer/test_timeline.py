@@ -562,6 +562,33 @@ def test_a_second_run_left_open_at_exit():
         assert run.stdout.split() == ["10", "10"]
 
 
+#: A pass that fails with a time-out of its own (a network read, say), in forked workers.
+_TIMES_OUT = """
+from emoset.recognizer._workers import _can_fork, in_workers
+
+class Fails:
+    def __iter__(self):
+        yield 1
+        raise TimeoutError("read timed out")
+
+assert _can_fork()
+try:
+    list(in_workers([Fails(), Fails()], 2, lambda one: None))
+except TimeoutError as exc:
+    print("raised:", exc)
+"""
+
+
+def test_a_pass_that_times_out_ends_the_run_with_its_error():
+    """The run's own waits are in short steps; a ``TimeoutError`` a pass raises is its error,
+    not a wait to go on with."""
+    run = subprocess.run(
+        [sys.executable, "-c", _TIMES_OUT], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "raised: read timed out"
+
+
 #: A run started by the main thread and read to its end by another (not a daemon) while the
 #: main thread ends.
 _READ_BY_A_THREAD = """
