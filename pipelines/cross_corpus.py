@@ -296,14 +296,14 @@ def scores(clips, labels, conf):
     r = risk_coverage(y, labels, conf, coverages=COVERAGES)
     r = {k: _finite(v) for k, v in r.items()}
     subsets = np.array([str(c.subset) for c in clips], dtype=object)
-    by_subset = {
-        name: {
-            "n": int((subsets == name).sum()),
-            "right": int((labels[subsets == name] == y[subsets == name]).sum()),
-            "labelled": int(sum(v is not None for v in labels[subsets == name])),
+    by_subset = {}
+    for name in sorted(set(subsets)):
+        part = subsets == name
+        by_subset[name] = {
+            "n": int(part.sum()),
+            "right": int((labels[part] == y[part]).sum()),
+            "labelled": sum(v is not None for v in labels[part]),
         }
-        for name in sorted(set(subsets))
-    }
     return {
         "by_subset": by_subset,
         "n": int(len(y)),

@@ -27,13 +27,12 @@ import atexit
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import warnings
 import weakref
 from concurrent import futures
 
-from ..utils.early import end_with_parent, fork_available
+from ..utils.early import end_with_parent, fork_available, leave_signals_to_parent
 
 __all__ = ["in_workers"]
 
@@ -221,8 +220,7 @@ def _close_at_exit():
 
 def _start_worker(parent):
     """In a forked worker: end with the parent, leave Ctrl-C to it, and end when asked."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler of the parent's
+    leave_signals_to_parent()
     end_with_parent(parent)
 
 

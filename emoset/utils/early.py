@@ -44,6 +44,7 @@ __all__ = [
     "file_state",
     "fork_available",
     "in_child",
+    "leave_signals_to_parent",
     "start_child",
     "start_early_clip",
     "stop_child",
@@ -90,12 +91,18 @@ def end_with_parent(parent):
         os._exit(1)
 
 
-def in_child(parent_end):
-    """What a forked child does first: leave Ctrl-C to the parent (which ends the child), end
-    when it is ended, and close its copy of the parent's end of the pipe, so that a send
-    fails once the parent is gone instead of waiting forever."""
+def leave_signals_to_parent():
+    """In a forked child: leave Ctrl-C to the parent (which ends the child), and end when it
+    is ended (SIGTERM's default, not a handler of the parent's)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler of the parent's
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def in_child(parent_end):
+    """What a forked child does first: :func:`leave_signals_to_parent`, and close its copy of
+    the parent's end of the pipe, so that a send fails once the parent is gone instead of
+    waiting forever."""
+    leave_signals_to_parent()
     parent_end.close()
 
 

@@ -462,10 +462,9 @@ def test_forked_workers_end_with_their_parent(model_file, long_video):
         run.kill()
 
 
-#: Passes of rows (a short one, then three without end) run in forked workers, in a process
-#: of its own; stopped after the first result, or by Ctrl-C while it waits.
-_ENDLESS = """
-import multiprocessing, signal, sys, time
+#: The passes of the worker scripts below: ``n`` rows, a millisecond each, counted.
+_ROWS = """
+import time
 from emoset.recognizer._workers import in_workers
 
 class Rows:
@@ -476,6 +475,24 @@ class Rows:
             time.sleep(0.001)
             self.done += 1
             yield i
+"""
+
+
+def _script(source, *args):
+    """Run a Python script in a process of its own; it must end, and end well."""
+    run = subprocess.run(
+        [sys.executable, "-c", source, *args], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+#: Passes of rows (a short one, then three without end) run in forked workers, in a process
+#: of its own; stopped after the first result, or by Ctrl-C while it waits.
+_ENDLESS = (
+    _ROWS
+    + """
+import multiprocessing, signal, sys
 
 def done(one):
     return one.done
@@ -505,15 +522,13 @@ else:
         results.close()
 print(len(rows), n, len(workers), [w.exitcode for w in workers], multiprocessing.active_children())
 """
+)
 
 
 def test_a_run_stopped_early_stops_its_forked_workers():
     """The caller stops reading: each worker ends its segment at the next row and starts no
     other (without that, the endless segments would keep the pool, and the run, forever)."""
-    run = subprocess.run(
-        [sys.executable, "-c", _ENDLESS, "close"], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
+    run = _script(_ENDLESS, "close")
     assert run.stdout.strip() == "10 10 2 [0, 0] []"
 
 
@@ -521,10 +536,7 @@ def test_a_script_ending_with_the_run_open_stops_its_forked_workers():
     """A script that read the first segment and ended, its generator still open: the workers
     are stopped as the interpreter exits (concurrent.futures would otherwise wait for every
     queued segment: here for ever)."""
-    run = subprocess.run(
-        [sys.executable, "-c", _ENDLESS, "exit"], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
+    run = _script(_ENDLESS, "exit")
     assert run.stdout.split("\n")[:2] == ["10 10 2", "[0, 0]"]
     assert "Warning" not in run.stderr
 
@@ -543,10 +555,7 @@ def test_a_run_in_joblibs_workers_stopped_early_or_left_open(how):
     """Where joblib runs the segments, a run the caller closes, or leaves open as the script
     ends, is cancelled (loky would otherwise wait for every queued segment at exit), and
     joblib's warning that tasks were cancelled is not shown: the caller stopped them."""
-    run = subprocess.run(
-        [sys.executable, "-c", _ENDLESS_JOBLIB, how], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
+    run = _script(_ENDLESS_JOBLIB, how)
     assert run.stdout.split("\n")[0].split()[:3] == ["10", "10", "2"]  # loky's two
     assert "Warning" not in run.stderr
 
@@ -555,10 +564,7 @@ def test_a_second_run_left_open_at_exit():
     """A run closed early, then another left open as the script ends: the second is closed
     too (loky registers its exit handler anew with each new pool; ours must stay first)."""
     for script in (_ENDLESS, _ENDLESS_JOBLIB):
-        run = subprocess.run(
-            [sys.executable, "-c", script, "again"], capture_output=True, text=True, timeout=120
-        )
-        assert run.returncode == 0, run.stderr
+        run = _script(script, "again")
         assert run.stdout.split() == ["10", "10"]
 
 
@@ -582,24 +588,16 @@ except TimeoutError as exc:
 def test_a_pass_that_times_out_ends_the_run_with_its_error():
     """The run's own waits are in short steps; a ``TimeoutError`` a pass raises is its error,
     not a wait to go on with."""
-    run = subprocess.run(
-        [sys.executable, "-c", _TIMES_OUT], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
+    run = _script(_TIMES_OUT)
     assert run.stdout.strip() == "raised: read timed out"
 
 
 #: A run started by the main thread and read to its end by another (not a daemon) while the
 #: main thread ends.
-_READ_BY_A_THREAD = """
-import threading, time
-from emoset.recognizer._workers import in_workers
-
-class Rows:
-    def __iter__(self):
-        for i in range(200):
-            time.sleep(0.001)
-            yield i
+_READ_BY_A_THREAD = (
+    _ROWS
+    + """
+import threading
 
 def read_on():
     n = 1
@@ -608,50 +606,41 @@ def read_on():
         n += 1
     print(n, flush=True)
 
-results = in_workers([Rows() for _ in range(8)], 2, lambda one: None)
+results = in_workers([Rows(200) for _ in range(8)], 2, lambda one: None)
 first = next(results)
 threading.Thread(target=read_on).start()
 """
+)
 
 
 def test_a_run_read_by_another_thread_is_not_cut_short_at_exit():
     """The main thread ends while another thread reads the run: that thread gets every
     result (the interpreter joins it after the exit hooks, which leave its run alone)."""
-    run = subprocess.run(
-        [sys.executable, "-c", _READ_BY_A_THREAD], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
+    run = _script(_READ_BY_A_THREAD)
     assert run.stdout.split() == ["8"]
 
 
 #: Four passes of about a second each in forked workers; after the first result the process
 #: forks a child of its own, which ends at once; then the rest is read.
-_CHILD_MID_RUN = """
-import multiprocessing, time
-from emoset.recognizer._workers import in_workers
+_CHILD_MID_RUN = (
+    _ROWS
+    + """
+import multiprocessing
 
-class Rows:
-    def __iter__(self):
-        for i in range(1000):
-            time.sleep(0.001)
-            yield i
-
-results = in_workers([Rows() for _ in range(4)], 2, lambda one: None)
+results = in_workers([Rows(1000) for _ in range(4)], 2, lambda one: None)
 first = next(results)
 child = multiprocessing.get_context("fork").Process(target=print, args=("child",))
 child.start()
 child.join()
 print(1 + len(list(results)), len(first[0]), child.exitcode)
 """
+)
 
 
 def test_another_child_ending_does_not_stop_the_run():
     """A process forked by the caller mid-run (not a worker) ends without stopping the run's
     workers: only the process that started a run stops it at its exit."""
-    run = subprocess.run(
-        [sys.executable, "-c", _CHILD_MID_RUN], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
+    run = _script(_CHILD_MID_RUN)
     assert run.stdout.split() == ["child", "4", "1000", "0"]
 
 
